@@ -1,0 +1,31 @@
+#include "pool/buffer_pool.h"
+
+namespace reflex::pool {
+
+BufferPool::BufferPool(PoolOptions options) {
+  detail::CoreConfig config;
+  config.options = std::move(options);
+  config.class_count = kBufferTierSizes.size();
+  for (size_t i = 0; i < kBufferTierSizes.size(); ++i) {
+    config.class_sizes[i] = static_cast<uint32_t>(kBufferTierSizes[i]);
+  }
+  config.allow_oversize = true;
+  core_ = detail::PoolCore::Create(config);
+}
+
+BufferPool::~BufferPool() { core_->Shutdown(); }
+
+Buffer BufferPool::Get(size_t size) {
+  const uint8_t cls = core_->ClassFor(size);
+  const detail::PoolCore::Block block =
+      cls == detail::kOversizeClass ? core_->GetOversize(size)
+                                    : core_->Get(cls, size);
+  if (block.ptr == nullptr) return Buffer();
+  return Buffer(core_, block, size);
+}
+
+void BufferPool::Trim() { core_->Trim(); }
+
+PoolStats BufferPool::Stats() const { return core_->Snapshot(); }
+
+}  // namespace reflex::pool

@@ -1,0 +1,244 @@
+// Many threads sharing one pool: nothing is lost, nothing is handed out
+// twice, and the statistics balance exactly once every thread has joined.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <mutex>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "pool/buffer_pool.h"
+#include "pool/handshake_pool.h"
+#include "pool/object_pool.h"
+#include "pool/pool_test_util.h"
+
+namespace reflex::pool {
+namespace {
+
+constexpr size_t kSizes[] = {1, 2048, 2049, 8192, 30000, 131072, 131073};
+
+// Checks the buffer still holds what its owner wrote: two owners of one
+// buffer at once would overwrite each other's stamp.
+void Stamp(Buffer& b, uint8_t value) { std::memset(b.data(), value, b.size()); }
+bool StampIntact(const Buffer& b, uint8_t value) {
+  for (size_t i = 0; i < b.size(); ++i) {
+    if (b.data()[i] != value) return false;
+  }
+  return true;
+}
+
+void ExpectBalanced(const PoolStats& s, uint64_t expected_gets) {
+  uint64_t gets = s.oversize.gets;
+  for (size_t t = 0; t < s.tier_count; ++t) {
+    const TierStats& tier = s.tiers[t];
+    EXPECT_EQ(tier.outstanding, 0u) << "tier " << t;
+    EXPECT_EQ(tier.gets, tier.returns) << "tier " << t;
+    EXPECT_EQ(tier.gets, tier.hits + tier.misses) << "tier " << t;
+    EXPECT_EQ(tier.retained_bytes, tier.retained_blocks * tier.capacity);
+    EXPECT_EQ(tier.poison_violations, 0u);
+    gets += tier.gets;
+  }
+  EXPECT_EQ(s.oversize.gets, s.oversize.returns);
+  EXPECT_EQ(gets, expected_gets);
+}
+
+TEST(PoolConcurrency, HundredTwentyEightThreadsGetAndReturn) {
+  constexpr int kThreads = 128;
+  constexpr int kCyclesPerThread = 400;
+  BufferPool pool;
+  std::atomic<int> corrupted{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&pool, &corrupted, t] {
+      std::mt19937 rng(t);
+      std::vector<Buffer> held;
+      for (int i = 0; i < kCyclesPerThread; ++i) {
+        Buffer b = pool.Get(kSizes[rng() % std::size(kSizes)]);
+        Stamp(b, static_cast<uint8_t>(t));
+        held.push_back(std::move(b));
+        if (held.size() > 3 || rng() % 2 == 0) {
+          if (!StampIntact(held.front(), static_cast<uint8_t>(t))) ++corrupted;
+          held.erase(held.begin());
+        }
+      }
+      for (Buffer& b : held) {
+        if (!StampIntact(b, static_cast<uint8_t>(t))) ++corrupted;
+      }
+    });
+  }
+  for (std::thread& th : threads) th.join();
+  EXPECT_EQ(corrupted.load(), 0);
+  ExpectBalanced(pool.Stats(), uint64_t{kThreads} * kCyclesPerThread);
+  EXPECT_LE(pool.Stats().total_retained_bytes(),
+            PoolOptions{}.max_retained_bytes);
+}
+
+// A work queue that moves buffers between threads, so buffers are returned
+// on threads other than the one that took them.
+class Handoff {
+ public:
+  void Push(Buffer b, uint8_t stamp) {
+    std::lock_guard<std::mutex> lock(mu_);
+    items_.push_back({std::move(b), stamp});
+    cv_.notify_one();
+  }
+  bool Pop(Buffer* b, uint8_t* stamp) {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [this] { return !items_.empty() || closed_; });
+    if (items_.empty()) return false;
+    *b = std::move(items_.front().buffer);
+    *stamp = items_.front().stamp;
+    items_.pop_front();
+    return true;
+  }
+  void Close() {
+    std::lock_guard<std::mutex> lock(mu_);
+    closed_ = true;
+    cv_.notify_all();
+  }
+
+ private:
+  struct Item {
+    Buffer buffer;
+    uint8_t stamp;
+  };
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Item> items_;
+  bool closed_ = false;
+};
+
+TEST(PoolConcurrency, FiftyWorkersMixAllTiersAndReturnAcrossThreads) {
+  constexpr int kProducers = 25;
+  constexpr int kConsumers = 25;
+  constexpr int kItemsPerProducer = 600;
+  PoolOptions options;
+  options.name = "stress";
+  options.max_retained_bytes = 8 << 20;  // small cap: drops happen too
+  BufferPool buffers(options);
+  HandshakePool hellos;
+  ObjectPool<std::vector<uint8_t>> objects;
+  Handoff queue;
+  std::atomic<int> corrupted{0};
+  std::atomic<int> consumed{0};
+
+  std::vector<std::thread> consumers;
+  for (int c = 0; c < kConsumers; ++c) {
+    consumers.emplace_back([&] {
+      Buffer b;
+      uint8_t stamp;
+      while (queue.Pop(&b, &stamp)) {
+        if (!StampIntact(b, stamp)) ++corrupted;
+        b.Reset();
+        ++consumed;
+      }
+    });
+  }
+  std::vector<std::thread> producers;
+  for (int p = 0; p < kProducers; ++p) {
+    producers.emplace_back([&, p] {
+      std::mt19937 rng(1000 + p);
+      for (int i = 0; i < kItemsPerProducer; ++i) {
+        const auto stamp = static_cast<uint8_t>(rng());
+        Buffer b = buffers.Get(kSizes[rng() % std::size(kSizes)]);
+        Stamp(b, stamp);
+        Buffer hello = (i % 2) ? hellos.GetClientHello() : hellos.GetServerHello();
+        Stamp(hello, stamp);
+        auto object = objects.Get();
+        object->assign(i % 64, stamp);
+        if (!StampIntact(hello, stamp)) ++corrupted;
+        queue.Push(std::move(b), stamp);
+      }
+    });
+  }
+  for (std::thread& th : producers) th.join();
+  queue.Close();
+  for (std::thread& th : consumers) th.join();
+
+  EXPECT_EQ(corrupted.load(), 0);
+  EXPECT_EQ(consumed.load(), kProducers * kItemsPerProducer);
+  ExpectBalanced(buffers.Stats(), uint64_t{kProducers} * kItemsPerProducer);
+  ExpectBalanced(hellos.Stats(), uint64_t{kProducers} * kItemsPerProducer);
+  ExpectBalanced(objects.Stats(), uint64_t{kProducers} * kItemsPerProducer);
+  EXPECT_LE(buffers.Stats().total_retained_bytes(), options.max_retained_bytes);
+}
+
+TEST(PoolConcurrency, TrimFromAnotherThreadEmptiesLiveCachesAtTheirNextUse) {
+  BufferPool pool;
+  std::mutex mu;
+  std::condition_variable cv;
+  int step = 0;
+  auto wait_for = [&](int s) {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return step >= s; });
+  };
+  auto advance = [&](int s) {
+    std::lock_guard<std::mutex> lock(mu);
+    step = s;
+    cv.notify_all();
+  };
+  std::thread worker([&] {
+    { Buffer b = pool.Get(100); }  // leaves one block in this thread's cache
+    advance(1);
+    wait_for(2);
+    { Buffer b = pool.Get(100); }  // first use after the trim
+    advance(3);
+    wait_for(4);
+  });
+  wait_for(1);
+  EXPECT_EQ(pool.Stats().tiers[0].retained_blocks, 1u);
+  pool.Trim();
+  advance(2);
+  wait_for(3);
+  // The worker's cache was emptied before its get (a miss), then kept the
+  // one block it returned.
+  const TierStats t = pool.Stats().tiers[0];
+  EXPECT_EQ(t.misses, 2u);
+  EXPECT_EQ(t.retained_blocks, 1u);
+  advance(4);
+  worker.join();
+  // On exit the worker's cache went back to the shared list.
+  EXPECT_EQ(pool.Stats().tiers[0].retained_blocks, 1u);
+  pool.Trim();
+  EXPECT_EQ(pool.Stats().tiers[0].retained_blocks, 0u);
+}
+
+TEST(PoolConcurrency, ThreadsThatOutliveAPoolLeaveNothingBehind) {
+  // A thread caches blocks of a pool, the pool is destroyed while the thread
+  // lives on, then the thread uses a new pool and exits.
+  auto pool = std::make_unique<BufferPool>();
+  std::mutex mu;
+  std::condition_variable cv;
+  int step = 0;
+  std::thread worker([&] {
+    { Buffer b = pool->Get(5000); }
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      step = 1;
+      cv.notify_all();
+    }
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return step == 2; });
+    BufferPool second;
+    Buffer b = second.Get(5000);
+    EXPECT_TRUE(b);
+  });
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return step == 1; });
+  }
+  pool.reset();
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    step = 2;
+    cv.notify_all();
+  }
+  worker.join();
+}
+
+}  // namespace
+}  // namespace reflex::pool

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs every Debian package this project needs, from one list. Idempotent:
+# a second run installs nothing. Needs root (or sudo) on Debian 12.
+set -euo pipefail
+
+PACKAGES=(
+  bazel-bootstrap      # Bazel 4.2.3, the only Bazel reachable offline
+  bazel-platforms      # @platforms, referenced from WORKSPACE
+  build-essential      # g++ 12: the default toolchain
+  clang                # clang 14: sanitizers and libFuzzer
+  libclang-rt-14-dev   # ASan, UBSan, TSan, libFuzzer runtimes
+  llvm                 # llvm-profdata, llvm-cov (tools/coverage.sh)
+  libsodium-dev        # X25519, ChaCha20-Poly1305, HMAC-SHA256
+  googletest           # gtest / gmock sources
+  libgtest-dev
+  libgmock-dev
+  librapidcheck-dev    # property tests
+  libbenchmark-dev     # bench/
+  nlohmann-json3-dev   # tools/ (conformance vectors)
+  python3              # tools/ scripts
+  zip                  # OSS-Fuzz seed corpus archives
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "bootstrap: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+echo "bootstrap: installing ${missing[*]}"
+$SUDO apt-get update -q
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+echo "bootstrap: done"
