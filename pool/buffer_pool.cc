@@ -15,15 +15,6 @@ BufferPool::BufferPool(PoolOptions options) {
 
 BufferPool::~BufferPool() { core_->Shutdown(); }
 
-Buffer BufferPool::Get(size_t size) {
-  const uint8_t cls = core_->ClassFor(size);
-  const detail::PoolCore::Block block =
-      cls == detail::kOversizeClass ? core_->GetOversize(size)
-                                    : core_->Get(cls, size);
-  if (block.ptr == nullptr) return Buffer();
-  return Buffer(core_, block, size);
-}
-
 void BufferPool::Trim() { core_->Trim(); }
 
 PoolStats BufferPool::Stats() const { return core_->Snapshot(); }

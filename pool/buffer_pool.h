@@ -27,7 +27,14 @@ class BufferPool {
   // A buffer of exactly `size` bytes (capacity: its tier's). Empty handle on
   // allocation failure or size > kMaxBufferRequest. Size 0 gets a 2 KiB
   // buffer with size 0 (to be grown with Resize).
-  Buffer Get(size_t size);
+  Buffer Get(size_t size) {
+    const uint8_t cls = core_->ClassFor(size);
+    const detail::PoolCore::Block block =
+        cls == detail::kOversizeClass ? core_->GetOversize(size)
+                                      : core_->Get(cls, size);
+    if (block.ptr == nullptr) return Buffer();
+    return Buffer(core_, block, size);
+  }
 
   void Trim();
   PoolStats Stats() const;

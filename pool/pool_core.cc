@@ -16,26 +16,14 @@ namespace {
 // start at a block's first byte (the slack poisoning depends on it).
 constexpr std::align_val_t kBlockAlign{64};
 
-// A thread keeps caches for at most this many pools at once; past that (after
-// dropping the entries of pools that are gone) it uses the shared path.
-constexpr size_t kMaxPoolsPerThread = 16;
-
-struct RegistryEntry {
-  uint64_t pool_id;
-  ThreadCache* cache;
-};
-
-// Pool ids are never reused, so a stale entry can never match a new pool.
 std::atomic<uint64_t> g_next_pool_id{1};
 
 // Serializes thread exit against pool shutdown (both touch the other's data).
 constinit std::mutex g_registry_mu;
 
-constinit thread_local RegistryEntry t_entries[kMaxPoolsPerThread] = {};
-constinit thread_local uint32_t t_entry_count = 0;
 // Set when this thread's exit hook has run: later operations (from other
 // thread-local destructors) take the shared path.
-constinit thread_local bool t_exiting = false;
+constinit thread_local bool t_exiting REFLEX_POOL_FAST_TLS = false;
 
 // Its destructor returns this thread's caches to their pools at thread exit.
 // Kept apart from the entries so the fast path reads only constant-initialized
@@ -82,6 +70,13 @@ void RaiseMax(std::atomic<uint64_t>& peak, uint64_t value) {
 
 }  // namespace
 
+// A thread keeps caches for at most kMaxPoolsPerThread pools at once; past
+// that (after dropping the entries of pools that are gone) it uses the
+// shared path.
+constinit thread_local RegistryEntry t_entries[kMaxPoolsPerThread]
+    REFLEX_POOL_FAST_TLS = {};
+constinit thread_local uint32_t t_entry_count REFLEX_POOL_FAST_TLS = 0;
+
 PoolCore::PoolCore(const CoreConfig& config)
     : id_(g_next_pool_id.fetch_add(1, std::memory_order_relaxed)),
       options_(config.options),
@@ -92,7 +87,12 @@ PoolCore::PoolCore(const CoreConfig& config)
       destroy_block_(config.destroy_block),
       use_caches_(config.options.thread_cache_bytes > 0 &&
                   config.options.thread_cache_max_blocks > 0 &&
-                  config.options.quarantine_per_tier == 0) {
+                  config.options.quarantine_per_tier == 0),
+      verify_on_hand_out_(!kAsanEnabled && config.options.checked &&
+                          !config.blocks_hold_objects),
+      fill_on_return_(config.options.checked && !config.blocks_hold_objects),
+      fill_on_wipe_(config.options.wipe_on_return &&
+                    !config.blocks_hold_objects) {
   for (size_t c = 0; c < class_count_; ++c) {
     shared_[c].quarantine.resize(options_.quarantine_per_tier);
   }
@@ -102,17 +102,6 @@ PoolCore::~PoolCore() = default;
 
 PoolCore* PoolCore::Create(const CoreConfig& config) {
   return new PoolCore(config);
-}
-
-bool PoolCore::writes_pattern() const {
-  return !blocks_hold_objects_ && (options_.wipe_on_return || options_.checked);
-}
-
-uint8_t PoolCore::ClassFor(size_t n) const {
-  for (size_t c = 0; c < class_count_; ++c) {
-    if (n <= class_sizes_[c]) return static_cast<uint8_t>(c);
-  }
-  return kOversizeClass;
 }
 
 bool PoolCore::TakeBudget(size_t bytes) {
@@ -143,19 +132,12 @@ void PoolCore::FreeBlock(void* block, uint8_t cls) {
   ::operator delete(block, kBlockAlign);
 }
 
-void PoolCore::SetAccessible(void* block, size_t size, size_t capacity) {
-  UnpoisonRegion(block, size);
-  if (capacity > size) {
-    PoisonRegion(static_cast<uint8_t*>(block) + size, capacity - size);
-  }
-}
-
 void PoolCore::PrepareForHandOut(void* block, uint8_t cls, size_t size,
                                  bool fresh, bool* discard) {
   const size_t capacity = class_sizes_[cls];
   *discard = false;
   // Under ASan any write after return was already reported at the write.
-  if (!kAsanEnabled && options_.checked && !blocks_hold_objects_ && !fresh) {
+  if (verify_on_hand_out_ && !fresh) {
     const size_t offset = FindPatternMismatch(block, capacity);
     if (offset != capacity) {
       std::fprintf(stderr,
@@ -171,18 +153,6 @@ void PoolCore::PrepareForHandOut(void* block, uint8_t cls, size_t size,
     }
   }
   SetAccessible(block, size, capacity);
-}
-
-void PoolCore::PrepareForReturn(void* block, uint8_t cls, size_t used,
-                                bool wipe) {
-  const size_t capacity = class_sizes_[cls];
-  if (!blocks_hold_objects_ &&
-      ((wipe && options_.wipe_on_return) || options_.checked)) {
-    // The holder may have shrunk its size (poisoning the tail under ASan).
-    UnpoisonRegion(block, used);
-    FillPattern(block, used);
-  }
-  PoisonRegion(block, capacity);
 }
 
 ThreadCache* PoolCore::CacheForThisThread() {
@@ -255,7 +225,7 @@ ThreadCache* PoolCore::CreateCache() {
   return cache;
 }
 
-PoolCore::Block PoolCore::Get(uint8_t cls, size_t size) {
+PoolCore::Block PoolCore::GetSlow(uint8_t cls, size_t size) {
   ThreadCache* cache = CacheForThisThread();
   if (cache == nullptr || cache->classes[cls].limit == 0) {
     return GetShared(cls, size);
@@ -290,7 +260,7 @@ PoolCore::Block PoolCore::Get(uint8_t cls, size_t size) {
   if (discard) {
     FreeBlock(block, cls);
     OwnerDecrement(cc.gets);
-    return Get(cls, size);
+    return GetSlow(cls, size);
   }
   return {block, class_sizes_[cls], cls, fresh};
 }
@@ -363,7 +333,7 @@ PoolCore::Block PoolCore::GetShared(uint8_t cls, size_t size) {
   return {block, class_sizes_[cls], cls, fresh};
 }
 
-void PoolCore::Put(void* block, uint8_t cls, size_t used, bool wipe) {
+void PoolCore::PutSlow(void* block, uint8_t cls, size_t used, bool wipe) {
   if (orphaned_.load(std::memory_order_acquire)) {
     ReturnOrphaned(block, cls, used, wipe);
     return;

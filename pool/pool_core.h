@@ -23,16 +23,33 @@
 #include <mutex>
 #include <vector>
 
+#include "pool/poison.h"
 #include "pool/pool_options.h"
 #include "pool/pool_stats.h"
+#include "pool/thread_cache.h"
+
+// initial-exec: Bazel compiles with -fPIC, whose default TLS model calls
+// __tls_get_addr on every access; that call alone would double the cost of a
+// get+return. (It limits dlopen() of a shared build of this library to the
+// static TLS surplus glibc reserves, which these few bytes fit.)
+#define REFLEX_POOL_FAST_TLS __attribute__((tls_model("initial-exec")))
 
 namespace reflex::pool::detail {
+
+// This thread's caches, one entry per pool it has used (pool_core.cc).
+// Pool ids are never reused, so a stale entry can never match a new pool.
+inline constexpr size_t kMaxPoolsPerThread = 16;
+struct RegistryEntry {
+  uint64_t pool_id;
+  ThreadCache* cache;
+};
+extern constinit thread_local RegistryEntry t_entries[kMaxPoolsPerThread]
+    REFLEX_POOL_FAST_TLS;
+extern constinit thread_local uint32_t t_entry_count REFLEX_POOL_FAST_TLS;
 
 inline constexpr uint8_t kOversizeClass = 0xFF;
 // Largest request any pool serves (oversize included); larger ones fail.
 inline constexpr size_t kMaxRequestBytes = size_t{1} << 30;
-
-struct ThreadCache;
 
 // Called on a block before it is freed for good (object pools destroy the
 // object living in it). Must not depend on the pool object: it may run after
@@ -69,21 +86,61 @@ class PoolCore {
   const PoolOptions& options() const { return options_; }
 
   // Smallest class whose size is >= n, or kOversizeClass.
-  uint8_t ClassFor(size_t n) const;
+  uint8_t ClassFor(size_t n) const {
+    for (size_t c = 0; c < class_count_; ++c) {
+      if (n <= class_sizes_[c]) return static_cast<uint8_t>(c);
+    }
+    return kOversizeClass;
+  }
 
   // Hands out a block of class cls with [0, size) addressable. ptr is null
-  // when the allocation failed.
-  Block Get(uint8_t cls, size_t size);
+  // when the allocation failed. The fast path (a block in this thread's
+  // cache) is inline; everything else is in GetSlow.
+  Block Get(uint8_t cls, size_t size) {
+    if (ThreadCache* cache = CurrentCache(); cache != nullptr) {
+      CacheClass& cc = cache->classes[cls];
+      const uint32_t n = cc.count.load(std::memory_order_relaxed);
+      if (n != 0 && !verify_on_hand_out_) {
+        OwnerIncrement(cc.gets);
+        void* block = cc.slots[n - 1];
+        cc.count.store(n - 1, std::memory_order_relaxed);
+        SetAccessible(block, size, class_sizes_[cls]);
+        return {block, class_sizes_[cls], cls, false};
+      }
+    }
+    return GetSlow(cls, size);
+  }
   Block GetOversize(size_t size);
 
   // Takes a block back. used: the largest size the holder ever had access to
   // (what the wipe covers). wipe: the holder's wipe choice.
-  void Put(void* block, uint8_t cls, size_t used, bool wipe);
+  void Put(void* block, uint8_t cls, size_t used, bool wipe) {
+    // An orphaned pool's caches are detached: check before looking one up.
+    if (!orphaned_.load(std::memory_order_acquire)) {
+      if (ThreadCache* cache = CurrentCache(); cache != nullptr) {
+        CacheClass& cc = cache->classes[cls];
+        const uint32_t n = cc.count.load(std::memory_order_relaxed);
+        if (n < cc.limit) {
+          PrepareForReturn(block, cls, used, wipe);
+          OwnerIncrement(cc.returns);
+          cc.slots[n] = block;
+          cc.count.store(n + 1, std::memory_order_relaxed);
+          return;
+        }
+      }
+    }
+    PutSlow(block, cls, used, wipe);
+  }
   void PutOversize(void* block, size_t used, bool wipe);
 
   // Under ASan: marks [0, size) of a handed-out block addressable and
   // [size, capacity) poisoned. No-op otherwise.
-  static void SetAccessible(void* block, size_t size, size_t capacity);
+  static void SetAccessible(void* block, size_t size, size_t capacity) {
+    UnpoisonRegion(block, size);
+    if (capacity > size) {
+      PoisonRegion(static_cast<uint8_t*>(block) + size, capacity - size);
+    }
+  }
 
   // Frees retained memory: shared free lists, quarantine and the calling
   // thread's cache now; other threads' caches at their next operation.
@@ -120,6 +177,31 @@ class PoolCore {
   explicit PoolCore(const CoreConfig& config);
   ~PoolCore();
 
+  // This thread's cache for this pool if it exists and has seen the latest
+  // trim; else null (the slow path creates caches and applies trims).
+  ThreadCache* CurrentCache() const {
+    for (uint32_t i = 0; i < t_entry_count; ++i) {
+      if (t_entries[i].pool_id == id_) {
+        ThreadCache* cache = t_entries[i].cache;
+        return cache->seen_trim_epoch ==
+                       trim_epoch_.load(std::memory_order_relaxed)
+                   ? cache
+                   : nullptr;
+      }
+    }
+    return nullptr;
+  }
+  void PrepareForReturn(void* block, uint8_t cls, size_t used, bool wipe) {
+    if (fill_on_return_ || (wipe && fill_on_wipe_)) {
+      // The holder may have shrunk its size (poisoning the tail under ASan).
+      UnpoisonRegion(block, used);
+      FillPattern(block, used);
+    }
+    PoisonRegion(block, class_sizes_[cls]);
+  }
+
+  Block GetSlow(uint8_t cls, size_t size);
+  void PutSlow(void* block, uint8_t cls, size_t used, bool wipe);
   ThreadCache* CacheForThisThread();
   ThreadCache* CreateCache();
   Block GetShared(uint8_t cls, size_t size);
@@ -136,14 +218,10 @@ class PoolCore {
   void ShelveLocked(void* block, uint8_t cls);
   void PrepareForHandOut(void* block, uint8_t cls, size_t size, bool fresh,
                          bool* discard);
-  void PrepareForReturn(void* block, uint8_t cls, size_t used, bool wipe);
   void SamplePeak(uint8_t cls);
   uint64_t CurrentOutstandingLocked(uint8_t cls);  // caller holds caches_mu_
   void ReturnOrphaned(void* block, uint8_t cls, size_t used, bool wipe);
-  bool uses_thread_caches() const { return use_caches_; }
-  bool writes_pattern() const;
-
-  friend struct ThreadCache;
+  bool writes_pattern() const { return fill_on_return_ || fill_on_wipe_; }
 
   const uint64_t id_;
   const PoolOptions options_;
@@ -153,6 +231,10 @@ class PoolCore {
   const bool blocks_hold_objects_;
   const BlockDestroyFn destroy_block_;
   const bool use_caches_;
+  // Derived from the options once, for the inline fast paths.
+  const bool verify_on_hand_out_;  // checked, no ASan, not objects
+  const bool fill_on_return_;      // checked, not objects: always fill
+  const bool fill_on_wipe_;        // wipe_on_return, not objects
 
   std::array<SharedClass, kMaxTiers> shared_;
   OversizeState oversize_;

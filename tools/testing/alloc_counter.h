@@ -1,0 +1,34 @@
+// Counts heap allocations made anywhere in the process, so tests can assert
+// exact allocation counts (e.g. zero per frame after warm-up).
+//
+// In plain builds linking this library interposes the malloc family (which
+// operator new calls too); under sanitizers, which own malloc, it installs
+// the sanitizer's allocation hooks. Either way C and C++ allocations count.
+#ifndef REFLEX_TOOLS_TESTING_ALLOC_COUNTER_H_
+#define REFLEX_TOOLS_TESTING_ALLOC_COUNTER_H_
+
+#include <cstdint>
+
+namespace reflex::testing {
+
+// Allocations since the process started (every thread).
+uint64_t AllocationCount();
+
+
+// False under ThreadSanitizer, whose allocation hooks miss operator new:
+// tests of exact counts skip there (they run in the default and ASan configs).
+bool AllocationCountsAreExact();
+
+// Allocations made between construction and count().
+class AllocationScope {
+ public:
+  AllocationScope() : start_(AllocationCount()) {}
+  uint64_t count() const { return AllocationCount() - start_; }
+
+ private:
+  uint64_t start_;
+};
+
+}  // namespace reflex::testing
+
+#endif  // REFLEX_TOOLS_TESTING_ALLOC_COUNTER_H_
