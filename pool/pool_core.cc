@@ -83,7 +83,6 @@ PoolCore::PoolCore(const CoreConfig& config)
       class_count_(config.class_count),
       class_sizes_(config.class_sizes),
       allow_oversize_(config.allow_oversize),
-      blocks_hold_objects_(config.blocks_hold_objects),
       destroy_block_(config.destroy_block),
       use_caches_(config.options.thread_cache_bytes > 0 &&
                   config.options.thread_cache_max_blocks > 0 &&

@@ -228,7 +228,6 @@ class PoolCore {
   const size_t class_count_;
   const std::array<uint32_t, kMaxTiers> class_sizes_;
   const bool allow_oversize_;
-  const bool blocks_hold_objects_;
   const BlockDestroyFn destroy_block_;
   const bool use_caches_;
   // Derived from the options once, for the inline fast paths.
