@@ -1,0 +1,53 @@
+// Stable error codes. Names (ErrorName) are part of the spec and appear in
+// conformance vectors; numbers are grouped by class:
+//   1..31   malformed input      (the peer sent bytes that do not parse)
+//   32..47  cryptographic        (bytes parse but do not verify)
+//   48..63  state                (the object cannot do this any more)
+//   64..79  caller               (the local program asked for the impossible)
+#ifndef REFLEX_ERROR_H_
+#define REFLEX_ERROR_H_
+
+#include <cstdint>
+#include <string_view>
+
+namespace reflex {
+
+enum class Error : uint8_t {
+  kOk = 0,
+
+  // Malformed input.
+  kTooShort = 1,          // fewer bytes than the structure needs
+  kTrailingBytes = 2,     // more bytes than a fixed-size structure has
+  kBadMagic = 3,          // client hello does not start with "RFXL"
+  kBadLength = 4,         // frame length field below 17 (cannot hold type + tag)
+  kFrameTooLarge = 5,     // payload above 16384 bytes
+  kEmptyPlaintext = 6,    // authentic frame without a type byte
+  kUnknownFrameType = 7,  // authentic frame of a type other than 1..4
+  kBadAddressType = 8,    // request header address type not 1, 3 or 4
+  kBadDomainLength = 9,   // request header domain of length 0
+
+  // Cryptographic.
+  kAuthFailed = 32,     // frame tag does not verify
+  kLowOrderPoint = 33,  // peer public key of small order (all-zero secret)
+
+  // State.
+  kCounterExhausted = 48,  // the direction used counter 2^64-1 already
+
+  // Caller.
+  kBufferTooSmall = 64,   // the output buffer cannot hold the result
+  kAllocFailed = 65,      // the pool could not provide memory
+  kInvalidArgument = 66,  // e.g. an unknown frame type given to the sealer
+};
+
+// "ok", "too_short", ... : the names used in SPEC.md and vector files.
+std::string_view ErrorName(Error e);
+
+// The error with that name, or false.
+bool ErrorFromName(std::string_view name, Error* out);
+
+// The class of an error code, as named in the header comment.
+std::string_view ErrorClass(Error e);
+
+}  // namespace reflex
+
+#endif  // REFLEX_ERROR_H_

@@ -1,0 +1,235 @@
+// The streaming decoder: any chunking, in order, bounded buffering, sticky
+// errors, nothing yielded that was not sent.
+#include "reflex/frame_decoder.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+#include <vector>
+
+#include "pool/buffer_pool.h"
+#include "reflex/frame_sealer.h"
+#include "reflex/frame_test_util.h"
+
+namespace reflex {
+namespace {
+
+using Bytes = std::vector<uint8_t>;
+
+struct Sent {
+  FrameType type;
+  Bytes payload;
+};
+
+struct Received {
+  FrameType type;
+  uint64_t counter;
+  Bytes payload;
+};
+
+class FrameDecoderTest : public ::testing::Test {
+ protected:
+  Bytes SealAll(const std::vector<Sent>& frames, uint64_t first_counter = 1) {
+    FrameSealer sealer(key_, pool_, first_counter);
+    Bytes stream;
+    for (const Sent& s : frames) {
+      pool::Buffer wire;
+      EXPECT_EQ(sealer.Seal(s.type, s.payload, &wire), Error::kOk);
+      stream.insert(stream.end(), wire.data(), wire.data() + wire.size());
+    }
+    return stream;
+  }
+
+  // Feeds `stream` in chunks of the given sizes (cycled); returns the frames
+  // and the first error.
+  Error DecodeChunked(FrameDecoder& decoder, const Bytes& stream,
+                      const std::vector<size_t>& chunks, std::vector<Received>* out) {
+    size_t at = 0;
+    size_t i = 0;
+    while (at < stream.size()) {
+      const size_t n = std::min(chunks[i++ % chunks.size()], stream.size() - at);
+      std::span<const uint8_t> in(stream.data() + at, n);
+      while (!in.empty()) {
+        size_t used = 0;
+        DecodedFrame f;
+        const Error e = decoder.Decode(in, &used, &f);
+        if (e != Error::kOk) {
+          EXPECT_FALSE(f);
+          return e;
+        }
+        EXPECT_GT(used, 0u);
+        EXPECT_LE(decoder.buffered(), kMaxFrameBytes);
+        in = in.subspan(used);
+        if (f) {
+          const auto p = f.payload();
+          out->push_back({f.type, f.counter, Bytes(p.begin(), p.end())});
+        }
+      }
+      at += n;
+    }
+    return decoder.Finish();
+  }
+
+  std::vector<Sent> MixedFrames() {
+    return {{FrameType::kData, TestPayload(0)},
+            {FrameType::kData, TestPayload(1)},
+            {FrameType::kPadding, TestPayload(300)},
+            {FrameType::kTiming, TestPayload(2)},
+            {FrameType::kData, TestPayload(16384)},
+            {FrameType::kData, TestPayload(4096)},
+            {FrameType::kClose, {}}};
+  }
+
+  void ExpectSame(const std::vector<Sent>& sent, const std::vector<Received>& got,
+                  uint64_t first_counter = 1) {
+    ASSERT_EQ(got.size(), sent.size());
+    for (size_t i = 0; i < sent.size(); ++i) {
+      EXPECT_EQ(got[i].type, sent[i].type) << i;
+      EXPECT_EQ(got[i].counter, first_counter + i) << i;
+      EXPECT_EQ(got[i].payload, sent[i].payload) << i;
+    }
+  }
+
+  pool::BufferPool pool_;
+  SessionKey key_ = TestKey(7);
+};
+
+TEST_F(FrameDecoderTest, DecodesAWholeStreamInOneChunk) {
+  const auto sent = MixedFrames();
+  FrameDecoder decoder(key_, pool_);
+  std::vector<Received> got;
+  ASSERT_EQ(DecodeChunked(decoder, SealAll(sent), {1 << 20}, &got), Error::kOk);
+  ExpectSame(sent, got);
+}
+
+TEST_F(FrameDecoderTest, DecodesOneByteAtATime) {
+  const auto sent = MixedFrames();
+  FrameDecoder decoder(key_, pool_);
+  std::vector<Received> got;
+  ASSERT_EQ(DecodeChunked(decoder, SealAll(sent), {1}, &got), Error::kOk);
+  ExpectSame(sent, got);
+}
+
+TEST_F(FrameDecoderTest, ChunkingNeverChangesTheResult) {
+  const auto sent = MixedFrames();
+  const Bytes stream = SealAll(sent);
+  std::mt19937 rng(42);
+  const std::vector<std::vector<size_t>> chunkings = {
+      {2}, {3}, {17}, {18}, {19}, {1, 2}, {16402, 1}, {16403}, {100000}};
+  for (const auto& chunks : chunkings) {
+    FrameDecoder decoder(key_, pool_);
+    std::vector<Received> got;
+    ASSERT_EQ(DecodeChunked(decoder, stream, chunks, &got), Error::kOk);
+    ExpectSame(sent, got);
+  }
+  for (int trial = 0; trial < 50; ++trial) {
+    std::vector<size_t> chunks;
+    for (int i = 0; i < 16; ++i) chunks.push_back(1 + rng() % 5000);
+    FrameDecoder decoder(key_, pool_);
+    std::vector<Received> got;
+    ASSERT_EQ(DecodeChunked(decoder, stream, chunks, &got), Error::kOk);
+    ExpectSame(sent, got);
+  }
+}
+
+TEST_F(FrameDecoderTest, StartsAtTheGivenCounter) {
+  const auto sent = MixedFrames();
+  FrameDecoder decoder(key_, pool_, uint64_t{1} << 32);
+  std::vector<Received> got;
+  ASSERT_EQ(DecodeChunked(decoder, SealAll(sent, uint64_t{1} << 32), {777}, &got),
+            Error::kOk);
+  ExpectSame(sent, got, uint64_t{1} << 32);
+}
+
+TEST_F(FrameDecoderTest, AnImpossibleLengthFailsBeforeItsBodyArrives) {
+  for (const Bytes& header : {Bytes{0xFF, 0xFF}, Bytes{0xFF, 0xFE}, Bytes{0x40, 0x12}}) {
+    FrameDecoder decoder(key_, pool_);
+    size_t used = 0;
+    DecodedFrame f;
+    EXPECT_EQ(decoder.Decode(header, &used, &f), Error::kFrameTooLarge);
+    EXPECT_EQ(decoder.buffered(), 0u);
+  }
+  FrameDecoder decoder(key_, pool_);
+  size_t used = 0;
+  DecodedFrame f;
+  EXPECT_EQ(decoder.Decode(Bytes{0x00, 0x0F}, &used, &f), Error::kBadLength);
+}
+
+TEST_F(FrameDecoderTest, ErrorsAreStickyAndNothingFollowsThem) {
+  const auto sent = MixedFrames();
+  Bytes stream = SealAll(sent);
+  // Corrupt the third frame's tag; frames 1 and 2 still come out.
+  const size_t third = (2 + 17 + 0) + (2 + 17 + 1);
+  stream[third + 2 + 17 + 300 - 1] ^= 0x80;
+  FrameDecoder decoder(key_, pool_);
+  std::vector<Received> got;
+  EXPECT_EQ(DecodeChunked(decoder, stream, {5}, &got), Error::kAuthFailed);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(decoder.error(), Error::kAuthFailed);
+  // Good bytes afterwards change nothing.
+  const Bytes more = SealAll(sent);
+  size_t used = 99;
+  DecodedFrame f;
+  EXPECT_EQ(decoder.Decode(more, &used, &f), Error::kAuthFailed);
+  EXPECT_EQ(used, 0u);
+  EXPECT_FALSE(f);
+  EXPECT_EQ(decoder.Finish(), Error::kAuthFailed);
+}
+
+TEST_F(FrameDecoderTest, ACutStreamIsReportedAtFinish) {
+  const Bytes stream = SealAll({{FrameType::kData, TestPayload(10)}});
+  for (size_t cut = 1; cut < stream.size(); ++cut) {
+    FrameDecoder decoder(key_, pool_);
+    size_t used = 0;
+    DecodedFrame f;
+    ASSERT_EQ(decoder.Decode({stream.data(), cut}, &used, &f), Error::kOk);
+    EXPECT_EQ(used, cut);
+    EXPECT_FALSE(f);
+    EXPECT_EQ(decoder.buffered(), cut);
+    EXPECT_EQ(decoder.Finish(), Error::kTooShort);
+  }
+  FrameDecoder decoder(key_, pool_);
+  EXPECT_EQ(decoder.Finish(), Error::kOk);
+}
+
+TEST_F(FrameDecoderTest, ReorderedFramesFailAuthentication) {
+  const Bytes a = SealAll({{FrameType::kData, TestPayload(5)}, {FrameType::kData, TestPayload(6)}});
+  // Swap the two frames (each 2 + 1 + n + 16 bytes).
+  Bytes swapped(a.begin() + 24, a.end());
+  swapped.insert(swapped.end(), a.begin(), a.begin() + 24);
+  FrameDecoder decoder(key_, pool_);
+  std::vector<Received> got;
+  EXPECT_EQ(DecodeChunked(decoder, swapped, {1000}, &got), Error::kAuthFailed);
+  EXPECT_TRUE(got.empty());
+}
+
+TEST_F(FrameDecoderTest, CounterExhaustionEndsTheStream) {
+  const auto sent = std::vector<Sent>{{FrameType::kData, TestPayload(3)}};
+  FrameDecoder decoder(key_, pool_, UINT64_MAX);
+  std::vector<Received> got;
+  ASSERT_EQ(DecodeChunked(decoder, SealAll(sent, UINT64_MAX), {1000}, &got), Error::kOk);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].counter, UINT64_MAX);
+  size_t used = 0;
+  DecodedFrame f;
+  const Bytes header = {0x00, 0x14};
+  EXPECT_EQ(decoder.Decode(header, &used, &f), Error::kCounterExhausted);
+}
+
+TEST_F(FrameDecoderTest, PayloadsLiveInPooledBuffersThatAreReturnedWiped) {
+  const Bytes stream = SealAll({{FrameType::kData, TestPayload(1000)}});
+  FrameDecoder decoder(key_, pool_);
+  size_t used = 0;
+  DecodedFrame f;
+  ASSERT_EQ(decoder.Decode(stream, &used, &f), Error::kOk);
+  ASSERT_TRUE(f);
+  EXPECT_EQ(pool_.Stats().tiers[0].outstanding, 1u);
+  const uint8_t* address = f.plaintext.data();
+  f.plaintext.Reset();
+  pool::Buffer next = pool_.Get(1100);
+  ASSERT_EQ(next.data(), address);
+  for (size_t i = 0; i < next.size(); ++i) ASSERT_EQ(next.data()[i], pool::kFillByte);
+}
+
+}  // namespace
+}  // namespace reflex

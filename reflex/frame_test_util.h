@@ -1,0 +1,28 @@
+// Shared by the frame tests: fixed keys and payloads.
+#ifndef REFLEX_FRAME_TEST_UTIL_H_
+#define REFLEX_FRAME_TEST_UTIL_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "reflex/key_schedule.h"
+
+namespace reflex {
+
+// Key bytes seed, seed+1, ..., seed+31.
+inline SessionKey TestKey(uint8_t seed = 0) {
+  SessionKey key;
+  for (size_t i = 0; i < key.size(); ++i) key.data()[i] = static_cast<uint8_t>(seed + i);
+  return key;
+}
+
+// n bytes of a recognisable pattern.
+inline std::vector<uint8_t> TestPayload(size_t n, uint8_t salt = 0) {
+  std::vector<uint8_t> p(n);
+  for (size_t i = 0; i < n; ++i) p[i] = static_cast<uint8_t>(i * 31 + salt);
+  return p;
+}
+
+}  // namespace reflex
+
+#endif  // REFLEX_FRAME_TEST_UTIL_H_

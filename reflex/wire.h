@@ -1,0 +1,78 @@
+// Reflex v1 wire constants (profile v1-compat). SPEC.md explains each.
+#ifndef REFLEX_WIRE_H_
+#define REFLEX_WIRE_H_
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+
+namespace reflex {
+
+// Client hello: magic | client public key | user id | timestamp | nonce.
+inline constexpr std::array<uint8_t, 4> kMagic = {0x52, 0x46, 0x58, 0x4C};
+inline constexpr size_t kMagicBytes = 4;
+inline constexpr size_t kPublicKeyBytes = 32;
+inline constexpr size_t kPrivateKeyBytes = 32;
+inline constexpr size_t kSharedSecretBytes = 32;
+inline constexpr size_t kUserIdBytes = 16;
+inline constexpr size_t kTimestampBytes = 8;
+inline constexpr size_t kHelloNonceBytes = 16;
+inline constexpr size_t kClientHelloBytes = kMagicBytes + kPublicKeyBytes +
+                                            kUserIdBytes + kTimestampBytes +
+                                            kHelloNonceBytes;  // 76
+// Server hello: server public key | timestamp (no magic).
+inline constexpr size_t kServerHelloBytes =
+    kPublicKeyBytes + kTimestampBytes;  // 40
+
+// Key schedule.
+inline constexpr size_t kSessionKeyBytes = 32;
+inline constexpr char kV1HkdfLabel[] = "reflex-session-v1";  // salt and info
+
+// Frames: [length u16 BE][ciphertext of (type | payload)][tag].
+inline constexpr size_t kFrameHeaderBytes = 2;
+inline constexpr size_t kFrameTypeBytes = 1;
+inline constexpr size_t kTagBytes = 16;
+inline constexpr size_t kAeadNonceBytes = 12;
+inline constexpr size_t kMaxPayloadBytes = 16384;
+// Length field bounds (sealed bytes = type + payload + tag).
+inline constexpr size_t kMinSealedBytes = kFrameTypeBytes + kTagBytes;  // 17
+inline constexpr size_t kMaxSealedBytes =
+    kFrameTypeBytes + kMaxPayloadBytes + kTagBytes;  // 16401
+// Bytes a frame adds to its payload on the wire.
+inline constexpr size_t kFrameOverheadBytes =
+    kFrameHeaderBytes + kFrameTypeBytes + kTagBytes;  // 19
+inline constexpr size_t kMaxFrameBytes =
+    kFrameOverheadBytes + kMaxPayloadBytes;  // 16403
+
+// The first frame of each direction uses counter 1 (v1 increments before
+// use); the last usable counter is 2^64-1, after which a direction is done.
+inline constexpr uint64_t kFirstFrameCounter = 1;
+
+enum class FrameType : uint8_t {
+  kData = 0x01,
+  kPadding = 0x02,  // control: the receiver ignores its payload
+  kTiming = 0x03,   // control: the receiver ignores its payload
+  kClose = 0x04,
+};
+
+inline constexpr bool IsKnownFrameType(uint8_t t) {
+  return t >= 0x01 && t <= 0x04;
+}
+
+// Request header, first DATA frame from the client:
+// [command][port u16 BE][address type][address].
+enum class AddressType : uint8_t {
+  kIpv4 = 0x01,
+  kDomain = 0x03,
+  kIpv6 = 0x04,
+};
+inline constexpr size_t kIpv4Bytes = 4;
+inline constexpr size_t kIpv6Bytes = 16;
+inline constexpr size_t kMaxDomainBytes = 255;
+inline constexpr size_t kRequestHeaderFixedBytes = 4;  // command, port, type
+inline constexpr size_t kMaxRequestHeaderBytes =
+    kRequestHeaderFixedBytes + 1 + kMaxDomainBytes;  // 260
+
+}  // namespace reflex
+
+#endif  // REFLEX_WIRE_H_
