@@ -70,6 +70,17 @@ TEST(Wycheproof, X25519) {
   EXPECT_EQ(checked, file["numberOfTests"].get<int>());
 }
 
+// libsodium declares its buffer arguments nonnull even when their length is
+// 0, and an empty std::vector may have a null data().
+uint8_t* NonNull(Bytes& b) {
+  static uint8_t dummy;
+  return b.empty() ? &dummy : b.data();
+}
+const uint8_t* NonNull(const Bytes& b) {
+  static const uint8_t dummy = 0;
+  return b.empty() ? &dummy : b.data();
+}
+
 // The AEAD as the frame layer calls it: libsodium's IETF ChaCha20-Poly1305
 // with detached tags. Nonces other than 12 bytes cannot be expressed and
 // are refused here.
@@ -81,7 +92,7 @@ bool AeadSeal(const Bytes& key, const Bytes& iv, const Bytes& aad,
   ct->resize(msg.size());
   tag->resize(16);
   crypto_aead_chacha20poly1305_ietf_encrypt_detached(
-      ct->data(), tag->data(), nullptr, msg.data(), msg.size(), aad.data(),
+      NonNull(*ct), tag->data(), nullptr, msg.data(), msg.size(), aad.data(),
       aad.size(), nullptr, iv.data(), key.data());
   return true;
 }
@@ -94,7 +105,7 @@ bool AeadOpen(const Bytes& key, const Bytes& iv, const Bytes& aad,
   }
   msg->resize(ct.size());
   return crypto_aead_chacha20poly1305_ietf_decrypt_detached(
-             msg->data(), nullptr, ct.data(), ct.size(), tag.data(), aad.data(),
+             msg->data(), nullptr, NonNull(ct), ct.size(), tag.data(), aad.data(),
              aad.size(), iv.data(), key.data()) == 0;
 }
 
