@@ -5,12 +5,22 @@
 #include <algorithm>
 
 namespace reflex {
+namespace {
+
+// crypto_auth_hmacsha256_init declares its key nonnull even when keylen is 0
+// (an empty salt); an empty span may carry a null pointer.
+const uint8_t* KeyPointer(std::span<const uint8_t> key) {
+  static const uint8_t kEmpty = 0;
+  return key.empty() ? &kEmpty : key.data();
+}
+
+}  // namespace
 
 void HkdfSha256Extract(std::span<const uint8_t> salt,
                        std::span<const uint8_t> ikm,
                        std::span<uint8_t, kHkdfSha256PrkBytes> prk) {
   crypto_auth_hmacsha256_state state;
-  crypto_auth_hmacsha256_init(&state, salt.data(), salt.size());
+  crypto_auth_hmacsha256_init(&state, KeyPointer(salt), salt.size());
   crypto_auth_hmacsha256_update(&state, ikm.data(), ikm.size());
   crypto_auth_hmacsha256_final(&state, prk.data());
   sodium_memzero(&state, sizeof(state));
@@ -23,7 +33,7 @@ Error HkdfSha256Expand(std::span<const uint8_t> prk,
   crypto_auth_hmacsha256_state state;
   size_t done = 0;
   for (uint8_t counter = 1; done < out.size(); ++counter) {
-    crypto_auth_hmacsha256_init(&state, prk.data(), prk.size());
+    crypto_auth_hmacsha256_init(&state, KeyPointer(prk), prk.size());
     if (counter > 1) crypto_auth_hmacsha256_update(&state, block, sizeof(block));
     crypto_auth_hmacsha256_update(&state, info.data(), info.size());
     crypto_auth_hmacsha256_update(&state, &counter, 1);

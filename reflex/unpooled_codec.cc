@@ -26,7 +26,8 @@ Bytes Nonce(uint64_t counter) {
 Bytes HmacSha256(const Bytes& key, const Bytes& message) {
   crypto_auth_hmacsha256_state state;
   Bytes mac(32);
-  crypto_auth_hmacsha256_init(&state, key.data(), key.size());
+  const uint8_t empty = 0;  // the key pointer is declared nonnull
+  crypto_auth_hmacsha256_init(&state, key.empty() ? &empty : key.data(), key.size());
   crypto_auth_hmacsha256_update(&state, message.data(), message.size());
   crypto_auth_hmacsha256_final(&state, mac.data());
   return mac;
