@@ -9,7 +9,7 @@
 
 #include "pool/buffer_pool.h"
 #include "reflex/frame_sealer.h"
-#include "reflex/frame_test_util.h"
+#include "reflex/codec_test_util.h"
 
 namespace reflex {
 namespace {

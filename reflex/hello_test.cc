@@ -4,6 +4,7 @@
 
 #include <vector>
 
+#include "reflex/codec_test_util.h"
 #include "tools/testing/hex.h"
 
 namespace reflex {

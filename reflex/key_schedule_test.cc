@@ -4,6 +4,7 @@
 #include <sodium.h>
 
 #include "reflex/hkdf.h"
+#include "reflex/codec_test_util.h"
 #include "tools/testing/hex.h"
 
 namespace reflex {

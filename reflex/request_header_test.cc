@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "reflex/codec_test_util.h"
 #include "tools/testing/hex.h"
 
 namespace reflex {

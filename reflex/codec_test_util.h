@@ -1,13 +1,18 @@
-// Shared by the frame tests: fixed keys and payloads.
-#ifndef REFLEX_FRAME_TEST_UTIL_H_
-#define REFLEX_FRAME_TEST_UTIL_H_
+// Shared by the codec tests: fixed keys and payloads, error printing.
+#ifndef REFLEX_CODEC_TEST_UTIL_H_
+#define REFLEX_CODEC_TEST_UTIL_H_
 
 #include <cstdint>
+#include <ostream>
 #include <vector>
 
+#include "reflex/error.h"
 #include "reflex/key_schedule.h"
 
 namespace reflex {
+
+// gtest prints error codes by name.
+inline void PrintTo(Error e, std::ostream* os) { *os << ErrorName(e); }
 
 // Key bytes seed, seed+1, ..., seed+31.
 inline SessionKey TestKey(uint8_t seed = 0) {
@@ -25,4 +30,4 @@ inline std::vector<uint8_t> TestPayload(size_t n, uint8_t salt = 0) {
 
 }  // namespace reflex
 
-#endif  // REFLEX_FRAME_TEST_UTIL_H_
+#endif  // REFLEX_CODEC_TEST_UTIL_H_
