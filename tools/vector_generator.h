@@ -1,0 +1,15 @@
+// Generates testdata/vectors/reflex-v1-compat.json (reflex-vectors/1) from
+// fixed inputs. Deterministic: the checked-in file must equal its output
+// (tools:conformance_test checks that).
+#ifndef REFLEX_TOOLS_VECTOR_GENERATOR_H_
+#define REFLEX_TOOLS_VECTOR_GENERATOR_H_
+
+#include <nlohmann/json.hpp>
+
+namespace reflex::tools {
+
+nlohmann::ordered_json GenerateV1CompatVectors();
+
+}  // namespace reflex::tools
+
+#endif  // REFLEX_TOOLS_VECTOR_GENERATOR_H_
