@@ -50,11 +50,16 @@ void RegisterRatio(const std::string& baseline, const std::string& measured,
 void RatioReporter::ReportRuns(const std::vector<Run>& runs) {
   ConsoleReporter::ReportRuns(runs);
   for (const Run& run : runs) {
-    if (run.run_type != Run::RT_Iteration || run.error_occurred) continue;
+    if (run.error_occurred) continue;
+    // With repetitions the median stands for the benchmark (it is reported
+    // after the single runs, so it replaces them).
+    const bool median =
+        run.run_type == Run::RT_Aggregate && run.aggregate_name == "median";
+    if (run.run_type != Run::RT_Iteration && !median) continue;
     Result result{ToNanoseconds(run.GetAdjustedRealTime(), run.time_unit), -1};
     auto it = run.counters.find("allocs/iter");
     if (it != run.counters.end()) result.allocs_per_iter = it->second.value;
-    results_[run.benchmark_name()] = result;
+    results_[run.run_name.str()] = result;
   }
 }
 
@@ -91,6 +96,19 @@ void RatioReporter::Finalize() {
 }
 
 int RunWithRatios(int argc, char** argv) {
+  // Defaults that make the ratio table steady on a noisy 2-core machine:
+  // repetitions (the median is used), baseline and measured runs
+  // interleaved at random. Flags given on the command line come later and
+  // win.
+  std::vector<char*> args = {argv[0]};
+  static char repetitions[] = "--benchmark_repetitions=5";
+  static char interleave[] = "--benchmark_enable_random_interleaving=true";
+  static char min_time[] = "--benchmark_min_time=0.2";
+  static char aggregates[] = "--benchmark_report_aggregates_only=true";
+  args.insert(args.end(), {repetitions, interleave, min_time, aggregates});
+  args.insert(args.end(), argv + 1, argv + argc);
+  argc = static_cast<int>(args.size());
+  argv = args.data();
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   RatioReporter reporter;

@@ -51,6 +51,21 @@ Error FrameSealer::Seal(FrameType type, std::span<const uint8_t> payload,
   return Error::kOk;
 }
 
+pool::Buffer FrameSealer::NewFrame(size_t payload_size) {
+  if (payload_size > kMaxPayloadBytes) return pool::Buffer();
+  return pool_->Get(kFrameOverheadBytes + payload_size);
+}
+
+Error FrameSealer::SealFrame(FrameType type, pool::Buffer& frame) {
+  if (frame.size() < kFrameOverheadBytes) return Error::kInvalidArgument;
+  const size_t payload_size = frame.size() - kFrameOverheadBytes;
+  if (const Error e = Check(type, payload_size); e != Error::kOk) return e;
+  frame.data()[kFrameHeaderBytes] = static_cast<uint8_t>(type);
+  SealPrepared(frame.data(), payload_size);
+  frame.set_wipe_on_return(false);  // only ciphertext is left
+  return Error::kOk;
+}
+
 Error FrameSealer::SealInto(FrameType type, std::span<const uint8_t> payload,
                             std::span<uint8_t> out, size_t* written) {
   if (const Error e = Check(type, payload.size()); e != Error::kOk) return e;

@@ -30,6 +30,19 @@ class FrameSealer {
   Error Seal(FrameType type, std::span<const uint8_t> payload,
              pool::Buffer* out);
 
+  // Zero-copy sealing: NewFrame hands out a pooled buffer of
+  // 19 + payload_size bytes whose payload area (PayloadOf) the caller fills,
+  // e.g. straight from a socket; SealFrame then seals it in place. Empty
+  // handle when payload_size > 16384 or the pool is out of memory.
+  pool::Buffer NewFrame(size_t payload_size);
+  static std::span<uint8_t> PayloadOf(pool::Buffer& frame) {
+    return frame.span().subspan(kFrameHeaderBytes + kFrameTypeBytes,
+                                frame.size() - kFrameOverheadBytes);
+  }
+  // Errors as Seal, and invalid_argument for a buffer NewFrame did not make
+  // (smaller than 19 bytes).
+  Error SealFrame(FrameType type, pool::Buffer& frame);
+
   // The same into caller memory: out.size() >= 19 + payload.size(), else
   // buffer_too_small. The payload may already sit at out[3..] (no copy is
   // made then); any other overlap is not allowed.

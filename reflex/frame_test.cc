@@ -104,6 +104,23 @@ TEST_F(FrameTest, SealIntoCallerMemoryAndInPlace) {
   EXPECT_EQ(a.next_counter(), 2u) << "a refused seal uses no counter";
 }
 
+TEST_F(FrameTest, ZeroCopySealingFillsThePayloadInPlace) {
+  FrameSealer sealer(key_, pool_);
+  const Bytes payload = TestPayload(700);
+  pool::Buffer frame = sealer.NewFrame(payload.size());
+  ASSERT_TRUE(frame);
+  ASSERT_EQ(frame.size(), kFrameOverheadBytes + payload.size());
+  std::span<uint8_t> slot = FrameSealer::PayloadOf(frame);
+  ASSERT_EQ(slot.size(), payload.size());
+  std::copy(payload.begin(), payload.end(), slot.begin());
+  ASSERT_EQ(sealer.SealFrame(FrameType::kData, frame), Error::kOk);
+  EXPECT_EQ(ToBytes(frame), ExpectedWire(key_, 1, 1, payload));
+  EXPECT_FALSE(sealer.NewFrame(16385));
+  pool::Buffer tiny = pool_.Get(18);
+  EXPECT_EQ(sealer.SealFrame(FrameType::kData, tiny), Error::kInvalidArgument);
+  EXPECT_EQ(sealer.next_counter(), 2u);
+}
+
 TEST_F(FrameTest, SealerRefusesOversizeAndUnknownTypesWithoutUsingACounter) {
   FrameSealer sealer(key_, pool_);
   pool::Buffer wire;
