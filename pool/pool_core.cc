@@ -39,6 +39,7 @@ struct ThreadExitHook {
       delete cache;
     }
     t_entry_count = 0;
+    t_last_entry = {};
   }
 };
 thread_local ThreadExitHook t_exit_hook;
@@ -76,6 +77,7 @@ void RaiseMax(std::atomic<uint64_t>& peak, uint64_t value) {
 constinit thread_local RegistryEntry t_entries[kMaxPoolsPerThread]
     REFLEX_POOL_FAST_TLS = {};
 constinit thread_local uint32_t t_entry_count REFLEX_POOL_FAST_TLS = 0;
+constinit thread_local RegistryEntry t_last_entry REFLEX_POOL_FAST_TLS = {};
 
 PoolCore::PoolCore(const CoreConfig& config)
     : id_(g_next_pool_id.fetch_add(1, std::memory_order_relaxed)),
@@ -176,6 +178,7 @@ ThreadCache* PoolCore::CreateCache() {
       }
     }
     t_entry_count = kept;
+    t_last_entry = {};
     if (t_entry_count == kMaxPoolsPerThread) return nullptr;
   }
   auto* cache = new (std::nothrow) ThreadCache;

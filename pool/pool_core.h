@@ -46,6 +46,9 @@ struct RegistryEntry {
 extern constinit thread_local RegistryEntry t_entries[kMaxPoolsPerThread]
     REFLEX_POOL_FAST_TLS;
 extern constinit thread_local uint32_t t_entry_count REFLEX_POOL_FAST_TLS;
+// The entry this thread used last: a thread usually works with one pool at a
+// time, so one compare finds it.
+extern constinit thread_local RegistryEntry t_last_entry REFLEX_POOL_FAST_TLS;
 
 inline constexpr uint8_t kOversizeClass = 0xFF;
 // Largest request any pool serves (oversize included); larger ones fail.
@@ -180,16 +183,22 @@ class PoolCore {
   // This thread's cache for this pool if it exists and has seen the latest
   // trim; else null (the slow path creates caches and applies trims).
   ThreadCache* CurrentCache() const {
-    for (uint32_t i = 0; i < t_entry_count; ++i) {
-      if (t_entries[i].pool_id == id_) {
-        ThreadCache* cache = t_entries[i].cache;
-        return cache->seen_trim_epoch ==
-                       trim_epoch_.load(std::memory_order_relaxed)
-                   ? cache
-                   : nullptr;
+    ThreadCache* cache = nullptr;
+    if (t_last_entry.pool_id == id_) {
+      cache = t_last_entry.cache;
+    } else {
+      for (uint32_t i = 0; i < t_entry_count; ++i) {
+        if (t_entries[i].pool_id == id_) {
+          cache = t_entries[i].cache;
+          t_last_entry = t_entries[i];
+          break;
+        }
       }
+      if (cache == nullptr) return nullptr;
     }
-    return nullptr;
+    return cache->seen_trim_epoch == trim_epoch_.load(std::memory_order_relaxed)
+               ? cache
+               : nullptr;
   }
   void PrepareForReturn(void* block, uint8_t cls, size_t used, bool wipe) {
     if (fill_on_return_ || (wipe && fill_on_wipe_)) {
