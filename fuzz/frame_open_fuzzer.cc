@@ -1,0 +1,111 @@
+// Frame opening, past the AEAD. Each input is used twice:
+//  - as raw wire bytes, opened at the counter the input chooses: the opener
+//    agrees with the oracle, and an opened frame re-seals to its wire;
+//  - as a plaintext (type byte + payload, any length, any type) that the
+//    target seals itself with the fixed key, so every post-decryption check
+//    is reached; a copy with one flipped bit must fail authentication.
+// Input: [counter u64][bytes...].
+#include <sodium.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "fuzz/fuzz_check.h"
+#include "fuzz/fuzz_fixtures.h"
+#include "fuzz/fuzz_input.h"
+#include "reflex/frame_opener.h"
+#include "reflex/unpooled_codec.h"
+
+using namespace reflex;
+using Bytes = std::vector<uint8_t>;
+
+namespace {
+
+Bytes SealRaw(uint64_t counter, const Bytes& plaintext) {
+  uint8_t nonce[12] = {};
+  for (int i = 0; i < 8; ++i) nonce[i] = static_cast<uint8_t>(counter >> (8 * i));
+  Bytes wire(2 + plaintext.size() + 16);
+  const size_t sealed = plaintext.size() + 16;
+  wire[0] = static_cast<uint8_t>(sealed >> 8);
+  wire[1] = static_cast<uint8_t>(sealed);
+  const SessionKey key = fuzz::FuzzKey();
+  crypto_aead_chacha20poly1305_ietf_encrypt_detached(
+      wire.data() + 2, wire.data() + 2 + plaintext.size(), nullptr, plaintext.data(),
+      plaintext.size(), nullptr, 0, nullptr, nonce, key.data());
+  return wire;
+}
+
+void OpenRaw(uint64_t counter, const Bytes& wire) {
+  FrameOpener opener(fuzz::FuzzKey(), counter);
+  Bytes copy = wire;
+  OpenedFrame f;
+  const Error e = opener.OpenInPlace(copy, &f);
+  unpooled::Frame oracle;
+  const Error oracle_error = unpooled::OpenFrame(fuzz::FuzzKeyBytes(), counter, wire, &oracle);
+  FUZZ_CHECK(e == oracle_error, "pooled and unpooled disagree on the error");
+  FUZZ_CHECK(opener.error() == e, "the opener's sticky error is not the one returned");
+  if (e != Error::kOk) {
+    FUZZ_CHECK(f.payload.empty(), "a refused frame yielded a payload");
+    return;
+  }
+  FUZZ_CHECK(f.counter == counter, "opened at another counter");
+  FUZZ_CHECK(f.payload.size() <= kMaxPayloadBytes, "payload above the limit");
+  FUZZ_CHECK(f.payload.data() >= copy.data() + 3 &&
+                 f.payload.data() + f.payload.size() <= copy.data() + copy.size(),
+             "payload outside the wire");
+  FUZZ_CHECK(static_cast<uint8_t>(f.type) == oracle.type &&
+                 Bytes(f.payload.begin(), f.payload.end()) == oracle.payload,
+             "pooled and unpooled open differently");
+  Bytes resealed;
+  FUZZ_CHECK(unpooled::SealFrame(fuzz::FuzzKeyBytes(), counter, oracle.type, oracle.payload,
+                                 &resealed) == Error::kOk &&
+                 resealed == wire,
+             "an opened frame does not re-seal to its wire");
+}
+
+void SealThenOpen(uint64_t counter, const Bytes& plaintext, size_t flip_bit) {
+  if (plaintext.size() + 16 > 0xFFFF) return;  // cannot be framed at all
+  const Bytes wire = SealRaw(counter, plaintext);
+  Error expected = Error::kOk;
+  if (plaintext.size() + 16 > kMaxSealedBytes) {
+    expected = Error::kFrameTooLarge;
+  } else if (plaintext.empty()) {
+    expected = Error::kEmptyPlaintext;
+  } else if (!IsKnownFrameType(plaintext[0])) {
+    expected = Error::kUnknownFrameType;
+  }
+  {
+    FrameOpener opener(fuzz::FuzzKey(), counter);
+    Bytes copy = wire;
+    OpenedFrame f;
+    FUZZ_CHECK(opener.OpenInPlace(copy, &f) == expected, "authentic frame: wrong verdict");
+    if (expected == Error::kOk) {
+      FUZZ_CHECK(static_cast<uint8_t>(f.type) == plaintext[0] &&
+                     Bytes(f.payload.begin(), f.payload.end()) ==
+                         Bytes(plaintext.begin() + 1, plaintext.end()),
+                 "authentic frame: other contents");
+    } else {
+      FUZZ_CHECK(f.payload.empty(), "a refused frame yielded a payload");
+    }
+  }
+  if (expected == Error::kFrameTooLarge) return;  // refused before the AEAD
+  Bytes flipped = wire;
+  const size_t bit = 16 + flip_bit % ((flipped.size() - 2) * 8);
+  flipped[bit / 8] ^= static_cast<uint8_t>(1u << (bit % 8));
+  FrameOpener opener(fuzz::FuzzKey(), counter);
+  OpenedFrame f;
+  FUZZ_CHECK(opener.OpenInPlace(flipped, &f) == Error::kAuthFailed,
+             "a flipped bit did not fail authentication");
+  FUZZ_CHECK(f.payload.empty(), "a forged frame yielded a payload");
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  fuzz::FuzzInput in(data, size);
+  const uint64_t counter = in.U64();
+  const Bytes rest = in.Rest();
+  OpenRaw(counter, rest);
+  SealThenOpen(counter, rest, static_cast<size_t>(counter >> 8));
+  return 0;
+}

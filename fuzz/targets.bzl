@@ -1,0 +1,11 @@
+"""The fuzz targets, named once for fuzz/, testdata/ and the scripts."""
+
+FUZZ_TARGETS = [
+    "client_hello_decode",
+    "server_hello_decode",
+    "request_header_decode",
+    "frame_open",
+    "stream_decode",
+    "roundtrip",
+    "pooled_vs_unpooled",
+]

@@ -1,0 +1,131 @@
+// Writes the fuzz seed corpora: valid and near-valid inputs for every target,
+// taken from the conformance vectors (every frame type, sizes at the limits,
+// counters at the edges) plus structured seeds for the stream targets.
+//   bazel run //tools:make_corpus -- testdata/corpus
+// The campaign (tools/fuzz_campaign.sh --merge) minimizes them later.
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "tools/testing/hex.h"
+#include "tools/vector_generator.h"
+
+namespace {
+
+using Bytes = std::vector<uint8_t>;
+namespace fs = std::filesystem;
+
+class Corpus {
+ public:
+  explicit Corpus(fs::path root) : root_(std::move(root)) {}
+  void Add(const std::string& target, const Bytes& input) {
+    const fs::path dir = root_ / target;
+    fs::create_directories(dir);
+    char name[32];
+    std::snprintf(name, sizeof(name), "seed-%03d", count_[target]++);
+    std::ofstream(dir / name, std::ios::binary)
+        .write(reinterpret_cast<const char*>(input.data()),
+               static_cast<std::streamsize>(input.size()));
+  }
+
+ private:
+  fs::path root_;
+  std::map<std::string, int> count_;
+};
+
+Bytes U64(uint64_t v) {
+  Bytes b(8);
+  for (int i = 0; i < 8; ++i) b[i] = static_cast<uint8_t>(v >> (56 - 8 * i));
+  return b;
+}
+
+Bytes Cat(std::initializer_list<Bytes> parts) {
+  Bytes out;
+  for (const Bytes& p : parts) out.insert(out.end(), p.begin(), p.end());
+  return out;
+}
+
+Bytes Hex(const nlohmann::ordered_json& v) {
+  return reflex::testing::FromHex(v.get<std::string>());
+}
+
+// ChooseCounter: selector 4 then the explicit value; ChooseChunking: one
+// chunk size (0x8000 | n-1 for n > 32).
+Bytes CounterChoice(uint64_t c) { return Cat({{4}, U64(c)}); }
+Bytes OneChunk(size_t n) {
+  if (n <= 32) return {0, 0, static_cast<uint8_t>(n - 1)};
+  const size_t v = 0x8000 | (n - 1);
+  return {0, static_cast<uint8_t>(v >> 8), static_cast<uint8_t>(v)};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: make_corpus DIR\n");
+    return 2;
+  }
+  std::string root = argv[1];
+  if (const char* cwd = std::getenv("BUILD_WORKING_DIRECTORY"); cwd && root[0] != '/') {
+    root = std::string(cwd) + "/" + root;
+  }
+  Corpus corpus(root);
+  const auto vectors = reflex::tools::GenerateV1CompatVectors();
+  for (const auto& group : vectors["groups"]) {
+    const std::string kind = group["kind"];
+    for (const auto& t : group["tests"]) {
+      if (kind == "client_handshake") corpus.Add("client_hello_decode", Hex(t["encoded"]));
+      if (kind == "server_handshake") corpus.Add("server_hello_decode", Hex(t["encoded"]));
+      if (kind == "request_header") {
+        Bytes in = Hex(t["encoded"]);
+        if (t.contains("trailing")) in = Cat({in, Hex(t["trailing"])});
+        corpus.Add("request_header_decode", in);
+        corpus.Add("pooled_vs_unpooled", Cat({{1, 0, static_cast<uint8_t>(in.size())}, in}));
+      }
+      if (kind == "frame") {
+        const uint64_t counter = std::stoull(t["counter"].get<std::string>());
+        const Bytes wire = Hex(t["wire"]);
+        corpus.Add("frame_open", Cat({U64(counter), wire}));
+        const size_t n = wire.size();
+        corpus.Add("pooled_vs_unpooled",
+                   Cat({{3}, CounterChoice(counter), OneChunk(7),
+                        {static_cast<uint8_t>(n >> 8), static_cast<uint8_t>(n)}, wire}));
+      }
+      if (kind == "frame_stream") {
+        const uint64_t first = std::stoull(t["first_counter"].get<std::string>());
+        const Bytes wire = Hex(t["wire"]);
+        for (size_t chunk : {size_t{1}, size_t{19}, size_t{4096}}) {
+          corpus.Add("stream_decode", Cat({{0}, CounterChoice(first), OneChunk(chunk), wire}));
+        }
+      }
+    }
+  }
+  // Plaintexts the frame_open target seals itself: every type, empty,
+  // unknown types, payloads at and past the limit.
+  for (uint8_t type : {0, 1, 2, 3, 4, 5, 255}) {
+    for (size_t size : {size_t{0}, size_t{1}, size_t{100}, size_t{16384}, size_t{16385}}) {
+      corpus.Add("frame_open", Cat({U64(1), {type}, Bytes(size, 0x61)}));
+    }
+  }
+  corpus.Add("frame_open", U64(1));  // empty plaintext
+  // Structured stream seeds: [1][counter][chunking][n][type len payload]...[damage]
+  for (uint8_t damage : {0, 1, 2}) {
+    corpus.Add("stream_decode",
+               Cat({{1, 0}, OneChunk(5), {3}, {1, 0, 4}, Bytes(4, 'a'), {2, 0, 0},
+                    {4, 0, 1}, {'z'}, {damage, 0, 30}}));
+  }
+  // Round trips: [counter][chunking][n] then per frame [type][len][payload][path].
+  for (uint8_t path : {0, 1, 2}) {
+    corpus.Add("roundtrip", Cat({{0}, OneChunk(3), {2}, {0, 0, 5}, Bytes(5, 'q'), {path},
+                                 {3, 0, 0}, {path}}));
+    corpus.Add("roundtrip", Cat({{3}, OneChunk(1000), {0}, {0, 0x40, 0x00},
+                                 Bytes(16384, 'm'), {path}}));
+  }
+  std::printf("corpus written under %s\n", root.c_str());
+  return 0;
+}
