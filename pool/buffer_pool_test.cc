@@ -323,5 +323,18 @@ TEST(BufferPool, DestroyingAPoolWithNothingOutstandingReportsNothing) {
   EXPECT_EQ(record.calls, 0);
 }
 
+TEST(PoolStats, PrintsEveryFieldOfEveryTier) {
+  BufferPool pool(SharedOnlyOptions("printed"));
+  Buffer b = pool.Get(3000);
+  const std::string text = ToString(pool.Stats());
+  EXPECT_EQ(text.rfind("pool 'printed'\n", 0), 0u) << text;
+  EXPECT_NE(text.find("tier 1: capacity=8192 gets=1 hits=0 misses=1 returns=0 drops=0 "
+                      "outstanding=1 peak_outstanding=1 retained_blocks=0 retained_bytes=0 "
+                      "quarantined=0 poison_violations=0\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("oversize: capacity=0 gets=0"), std::string::npos) << text;
+}
+
 }  // namespace
 }  // namespace reflex::pool

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Docker does not run on our machines, so CI tests .clusterfuzzlite/build.sh
+# directly, with the variables OSS-Fuzz sets: every target must land in $OUT
+# with its seed corpus, dictionary and options, and survive 1000 runs over
+# its seed corpus.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+
+export CC=clang CXX=clang++
+export CFLAGS="-O1 -fno-omit-frame-pointer -gline-tables-only -fsanitize=address,fuzzer-no-link"
+export CXXFLAGS="$CFLAGS"
+export LIB_FUZZING_ENGINE="-fsanitize=fuzzer"
+export OUT="$scratch/out" WORK="$scratch/work"
+mkdir -p "$OUT" "$WORK"
+bash .clusterfuzzlite/build.sh
+
+status=0
+for t in $(sed -n 's/^ *"\([a-z_]*\)",$/\1/p' fuzz/targets.bzl); do
+  for f in "$t" "${t}_seed_corpus.zip" "$t.dict" "$t.options"; do
+    [ -s "$OUT/$f" ] || { echo "oss-fuzz build: $OUT/$f missing"; status=1; }
+  done
+  mkdir -p "$scratch/seeds/$t"
+  unzip -q -o "$OUT/${t}_seed_corpus.zip" -d "$scratch/seeds/$t"
+  if (cd "$OUT" && ./"$t" -runs=1000 -dict="$t.dict" "$scratch/seeds/$t" >"$scratch/$t.log" 2>&1); then
+    echo "oss-fuzz build: $t: $(grep -a -E '^#[0-9]+.*DONE' "$scratch/$t.log" | tail -1)"
+  else
+    echo "oss-fuzz build: $t FAILED"; tail -30 "$scratch/$t.log"; status=1
+  fi
+done
+exit $status
