@@ -5,8 +5,6 @@
 //    target seals itself with the fixed key, so every post-decryption check
 //    is reached; a copy with one flipped bit must fail authentication.
 // Input: [counter u64][bytes...].
-#include <sodium.h>
-
 #include <cstdint>
 #include <vector>
 
@@ -20,20 +18,6 @@ using namespace reflex;
 using Bytes = std::vector<uint8_t>;
 
 namespace {
-
-Bytes SealRaw(uint64_t counter, const Bytes& plaintext) {
-  uint8_t nonce[12] = {};
-  for (int i = 0; i < 8; ++i) nonce[i] = static_cast<uint8_t>(counter >> (8 * i));
-  Bytes wire(2 + plaintext.size() + 16);
-  const size_t sealed = plaintext.size() + 16;
-  wire[0] = static_cast<uint8_t>(sealed >> 8);
-  wire[1] = static_cast<uint8_t>(sealed);
-  const SessionKey key = fuzz::FuzzKey();
-  crypto_aead_chacha20poly1305_ietf_encrypt_detached(
-      wire.data() + 2, wire.data() + 2 + plaintext.size(), nullptr, plaintext.data(),
-      plaintext.size(), nullptr, 0, nullptr, nonce, key.data());
-  return wire;
-}
 
 void OpenRaw(uint64_t counter, const Bytes& wire) {
   FrameOpener opener(fuzz::FuzzKey(), counter);
@@ -65,7 +49,7 @@ void OpenRaw(uint64_t counter, const Bytes& wire) {
 
 void SealThenOpen(uint64_t counter, const Bytes& plaintext, size_t flip_bit) {
   if (plaintext.size() + 16 > 0xFFFF) return;  // cannot be framed at all
-  const Bytes wire = SealRaw(counter, plaintext);
+  const Bytes wire = unpooled::SealAnyPlaintext(fuzz::FuzzKeyBytes(), counter, plaintext);
   Error expected = Error::kOk;
   if (plaintext.size() + 16 > kMaxSealedBytes) {
     expected = Error::kFrameTooLarge;

@@ -3,8 +3,6 @@
 // any length) and then cuts or corrupts as the input says. The decoder must
 // agree with the whole-input oracle on every frame and on the error.
 // Input: [mode][counter choice][chunking][...].
-#include <sodium.h>
-
 #include <cstdint>
 #include <vector>
 
@@ -14,20 +12,6 @@ using namespace reflex;
 using Bytes = std::vector<uint8_t>;
 
 namespace {
-
-Bytes SealRaw(uint64_t counter, const Bytes& plaintext) {
-  uint8_t nonce[12] = {};
-  for (int i = 0; i < 8; ++i) nonce[i] = static_cast<uint8_t>(counter >> (8 * i));
-  const size_t sealed = plaintext.size() + 16;
-  Bytes wire(2 + sealed);
-  wire[0] = static_cast<uint8_t>(sealed >> 8);
-  wire[1] = static_cast<uint8_t>(sealed);
-  const SessionKey key = fuzz::FuzzKey();
-  crypto_aead_chacha20poly1305_ietf_encrypt_detached(
-      wire.data() + 2, wire.data() + 2 + plaintext.size(), nullptr, plaintext.data(),
-      plaintext.size(), nullptr, 0, nullptr, nonce, key.data());
-  return wire;
-}
 
 Bytes SealedFrames(fuzz::FuzzInput& in, uint64_t first_counter) {
   Bytes wire;
@@ -41,7 +25,7 @@ Bytes SealedFrames(fuzz::FuzzInput& in, uint64_t first_counter) {
     Bytes payload = in.Bytes(length);
     payload.resize(length, 0x5A);
     plaintext.insert(plaintext.end(), payload.begin(), payload.end());
-    const Bytes frame = SealRaw(counter++, plaintext);
+    const Bytes frame = unpooled::SealAnyPlaintext(fuzz::FuzzKeyBytes(), counter++, plaintext);
     wire.insert(wire.end(), frame.begin(), frame.end());
   }
   // Damage, as chosen: cut the stream, flip one bit, or leave it whole.

@@ -117,12 +117,7 @@ Error SessionKeyV1(const Bytes& own_private, const Bytes& peer_public,
   return Error::kOk;
 }
 
-Error SealFrame(const Bytes& key, uint64_t counter, uint8_t type,
-                const Bytes& payload, Bytes* wire) {
-  if (type < 1 || type > 4) return Error::kInvalidArgument;
-  if (payload.size() > 16384) return Error::kFrameTooLarge;
-  Bytes plaintext = {type};
-  plaintext.insert(plaintext.end(), payload.begin(), payload.end());
+Bytes SealAnyPlaintext(const Bytes& key, uint64_t counter, const Bytes& plaintext) {
   Bytes sealed(plaintext.size() + 16);
   unsigned long long sealed_length = 0;
   crypto_aead_chacha20poly1305_ietf_encrypt(
@@ -131,7 +126,16 @@ Error SealFrame(const Bytes& key, uint64_t counter, uint8_t type,
   Bytes out;
   AppendBigEndian(out, sealed.size(), 2);
   out.insert(out.end(), sealed.begin(), sealed.end());
-  *wire = out;
+  return out;
+}
+
+Error SealFrame(const Bytes& key, uint64_t counter, uint8_t type,
+                const Bytes& payload, Bytes* wire) {
+  if (type < 1 || type > 4) return Error::kInvalidArgument;
+  if (payload.size() > 16384) return Error::kFrameTooLarge;
+  Bytes plaintext = {type};
+  plaintext.insert(plaintext.end(), payload.begin(), payload.end());
+  *wire = SealAnyPlaintext(key, counter, plaintext);
   return Error::kOk;
 }
 

@@ -34,6 +34,11 @@ Error PublicKeyOf(const Bytes& private_key, Bytes* public_key);
 Error SessionKeyV1(const Bytes& own_private, const Bytes& peer_public,
                    Bytes* session_key);
 
+// The wire form of ANY plaintext (no type byte, unknown types, oversize up
+// to 65519 bytes) sealed at a counter: frames only a key holder could make,
+// which the codec itself refuses to seal. For tests, fuzzers, vectors.
+Bytes SealAnyPlaintext(const Bytes& key, uint64_t counter, const Bytes& plaintext);
+
 // One frame at one counter.
 Error SealFrame(const Bytes& key, uint64_t counter, uint8_t type,
                 const Bytes& payload, Bytes* wire);

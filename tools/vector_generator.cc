@@ -1,7 +1,5 @@
 #include "tools/vector_generator.h"
 
-#include <sodium.h>
-
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -11,6 +9,7 @@
 #include "reflex/hello.h"
 #include "reflex/key_schedule.h"
 #include "reflex/request_header.h"
+#include "reflex/unpooled_codec.h"
 #include "tools/testing/hex.h"
 
 namespace reflex::tools {
@@ -67,16 +66,8 @@ Bytes Seal(const SessionKey& key, uint64_t counter, FrameType type, const Bytes&
 // A frame around an arbitrary plaintext (no type byte, unknown types), as
 // only a key holder could make it; the codec refuses to seal these.
 Bytes SealRaw(const SessionKey& key, uint64_t counter, const Bytes& plaintext) {
-  InitCrypto();
-  uint8_t nonce[12] = {};
-  for (int i = 0; i < 8; ++i) nonce[i] = static_cast<uint8_t>(counter >> (8 * i));
-  Bytes sealed(plaintext.size() + 16);
-  crypto_aead_chacha20poly1305_ietf_encrypt_detached(
-      sealed.data(), sealed.data() + plaintext.size(), nullptr, plaintext.data(),
-      plaintext.size(), nullptr, 0, nullptr, nonce, key.data());
-  Bytes wire = {static_cast<uint8_t>(sealed.size() >> 8),
-                static_cast<uint8_t>(sealed.size())};
-  return Concat(wire, sealed);
+  return unpooled::SealAnyPlaintext(Bytes(key.data(), key.data() + key.size()), counter,
+                                    plaintext);
 }
 
 class Builder {
