@@ -20,7 +20,8 @@ objects=()
 query=$(printf 'tests(%s) union ' "${targets[@]}")
 for t in $(bazel query "${query% union }" 2>/dev/null); do
   path="bazel-out/k8-fastbuildclangcov/bin/$(echo "${t#//}" | tr : /)"
-  [ -x "$path" ] && objects+=(-object "$path")
+  # ELF binaries only (sh_tests are scripts).
+  [ -x "$path" ] && [ "$(head -c 4 "$path" | tail -c 3)" = "ELF" ] && objects+=(-object "$path")
 done
 ignore='(_test\.cc|_test_util\.h|/usr/|external/|fuzz/|property_tests/|tools/)'
 llvm-cov report -instr-profile="$out/merged.profdata" "${objects[@]}" \
