@@ -17,8 +17,8 @@ PACKAGES=(
   librapidcheck-dev    # property tests
   libbenchmark-dev     # bench/
   nlohmann-json3-dev   # tools/ (conformance vectors)
-  python3              # tools/ scripts
-  zip                  # OSS-Fuzz seed corpus archives
+  zip                  # OSS-Fuzz seed corpus archives (.clusterfuzzlite/build.sh)
+  unzip                # tools/check_oss_fuzz_build.sh
 )
 
 missing=()
