@@ -544,6 +544,9 @@ void PoolCore::Shutdown() {
   }
   orphan_outstanding_.store(outstanding, std::memory_order_relaxed);
   orphaned_.store(true, std::memory_order_release);
+  // Makes every thread's cache stale (Trim above refreshed this thread's):
+  // the inline Put then always reaches PutSlow, which sees orphaned_.
+  trim_epoch_.fetch_add(1, std::memory_order_release);
 }
 
 PoolStats PoolCore::Snapshot() {

@@ -118,18 +118,17 @@ class PoolCore {
   // Takes a block back. used: the largest size the holder ever had access to
   // (what the wipe covers). wipe: the holder's wipe choice.
   void Put(void* block, uint8_t cls, size_t used, bool wipe) {
-    // An orphaned pool's caches are detached: check before looking one up.
-    if (!orphaned_.load(std::memory_order_acquire)) {
-      if (ThreadCache* cache = CurrentCache(); cache != nullptr) {
-        CacheClass& cc = cache->classes[cls];
-        const uint32_t n = cc.count.load(std::memory_order_relaxed);
-        if (n < cc.limit) {
-          PrepareForReturn(block, cls, used, wipe);
-          OwnerIncrement(cc.returns);
-          cc.slots[n] = block;
-          cc.count.store(n + 1, std::memory_order_relaxed);
-          return;
-        }
+    // Shutdown bumps the trim epoch last, so once a pool is orphaned no
+    // cache is current and every return takes the slow path, which checks.
+    if (ThreadCache* cache = CurrentCache(); cache != nullptr) {
+      CacheClass& cc = cache->classes[cls];
+      const uint32_t n = cc.count.load(std::memory_order_relaxed);
+      if (n < cc.limit) {
+        PrepareForReturn(block, cls, used, wipe);
+        OwnerIncrement(cc.returns);
+        cc.slots[n] = block;
+        cc.count.store(n + 1, std::memory_order_relaxed);
+        return;
       }
     }
     PutSlow(block, cls, used, wipe);
