@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <memory>
 #include <vector>
 
 #include "pool/poison.h"
@@ -321,6 +322,38 @@ TEST(BufferPool, DestroyingAPoolWithNothingOutstandingReportsNothing) {
     Buffer b = pool.Get(10);
   }
   EXPECT_EQ(record.calls, 0);
+}
+
+TEST(BufferPool, AThreadUsingMorePoolsThanItCachesGetsExactStatisticsFromAll) {
+  // A thread keeps caches for 16 pools; the 17th and later go through the
+  // shared free lists, with the same results.
+  std::vector<std::unique_ptr<BufferPool>> pools;
+  for (int i = 0; i < 20; ++i) pools.push_back(std::make_unique<BufferPool>());
+  for (int round = 0; round < 3; ++round) {
+    for (auto& pool : pools) {
+      Buffer a = pool->Get(100);
+      Buffer b = pool->Get(5000);
+      ASSERT_TRUE(a && b);
+    }
+  }
+  for (auto& pool : pools) {
+    const PoolStats s = pool->Stats();
+    EXPECT_EQ(s.tiers[0].gets, 3u);
+    EXPECT_EQ(s.tiers[0].misses, 1u);
+    EXPECT_EQ(s.tiers[1].hits, 2u);
+    EXPECT_EQ(s.total_outstanding(), 0u);
+  }
+}
+
+TEST(BufferPool, ManyPoolsOneAfterAnotherInOneThreadKeepReusingBuffers) {
+  // Far more pools than a thread keeps caches for, one after another (the
+  // entries of destroyed pools are swept): each still reuses its buffers.
+  for (int i = 0; i < 100; ++i) {
+    BufferPool pool;
+    { Buffer b = pool.Get(64); }
+    { Buffer b = pool.Get(64); }
+    ASSERT_EQ(pool.Stats().tiers[0].hits, 1u) << "pool " << i;
+  }
 }
 
 TEST(PoolStats, PrintsEveryFieldOfEveryTier) {
