@@ -11,6 +11,7 @@
 #include "fuzz/fuzz_check.h"
 #include "fuzz/fuzz_fixtures.h"
 #include "fuzz/fuzz_input.h"
+#include "fuzz/open_helpers.h"
 #include "reflex/frame_opener.h"
 #include "reflex/unpooled_codec.h"
 
@@ -20,28 +21,10 @@ using Bytes = std::vector<uint8_t>;
 namespace {
 
 void OpenRaw(uint64_t counter, const Bytes& wire) {
-  FrameOpener opener(fuzz::FuzzKey(), counter);
-  Bytes copy = wire;
-  OpenedFrame f;
-  const Error e = opener.OpenInPlace(copy, &f);
-  unpooled::Frame oracle;
-  const Error oracle_error = unpooled::OpenFrame(fuzz::FuzzKeyBytes(), counter, wire, &oracle);
-  FUZZ_CHECK(e == oracle_error, "pooled and unpooled disagree on the error");
-  FUZZ_CHECK(opener.error() == e, "the opener's sticky error is not the one returned");
-  if (e != Error::kOk) {
-    FUZZ_CHECK(f.payload.empty(), "a refused frame yielded a payload");
-    return;
-  }
-  FUZZ_CHECK(f.counter == counter, "opened at another counter");
-  FUZZ_CHECK(f.payload.size() <= kMaxPayloadBytes, "payload above the limit");
-  FUZZ_CHECK(f.payload.data() >= copy.data() + 3 &&
-                 f.payload.data() + f.payload.size() <= copy.data() + copy.size(),
-             "payload outside the wire");
-  FUZZ_CHECK(static_cast<uint8_t>(f.type) == oracle.type &&
-                 Bytes(f.payload.begin(), f.payload.end()) == oracle.payload,
-             "pooled and unpooled open differently");
+  const std::optional<unpooled::Frame> oracle = fuzz::OpenChecked(counter, wire);
+  if (!oracle) return;
   Bytes resealed;
-  FUZZ_CHECK(unpooled::SealFrame(fuzz::FuzzKeyBytes(), counter, oracle.type, oracle.payload,
+  FUZZ_CHECK(unpooled::SealFrame(fuzz::FuzzKeyBytes(), counter, oracle->type, oracle->payload,
                                  &resealed) == Error::kOk &&
                  resealed == wire,
              "an opened frame does not re-seal to its wire");

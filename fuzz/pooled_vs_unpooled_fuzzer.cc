@@ -4,8 +4,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "fuzz/open_helpers.h"
 #include "fuzz/stream_helpers.h"
-#include "reflex/frame_opener.h"
 #include "reflex/frame_sealer.h"
 #include "reflex/hello.h"
 #include "reflex/key_schedule.h"
@@ -74,18 +74,7 @@ void SealAndOpen(fuzz::FuzzInput& in) {
   // Open fuzzer bytes, or the sealed frame with one byte changed.
   Bytes raw = e1 == Error::kOk && in.Bool() ? oracle : in.Bytes(in.U16() % 20000);
   if (!raw.empty() && in.Bool()) raw[in.U16() % raw.size()] ^= in.U8();
-  FrameOpener opener(fuzz::FuzzKey(), counter);
-  Bytes copy = raw;
-  OpenedFrame f;
-  const Error o1 = opener.OpenInPlace(copy, &f);
-  unpooled::Frame g;
-  const Error o2 = unpooled::OpenFrame(fuzz::FuzzKeyBytes(), counter, raw, &g);
-  FUZZ_CHECK(o1 == o2, "open: errors differ");
-  if (o1 == Error::kOk) {
-    FUZZ_CHECK(static_cast<uint8_t>(f.type) == g.type &&
-                   Bytes(f.payload.begin(), f.payload.end()) == g.payload,
-               "open: frames differ");
-  }
+  fuzz::OpenChecked(counter, raw);
 }
 
 void Streams(fuzz::FuzzInput& in) {
