@@ -43,14 +43,13 @@ class Buffer {
   bool is_oversize() const { return cls_ == detail::kOversizeClass; }
 
   // Changes the size within the capacity. Returns false (size unchanged)
-  // when n > capacity(). Under ASan, bytes past the new size are poisoned.
-  bool Resize(size_t n) {
+  // when n > capacity(). Under ASan, bytes past the new size are poisoned,
+  // for tier and oversize buffers alike.
+  [[nodiscard]] bool Resize(size_t n) {
     if (n > capacity_) return false;
     size_ = static_cast<uint32_t>(n);
     if (size_ > high_water_) high_water_ = size_;
-    if (cls_ != detail::kOversizeClass) {
-      detail::PoolCore::SetAccessible(data_, size_, capacity_);
-    }
+    detail::PoolCore::SetAccessible(data_, size_, capacity_);
     return true;
   }
 
@@ -73,7 +72,7 @@ class Buffer {
 
  private:
   friend class BufferPool;
-  friend class HandshakePool;
+  friend class SlotPool;
 
   Buffer(detail::PoolCore* core, const detail::PoolCore::Block& block,
          size_t size)

@@ -13,10 +13,16 @@ BufferPool::BufferPool(PoolOptions options) {
   core_ = detail::PoolCore::Create(config);
 }
 
-BufferPool::~BufferPool() { core_->Shutdown(); }
+BufferPool::~BufferPool() {
+  if (core_ != nullptr) core_->Shutdown();
+}
 
-void BufferPool::Trim() { core_->Trim(); }
+void BufferPool::Trim() {
+  if (core_ != nullptr) core_->Trim();
+}
 
-PoolStats BufferPool::Stats() const { return core_->Snapshot(); }
+PoolStats BufferPool::Stats() const {
+  return core_ != nullptr ? core_->Snapshot() : PoolStats{};
+}
 
 }  // namespace reflex::pool

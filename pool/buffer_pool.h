@@ -28,6 +28,7 @@ class BufferPool {
   // allocation failure or size > kMaxBufferRequest. Size 0 gets a 2 KiB
   // buffer with size 0 (to be grown with Resize).
   Buffer Get(size_t size) {
+    if (core_ == nullptr) return Buffer();
     const uint8_t cls = core_->ClassFor(size);
     const detail::PoolCore::Block block =
         cls == detail::kOversizeClass ? core_->GetOversize(size)
@@ -40,7 +41,7 @@ class BufferPool {
   PoolStats Stats() const;
 
  private:
-  detail::PoolCore* core_;
+  detail::PoolCore* core_;  // null only if the core could not be allocated
 };
 
 }  // namespace reflex::pool

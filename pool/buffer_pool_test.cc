@@ -8,6 +8,7 @@
 
 #include "pool/poison.h"
 #include "pool/pool_test_util.h"
+#include "tools/testing/alloc_counter.h"
 
 namespace reflex::pool {
 namespace {
@@ -152,16 +153,53 @@ TEST(BufferPool, ReturnedBytesAreWipedBeforeReuse) {
   }
 }
 
+// What the allocator sees of one block when it is freed.
+struct FreedBlock {
+  const void* address = nullptr;
+  size_t size = 0;
+  bool seen = false;
+  size_t first_unwiped = SIZE_MAX;  // SIZE_MAX: every byte was kFillByte
+};
+
+void InspectFreedBlock(const void* block, size_t usable_size, void* context) {
+  auto* watched = static_cast<FreedBlock*>(context);
+  if (block != watched->address || usable_size < watched->size) return;
+  watched->seen = true;
+  const auto* bytes = static_cast<const uint8_t*>(block);
+  for (size_t i = 0; i < watched->size; ++i) {
+    if (bytes[i] != kFillByte) {
+      watched->first_unwiped = i;
+      return;
+    }
+  }
+}
+
 TEST(BufferPool, OversizeBuffersAreWipedBeforeFree) {
-  // Observable only through the allocator handing the same memory back;
-  // assert what is certain: the handle is usable and accounted.
   BufferPool pool;
   Buffer b = pool.Get(300000);
   ASSERT_TRUE(b);
   std::memset(b.data(), 0x11, b.size());
+  FreedBlock watched{.address = b.data(), .size = b.size()};
+  testing::SetFreeObserver(InspectFreedBlock, &watched);
   b.Reset();
-  EXPECT_FALSE(b);
+  testing::SetFreeObserver(nullptr, nullptr);
+  ASSERT_TRUE(watched.seen) << "the block never reached the allocator";
+  EXPECT_EQ(watched.first_unwiped, SIZE_MAX) << "plaintext left at that offset";
   EXPECT_EQ(pool.Stats().oversize.returns, 1u);
+}
+
+TEST(BufferPool, OversizeBuffersWithTheWipeTurnedOffAreNotWiped) {
+  // The other side of the test above: the observer does see what is freed.
+  BufferPool pool;
+  Buffer b = pool.Get(300000);
+  std::memset(b.data(), 0x11, b.size());
+  b.set_wipe_on_return(false);
+  FreedBlock watched{.address = b.data(), .size = b.size()};
+  testing::SetFreeObserver(InspectFreedBlock, &watched);
+  b.Reset();
+  testing::SetFreeObserver(nullptr, nullptr);
+  ASSERT_TRUE(watched.seen);
+  EXPECT_EQ(watched.first_unwiped, 0u);
 }
 
 TEST(BufferPool, MovedFromHandleIsEmptyAndReturnsNothing) {

@@ -1,8 +1,8 @@
-// ObjectPool<T>: a pool of constructed T objects (the codec pools its frame
-// structs with it). Objects stay constructed while pooled, so their own
-// buffers keep their capacity; they are reset when they come back: by
-// T::Reset() if T has one, else by assigning T{}. Under ASan a pooled
-// object's memory is poisoned until it is handed out again.
+// ObjectPool<T>: a pool of constructed T objects, for per-connection state
+// that should cost no allocation once warm. Objects stay constructed while
+// pooled, so their own buffers keep their capacity; they are reset when they
+// come back: by T::Reset() if T has one, else by assigning T{}. Under ASan a
+// pooled object's memory is poisoned until it is handed out again.
 #ifndef REFLEX_POOL_OBJECT_POOL_H_
 #define REFLEX_POOL_OBJECT_POOL_H_
 
@@ -80,24 +80,31 @@ class ObjectPool {
     config.destroy_block = [](void* block) { static_cast<T*>(block)->~T(); };
     core_ = detail::PoolCore::Create(config);
   }
-  ~ObjectPool() { core_->Shutdown(); }
+  ~ObjectPool() {
+    if (core_ != nullptr) core_->Shutdown();
+  }
   ObjectPool(const ObjectPool&) = delete;
   ObjectPool& operator=(const ObjectPool&) = delete;
 
   // A default-constructed (fresh) or reset (reused) object; empty handle on
   // allocation failure.
   Handle Get() {
+    if (core_ == nullptr) return Handle();
     const detail::PoolCore::Block block = core_->Get(0, sizeof(T));
     if (block.ptr == nullptr) return Handle();
     T* object = block.fresh ? new (block.ptr) T() : static_cast<T*>(block.ptr);
     return Handle(core_, object);
   }
 
-  void Trim() { core_->Trim(); }
-  PoolStats Stats() const { return core_->Snapshot(); }
+  void Trim() {
+    if (core_ != nullptr) core_->Trim();
+  }
+  PoolStats Stats() const {
+    return core_ != nullptr ? core_->Snapshot() : PoolStats{};
+  }
 
  private:
-  detail::PoolCore* core_;
+  detail::PoolCore* core_;  // null only if the core could not be allocated
 };
 
 }  // namespace reflex::pool

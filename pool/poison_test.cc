@@ -7,7 +7,7 @@
 #include <cstring>
 
 #include "pool/buffer_pool.h"
-#include "pool/handshake_pool.h"
+#include "pool/slot_pool.h"
 #include "pool/object_pool.h"
 #include "pool/poison.h"
 
@@ -74,12 +74,25 @@ TEST_F(PoisonUnderAsan, ShrinkingPoisonsTheTail) {
   EXPECT_FALSE(AnyPoisoned(b.data(), 2048));
 }
 
-TEST_F(PoisonUnderAsan, TheFourBytesAfterAClientHelloArePoisoned) {
-  HandshakePool pool;
-  Buffer hello = pool.GetClientHello();
-  EXPECT_FALSE(IsPoisoned(hello.data() + 75));
-  EXPECT_TRUE(IsPoisoned(hello.data() + 76));
-  EXPECT_TRUE(IsPoisoned(hello.data() + 79));
+TEST_F(PoisonUnderAsan, TheBytesBetweenASlotsRequestedSizeAndItsEndArePoisoned) {
+  const size_t sizes[] = {76};
+  SlotPool pool(sizes, PoolOptions{});
+  Buffer b = pool.Get(0, 76);
+  EXPECT_FALSE(IsPoisoned(b.data() + 75));
+  EXPECT_TRUE(IsPoisoned(b.data() + 76));
+  EXPECT_TRUE(IsPoisoned(b.data() + 79));
+}
+
+TEST_F(PoisonUnderAsan, ShrinkingAnOversizeBufferPoisonsItsTailToo) {
+  BufferPool pool;
+  Buffer b = pool.Get(200000);
+  ASSERT_TRUE(b.is_oversize());
+  ASSERT_TRUE(b.Resize(100));
+  EXPECT_FALSE(IsPoisoned(b.data() + 99));
+  EXPECT_TRUE(IsPoisoned(b.data() + 100));
+  EXPECT_TRUE(IsPoisoned(b.data() + 199999));
+  ASSERT_TRUE(b.Resize(200000));
+  EXPECT_FALSE(AnyPoisoned(b.data(), 200000));
 }
 
 TEST_F(PoisonUnderAsan, ReturnedObjectsArePoisoned) {

@@ -1,18 +1,30 @@
 // The engine behind every pool kind: fixed-size blocks in up to kMaxTiers
-// size classes, per-thread caches in front of mutex-guarded shared free lists,
-// poisoning, quarantine, statistics and leak handling. Not used directly: the
-// public faces are BufferPool, HandshakePool and ObjectPool<T>.
+// size classes, per-thread caches in front of mutex-guarded shared free
+// lists, poisoning, quarantine, statistics and leak handling. Not used
+// directly: the public faces are BufferPool, SlotPool and ObjectPool<T>.
+//
+// The engine's jobs live in separate files:
+//   pool_core.cc        get and return: inline fast paths here, slow paths
+//   thread_registry.cc  which caches a thread has; retiring them
+//   shared_class.cc     free lists and quarantine of one class
+//   byte_budget.h       the cap on retained bytes
+//   pool_lifetime.cc    creation, shutdown, who keeps the core alive
+//   pool_snapshot.cc    statistics
 //
 // Thread caches. A get or return on the fast path touches only the calling
 // thread's cache (no lock, no atomic read-modify-write): one thread-local
-// lookup, one slot push or pop, one counter. The shared free lists are reached
-// in batches when a cache runs empty or full. Retained memory is bounded:
-// each cache reserves its slots from the pool's byte budget when it is
-// created, and the shared lists take a block only while the budget allows.
+// lookup, one slot push or pop, one counter. The shared free lists are
+// reached in batches when a cache runs empty or full.
 //
-// Lifetime. A PoolCore is owned by its pool object until that object is
-// destroyed; if handles are still outstanding then, it reports the leak and
-// lives on, orphaned, until the last handle returns (then it deletes itself).
+// Lifetime. The core is kept alive by its holders: the pool object (until
+// its destructor calls Shutdown), every thread cache still registered, and
+// every handle still out. Shutdown never touches another thread's cache:
+// each thread retires its own. Every decision to delete the core is taken
+// under life_mu_ by whichever holder leaves last, and `delete this` is the
+// last statement of that path.
+//
+// Lock order: life_mu_, then a class's mu (in class order), then
+// oversize_.mu.
 #ifndef REFLEX_POOL_POOL_CORE_H_
 #define REFLEX_POOL_POOL_CORE_H_
 
@@ -20,35 +32,19 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <mutex>
 #include <vector>
 
+#include "pool/byte_budget.h"
+#include "pool/mutex.h"
 #include "pool/poison.h"
 #include "pool/pool_options.h"
 #include "pool/pool_stats.h"
+#include "pool/shared_class.h"
+#include "pool/thread_annotations.h"
 #include "pool/thread_cache.h"
-
-// initial-exec: Bazel compiles with -fPIC, whose default TLS model calls
-// __tls_get_addr on every access; that call alone would double the cost of a
-// get+return. (It limits dlopen() of a shared build of this library to the
-// static TLS surplus glibc reserves, which these few bytes fit.)
-#define REFLEX_POOL_FAST_TLS __attribute__((tls_model("initial-exec")))
+#include "pool/thread_registry.h"
 
 namespace reflex::pool::detail {
-
-// This thread's caches, one entry per pool it has used (pool_core.cc).
-// Pool ids are never reused, so a stale entry can never match a new pool.
-inline constexpr size_t kMaxPoolsPerThread = 16;
-struct RegistryEntry {
-  uint64_t pool_id;
-  ThreadCache* cache;
-};
-extern constinit thread_local RegistryEntry t_entries[kMaxPoolsPerThread]
-    REFLEX_POOL_FAST_TLS;
-extern constinit thread_local uint32_t t_entry_count REFLEX_POOL_FAST_TLS;
-// The entry this thread used last: a thread usually works with one pool at a
-// time, so one compare finds it.
-extern constinit thread_local RegistryEntry t_last_entry REFLEX_POOL_FAST_TLS;
 
 inline constexpr uint8_t kOversizeClass = 0xFF;
 // Largest request any pool serves (oversize included); larger ones fail.
@@ -62,13 +58,19 @@ using BlockDestroyFn = void (*)(void* block);
 struct CoreConfig {
   PoolOptions options;
   size_t class_count = 0;
-  std::array<uint32_t, kMaxTiers> class_sizes{};  // ascending, multiples of 8
+  // Multiples of 8 (ASan's shadow granule). ClassFor needs them ascending;
+  // pools that pick classes by index (SlotPool, ObjectPool) need not.
+  std::array<uint32_t, kMaxTiers> class_sizes{};
   bool allow_oversize = false;
   // Object pools keep objects constructed in free blocks: no fill pattern is
   // written and no pattern is verified, poisoning (ASan) still applies.
   bool blocks_hold_objects = false;
   BlockDestroyFn destroy_block = nullptr;
 };
+
+// Cores alive in this process (created, not yet deleted): lets tests prove
+// that every core is eventually deleted, whatever the order of events.
+uint64_t LiveCoreCount();
 
 class PoolCore {
  public:
@@ -79,16 +81,20 @@ class PoolCore {
     bool fresh = false;  // newly allocated (object pools construct in it)
   };
 
+  // Null when memory for the core itself cannot be had.
   static PoolCore* Create(const CoreConfig& config);
-  // Called by the owning pool object's destructor: drains caches, reports a
-  // leak if handles are outstanding, and deletes the core unless orphaned.
-  void Shutdown();
+  // Called once, by the owning pool object's destructor: reports a leak if
+  // handles are outstanding, frees what the shared lists retain, and
+  // releases the owner's hold. The core may be deleted by this call or later
+  // by the last cache or handle to leave; the caller must not touch it after.
+  void Shutdown() REFLEX_EXCLUDES(life_mu_);
 
   size_t class_count() const { return class_count_; }
   uint32_t class_size(uint8_t cls) const { return class_sizes_[cls]; }
   const PoolOptions& options() const { return options_; }
+  bool closed() const { return closed_.load(std::memory_order_acquire); }
 
-  // Smallest class whose size is >= n, or kOversizeClass.
+  // Smallest class whose size is >= n, or kOversizeClass (ascending sizes).
   uint8_t ClassFor(size_t n) const {
     for (size_t c = 0; c < class_count_; ++c) {
       if (n <= class_sizes_[c]) return static_cast<uint8_t>(c);
@@ -104,36 +110,38 @@ class PoolCore {
       CacheClass& cc = cache->classes[cls];
       const uint32_t n = cc.count.load(std::memory_order_relaxed);
       if (n != 0 && !verify_on_hand_out_) {
-        OwnerIncrement(cc.gets);
         void* block = cc.slots[n - 1];
         cc.count.store(n - 1, std::memory_order_relaxed);
+        OwnerIncrement(cc.hits);
         SetAccessible(block, size, class_sizes_[cls]);
         return {block, class_sizes_[cls], cls, false};
       }
     }
     return GetSlow(cls, size);
   }
-  Block GetOversize(size_t size);
+  Block GetOversize(size_t size) REFLEX_EXCLUDES(life_mu_);
 
   // Takes a block back. used: the largest size the holder ever had access to
-  // (what the wipe covers). wipe: the holder's wipe choice.
+  // (what the wipe covers). wipe: the holder's wipe choice. After Shutdown
+  // every cache is stale (the trim epoch moved), so returns reach PutSlow,
+  // which sees the pool closed; a return that raced past that check lands
+  // in this thread's own cache, which the thread retires later.
   void Put(void* block, uint8_t cls, size_t used, bool wipe) {
-    // Shutdown bumps the trim epoch last, so once a pool is orphaned no
-    // cache is current and every return takes the slow path, which checks.
     if (ThreadCache* cache = CurrentCache(); cache != nullptr) {
       CacheClass& cc = cache->classes[cls];
       const uint32_t n = cc.count.load(std::memory_order_relaxed);
       if (n < cc.limit) {
         PrepareForReturn(block, cls, used, wipe);
-        OwnerIncrement(cc.returns);
         cc.slots[n] = block;
         cc.count.store(n + 1, std::memory_order_relaxed);
+        OwnerIncrement(cc.returns);
         return;
       }
     }
     PutSlow(block, cls, used, wipe);
   }
-  void PutOversize(void* block, size_t used, bool wipe);
+  void PutOversize(void* block, size_t used, bool wipe)
+      REFLEX_EXCLUDES(life_mu_);
 
   // Under ASan: marks [0, size) of a handed-out block addressable and
   // [size, capacity) poisoned. No-op otherwise.
@@ -146,34 +154,22 @@ class PoolCore {
 
   // Frees retained memory: shared free lists, quarantine and the calling
   // thread's cache now; other threads' caches at their next operation.
-  void Trim();
+  void Trim() REFLEX_EXCLUDES(life_mu_);
 
-  PoolStats Snapshot();
+  PoolStats Snapshot() REFLEX_EXCLUDES(life_mu_);
 
-  // Thread-exit path (see ThreadCache): returns the cache's blocks and
-  // counters to the shared state. Caller holds the global registry mutex.
-  void RetireCache(ThreadCache* cache);
+  // Called by the cache's own thread (thread_registry.cc) with the cache
+  // already out of its table: folds the cache's counters into the shared
+  // ones, hands its blocks back (or frees them if the pool is closed) and
+  // releases its hold. May delete the core.
+  void RetireCache(ThreadCache* cache) REFLEX_EXCLUDES(life_mu_);
 
  private:
-  struct SharedClass {
-    std::mutex mu;
-    std::vector<void*> free_blocks;  // LIFO: the warmest block first
-    std::vector<void*> quarantine;   // ring of quarantine_per_tier slots
-    size_t quarantine_head = 0;
-    size_t quarantine_count = 0;
-    // Counters of the shared path and of retired thread caches.
-    uint64_t gets = 0;
-    uint64_t returns = 0;
-    uint64_t misses = 0;
-    uint64_t drops = 0;
-    uint64_t violations = 0;
-    std::atomic<uint64_t> peak{0};
-  };
   struct OversizeState {
-    std::atomic<uint64_t> gets{0};
-    std::atomic<uint64_t> returns{0};
-    std::atomic<int64_t> outstanding{0};
-    std::atomic<uint64_t> peak{0};
+    mutable Mutex mu;
+    uint64_t gets REFLEX_GUARDED_BY(mu) = 0;
+    uint64_t returns REFLEX_GUARDED_BY(mu) = 0;
+    uint64_t peak REFLEX_GUARDED_BY(mu) = 0;
   };
 
   explicit PoolCore(const CoreConfig& config);
@@ -182,20 +178,10 @@ class PoolCore {
   // This thread's cache for this pool if it exists and has seen the latest
   // trim; else null (the slow path creates caches and applies trims).
   ThreadCache* CurrentCache() const {
-    ThreadCache* cache = nullptr;
-    if (t_last_entry.pool_id == id_) {
-      cache = t_last_entry.cache;
-    } else {
-      for (uint32_t i = 0; i < t_entry_count; ++i) {
-        if (t_entries[i].pool_id == id_) {
-          cache = t_entries[i].cache;
-          t_last_entry = t_entries[i];
-          break;
-        }
-      }
-      if (cache == nullptr) return nullptr;
-    }
-    return cache->seen_trim_epoch == trim_epoch_.load(std::memory_order_relaxed)
+    ThreadCache* cache = FindThreadCache(id_);
+    if (cache == nullptr) return nullptr;
+    return cache->seen_trim_epoch ==
+                   trim_epoch_.load(std::memory_order_relaxed)
                ? cache
                : nullptr;
   }
@@ -208,28 +194,45 @@ class PoolCore {
     PoisonRegion(block, class_sizes_[cls]);
   }
 
-  Block GetSlow(uint8_t cls, size_t size);
-  void PutSlow(void* block, uint8_t cls, size_t used, bool wipe);
-  ThreadCache* CacheForThisThread();
-  ThreadCache* CreateCache();
-  Block GetShared(uint8_t cls, size_t size);
-  void PutShared(void* block, uint8_t cls);
+  // pool_core.cc: the slow paths.
+  Block GetSlow(uint8_t cls, size_t size) REFLEX_EXCLUDES(life_mu_);
+  Block GetShared(uint8_t cls, size_t size) REFLEX_EXCLUDES(life_mu_);
+  void PutSlow(void* block, uint8_t cls, size_t used, bool wipe)
+      REFLEX_EXCLUDES(life_mu_);
+  // False, with nothing done, when the pool is closed.
+  bool PutShared(void* block, uint8_t cls) REFLEX_EXCLUDES(life_mu_);
+  ThreadCache* CacheForThisThread() REFLEX_EXCLUDES(life_mu_);
+  ThreadCache* CreateCache() REFLEX_EXCLUDES(life_mu_);
+  // Takes up to half a cache's worth from the shared list; returns one block
+  // for the caller (null when the list is empty).
   void* Refill(ThreadCache* cache, uint8_t cls);
   void Spill(ThreadCache* cache, uint8_t cls);
   void FlushCache(ThreadCache* cache);
   void* AllocateFresh(uint8_t cls);
   void FreeBlock(void* block, uint8_t cls);
-  bool TakeBudget(size_t bytes);
-  void GiveBudget(size_t bytes);
-  // Pushes a block to the shared free list if the budget allows, else frees
-  // it and counts a drop. Caller holds shared_[cls].mu.
-  void ShelveLocked(void* block, uint8_t cls);
-  void PrepareForHandOut(void* block, uint8_t cls, size_t size, bool fresh,
-                         bool* discard);
-  void SamplePeak(uint8_t cls);
-  uint64_t CurrentOutstandingLocked(uint8_t cls);  // caller holds caches_mu_
-  void ReturnOrphaned(void* block, uint8_t cls, size_t used, bool wipe);
+  // Whether a reused block still holds the fill pattern (checked mode). On a
+  // mismatch: abort, or report, count the violation and return false.
+  bool VerifyReused(void* block, uint8_t cls);
+  // Shelves a block on the shared free list if the budget allows, else
+  // frees it and counts a drop.
+  void ShelveLocked(SharedClass& sc, void* block, uint8_t cls)
+      REFLEX_REQUIRES(sc.mu);
+  void SamplePeak(uint8_t cls) REFLEX_EXCLUDES(life_mu_);
   bool writes_pattern() const { return fill_on_return_ || fill_on_wipe_; }
+
+  // pool_lifetime.cc.
+  // A handle returned after Shutdown (its block already wiped and
+  // poisoned): the block is freed and the return counted; the core is
+  // deleted if that was the last holder.
+  void ReturnAfterClose(void* block, uint8_t cls) REFLEX_EXCLUDES(life_mu_);
+  void OversizeReturnAfterClose() REFLEX_EXCLUDES(life_mu_);
+  void CloseAndEmptySharedLists() REFLEX_REQUIRES(life_mu_)
+      REFLEX_NO_THREAD_SAFETY_ANALYSIS;
+  // Whether no holder is left: owner gone, no cache registered, nothing out.
+  bool NoHolderLeftLocked() REFLEX_REQUIRES(life_mu_);
+
+  // pool_snapshot.cc.
+  PoolStats SnapshotLocked() REFLEX_REQUIRES(life_mu_);
 
   const uint64_t id_;
   const PoolOptions options_;
@@ -245,17 +248,17 @@ class PoolCore {
 
   std::array<SharedClass, kMaxTiers> shared_;
   OversizeState oversize_;
-
-  // Bytes retained in shared free lists plus bytes reserved by caches.
-  std::atomic<size_t> budget_used_{0};
-  // Bumped by Trim; a cache that sees a new value empties itself.
+  ByteBudget budget_;
+  // Bumped by Trim and Shutdown; a cache that sees a new value empties
+  // itself (Trim) or finds the pool closed (Shutdown).
   std::atomic<uint64_t> trim_epoch_{0};
+  // Set by Shutdown while it holds life_mu_, every class mu and
+  // oversize_.mu; read under any one of them it is exact.
+  std::atomic<bool> closed_{false};
 
-  std::mutex caches_mu_;  // guards caches_ (and reading their counters)
-  std::vector<ThreadCache*> caches_;
-
-  std::atomic<bool> orphaned_{false};
-  std::atomic<uint64_t> orphan_outstanding_{0};
+  Mutex life_mu_;
+  bool owner_alive_ REFLEX_GUARDED_BY(life_mu_) = true;
+  std::vector<ThreadCache*> caches_ REFLEX_GUARDED_BY(life_mu_);
 };
 
 }  // namespace reflex::pool::detail

@@ -1,4 +1,14 @@
 // Statistics of a pool, per tier, as a value snapshot.
+//
+// What a snapshot taken while other threads use the pool guarantees: every
+// counter is a sum of per-thread counters read one after another, so the
+// snapshot is not one instant, but it is internally consistent: gets ==
+// hits + misses exactly (gets is derived, never read), so hits <= gets and
+// nothing wraps; outstanding is gets - returns, clamped at 0 (a return
+// counted on one thread can be seen before its get, counted on another);
+// retained_bytes == retained_blocks * capacity. Counters only grow between
+// snapshots, except retained_*, quarantined and outstanding. When no other
+// thread is using the pool (e.g. after joining them), every field is exact.
 #ifndef REFLEX_POOL_POOL_STATS_H_
 #define REFLEX_POOL_POOL_STATS_H_
 
@@ -18,7 +28,7 @@ struct TierStats {
   uint64_t misses = 0;          // gets that needed a fresh allocation
   uint64_t returns = 0;         // handles that came back
   uint64_t drops = 0;           // returns freed because the cap was reached
-  uint64_t outstanding = 0;     // gets - returns
+  uint64_t outstanding = 0;     // gets - returns (see above)
   // Exact for a pool used from one thread, or with thread caches off (or
   // quarantine on). With several threads using caches at once it is sampled
   // at every fresh allocation and snapshot, so it is a lower bound.

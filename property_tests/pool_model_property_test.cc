@@ -1,8 +1,14 @@
 // Property 7: a stateful model of the buffer pool (rc::state). Commands:
 // Get(size), Return(handle), Trim, ChangeSize(handle, size), Snapshot. The
-// model tracks outstanding handles, free and quarantined buffers per tier
-// and the byte budget; after every command the pool's statistics must equal
-// the model's, with the cap and quarantine each on and off.
+// model tracks outstanding handles, this thread's cache and the shared free
+// and quarantined buffers per tier, and the byte budget, following the
+// documented policy (pool_options.h, pool_core.h): the cache is created by
+// the first tiered get, reserves min(max_blocks, thread_cache_bytes / tiers
+// / tier size) slots per tier from the cap if the cap allows (else it holds
+// nothing), refills half its slots from the shared list when empty and
+// spills its coldest half when full. After every command the pool's
+// statistics must equal the model's, for caps from 0 to 64 MiB (below, at
+// and above the cache's reservation) with quarantine on and off.
 #include <gtest/gtest.h>
 #include <rapidcheck.h>
 #include <rapidcheck/gtest.h>
@@ -30,23 +36,38 @@ struct Handle {
 
 struct TierModel {
   uint64_t gets = 0, hits = 0, misses = 0, returns = 0, drops = 0, peak = 0;
-  uint64_t free = 0;         // reusable buffers retained
+  uint64_t free = 0;         // reusable buffers on the shared list
+  uint64_t cached = 0;       // reusable buffers in this thread's cache
   uint64_t quarantined = 0;  // buffers waiting in the FIFO
   uint64_t outstanding() const { return gets - returns; }
 };
 
 struct Model {
-  size_t cap = 0;
-  size_t quarantine = 0;
-  // With a small cap the per-thread cache cannot reserve its slots, and
-  // with quarantine there are no caches: the pool then counts every free
-  // buffer against the cap. With a large cap nothing is ever dropped.
-  bool budget_applies = false;
-  uint64_t budget_used = 0;
+  PoolOptions options;
+  bool caches_enabled = false;  // no quarantine, nonzero cache size
+  bool cache_created = false;
+  std::array<uint64_t, kMaxTiers> limits{};  // this thread's cache slots
+  uint64_t budget_used = 0;  // reservation + shared free bytes
   std::vector<Handle> handles;
   std::array<TierModel, kMaxTiers> tiers;
   TierModel oversize;
 };
+
+// The cache a first tiered get creates: its slots, reserved from the cap
+// in one piece, or none at all if the cap cannot hold them.
+void CreateCache(Model& m) {
+  m.cache_created = true;
+  uint64_t reservation = 0;
+  std::array<uint64_t, kMaxTiers> limits{};
+  for (size_t t = 0; t < kBufferTierSizes.size(); ++t) {
+    const size_t per_tier = m.options.thread_cache_bytes / kBufferTierSizes.size();
+    limits[t] = std::min(m.options.thread_cache_max_blocks, per_tier / kBufferTierSizes[t]);
+    reservation += limits[t] * kBufferTierSizes[t];
+  }
+  if (reservation == 0 || reservation > m.options.max_retained_bytes - m.budget_used) return;
+  m.limits = limits;
+  m.budget_used += reservation;
+}
 
 struct Sut {
   explicit Sut(const PoolOptions& options) : pool(options) {}
@@ -76,8 +97,8 @@ void ExpectStatsEqualModel(const Model& m, const Sut& sut) {
     RC_ASSERT(g.drops == e.drops);
     RC_ASSERT(g.outstanding == e.outstanding());
     RC_ASSERT(g.peak_outstanding == e.peak);
-    RC_ASSERT(g.retained_blocks == e.free);
-    RC_ASSERT(g.retained_bytes == e.free * kBufferTierSizes[t]);
+    RC_ASSERT(g.retained_blocks == e.free + e.cached);
+    RC_ASSERT(g.retained_bytes == (e.free + e.cached) * kBufferTierSizes[t]);
     RC_ASSERT(g.quarantined == e.quarantined);
     RC_ASSERT(g.poison_violations == 0u);
   }
@@ -85,19 +106,32 @@ void ExpectStatsEqualModel(const Model& m, const Sut& sut) {
   RC_ASSERT(s.oversize.returns == m.oversize.returns);
   RC_ASSERT(s.oversize.outstanding == m.oversize.outstanding());
   RC_ASSERT(s.oversize.peak_outstanding == m.oversize.peak);
-  RC_ASSERT(s.total_retained_bytes() <= m.cap);
+  RC_ASSERT(s.total_retained_bytes() <= m.options.max_retained_bytes);
 }
 
 // Shelving a buffer into a tier's free list, as the pool does: only while
 // the cap allows, else it is freed and counted as a drop.
 void Shelve(Model& m, int tier) {
   const size_t bytes = kBufferTierSizes[tier];
-  if (m.budget_applies && m.budget_used + bytes > m.cap) {
+  if (bytes > m.options.max_retained_bytes - m.budget_used) {
     ++m.tiers[tier].drops;
     return;
   }
-  if (m.budget_applies) m.budget_used += bytes;
+  m.budget_used += bytes;
   ++m.tiers[tier].free;
+}
+
+// Takes one shared block for the caller plus up to half the cache's slots
+// minus one for the cache. False when the shared list is empty.
+bool Refill(Model& m, int tier) {
+  TierModel& t = m.tiers[tier];
+  if (t.free == 0) return false;
+  const uint64_t want = std::max<uint64_t>(1, m.limits[tier] / 2);
+  const uint64_t moved = std::min(t.free, want);
+  t.free -= moved;
+  t.cached += moved - 1;
+  m.budget_used -= moved * kBufferTierSizes[tier];
+  return true;
 }
 
 struct Get : PoolCommand {
@@ -112,13 +146,23 @@ struct Get : PoolCommand {
     m.handles.push_back({size, tier == kOversize ? size : kBufferTierSizes[tier], tier});
     TierModel& t = tier == kOversize ? m.oversize : m.tiers[tier];
     ++t.gets;
-    if (tier != kOversize && t.free > 0) {
-      ++t.hits;
+    if (tier != kOversize && m.caches_enabled && !m.cache_created) CreateCache(m);
+    bool hit = false;
+    if (tier == kOversize) {
+      hit = false;
+    } else if (m.limits[tier] > 0) {  // through the cache
+      if (t.cached > 0) {
+        --t.cached;
+        hit = true;
+      } else {
+        hit = Refill(m, tier);
+      }
+    } else if (t.free > 0) {  // the shared list directly
       --t.free;
-      if (m.budget_applies) m.budget_used -= kBufferTierSizes[tier];
-    } else {
-      ++t.misses;
+      m.budget_used -= kBufferTierSizes[tier];
+      hit = true;
     }
+    ++(hit ? t.hits : t.misses);
     t.peak = std::max(t.peak, t.outstanding());
   }
   void run(const Model& m, Sut& sut) const override {
@@ -149,9 +193,16 @@ struct Return : PoolCommand {
     }
     TierModel& t = m.tiers[tier];
     ++t.returns;
-    if (m.quarantine == 0) {
+    if (m.limits[tier] > 0) {  // into the cache, spilling half when full
+      if (t.cached == m.limits[tier]) {
+        const uint64_t move = std::max<uint64_t>(1, t.cached / 2);
+        for (uint64_t i = 0; i < move; ++i) Shelve(m, tier);
+        t.cached -= move;
+      }
+      ++t.cached;
+    } else if (m.options.quarantine_per_tier == 0) {
       Shelve(m, tier);
-    } else if (t.quarantined < m.quarantine) {
+    } else if (t.quarantined < m.options.quarantine_per_tier) {
       ++t.quarantined;
     } else {
       Shelve(m, tier);  // the oldest leaves the FIFO as this one enters
@@ -166,11 +217,14 @@ struct Return : PoolCommand {
 
 struct Trim : PoolCommand {
   void apply(Model& m) const override {
-    for (TierModel& t : m.tiers) {
-      t.free = 0;
-      t.quarantined = 0;
+    uint64_t reservation = 0;
+    for (size_t t = 0; t < kMaxTiers; ++t) {
+      m.tiers[t].free = 0;
+      m.tiers[t].cached = 0;
+      m.tiers[t].quarantined = 0;
+      reservation += m.limits[t] * (t < kBufferTierSizes.size() ? kBufferTierSizes[t] : 0);
     }
-    m.budget_used = 0;
+    m.budget_used = reservation;  // the cache keeps its slots
   }
   void run(const Model& m, Sut& sut) const override {
     sut.pool.Trim();
@@ -215,30 +269,63 @@ struct Snapshot : PoolCommand {
   void show(std::ostream& os) const override { os << "Snapshot"; }
 };
 
-void CheckPoolAgainstModel(size_t cap, size_t quarantine) {
-  PoolOptions options;
-  options.name = "model";
-  options.max_retained_bytes = cap;
-  options.quarantine_per_tier = quarantine;
+void CheckPoolAgainstModel(const PoolOptions& options) {
   Model initial;
-  initial.cap = cap;
-  initial.quarantine = quarantine;
-  // The thread cache reserves its slots (all tiers) from the cap when it is
-  // created; a cap below that reservation leaves the cache empty, and
-  // quarantine disables caches: either way every buffer is budgeted.
-  initial.budget_applies = quarantine > 0 || cap < (size_t{1} << 20);
-  // A new pool per case: this thread's cache for it starts empty, as the
-  // model does.
+  initial.options = options;
+  initial.caches_enabled = options.quarantine_per_tier == 0 && options.thread_cache_bytes > 0 &&
+                           options.thread_cache_max_blocks > 0;
+  // A new pool per case: this thread's cache for it does not exist yet, as
+  // in the model.
   Sut sut(options);
   rc::state::check(initial, sut,
                    rc::state::gen::execOneOfWithArgs<Get, Get, Get, Return, Return, Trim,
                                                      ChangeSize, Snapshot>());
 }
 
-RC_GTEST_PROP(PoolModel, LargeCapNoQuarantine, ()) { CheckPoolAgainstModel(64 << 20, 0); }
-RC_GTEST_PROP(PoolModel, SmallCapNoQuarantine, ()) { CheckPoolAgainstModel(20 << 10, 0); }
-RC_GTEST_PROP(PoolModel, LargeCapWithQuarantine, ()) { CheckPoolAgainstModel(64 << 20, 2); }
-RC_GTEST_PROP(PoolModel, SmallCapWithQuarantine, ()) { CheckPoolAgainstModel(20 << 10, 3); }
+uint64_t ReservationOf(const PoolOptions& options) {
+  Model m;
+  m.options = options;
+  m.options.max_retained_bytes = SIZE_MAX;
+  CreateCache(m);
+  return m.budget_used;
+}
+
+// A configuration: cache sizes from none to the default, a few slots per
+// tier (so refills and spills happen within a short command sequence) or
+// the default 32, and a cap drawn below the cache's reservation, just above
+// it (where spills start to drop), or anywhere up to 64 MiB.
+PoolOptions GenOptions(bool quarantine) {
+  PoolOptions options;
+  options.name = "model";
+  options.thread_cache_bytes = *rc::gen::element<size_t>(0, 16 << 10, 64 << 10, 256 << 10,
+                                                         1 << 20, 4 << 20);
+  options.thread_cache_max_blocks = *rc::gen::element<size_t>(0, 1, 2, 3, 4, 6, 32);
+  options.quarantine_per_tier = quarantine ? *rc::gen::inRange<size_t>(1, 4) : 0;
+  const size_t reservation = ReservationOf(options);
+  options.max_retained_bytes =
+      *rc::gen::oneOf(rc::gen::inRange<size_t>(0, reservation + 1),
+                      rc::gen::inRange<size_t>(reservation, reservation + 300000),
+                      rc::gen::inRange<size_t>(0, size_t{64} << 20),
+                      rc::gen::just(size_t{64} << 20));
+  RC_TAG(options.max_retained_bytes < reservation ? "cap below the reservation"
+                                                  : "cap above the reservation");
+  return options;
+}
+
+RC_GTEST_PROP(PoolModel, AnyConfigurationNoQuarantine, ()) {
+  CheckPoolAgainstModel(GenOptions(false));
+}
+RC_GTEST_PROP(PoolModel, AnyConfigurationWithQuarantine, ()) {
+  CheckPoolAgainstModel(GenOptions(true));
+}
+
+TEST(PoolModel, TheDefaultCacheReservationIsTheOneTheCapsAreDrawnAround) {
+  Model m;
+  m.options = PoolOptions{};
+  m.options.max_retained_bytes = size_t{64} << 20;
+  CreateCache(m);
+  EXPECT_EQ(m.budget_used, 851968u);
+}
 
 }  // namespace
 }  // namespace reflex::pool

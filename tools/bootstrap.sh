@@ -10,13 +10,20 @@ PACKAGES=(
   clang                # clang 14: sanitizers and libFuzzer
   libclang-rt-14-dev   # ASan, UBSan, TSan, libFuzzer runtimes
   llvm                 # llvm-profdata, llvm-cov (tools/coverage.sh)
-  libsodium-dev        # X25519, ChaCha20-Poly1305, HMAC-SHA256
+  libsodium-dev        # X25519, ChaCha20-Poly1305, HMAC-SHA256: the reference crypto
+  libssl-dev           # OpenSSL 3 libcrypto: the fast ChaCha20-Poly1305 backend
   googletest           # gtest / gmock sources
   libgtest-dev
   libgmock-dev
   librapidcheck-dev    # property tests
   libbenchmark-dev     # bench/
-  nlohmann-json3-dev   # tools/ (conformance vectors)
+  nlohmann-json3-dev   # tools/ (conformance vectors), proxy/ (--config)
+  libasio-dev          # proxy/: standalone Asio
+  libcli11-dev         # proxy/: command-line flags
+  curl                 # proxy end-to-end tests
+  golang-go            # interop/go and bench/go (GOPATH mode, offline)
+  golang-golang-x-crypto-dev     # Go: chacha20poly1305, curve25519, hkdf
+  golang-github-flynn-noise-dev  # Go: Noise for the v2 port
   zip                  # OSS-Fuzz seed corpus archives (.clusterfuzzlite/build.sh)
   unzip                # tools/check_oss_fuzz_build.sh
 )

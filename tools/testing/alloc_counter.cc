@@ -27,6 +27,14 @@
 namespace {
 std::atomic<uint64_t> g_allocations{0};
 void Count() { g_allocations.fetch_add(1, std::memory_order_relaxed); }
+std::atomic<reflex::testing::FreeObserver> g_free_observer{nullptr};
+std::atomic<void*> g_free_observer_context{nullptr};
+void ObserveFree(const void* block, size_t usable_size) {
+  if (block == nullptr) return;
+  if (auto observer = g_free_observer.load(std::memory_order_acquire)) {
+    observer(block, usable_size, g_free_observer_context.load(std::memory_order_relaxed));
+  }
+}
 }  // namespace
 
 namespace reflex::testing {
@@ -35,6 +43,11 @@ uint64_t AllocationCount() {
   return g_allocations.load(std::memory_order_relaxed);
 }
 
+
+void SetFreeObserver(FreeObserver observer, void* context) {
+  g_free_observer_context.store(context, std::memory_order_relaxed);
+  g_free_observer.store(observer, std::memory_order_release);
+}
 
 #if defined(REFLEX_TSAN)
 bool AllocationCountsAreExact() { return false; }
@@ -66,7 +79,13 @@ void* realloc(void* p, size_t size) {
   Count();
   return __libc_realloc(p, size);
 }
-void free(void* p) { __libc_free(p); }
+size_t malloc_usable_size(void* p);
+void free(void* p) {
+  if (p != nullptr && g_free_observer.load(std::memory_order_relaxed) != nullptr) {
+    ObserveFree(p, malloc_usable_size(p));
+  }
+  __libc_free(p);
+}
 void* aligned_alloc(size_t alignment, size_t size) {
   Count();
   return __libc_memalign(alignment, size);
@@ -93,7 +112,13 @@ int posix_memalign(void** out, size_t alignment, size_t size) {
 
 namespace {
 void OnMalloc(const volatile void*, size_t) { Count(); }
-void OnFree(const volatile void*) {}
+// Sanitizers run free hooks before the block is released or poisoned.
+void OnFree(const volatile void* p) {
+  if (p != nullptr && g_free_observer.load(std::memory_order_relaxed) != nullptr) {
+    const void* block = const_cast<const void*>(p);
+    ObserveFree(block, __sanitizer_get_allocated_size(block));
+  }
+}
 // Installed before main(); the hooks see malloc and operator new alike.
 const int g_hooks_installed =
     __sanitizer_install_malloc_and_free_hooks(OnMalloc, OnFree);

@@ -7,6 +7,7 @@
 #ifndef REFLEX_TOOLS_TESTING_ALLOC_COUNTER_H_
 #define REFLEX_TOOLS_TESTING_ALLOC_COUNTER_H_
 
+#include <cstddef>
 #include <cstdint>
 
 namespace reflex::testing {
@@ -18,6 +19,13 @@ uint64_t AllocationCount();
 // False under ThreadSanitizer, whose allocation hooks miss operator new:
 // tests of exact counts skip there (they run in the default and ASan configs).
 bool AllocationCountsAreExact();
+
+// Called with every block the process frees, just before it is freed, and
+// the block's usable size: lets a test see what memory looked like when it
+// went back to the allocator (e.g. that a secret was wiped). One observer at
+// a time; nullptr removes it. Not for use while other threads free memory.
+using FreeObserver = void (*)(const void* block, size_t usable_size, void* context);
+void SetFreeObserver(FreeObserver observer, void* context);
 
 // Allocations made between construction and count().
 class AllocationScope {
