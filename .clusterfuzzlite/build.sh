@@ -2,8 +2,8 @@
 # OSS-Fuzz / ClusterFuzzLite build: compiles the fuzz targets from $CC, $CXX,
 # $CFLAGS, $CXXFLAGS and $LIB_FUZZING_ENGINE (no Bazel in those images) and
 # writes into $OUT, for each target: the binary, <target>_seed_corpus.zip,
-# <target>.dict and <target>.options. libsodium is linked statically so the
-# binaries run on machines without it.
+# <target>.dict and <target>.options. libsodium and libcrypto are linked
+# statically so the binaries run on machines without them.
 cd "$(dirname "$0")/.."
 : "${WORK:=$(mktemp -d)}"
 mkdir -p "$WORK/obj" "$OUT"
@@ -11,9 +11,12 @@ mkdir -p "$WORK/obj" "$OUT"
 targets=$(sed -n 's/^ *"\([a-z_]*\)",$/\1/p' fuzz/targets.bzl)
 flags="$CXXFLAGS -std=c++20 -I. -Wall -Wextra"
 
+# Every library source the targets link; tests, the allocation counter
+# (it interposes malloc) and programs with a main() stay out.
+sources=$(ls pool/*.cc reflex/*.cc tools/vector_file.cc tools/conformance_checker.cc \
+  tools/testing/hex.cc tools/testing/chunked_decode.cc | grep -v '_test\.cc$')
 objs=()
-for src in pool/*.cc reflex/*.cc; do
-  case "$src" in *_test.cc) continue ;; esac
+for src in $sources; do
   obj="$WORK/obj/$(echo "${src%.cc}" | tr / _).o"
   $CXX $flags -c "$src" -o "$obj"
   objs+=("$obj")
@@ -23,7 +26,7 @@ ar rcs "$WORK/libreflex.a" "${objs[@]}"
 
 for t in $targets; do
   $CXX $flags "fuzz/${t}_fuzzer.cc" "$WORK/libreflex.a" $LIB_FUZZING_ENGINE \
-    -l:libsodium.a -lpthread -o "$OUT/$t"
+    -l:libsodium.a -l:libcrypto.a -ldl -lpthread -o "$OUT/$t"
   rm -f "$OUT/${t}_seed_corpus.zip"
   zip -q -j "$OUT/${t}_seed_corpus.zip" testdata/corpus/"$t"/*
   cp "fuzz/$t.dict" "$OUT/$t.dict"

@@ -8,8 +8,8 @@
 
 #include "bench/ratio_reporter.h"
 #include "pool/buffer_pool.h"
-#include "pool/handshake_pool.h"
 #include "pool/object_pool.h"
+#include "pool/slot_pool.h"
 
 namespace reflex::bench {
 namespace {
@@ -126,23 +126,34 @@ BENCHMARK(BM_ObjectGetReturn);
 BENCHMARK(BM_NewDelete)->Threads(2);
 BENCHMARK(BM_ObjectGetReturn)->Threads(2);
 
-pool::HandshakePool& Hellos() {
-  static pool::HandshakePool hellos;
-  return hellos;
+// Two slot sizes, as reflex/'s handshake pool configures them (76-byte
+// client hellos, 40-byte v1 server hellos), with its thread-cache options.
+pool::SlotPool& Slots() {
+  static const size_t sizes[] = {76, 40};
+  static pool::SlotPool slots = [] {
+    PoolOptions options;
+    options.name = "slots";
+    options.checked = false;
+    options.thread_cache_bytes = 64 * 1024;
+    options.thread_cache_max_blocks = 64;
+    return pool::SlotPool(sizes, options);
+  }();
+  return slots;
 }
 
-void BM_HandshakeGetReturn(benchmark::State& state) {
-  auto& hellos = Hellos();
-  const bool client = state.range(0) == 76;
+void BM_SlotGetReturn(benchmark::State& state) {
+  auto& slots = Slots();
+  const auto size = static_cast<size_t>(state.range(0));
+  const size_t cls = size == 76 ? 0 : 1;
   for (auto _ : state) {
-    Buffer b = client ? hellos.GetClientHello() : hellos.GetServerHello();
+    Buffer b = slots.Get(cls, size);
     benchmark::DoNotOptimize(b.data());
   }
 }
-// The handshake pool wipes (hellos hold keys' public halves and nonces):
-// its baseline wipes too.
+// Slot buffers are wiped on return (hellos hold nonces and keys' public
+// halves): the baseline wipes too.
 BENCHMARK(BM_MallocMemsetFree)->Arg(76)->Arg(40);
-BENCHMARK(BM_HandshakeGetReturn)->Arg(76)->Arg(40);
+BENCHMARK(BM_SlotGetReturn)->Arg(76)->Arg(40);
 
 const bool kRatios = [] {
   RegisterRatio("BM_MallocFree", "BM_PoolGetReturn",
@@ -153,8 +164,8 @@ const bool kRatios = [] {
                 "checked mode (pattern verified on hand-out) vs unchecked");
   RegisterRatio("BM_NewDelete", "BM_ObjectGetReturn",
                 "object get+return vs new+delete");
-  RegisterRatio("BM_MallocMemsetFree", "BM_HandshakeGetReturn",
-                "handshake buffer get+return vs malloc+memset+free");
+  RegisterRatio("BM_MallocMemsetFree", "BM_SlotGetReturn",
+                "slot (hello-sized) buffer get+return vs malloc+memset+free");
   return true;
 }();
 

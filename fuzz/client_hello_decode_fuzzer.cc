@@ -5,7 +5,7 @@
 
 #include "fuzz/fuzz_check.h"
 #include "reflex/hello.h"
-#include "reflex/unpooled_codec.h"
+#include "reflex/reference_model.h"
 
 using namespace reflex;
 
@@ -17,8 +17,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const Error e = DecodeClientHello(in, &hello);
   ClientHello oracle;
   const Error oracle_error =
-      unpooled::DecodeClientHello(std::vector<uint8_t>(data, data + size), &oracle);
-  FUZZ_CHECK(e == oracle_error, "pooled and unpooled disagree on the error");
+      reference::DecodeClientHello(std::vector<uint8_t>(data, data + size), &oracle);
+  FUZZ_CHECK(e == oracle_error, "codec and reference model disagree on the error");
   if (e != Error::kOk) {
     FUZZ_CHECK(hello == before, "a refused hello wrote its output");
     FUZZ_CHECK(size != kClientHelloBytes || e == Error::kBadMagic,
@@ -26,7 +26,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;
   }
   FUZZ_CHECK(size == kClientHelloBytes, "only 76 bytes decode");
-  FUZZ_CHECK(hello == oracle, "pooled and unpooled decode differently");
+  FUZZ_CHECK(hello == oracle, "codec and reference model decode differently");
   uint8_t again[kClientHelloBytes];
   FUZZ_CHECK(EncodeClientHello(hello, again) == Error::kOk, "re-encode failed");
   FUZZ_CHECK(std::equal(again, again + kClientHelloBytes, data), "encode(decode(b)) != b");

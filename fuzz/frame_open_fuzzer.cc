@@ -13,26 +13,27 @@
 #include "fuzz/fuzz_input.h"
 #include "fuzz/open_helpers.h"
 #include "reflex/frame_opener.h"
-#include "reflex/unpooled_codec.h"
+#include "reflex/reference_model.h"
 
 using namespace reflex;
 using Bytes = std::vector<uint8_t>;
 
 namespace {
 
-void OpenRaw(uint64_t counter, const Bytes& wire) {
-  const std::optional<unpooled::Frame> oracle = fuzz::OpenChecked(counter, wire);
+void OpenRaw(uint64_t counter, const Bytes& wire, AeadBackend backend) {
+  const std::optional<reference::Frame> oracle = fuzz::OpenChecked(counter, wire, backend);
   if (!oracle) return;
   Bytes resealed;
-  FUZZ_CHECK(unpooled::SealFrame(fuzz::FuzzKeyBytes(), counter, oracle->type, oracle->payload,
+  FUZZ_CHECK(reference::SealFrame(fuzz::FuzzKeyBytes(), counter, oracle->type, oracle->payload,
                                  &resealed) == Error::kOk &&
                  resealed == wire,
              "an opened frame does not re-seal to its wire");
 }
 
-void SealThenOpen(uint64_t counter, const Bytes& plaintext, size_t flip_bit) {
+void SealThenOpen(uint64_t counter, const Bytes& plaintext, size_t flip_bit,
+                  AeadBackend backend) {
   if (plaintext.size() + 16 > 0xFFFF) return;  // cannot be framed at all
-  const Bytes wire = unpooled::SealAnyPlaintext(fuzz::FuzzKeyBytes(), counter, plaintext);
+  const Bytes wire = reference::SealAnyPlaintext(fuzz::FuzzKeyBytes(), counter, plaintext);
   Error expected = Error::kOk;
   if (plaintext.size() + 16 > kMaxSealedBytes) {
     expected = Error::kFrameTooLarge;
@@ -42,7 +43,7 @@ void SealThenOpen(uint64_t counter, const Bytes& plaintext, size_t flip_bit) {
     expected = Error::kUnknownFrameType;
   }
   {
-    FrameOpener opener(fuzz::FuzzKey(), counter);
+    FrameOpener opener(fuzz::FuzzKey(), counter, {NonceLayout::kV1, backend});
     Bytes copy = wire;
     OpenedFrame f;
     FUZZ_CHECK(opener.OpenInPlace(copy, &f) == expected, "authentic frame: wrong verdict");
@@ -59,7 +60,7 @@ void SealThenOpen(uint64_t counter, const Bytes& plaintext, size_t flip_bit) {
   Bytes flipped = wire;
   const size_t bit = 16 + flip_bit % ((flipped.size() - 2) * 8);
   flipped[bit / 8] ^= static_cast<uint8_t>(1u << (bit % 8));
-  FrameOpener opener(fuzz::FuzzKey(), counter);
+  FrameOpener opener(fuzz::FuzzKey(), counter, {NonceLayout::kV1, backend});
   OpenedFrame f;
   FUZZ_CHECK(opener.OpenInPlace(flipped, &f) == Error::kAuthFailed,
              "a flipped bit did not fail authentication");
@@ -72,7 +73,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   fuzz::FuzzInput in(data, size);
   const uint64_t counter = in.U64();
   const Bytes rest = in.Rest();
-  OpenRaw(counter, rest);
-  SealThenOpen(counter, rest, static_cast<size_t>(counter >> 8));
+  const AeadBackend backend = fuzz::FuzzBackend(size);
+  OpenRaw(counter, rest, backend);
+  SealThenOpen(counter, rest, static_cast<size_t>(counter >> 8), backend);
   return 0;
 }

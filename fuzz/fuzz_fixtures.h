@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "pool/buffer_pool.h"
+#include "reflex/aead.h"
 #include "reflex/key_schedule.h"
 
 namespace reflex::fuzz {
@@ -19,6 +20,12 @@ inline SessionKey FuzzKey() {
 inline std::vector<uint8_t> FuzzKeyBytes() {
   const SessionKey k = FuzzKey();
   return std::vector<uint8_t>(k.data(), k.data() + k.size());
+}
+
+// The AEAD backend an input runs with: both are fuzzed, chosen by the
+// input's size so every corpus exercises each.
+inline AeadBackend FuzzBackend(size_t input_size) {
+  return kAllAeadBackends[input_size % 2];
 }
 
 // One pool for the whole process, as a proxy has: buffers handed out by one

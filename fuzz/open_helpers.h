@@ -10,7 +10,7 @@
 #include "fuzz/fuzz_check.h"
 #include "fuzz/fuzz_fixtures.h"
 #include "reflex/frame_opener.h"
-#include "reflex/unpooled_codec.h"
+#include "reflex/reference_model.h"
 
 namespace reflex::fuzz {
 
@@ -18,15 +18,16 @@ namespace reflex::fuzz {
 // and on the frame, the opener's sticky error is the one returned, a refused
 // frame yields no payload, an opened one carries the counter, stays within
 // the limit and points into the wire. Returns the frame when it opened.
-inline std::optional<unpooled::Frame> OpenChecked(uint64_t counter,
-                                                  const std::vector<uint8_t>& wire) {
-  FrameOpener opener(FuzzKey(), counter);
+inline std::optional<reference::Frame> OpenChecked(uint64_t counter,
+                                                   const std::vector<uint8_t>& wire,
+                                                   AeadBackend backend) {
+  FrameOpener opener(FuzzKey(), counter, {NonceLayout::kV1, backend});
   std::vector<uint8_t> copy = wire;
   OpenedFrame f;
   const Error e = opener.OpenInPlace(copy, &f);
-  unpooled::Frame oracle;
-  const Error oracle_error = unpooled::OpenFrame(FuzzKeyBytes(), counter, wire, &oracle);
-  FUZZ_CHECK(e == oracle_error, "pooled and unpooled disagree on the error");
+  reference::Frame oracle;
+  const Error oracle_error = reference::OpenFrame(FuzzKeyBytes(), counter, wire, &oracle);
+  FUZZ_CHECK(e == oracle_error, "codec and reference model disagree on the error");
   FUZZ_CHECK(opener.error() == e, "the opener's sticky error is not the one returned");
   if (e != Error::kOk) {
     FUZZ_CHECK(f.payload.empty(), "a refused frame yielded a payload");
@@ -39,7 +40,7 @@ inline std::optional<unpooled::Frame> OpenChecked(uint64_t counter,
              "payload outside the wire");
   FUZZ_CHECK(static_cast<uint8_t>(f.type) == oracle.type &&
                  std::vector<uint8_t>(f.payload.begin(), f.payload.end()) == oracle.payload,
-             "pooled and unpooled open differently");
+             "codec and reference model open differently");
   return oracle;
 }
 

@@ -1,5 +1,5 @@
-// Round trip: fuzzer-chosen frames sealed by the pooled sealer (copying,
-// zero-copy and caller-memory paths), then stream-decoded under a
+// Round trip: fuzzer-chosen frames sealed by the sealer (pooled copying,
+// pooled zero-copy and caller-memory paths), then stream-decoded under a
 // fuzzer-chosen chunking, come back identical, in order, at consecutive
 // counters.
 #include <cstdint>
@@ -7,6 +7,7 @@
 
 #include "fuzz/stream_helpers.h"
 #include "reflex/frame_sealer.h"
+#include "reflex/pooled_frames.h"
 
 using namespace reflex;
 using Bytes = std::vector<uint8_t>;
@@ -15,8 +16,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   fuzz::FuzzInput in(data, size);
   uint64_t first = fuzz::ChooseCounter(in);
   const std::vector<size_t> chunks = fuzz::ChooseChunking(in);
-  FrameSealer sealer(fuzz::FuzzKey(), fuzz::FuzzPool(), first);
-  std::vector<unpooled::Frame> sent;
+  const AeadBackend backend = fuzz::FuzzBackend(size);
+  FrameSealer sealer(fuzz::FuzzKey(), first, {NonceLayout::kV1, backend});
+  std::vector<reference::Frame> sent;
   Bytes wire;
   const int n = 1 + in.U8() % 12;
   for (int i = 0; i < n && !sealer.exhausted(); ++i) {
@@ -28,13 +30,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     Bytes frame;
     if (path == 0) {
       pool::Buffer b;
-      FUZZ_CHECK(sealer.Seal(type, payload, &b) == Error::kOk, "seal failed");
+      FUZZ_CHECK(SealToBuffer(sealer, fuzz::FuzzPool(), type, payload, &b) == Error::kOk,
+                 "seal failed");
       frame.assign(b.data(), b.data() + b.size());
     } else if (path == 1) {
-      pool::Buffer b = sealer.NewFrame(payload.size());
-      FUZZ_CHECK(static_cast<bool>(b), "NewFrame failed");
-      std::copy(payload.begin(), payload.end(), FrameSealer::PayloadOf(b).begin());
-      FUZZ_CHECK(sealer.SealFrame(type, b) == Error::kOk, "SealFrame failed");
+      pool::Buffer b;
+      FUZZ_CHECK(NewFrameBuffer(fuzz::FuzzPool(), payload.size(), &b) == Error::kOk,
+                 "NewFrameBuffer failed");
+      std::copy(payload.begin(), payload.end(), FramePayload(b).begin());
+      FUZZ_CHECK(SealFrameBuffer(sealer, type, b) == Error::kOk, "SealFrameBuffer failed");
       frame.assign(b.data(), b.data() + b.size());
     } else {
       frame.resize(kFrameOverheadBytes + payload.size());
@@ -47,7 +51,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     wire.insert(wire.end(), frame.begin(), frame.end());
     sent.push_back({static_cast<uint8_t>(type), payload});
   }
-  const fuzz::StreamOutcome got = fuzz::DecodeChecked(first, wire, chunks);
+  const testing::ChunkedDecode got = fuzz::DecodeChecked(first, wire, chunks, backend);
   FUZZ_CHECK(got.error == Error::kOk, "an honest stream failed to decode");
   FUZZ_CHECK(got.frames == sent, "frames did not come back identical");
   return 0;

@@ -5,7 +5,7 @@
 
 #include "fuzz/fuzz_check.h"
 #include "reflex/hello.h"
-#include "reflex/unpooled_codec.h"
+#include "reflex/reference_model.h"
 
 using namespace reflex;
 
@@ -15,11 +15,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const Error e = DecodeServerHello(in, &hello);
   ServerHello oracle;
   const Error oracle_error =
-      unpooled::DecodeServerHello(std::vector<uint8_t>(data, data + size), &oracle);
-  FUZZ_CHECK(e == oracle_error, "pooled and unpooled disagree on the error");
+      reference::DecodeServerHello(std::vector<uint8_t>(data, data + size), &oracle);
+  FUZZ_CHECK(e == oracle_error, "codec and reference model disagree on the error");
   FUZZ_CHECK((e == Error::kOk) == (size == kServerHelloBytes), "exactly 40 bytes decode");
   if (e != Error::kOk) return 0;
-  FUZZ_CHECK(hello == oracle, "pooled and unpooled decode differently");
+  FUZZ_CHECK(hello == oracle, "codec and reference model decode differently");
   uint8_t again[kServerHelloBytes];
   FUZZ_CHECK(EncodeServerHello(hello, again) == Error::kOk, "re-encode failed");
   FUZZ_CHECK(std::equal(again, again + kServerHelloBytes, data), "encode(decode(b)) != b");

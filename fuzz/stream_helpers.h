@@ -10,7 +10,8 @@
 #include "fuzz/fuzz_fixtures.h"
 #include "fuzz/fuzz_input.h"
 #include "reflex/frame_decoder.h"
-#include "reflex/unpooled_codec.h"
+#include "reflex/reference_model.h"
+#include "tools/testing/chunked_decode.h"
 
 namespace reflex::fuzz {
 
@@ -39,60 +40,19 @@ inline uint64_t ChooseCounter(FuzzInput& in) {
   }
 }
 
-struct StreamOutcome {
-  std::vector<unpooled::Frame> frames;
-  Error error = Error::kOk;
-};
-
-// Decodes wire in the given chunking, checking on every call that: each
-// call consumes something or finishes its chunk, at most one frame is
-// buffered, counters are consecutive, nothing is yielded after an error
-// and the error sticks.
-inline StreamOutcome DecodeChecked(uint64_t first_counter, const std::vector<uint8_t>& wire,
-                                   const std::vector<size_t>& chunks) {
-  FrameDecoder decoder(FuzzKey(), FuzzPool(), first_counter);
-  StreamOutcome out;
-  uint64_t counter = first_counter;
+// Decodes wire in the given chunking with the shared loop, which checks the
+// decoder's contract on every call (progress, at most one frame buffered,
+// consecutive counters, nothing written on error, the error sticky).
+inline testing::ChunkedDecode DecodeChecked(uint64_t first_counter,
+                                            const std::vector<uint8_t>& wire,
+                                            const std::vector<size_t>& chunks,
+                                            AeadBackend backend) {
+  FrameDecoder decoder(FuzzKey(), FuzzPool(), first_counter, {NonceLayout::kV1, backend});
+  testing::ChunkedDecode out = testing::DecodeInChunks(decoder, wire, chunks);
+  FUZZ_CHECK(out.broken.empty(), out.broken.c_str());
   size_t yielded_bytes = 0;
-  size_t at = 0;
-  for (size_t i = 0; at < wire.size() && out.error == Error::kOk; ++i) {
-    std::span<const uint8_t> in(wire.data() + at,
-                                std::min(chunks[i % chunks.size()], wire.size() - at));
-    at += in.size();
-    while (!in.empty()) {
-      size_t used = 0;
-      DecodedFrame frame;
-      const Error e = decoder.Decode(in, &used, &frame);
-      if (e != Error::kOk) {
-        FUZZ_CHECK(!frame, "a frame came with an error");
-        out.error = e;
-        break;
-      }
-      FUZZ_CHECK(used > 0 && used <= in.size(), "no progress, or consumed too much");
-      FUZZ_CHECK(decoder.buffered() <= kMaxFrameBytes, "more than one frame buffered");
-      in = in.subspan(used);
-      if (frame) {
-        FUZZ_CHECK(frame.counter == counter, "counters not consecutive");
-        FUZZ_CHECK(frame.payload().size() <= kMaxPayloadBytes, "payload above the limit");
-        counter = counter == UINT64_MAX ? 0 : counter + 1;
-        yielded_bytes += frame.payload().size() + kFrameOverheadBytes;
-        const auto p = frame.payload();
-        out.frames.push_back({static_cast<uint8_t>(frame.type),
-                              std::vector<uint8_t>(p.begin(), p.end())});
-      }
-    }
-  }
-  if (out.error == Error::kOk) out.error = decoder.Finish();
+  for (const auto& f : out.frames) yielded_bytes += f.payload.size() + kFrameOverheadBytes;
   FUZZ_CHECK(yielded_bytes <= wire.size(), "yielded more than the input");
-  if (out.error != Error::kOk) {
-    // Sticky: nothing more is consumed or yielded.
-    const uint8_t more[kFrameOverheadBytes] = {0, 17};
-    size_t used = 7;
-    DecodedFrame frame;
-    FUZZ_CHECK(decoder.Decode(more, &used, &frame) == out.error, "the error did not stick");
-    FUZZ_CHECK(used == 0 && !frame, "a failed decoder consumed or yielded");
-    FUZZ_CHECK(decoder.Finish() == out.error, "Finish forgot the error");
-  }
   return out;
 }
 

@@ -7,5 +7,6 @@ FUZZ_TARGETS = [
     "frame_open",
     "stream_decode",
     "roundtrip",
-    "pooled_vs_unpooled",
+    "codec_vs_reference",
+    "vector_file",
 ]

@@ -234,24 +234,25 @@ class PoolCore {
   // pool_snapshot.cc.
   PoolStats SnapshotLocked() REFLEX_REQUIRES(life_mu_);
 
+  // The fields the inline fast paths read come first, in one cache line.
   const uint64_t id_;
-  const PoolOptions options_;
-  const size_t class_count_;
+  // Bumped by Trim and Shutdown; a cache that sees a new value empties
+  // itself (Trim) or finds the pool closed (Shutdown).
+  std::atomic<uint64_t> trim_epoch_{0};
   const std::array<uint32_t, kMaxTiers> class_sizes_;
-  const bool allow_oversize_;
-  const BlockDestroyFn destroy_block_;
-  const bool use_caches_;
   // Derived from the options once, for the inline fast paths.
   const bool verify_on_hand_out_;  // checked, no ASan, not objects
   const bool fill_on_return_;      // checked, not objects: always fill
   const bool fill_on_wipe_;        // wipe_on_return, not objects
+  const bool use_caches_;
+  const bool allow_oversize_;
+  const size_t class_count_;
+  const BlockDestroyFn destroy_block_;
+  const PoolOptions options_;
 
   std::array<SharedClass, kMaxTiers> shared_;
   OversizeState oversize_;
   ByteBudget budget_;
-  // Bumped by Trim and Shutdown; a cache that sees a new value empties
-  // itself (Trim) or finds the pool closed (Shutdown).
-  std::atomic<uint64_t> trim_epoch_{0};
   // Set by Shutdown while it holds life_mu_, every class mu and
   // oversize_.mu; read under any one of them it is exact.
   std::atomic<bool> closed_{false};

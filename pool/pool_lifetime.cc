@@ -38,19 +38,18 @@ void DefaultLeakHandler(const PoolStats& stats, void*) {
 
 PoolCore::PoolCore(const CoreConfig& config)
     : id_(g_next_pool_id.fetch_add(1, std::memory_order_relaxed)),
-      options_(config.options),
-      class_count_(config.class_count),
       class_sizes_(config.class_sizes),
-      allow_oversize_(config.allow_oversize),
-      destroy_block_(config.destroy_block),
-      use_caches_(config.options.thread_cache_bytes > 0 &&
-                  config.options.thread_cache_max_blocks > 0 &&
-                  config.options.quarantine_per_tier == 0),
       verify_on_hand_out_(!kAsanEnabled && config.options.checked &&
                           !config.blocks_hold_objects),
       fill_on_return_(config.options.checked && !config.blocks_hold_objects),
-      fill_on_wipe_(config.options.wipe_on_return &&
-                    !config.blocks_hold_objects),
+      fill_on_wipe_(config.options.wipe_on_return && !config.blocks_hold_objects),
+      use_caches_(config.options.thread_cache_bytes > 0 &&
+                  config.options.thread_cache_max_blocks > 0 &&
+                  config.options.quarantine_per_tier == 0),
+      allow_oversize_(config.allow_oversize),
+      class_count_(config.class_count),
+      destroy_block_(config.destroy_block),
+      options_(config.options),
       budget_(config.options.max_retained_bytes) {
   for (SharedClass& sc : shared_) {
     MutexLock lock(sc.mu);

@@ -26,7 +26,8 @@ inline void OwnerIncrement(std::atomic<uint64_t>& counter) {
                 std::memory_order_relaxed);
 }
 
-struct CacheClass {
+// One cache line per class: the fast path touches one line per operation.
+struct alignas(64) CacheClass {
   void** slots = nullptr;  // a stack: slots[count - 1] is the warmest block
   uint32_t limit = 0;
   std::atomic<uint32_t> count{0};

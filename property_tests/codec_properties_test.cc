@@ -11,6 +11,8 @@
 #include "reflex/frame_decoder.h"
 #include "reflex/frame_opener.h"
 #include "reflex/frame_sealer.h"
+#include "reflex/pooled_frames.h"
+#include "tools/testing/chunked_decode.h"
 #include "reflex/hello.h"
 #include "reflex/key_schedule.h"
 #include "reflex/request_header.h"
@@ -19,6 +21,10 @@ namespace reflex {
 namespace {
 
 using Bytes = std::vector<uint8_t>;
+
+rc::Gen<AeadBackend> GenBackend() {
+  return rc::gen::element(AeadBackend::kSodium, AeadBackend::kOpenssl);
+}
 
 pool::BufferPool& Pool() {
   static pool::BufferPool pool;
@@ -66,37 +72,26 @@ RC_GTEST_PROP(CodecProperties, RoundTripUnderAnyChunking, ()) {
       rc::gen::oneOf(rc::gen::just<size_t>(1), rc::gen::inRange<size_t>(1, 40),
                      rc::gen::inRange<size_t>(1, 40000))));
 
+  const FrameCipherOptions options = {NonceLayout::kV1, *GenBackend()};
   const SessionKey key = KeyFrom(key_bytes);
-  FrameSealer sealer(key, Pool(), first);
+  FrameSealer sealer(key, first, options);
   Bytes wire;
   for (const Frame& f : frames) {
     pool::Buffer b;
-    RC_ASSERT(sealer.Seal(f.type, f.payload, &b) == Error::kOk);
+    RC_ASSERT(SealToBuffer(sealer, Pool(), f.type, f.payload, &b) == Error::kOk);
     wire.insert(wire.end(), b.data(), b.data() + b.size());
   }
   RC_ASSERT(sealer.next_counter() == first + frames.size());
 
-  FrameDecoder decoder(key, Pool(), first);
+  FrameDecoder decoder(key, Pool(), first, options);
+  const testing::ChunkedDecode decoded = testing::DecodeInChunks(decoder, wire, chunks);
+  RC_ASSERT(decoded.broken.empty());
+  RC_ASSERT(decoded.error == Error::kOk);
   std::vector<Frame> got;
-  uint64_t expected_counter = first;
-  size_t at = 0;
-  for (size_t i = 0; at < wire.size(); ++i) {
-    std::span<const uint8_t> in(wire.data() + at, std::min(chunks[i % chunks.size()],
-                                                           wire.size() - at));
-    at += in.size();
-    while (!in.empty()) {
-      size_t used = 0;
-      DecodedFrame f;
-      RC_ASSERT(decoder.Decode(in, &used, &f) == Error::kOk);
-      in = in.subspan(used);
-      if (f) {
-        RC_ASSERT(f.counter == expected_counter++);
-        const auto p = f.payload();
-        got.push_back({f.type, Bytes(p.begin(), p.end())});
-      }
-    }
+  for (size_t i = 0; i < decoded.frames.size(); ++i) {
+    RC_ASSERT(decoded.counters[i] == first + i);
+    got.push_back({static_cast<FrameType>(decoded.frames[i].type), decoded.frames[i].payload});
   }
-  RC_ASSERT(decoder.Finish() == Error::kOk);
   RC_ASSERT(got.size() == frames.size());
   for (size_t i = 0; i < frames.size(); ++i) {
     RC_ASSERT(got[i].type == frames[i].type);
@@ -188,14 +183,15 @@ RC_GTEST_PROP(CodecProperties, AnySingleBitFlipIsDetected, ()) {
   const uint64_t counter = *GenFirstCounter();
   const FrameType type = *GenType();
   const Bytes payload = *rc::gen::container<Bytes>(rc::gen::arbitrary<uint8_t>());
+  const FrameCipherOptions options = {NonceLayout::kV1, *GenBackend()};
   const SessionKey key = KeyFrom(key_bytes);
-  FrameSealer sealer(key, Pool(), counter);
+  FrameSealer sealer(key, counter, options);
   pool::Buffer wire;
-  RC_ASSERT(sealer.Seal(type, payload, &wire) == Error::kOk);
+  RC_ASSERT(SealToBuffer(sealer, Pool(), type, payload, &wire) == Error::kOk);
   const auto bit = *rc::gen::inRange<size_t>(0, wire.size() * 8);
   Bytes tampered(wire.data(), wire.data() + wire.size());
   tampered[bit / 8] ^= static_cast<uint8_t>(1u << (bit % 8));
-  FrameOpener opener(key, counter);
+  FrameOpener opener(key, counter, options);
   OpenedFrame f;
   RC_ASSERT(opener.OpenInPlace(tampered, &f) != Error::kOk);
   RC_ASSERT(f.payload.empty());

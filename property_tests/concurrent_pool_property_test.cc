@@ -1,9 +1,9 @@
-// Property 1: pooled == unpooled under concurrent get/put. Each of 2..8
+// Property 1: codec == reference model under concurrent get/put. Each of 2..8
 // threads runs its own generated schedule against one shared pool: frames
 // of every type and of sizes 0..16384 sealed with a per-thread key, hellos
 // encoded and decoded, raw buffers of every tier and the oversize path, some
-// held across operations. Every pooled output must equal the unpooled
-// oracle's; after the join the pool's statistics must balance exactly.
+// held across operations. Every pooled output must equal the reference
+// model's; after the join the pool's statistics must balance exactly.
 //
 // RapidCheck generators are not thread-safe: the whole schedule is generated
 // on the test's thread, the workers only run it, and every assertion is made
@@ -18,11 +18,12 @@
 #include <vector>
 
 #include "pool/buffer_pool.h"
-#include "pool/handshake_pool.h"
 #include "pool/poison.h"
 #include "reflex/frame_sealer.h"
 #include "reflex/hello.h"
-#include "reflex/unpooled_codec.h"
+#include "reflex/handshake_pool.h"
+#include "reflex/pooled_frames.h"
+#include "reflex/reference_model.h"
 
 namespace reflex {
 namespace {
@@ -74,11 +75,12 @@ struct ThreadResult {
 };
 
 void RunSchedule(const std::vector<Op>& ops, uint8_t key_seed, pool::BufferPool& buffers,
-                 pool::HandshakePool& hellos, ThreadResult* result) {
+                 HandshakePool& hellos, ThreadResult* result) {
   SessionKey key;
   for (size_t i = 0; i < key.size(); ++i) key.data()[i] = static_cast<uint8_t>(key_seed + i);
   const Bytes key_bytes(key.data(), key.data() + key.size());
-  FrameSealer sealer(key, buffers);
+  // Threads alternate backends: both share the one pool.
+  FrameSealer sealer(key, kFirstFrameCounter, {NonceLayout::kV1, kAllAeadBackends[key_seed % 2]});
   std::vector<pool::Buffer> held;
   auto give_back = [&](pool::Buffer& b) {
     if (b && !b.is_oversize()) result->returned.push_back(b.data());
@@ -90,9 +92,9 @@ void RunSchedule(const std::vector<Op>& ops, uint8_t key_seed, pool::BufferPool&
         const uint64_t counter = sealer.next_counter();
         pool::Buffer wire;
         Bytes expected;
-        const Error e = sealer.Seal(op.type, op.payload, &wire);
-        const Error e2 = unpooled::SealFrame(key_bytes, counter,
-                                             static_cast<uint8_t>(op.type), op.payload, &expected);
+        const Error e = SealToBuffer(sealer, buffers, op.type, op.payload, &wire);
+        const Error e2 = reference::SealFrame(key_bytes, counter, static_cast<uint8_t>(op.type),
+                                              op.payload, &expected);
         if (e != e2 || Bytes(wire.data(), wire.data() + wire.size()) != expected) {
           ++result->mismatches;
         }
@@ -103,7 +105,7 @@ void RunSchedule(const std::vector<Op>& ops, uint8_t key_seed, pool::BufferPool&
         pool::Buffer b;
         ClientHello back;
         if (EncodeClientHello(op.hello, hellos, &b) != Error::kOk ||
-            Bytes(b.data(), b.data() + b.size()) != unpooled::EncodeClientHello(op.hello) ||
+            Bytes(b.data(), b.data() + b.size()) != reference::EncodeClientHello(op.hello) ||
             DecodeClientHello(b.span(), &back) != Error::kOk || !(back == op.hello)) {
           ++result->mismatches;
         }
@@ -159,7 +161,7 @@ RC_GTEST_PROP(ConcurrentPool, PooledEqualsUnpooledAndStatisticsBalance, ()) {
   }
 
   pool::BufferPool buffers;
-  pool::HandshakePool hellos;
+  HandshakePool hellos;
   std::vector<ThreadResult> results(threads);
   std::vector<std::thread> workers;
   for (size_t t = 0; t < threads; ++t) {

@@ -1,6 +1,7 @@
 // ByteWriter: the writing twin of ByteReader (BoringSSL's CBB over a fixed,
 // caller-owned buffer). Writes fail, and stay failed, once the buffer would
-// overflow; nothing is ever written past its end.
+// overflow; nothing is ever written past its end. Because failure sticks, a
+// sequence of writes is checked once, with ok() at the end.
 #ifndef REFLEX_BYTE_WRITER_H_
 #define REFLEX_BYTE_WRITER_H_
 

@@ -6,7 +6,7 @@
 namespace reflex {
 namespace {
 
-constexpr std::array<std::pair<Error, std::string_view>, 16> kNames = {{
+constexpr std::array<std::pair<Error, std::string_view>, 17> kNames = {{
     {Error::kOk, "ok"},
     {Error::kTooShort, "too_short"},
     {Error::kTrailingBytes, "trailing_bytes"},
@@ -23,6 +23,7 @@ constexpr std::array<std::pair<Error, std::string_view>, 16> kNames = {{
     {Error::kBufferTooSmall, "buffer_too_small"},
     {Error::kAllocFailed, "alloc_failed"},
     {Error::kInvalidArgument, "invalid_argument"},
+    {Error::kCryptoInitFailed, "crypto_init_failed"},
 }};
 
 }  // namespace
@@ -50,7 +51,8 @@ std::string_view ErrorClass(Error e) {
   if (v < 32) return "malformed_input";
   if (v < 48) return "cryptographic";
   if (v < 64) return "state";
-  return "caller";
+  if (v < 80) return "caller";
+  return "environment";
 }
 
 }  // namespace reflex

@@ -4,6 +4,12 @@
 //   32..47  cryptographic        (bytes parse but do not verify)
 //   48..63  state                (the object cannot do this any more)
 //   64..79  caller               (the local program asked for the impossible)
+//   80..95  environment          (the crypto library or memory failed us)
+//
+// Error is [[nodiscard]]: every function returning one must have it checked.
+// The contract of every fallible call in reflex/: it returns an Error, and
+// writes its outputs (including sizes such as *consumed or *written) only
+// when it returns kOk; on any error the caller's outputs are untouched.
 #ifndef REFLEX_ERROR_H_
 #define REFLEX_ERROR_H_
 
@@ -12,14 +18,14 @@
 
 namespace reflex {
 
-enum class Error : uint8_t {
+enum class [[nodiscard]] Error : uint8_t {
   kOk = 0,
 
   // Malformed input.
   kTooShort = 1,          // fewer bytes than the structure needs
   kTrailingBytes = 2,     // more bytes than a fixed-size structure has
   kBadMagic = 3,          // client hello does not start with "RFXL"
-  kBadLength = 4,         // frame length field below 17 (cannot hold type + tag)
+  kBadLength = 4,         // frame length field below 16 (cannot hold a tag)
   kFrameTooLarge = 5,     // payload above 16384 bytes
   kEmptyPlaintext = 6,    // authentic frame without a type byte
   kUnknownFrameType = 7,  // authentic frame of a type other than 1..4
@@ -37,13 +43,16 @@ enum class Error : uint8_t {
   kBufferTooSmall = 64,   // the output buffer cannot hold the result
   kAllocFailed = 65,      // the pool could not provide memory
   kInvalidArgument = 66,  // e.g. an unknown frame type given to the sealer
+
+  // Environment.
+  kCryptoInitFailed = 80,  // libsodium or OpenSSL could not initialize
 };
 
 // "ok", "too_short", ... : the names used in SPEC.md and vector files.
 std::string_view ErrorName(Error e);
 
 // The error with that name, or false.
-bool ErrorFromName(std::string_view name, Error* out);
+[[nodiscard]] bool ErrorFromName(std::string_view name, Error* out);
 
 // The class of an error code, as named in the header comment.
 std::string_view ErrorClass(Error e);

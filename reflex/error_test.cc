@@ -33,6 +33,7 @@ constexpr Code kSpec[] = {
     {Error::kBufferTooSmall, 64, "buffer_too_small", "caller"},
     {Error::kAllocFailed, 65, "alloc_failed", "caller"},
     {Error::kInvalidArgument, 66, "invalid_argument", "caller"},
+    {Error::kCryptoInitFailed, 80, "crypto_init_failed", "environment"},
 };
 
 TEST(ErrorCodes, NamesNumbersAndClassesAreThoseOfTheSpec) {

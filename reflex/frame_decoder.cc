@@ -6,26 +6,25 @@
 namespace reflex {
 
 FrameDecoder::FrameDecoder(const SessionKey& key, pool::BufferPool& pool,
-                           uint64_t first_counter)
-    : opener_(key, first_counter), pool_(&pool) {}
+                           uint64_t first_counter,
+                           const FrameCipherOptions& options)
+    : opener_(key, first_counter, options), pool_(&pool) {}
 
 Error FrameDecoder::Fail(Error e) {
-  error_ = e;
   body_.Reset();
   body_have_ = 0;
   header_have_ = 0;
-  return e;
+  return opener_.Fail(e);
 }
 
-Error FrameDecoder::Deliver(std::span<const uint8_t> sealed,
-                            uint8_t* plaintext, pool::Buffer buffer,
-                            DecodedFrame* frame) {
+Error FrameDecoder::Deliver(std::span<const uint8_t> sealed, uint8_t* plaintext,
+                            pool::Buffer buffer, DecodedFrame* frame) {
   OpenedFrame opened;
-  if (const Error e = opener_.OpenSealed(sealed, plaintext, &opened);
-      e != Error::kOk) {
+  if (const Error e = opener_.OpenBody(sealed, plaintext, &opened); e != Error::kOk) {
     return Fail(e);
   }
-  buffer.Resize(kFrameTypeBytes + opened.payload.size());
+  // Shrinking to the plaintext cannot fail; the tag's bytes are poisoned.
+  (void)buffer.Resize(kFrameTypeBytes + opened.payload.size());
   frame->type = opened.type;
   frame->counter = opened.counter;
   frame->plaintext = std::move(buffer);
@@ -36,8 +35,7 @@ Error FrameDecoder::Deliver(std::span<const uint8_t> sealed,
 
 Error FrameDecoder::Decode(std::span<const uint8_t> input, size_t* consumed,
                            DecodedFrame* frame) {
-  *consumed = 0;
-  if (error_ != Error::kOk) return error_;
+  if (opener_.error() != Error::kOk) return opener_.error();
   size_t used = 0;
 
   // The 2-byte length field, possibly split across calls.
@@ -48,16 +46,10 @@ Error FrameDecoder::Decode(std::span<const uint8_t> input, size_t* consumed,
     *consumed = used;
     return Error::kOk;
   }
-  if (body_have_ == 0 && !body_) {
-    sealed_length_ = (size_t{header_[0]} << 8) | header_[1];
-    // Refuse an impossible length before buffering any of its body.
-    if (const Error e = CheckSealedLength(sealed_length_); e != Error::kOk) {
-      *consumed = used;
+  if (!opener_.frame_begun()) {
+    // The length is checked before any of its body is buffered.
+    if (const Error e = opener_.BeginFrame(header_, &sealed_length_); e != Error::kOk) {
       return Fail(e);
-    }
-    if (opener_.exhausted()) {
-      *consumed = used;
-      return Fail(Error::kCounterExhausted);
     }
     const std::span<const uint8_t> rest = input.subspan(used);
     if (rest.size() >= sealed_length_) {
@@ -65,10 +57,14 @@ Error FrameDecoder::Decode(std::span<const uint8_t> input, size_t* consumed,
       // buffer, no gathering.
       pool::Buffer buffer = pool_->Get(sealed_length_);
       if (!buffer) return Fail(Error::kAllocFailed);
-      *consumed = used + sealed_length_;
       uint8_t* plaintext = buffer.data();  // before the buffer is moved
-      return Deliver(rest.first(sealed_length_), plaintext, std::move(buffer),
-                     frame);
+      if (const Error e = Deliver(rest.first(sealed_length_), plaintext,
+                                  std::move(buffer), frame);
+          e != Error::kOk) {
+        return e;
+      }
+      *consumed = used + sealed_length_;
+      return Error::kOk;
     }
     body_ = pool_->Get(sealed_length_);
     if (!body_) return Fail(Error::kAllocFailed);
@@ -78,14 +74,19 @@ Error FrameDecoder::Decode(std::span<const uint8_t> input, size_t* consumed,
   if (take != 0) std::memcpy(body_.data() + body_have_, input.data() + used, take);
   body_have_ += take;
   used += take;
+  if (body_have_ == sealed_length_) {
+    uint8_t* sealed = body_.data();
+    if (const Error e = Deliver({sealed, sealed_length_}, sealed, std::move(body_), frame);
+        e != Error::kOk) {
+      return e;
+    }
+  }
   *consumed = used;
-  if (body_have_ < sealed_length_) return Error::kOk;
-  uint8_t* sealed = body_.data();
-  return Deliver({sealed, sealed_length_}, sealed, std::move(body_), frame);
+  return Error::kOk;
 }
 
 Error FrameDecoder::Finish() {
-  if (error_ != Error::kOk) return error_;
+  if (opener_.error() != Error::kOk) return opener_.error();
   if (buffered() != 0) return Fail(Error::kTooShort);
   return Error::kOk;
 }

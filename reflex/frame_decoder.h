@@ -1,11 +1,14 @@
-// FrameDecoder: the streaming frame decoder of one direction. Accepts bytes
-// in any chunking, yields frames in counter order, buffers at most one
-// frame (16403 bytes), and yields nothing after an error (sticky).
+// FrameDecoder: a pooled convenience on top of FrameOpener, the streaming
+// decoder of one direction for callers that do not keep the received bytes
+// themselves. Accepts bytes in any chunking, yields frames in counter order,
+// each in its own pooled buffer, buffers at most one frame (16403 bytes),
+// and yields nothing after an error (the opener's sticky error is its own).
 //
-// Each frame comes out in its own pooled buffer. When a whole frame sits in
-// one input chunk it is decrypted straight from the input into that buffer;
-// otherwise its bytes are gathered there and decrypted in place. Either way
-// the decryption is the only copy.
+// When a whole frame sits in one input chunk it is decrypted straight from
+// the input into its buffer (one pass over the bytes). A frame split across
+// chunks is gathered into its buffer first and decrypted there (a copy, then
+// the decryption). Callers that keep their own receive buffer should use
+// FrameOpener::OpenNext instead: it decrypts in place, with no copy at all.
 #ifndef REFLEX_FRAME_DECODER_H_
 #define REFLEX_FRAME_DECODER_H_
 
@@ -16,6 +19,7 @@
 #include "pool/buffer.h"
 #include "pool/buffer_pool.h"
 #include "reflex/error.h"
+#include "reflex/frame_cipher.h"
 #include "reflex/frame_opener.h"
 #include "reflex/key_schedule.h"
 #include "reflex/wire.h"
@@ -37,13 +41,15 @@ struct DecodedFrame {
 class FrameDecoder {
  public:
   FrameDecoder(const SessionKey& key, pool::BufferPool& pool,
-               uint64_t first_counter = kFirstFrameCounter);
+               uint64_t first_counter = kFirstFrameCounter,
+               const FrameCipherOptions& options = {});
 
   // Consumes input up to the end of the first frame it completes. On ok:
-  // *consumed bytes were taken; *frame holds the completed frame, or is
-  // empty when all input was taken and no frame completed yet. On error the
-  // decoder is finished: the same error comes back from every later call,
-  // nothing more is consumed and *frame stays empty.
+  // *consumed bytes were taken (at least one, when input is not empty);
+  // *frame holds the completed frame, or is left empty when all input was
+  // taken and no frame completed yet. On error nothing is written (neither
+  // *consumed nor *frame) and the decoder is finished: the same error comes
+  // back from every later call.
   //
   //   while (!in.empty()) {
   //     size_t n; DecodedFrame f;
@@ -58,7 +64,7 @@ class FrameDecoder {
   // stream was cut), else the decoder's error (ok if none).
   Error Finish();
 
-  Error error() const { return error_; }
+  Error error() const { return opener_.error(); }
   // Bytes of an incomplete frame held (header included).
   size_t buffered() const { return header_have_ + body_have_; }
   uint64_t next_counter() const { return opener_.next_counter(); }
@@ -70,10 +76,9 @@ class FrameDecoder {
 
   FrameOpener opener_;
   pool::BufferPool* pool_;
-  Error error_ = Error::kOk;
   uint8_t header_[kFrameHeaderBytes] = {};
   size_t header_have_ = 0;
-  size_t sealed_length_ = 0;  // valid once header_have_ == 2
+  size_t sealed_length_ = 0;  // valid once the opener began the frame
   pool::Buffer body_;         // gathers a frame split across chunks
   size_t body_have_ = 0;
 };

@@ -8,8 +8,10 @@
 #include <vector>
 
 #include "pool/buffer_pool.h"
-#include "reflex/frame_sealer.h"
 #include "reflex/codec_test_util.h"
+#include "reflex/frame_sealer.h"
+#include "reflex/pooled_frames.h"
+#include "tools/testing/chunked_decode.h"
 
 namespace reflex {
 namespace {
@@ -27,47 +29,33 @@ struct Received {
   Bytes payload;
 };
 
-class FrameDecoderTest : public ::testing::Test {
+class FrameDecoderTest : public BackendTest {
  protected:
   Bytes SealAll(const std::vector<Sent>& frames, uint64_t first_counter = 1) {
-    FrameSealer sealer(key_, pool_, first_counter);
+    FrameSealer sealer(key_, first_counter, v1());
     Bytes stream;
     for (const Sent& s : frames) {
       pool::Buffer wire;
-      EXPECT_EQ(sealer.Seal(s.type, s.payload, &wire), Error::kOk);
+      EXPECT_EQ(SealToBuffer(sealer, pool_, s.type, s.payload, &wire), Error::kOk);
       stream.insert(stream.end(), wire.data(), wire.data() + wire.size());
     }
     return stream;
   }
+  FrameDecoder Decoder(uint64_t first_counter = kFirstFrameCounter) {
+    return FrameDecoder(key_, pool_, first_counter, v1());
+  }
 
-  // Feeds `stream` in chunks of the given sizes (cycled); returns the frames
-  // and the first error.
+  // Feeds `stream` in chunks of the given sizes (cycled) through the shared
+  // loop, which also checks the decoder's contract on every call; returns
+  // the frames and the first error.
   Error DecodeChunked(FrameDecoder& decoder, const Bytes& stream,
                       const std::vector<size_t>& chunks, std::vector<Received>* out) {
-    size_t at = 0;
-    size_t i = 0;
-    while (at < stream.size()) {
-      const size_t n = std::min(chunks[i++ % chunks.size()], stream.size() - at);
-      std::span<const uint8_t> in(stream.data() + at, n);
-      while (!in.empty()) {
-        size_t used = 0;
-        DecodedFrame f;
-        const Error e = decoder.Decode(in, &used, &f);
-        if (e != Error::kOk) {
-          EXPECT_FALSE(f);
-          return e;
-        }
-        EXPECT_GT(used, 0u);
-        EXPECT_LE(decoder.buffered(), kMaxFrameBytes);
-        in = in.subspan(used);
-        if (f) {
-          const auto p = f.payload();
-          out->push_back({f.type, f.counter, Bytes(p.begin(), p.end())});
-        }
-      }
-      at += n;
+    const testing::ChunkedDecode r = testing::DecodeInChunks(decoder, stream, chunks);
+    EXPECT_EQ(r.broken, "") << "decoder contract broken";
+    for (size_t i = 0; i < r.frames.size(); ++i) {
+      out->push_back({static_cast<FrameType>(r.frames[i].type), r.counters[i], r.frames[i].payload});
     }
-    return decoder.Finish();
+    return r.error;
   }
 
   std::vector<Sent> MixedFrames() {
@@ -93,31 +81,32 @@ class FrameDecoderTest : public ::testing::Test {
   pool::BufferPool pool_;
   SessionKey key_ = TestKey(7);
 };
+INSTANTIATE_TEST_SUITE_P(Backends, FrameDecoderTest, AllBackends(), BackendName);
 
-TEST_F(FrameDecoderTest, DecodesAWholeStreamInOneChunk) {
+TEST_P(FrameDecoderTest, DecodesAWholeStreamInOneChunk) {
   const auto sent = MixedFrames();
-  FrameDecoder decoder(key_, pool_);
+  FrameDecoder decoder = Decoder();
   std::vector<Received> got;
   ASSERT_EQ(DecodeChunked(decoder, SealAll(sent), {1 << 20}, &got), Error::kOk);
   ExpectSame(sent, got);
 }
 
-TEST_F(FrameDecoderTest, DecodesOneByteAtATime) {
+TEST_P(FrameDecoderTest, DecodesOneByteAtATime) {
   const auto sent = MixedFrames();
-  FrameDecoder decoder(key_, pool_);
+  FrameDecoder decoder = Decoder();
   std::vector<Received> got;
   ASSERT_EQ(DecodeChunked(decoder, SealAll(sent), {1}, &got), Error::kOk);
   ExpectSame(sent, got);
 }
 
-TEST_F(FrameDecoderTest, ChunkingNeverChangesTheResult) {
+TEST_P(FrameDecoderTest, ChunkingNeverChangesTheResult) {
   const auto sent = MixedFrames();
   const Bytes stream = SealAll(sent);
   std::mt19937 rng(42);
   const std::vector<std::vector<size_t>> chunkings = {
       {2}, {3}, {17}, {18}, {19}, {1, 2}, {16402, 1}, {16403}, {100000}};
   for (const auto& chunks : chunkings) {
-    FrameDecoder decoder(key_, pool_);
+    FrameDecoder decoder = Decoder();
     std::vector<Received> got;
     ASSERT_EQ(DecodeChunked(decoder, stream, chunks, &got), Error::kOk);
     ExpectSame(sent, got);
@@ -125,43 +114,44 @@ TEST_F(FrameDecoderTest, ChunkingNeverChangesTheResult) {
   for (int trial = 0; trial < 50; ++trial) {
     std::vector<size_t> chunks;
     for (int i = 0; i < 16; ++i) chunks.push_back(1 + rng() % 5000);
-    FrameDecoder decoder(key_, pool_);
+    FrameDecoder decoder = Decoder();
     std::vector<Received> got;
     ASSERT_EQ(DecodeChunked(decoder, stream, chunks, &got), Error::kOk);
     ExpectSame(sent, got);
   }
 }
 
-TEST_F(FrameDecoderTest, StartsAtTheGivenCounter) {
+TEST_P(FrameDecoderTest, StartsAtTheGivenCounter) {
   const auto sent = MixedFrames();
-  FrameDecoder decoder(key_, pool_, uint64_t{1} << 32);
+  FrameDecoder decoder = Decoder(uint64_t{1} << 32);
   std::vector<Received> got;
   ASSERT_EQ(DecodeChunked(decoder, SealAll(sent, uint64_t{1} << 32), {777}, &got),
             Error::kOk);
   ExpectSame(sent, got, uint64_t{1} << 32);
 }
 
-TEST_F(FrameDecoderTest, AnImpossibleLengthFailsBeforeItsBodyArrives) {
+TEST_P(FrameDecoderTest, AnImpossibleLengthFailsBeforeItsBodyArrives) {
   for (const Bytes& header : {Bytes{0xFF, 0xFF}, Bytes{0xFF, 0xFE}, Bytes{0x40, 0x12}}) {
-    FrameDecoder decoder(key_, pool_);
-    size_t used = 0;
+    FrameDecoder decoder = Decoder();
+    size_t used = 12345;
     DecodedFrame f;
     EXPECT_EQ(decoder.Decode(header, &used, &f), Error::kFrameTooLarge);
+    EXPECT_EQ(used, 12345u) << "*consumed is not written on error";
     EXPECT_EQ(decoder.buffered(), 0u);
   }
-  FrameDecoder decoder(key_, pool_);
+  FrameDecoder decoder = Decoder();
   size_t used = 0;
   DecodedFrame f;
   EXPECT_EQ(decoder.Decode(Bytes{0x00, 0x0F}, &used, &f), Error::kBadLength);
 }
 
-TEST_F(FrameDecoderTest, ErrorsAreStickyAndNothingFollowsThem) {
+TEST_P(FrameDecoderTest, ErrorsAreStickyAndNothingFollowsThem) {
   const auto sent = MixedFrames();
   Bytes stream = SealAll(sent);
   // Corrupt the third frame's tag; frames 1 and 2 still come out.
   const size_t third = (2 + 17 + 0) + (2 + 17 + 1);
   stream[third + 2 + 17 + 300 - 1] ^= 0x80;
-  FrameDecoder decoder(key_, pool_);
+  FrameDecoder decoder = Decoder();
   std::vector<Received> got;
   EXPECT_EQ(DecodeChunked(decoder, stream, {5}, &got), Error::kAuthFailed);
   ASSERT_EQ(got.size(), 2u);
@@ -171,15 +161,15 @@ TEST_F(FrameDecoderTest, ErrorsAreStickyAndNothingFollowsThem) {
   size_t used = 99;
   DecodedFrame f;
   EXPECT_EQ(decoder.Decode(more, &used, &f), Error::kAuthFailed);
-  EXPECT_EQ(used, 0u);
+  EXPECT_EQ(used, 99u) << "nothing is written on error";
   EXPECT_FALSE(f);
   EXPECT_EQ(decoder.Finish(), Error::kAuthFailed);
 }
 
-TEST_F(FrameDecoderTest, ACutStreamIsReportedAtFinish) {
+TEST_P(FrameDecoderTest, ACutStreamIsReportedAtFinish) {
   const Bytes stream = SealAll({{FrameType::kData, TestPayload(10)}});
   for (size_t cut = 1; cut < stream.size(); ++cut) {
-    FrameDecoder decoder(key_, pool_);
+    FrameDecoder decoder = Decoder();
     size_t used = 0;
     DecodedFrame f;
     ASSERT_EQ(decoder.Decode({stream.data(), cut}, &used, &f), Error::kOk);
@@ -188,24 +178,24 @@ TEST_F(FrameDecoderTest, ACutStreamIsReportedAtFinish) {
     EXPECT_EQ(decoder.buffered(), cut);
     EXPECT_EQ(decoder.Finish(), Error::kTooShort);
   }
-  FrameDecoder decoder(key_, pool_);
+  FrameDecoder decoder = Decoder();
   EXPECT_EQ(decoder.Finish(), Error::kOk);
 }
 
-TEST_F(FrameDecoderTest, ReorderedFramesFailAuthentication) {
+TEST_P(FrameDecoderTest, ReorderedFramesFailAuthentication) {
   const Bytes a = SealAll({{FrameType::kData, TestPayload(5)}, {FrameType::kData, TestPayload(6)}});
   // Swap the two frames (each 2 + 1 + n + 16 bytes).
   Bytes swapped(a.begin() + 24, a.end());
   swapped.insert(swapped.end(), a.begin(), a.begin() + 24);
-  FrameDecoder decoder(key_, pool_);
+  FrameDecoder decoder = Decoder();
   std::vector<Received> got;
   EXPECT_EQ(DecodeChunked(decoder, swapped, {1000}, &got), Error::kAuthFailed);
   EXPECT_TRUE(got.empty());
 }
 
-TEST_F(FrameDecoderTest, CounterExhaustionEndsTheStream) {
+TEST_P(FrameDecoderTest, CounterExhaustionEndsTheStream) {
   const auto sent = std::vector<Sent>{{FrameType::kData, TestPayload(3)}};
-  FrameDecoder decoder(key_, pool_, UINT64_MAX);
+  FrameDecoder decoder = Decoder(UINT64_MAX);
   std::vector<Received> got;
   ASSERT_EQ(DecodeChunked(decoder, SealAll(sent, UINT64_MAX), {1000}, &got), Error::kOk);
   ASSERT_EQ(got.size(), 1u);
@@ -216,9 +206,31 @@ TEST_F(FrameDecoderTest, CounterExhaustionEndsTheStream) {
   EXPECT_EQ(decoder.Decode(header, &used, &f), Error::kCounterExhausted);
 }
 
-TEST_F(FrameDecoderTest, PayloadsLiveInPooledBuffersThatAreReturnedWiped) {
+TEST_P(FrameDecoderTest, OnErrorNeitherConsumedNorTheFrameIsWritten) {
+  // Every way a Decode call can fail leaves the caller's outputs alone.
+  Bytes good = SealAll({{FrameType::kData, TestPayload(40)}});
+  Bytes forged = good;
+  forged[10] ^= 1;
+  const std::vector<std::pair<Bytes, Error>> cases = {
+      {{0xFF, 0xFF}, Error::kFrameTooLarge},
+      {{0x00, 0x01}, Error::kBadLength},
+      {forged, Error::kAuthFailed},
+  };
+  for (const auto& [input, error] : cases) {
+    FrameDecoder decoder = Decoder();
+    size_t used = 777;
+    DecodedFrame f;
+    f.counter = 4242;
+    EXPECT_EQ(decoder.Decode(input, &used, &f), error);
+    EXPECT_EQ(used, 777u);
+    EXPECT_EQ(f.counter, 4242u);
+    EXPECT_FALSE(f);
+  }
+}
+
+TEST_P(FrameDecoderTest, PayloadsLiveInPooledBuffersThatAreReturnedWiped) {
   const Bytes stream = SealAll({{FrameType::kData, TestPayload(1000)}});
-  FrameDecoder decoder(key_, pool_);
+  FrameDecoder decoder = Decoder();
   size_t used = 0;
   DecodedFrame f;
   ASSERT_EQ(decoder.Decode(stream, &used, &f), Error::kOk);

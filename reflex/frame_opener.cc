@@ -4,47 +4,41 @@
 
 namespace reflex {
 
-Error CheckSealedLength(size_t sealed_length) {
-  if (sealed_length > kMaxSealedBytes) return Error::kFrameTooLarge;
-  if (sealed_length < kTagBytes) return Error::kBadLength;
-  return Error::kOk;
+FrameOpener::FrameOpener(const SessionKey& key, uint64_t first_counter,
+                         const FrameCipherOptions& options)
+    : layout_(options.nonce_layout),
+      counter_(first_counter, LastCounter(options.nonce_layout)) {
+  error_ = aead_.Init(options.backend, AeadDirection::kOpen, key.span());
 }
 
-FrameOpener::FrameOpener(const SessionKey& key, uint64_t first_counter)
-    : key_(key), counter_(first_counter) {
-  InitCrypto();
-}
-
-Error FrameOpener::OpenInPlace(std::span<uint8_t> wire, OpenedFrame* out) {
+Error FrameOpener::BeginFrame(std::span<const uint8_t, kFrameHeaderBytes> header,
+                              size_t* sealed_length) {
   if (error_ != Error::kOk) return error_;
-  if (wire.size() < kFrameHeaderBytes) return Fail(Error::kTooShort);
-  const size_t length = (size_t{wire[0]} << 8) | wire[1];
-  if (const Error e = CheckSealedLength(length); e != Error::kOk) {
-    return Fail(e);
-  }
-  if (wire.size() < kFrameHeaderBytes + length) return Fail(Error::kTooShort);
-  if (wire.size() > kFrameHeaderBytes + length) {
-    return Fail(Error::kTrailingBytes);
-  }
-  uint8_t* sealed = wire.data() + kFrameHeaderBytes;
-  return OpenSealed({sealed, length}, sealed, out);
-}
-
-Error FrameOpener::OpenSealed(std::span<const uint8_t> sealed,
-                              uint8_t* plaintext, OpenedFrame* out) {
-  if (error_ != Error::kOk) return error_;
-  if (const Error e = CheckSealedLength(sealed.size()); e != Error::kOk) {
+  ByteReader r(header);
+  size_t length = 0;
+  if (const Error e = ReadFrameHeader(r, &length); e != Error::kOk) {
     return Fail(e);
   }
   if (counter_.exhausted()) return Fail(Error::kCounterExhausted);
+  pending_length_ = length;
+  *sealed_length = length;
+  return Error::kOk;
+}
+
+Error FrameOpener::OpenBody(std::span<const uint8_t> sealed, uint8_t* plaintext,
+                            OpenedFrame* out) {
+  if (error_ != Error::kOk) return error_;
+  if (sealed.size() != pending_length_) return Fail(Error::kInvalidArgument);
+  pending_length_ = kNoFrame;
   const size_t plaintext_size = sealed.size() - kTagBytes;
   const uint64_t counter = counter_.Take();
-  const auto nonce = FrameNonce(counter);
-  if (crypto_aead_chacha20poly1305_ietf_decrypt_detached(
-          plaintext, nullptr, sealed.data(), plaintext_size,
-          sealed.data() + plaintext_size, nullptr, 0, nonce.data(),
-          key_.data()) != 0) {
-    return Fail(Error::kAuthFailed);
+  const auto nonce = FrameNonce(layout_, counter);
+  if (const Error e = aead_.Open(
+          nonce, {}, sealed.first(plaintext_size),
+          std::span<const uint8_t, kTagBytes>(sealed.data() + plaintext_size, kTagBytes),
+          plaintext);
+      e != Error::kOk) {
+    return Fail(e);
   }
   if (plaintext_size == 0) return Fail(Error::kEmptyPlaintext);
   if (!IsKnownFrameType(plaintext[0])) {
@@ -54,6 +48,50 @@ Error FrameOpener::OpenSealed(std::span<const uint8_t> sealed,
   out->type = static_cast<FrameType>(plaintext[0]);
   out->counter = counter;
   out->payload = {plaintext + kFrameTypeBytes, plaintext_size - kFrameTypeBytes};
+  return Error::kOk;
+}
+
+Error FrameOpener::OpenInPlace(std::span<uint8_t> wire, OpenedFrame* out) {
+  if (error_ != Error::kOk) return error_;
+  if (wire.size() < kFrameHeaderBytes) return Fail(Error::kTooShort);
+  size_t length = 0;
+  if (const Error e = BeginFrame(wire.first<kFrameHeaderBytes>(), &length);
+      e != Error::kOk) {
+    return e;
+  }
+  if (wire.size() < kFrameHeaderBytes + length) return Fail(Error::kTooShort);
+  if (wire.size() > kFrameHeaderBytes + length) {
+    return Fail(Error::kTrailingBytes);
+  }
+  uint8_t* sealed = wire.data() + kFrameHeaderBytes;
+  return OpenBody({sealed, length}, sealed, out);
+}
+
+Error FrameOpener::OpenNext(std::span<uint8_t> buffered, size_t* consumed,
+                            OpenedFrame* out) {
+  if (error_ != Error::kOk) return error_;
+  if (buffered.size() < kFrameHeaderBytes) {
+    *consumed = 0;
+    return Error::kOk;
+  }
+  size_t length = pending_length_;
+  if (!frame_begun()) {
+    if (const Error e = BeginFrame(buffered.first<kFrameHeaderBytes>(), &length);
+        e != Error::kOk) {
+      return e;
+    }
+  }
+  if (buffered.size() < kFrameHeaderBytes + length) {
+    *consumed = 0;
+    return Error::kOk;
+  }
+  uint8_t* sealed = buffered.data() + kFrameHeaderBytes;
+  OpenedFrame frame;
+  if (const Error e = OpenBody({sealed, length}, sealed, &frame); e != Error::kOk) {
+    return e;
+  }
+  *out = frame;
+  *consumed = kFrameHeaderBytes + length;
   return Error::kOk;
 }
 

@@ -1,6 +1,7 @@
-// FrameSealer: seals frames for one direction. It owns the direction's
-// counter (first frame: counter 1 in v1) and never reuses a nonce: after
-// counter 2^64-1 every seal fails with counter_exhausted.
+// FrameSealer: seals the frames of one direction into caller memory. It
+// owns the direction's counter and never reuses a nonce: once the last
+// counter was used every seal fails with counter_exhausted. Pooled
+// conveniences (a new pooled buffer per frame) are in pooled_frames.h.
 #ifndef REFLEX_FRAME_SEALER_H_
 #define REFLEX_FRAME_SEALER_H_
 
@@ -8,9 +9,9 @@
 #include <cstdint>
 #include <span>
 
-#include "pool/buffer.h"
-#include "pool/buffer_pool.h"
+#include "reflex/aead.h"
 #include "reflex/error.h"
+#include "reflex/frame_cipher.h"
 #include "reflex/frame_nonce.h"
 #include "reflex/key_schedule.h"
 #include "reflex/wire.h"
@@ -19,48 +20,33 @@ namespace reflex {
 
 class FrameSealer {
  public:
-  FrameSealer(const SessionKey& key, pool::BufferPool& pool,
-              uint64_t first_counter = kFirstFrameCounter);
+  // If the AEAD cannot be keyed (crypto_init_failed, alloc_failed) the
+  // sealer is finished from the start: error() and every Seal return that.
+  FrameSealer(const SessionKey& key, uint64_t first_counter = kFirstFrameCounter,
+              const FrameCipherOptions& options = {});
 
-  // Seals (type, payload) into one pooled buffer holding exactly the wire
-  // bytes (19 + payload.size()): header, type and payload are written once
-  // and encrypted in place. Errors: invalid_argument (unknown type),
-  // frame_too_large (payload > 16384), counter_exhausted, alloc_failed. On
-  // error *out is untouched and no counter is used.
-  Error Seal(FrameType type, std::span<const uint8_t> payload,
-             pool::Buffer* out);
-
-  // Zero-copy sealing: NewFrame hands out a pooled buffer of
-  // 19 + payload_size bytes whose payload area (PayloadOf) the caller fills,
-  // e.g. straight from a socket; SealFrame then seals it in place. Empty
-  // handle when payload_size > 16384 or the pool is out of memory.
-  pool::Buffer NewFrame(size_t payload_size);
-  static std::span<uint8_t> PayloadOf(pool::Buffer& frame) {
-    return frame.span().subspan(kFrameHeaderBytes + kFrameTypeBytes,
-                                frame.size() - kFrameOverheadBytes);
-  }
-  // Errors as Seal, and invalid_argument for a buffer NewFrame did not make
-  // (smaller than 19 bytes).
-  Error SealFrame(FrameType type, pool::Buffer& frame);
-
-  // The same into caller memory: out.size() >= 19 + payload.size(), else
-  // buffer_too_small. The payload may already sit at out[3..] (no copy is
-  // made then); any other overlap is not allowed.
+  // Seals (type, payload) into out[0 .. 19 + payload.size()): the length
+  // field, then the type and payload encrypted, then the tag. The payload may
+  // already sit at out[kFramePayloadOffset..] (then nothing is copied: fill
+  // a buffer from a socket and seal it where it lies); any other overlap is
+  // not allowed. Errors, checked in this order before anything is written
+  // or any counter used: invalid_argument (a type other than 1..4),
+  // frame_too_large (payload above 16384), counter_exhausted,
+  // buffer_too_small (out shorter than 19 + payload.size()).
   Error SealInto(FrameType type, std::span<const uint8_t> payload,
                  std::span<uint8_t> out, size_t* written);
 
+  // The construction error, or ok.
+  Error error() const { return error_; }
   uint64_t next_counter() const { return counter_.next(); }
   bool exhausted() const { return counter_.exhausted(); }
+  NonceLayout nonce_layout() const { return layout_; }
 
  private:
-  Error Check(FrameType type, size_t payload_size) const;
-  // Encrypts [type|payload] at frame[2..] in place and writes the header and
-  // tag around it.
-  void SealPrepared(uint8_t* frame, size_t payload_size);
-
-  SessionKey key_;
-  pool::BufferPool* pool_;
+  Aead aead_;
+  NonceLayout layout_;
   FrameCounter counter_;
+  Error error_ = Error::kOk;
 };
 
 }  // namespace reflex

@@ -13,34 +13,26 @@ Error EncodeClientHello(const ClientHello& hello, std::span<uint8_t> out) {
   w.WriteBytes(hello.user_id);
   w.WriteU64BE(static_cast<uint64_t>(hello.timestamp));
   w.WriteBytes(hello.nonce);
+  // The size was checked above, so every write fitted.
   return w.ok() && w.written() == kClientHelloBytes ? Error::kOk
                                                      : Error::kBufferTooSmall;
-}
-
-Error EncodeClientHello(const ClientHello& hello, pool::HandshakePool& pool,
-                        pool::Buffer* out) {
-  pool::Buffer buffer = pool.GetClientHello();
-  if (!buffer) return Error::kAllocFailed;
-  const Error e = EncodeClientHello(hello, buffer.span());
-  if (e == Error::kOk) *out = std::move(buffer);
-  return e;
 }
 
 Error DecodeClientHello(std::span<const uint8_t> in, ClientHello* out) {
   if (in.size() < kClientHelloBytes) return Error::kTooShort;
   ByteReader r(in);
   std::span<const uint8_t> magic;
-  r.ReadView(kMagicBytes, &magic);
+  if (!r.ReadView(kMagicBytes, &magic)) return Error::kTooShort;
   if (!std::equal(magic.begin(), magic.end(), kMagic.begin())) {
     return Error::kBadMagic;
   }
   if (in.size() > kClientHelloBytes) return Error::kTrailingBytes;
   ClientHello hello;
   uint64_t timestamp = 0;
-  r.ReadBytes(hello.public_key);
-  r.ReadBytes(hello.user_id);
-  r.ReadU64BE(&timestamp);
-  r.ReadBytes(hello.nonce);
+  if (!r.ReadBytes(hello.public_key) || !r.ReadBytes(hello.user_id) ||
+      !r.ReadU64BE(&timestamp) || !r.ReadBytes(hello.nonce)) {
+    return Error::kTooShort;
+  }
   hello.timestamp = static_cast<int64_t>(timestamp);
   *out = hello;
   return Error::kOk;
@@ -54,23 +46,15 @@ Error EncodeServerHello(const ServerHello& hello, std::span<uint8_t> out) {
   return w.ok() ? Error::kOk : Error::kBufferTooSmall;
 }
 
-Error EncodeServerHello(const ServerHello& hello, pool::HandshakePool& pool,
-                        pool::Buffer* out) {
-  pool::Buffer buffer = pool.GetServerHello();
-  if (!buffer) return Error::kAllocFailed;
-  const Error e = EncodeServerHello(hello, buffer.span());
-  if (e == Error::kOk) *out = std::move(buffer);
-  return e;
-}
-
 Error DecodeServerHello(std::span<const uint8_t> in, ServerHello* out) {
   if (in.size() < kServerHelloBytes) return Error::kTooShort;
   if (in.size() > kServerHelloBytes) return Error::kTrailingBytes;
   ByteReader r(in);
   ServerHello hello;
   uint64_t timestamp = 0;
-  r.ReadBytes(hello.public_key);
-  r.ReadU64BE(&timestamp);
+  if (!r.ReadBytes(hello.public_key) || !r.ReadU64BE(&timestamp)) {
+    return Error::kTooShort;
+  }
   hello.timestamp = static_cast<int64_t>(timestamp);
   *out = hello;
   return Error::kOk;

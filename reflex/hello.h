@@ -1,4 +1,5 @@
-// Client and server hellos: the 76- and 40-byte handshake messages.
+// Client and server hellos of profile v1-compat: the 76- and 40-byte
+// handshake messages, in caller memory.
 #ifndef REFLEX_HELLO_H_
 #define REFLEX_HELLO_H_
 
@@ -6,8 +7,6 @@
 #include <cstdint>
 #include <span>
 
-#include "pool/buffer.h"
-#include "pool/handshake_pool.h"
 #include "reflex/error.h"
 #include "reflex/wire.h"
 
@@ -30,11 +29,9 @@ struct ServerHello {
 };
 
 // Writes exactly kClientHelloBytes into out (buffer_too_small if shorter;
-// bytes past the first 76 are left alone).
+// bytes past the first 76 are left alone). Pooled buffers for hellos:
+// handshake_pool.h.
 Error EncodeClientHello(const ClientHello& hello, std::span<uint8_t> out);
-// Into a pooled 76-byte handshake buffer.
-Error EncodeClientHello(const ClientHello& hello, pool::HandshakePool& pool,
-                        pool::Buffer* out);
 
 // Decodes exactly kClientHelloBytes. Checks, in this order: too_short
 // (fewer than 76 bytes), bad_magic, trailing_bytes (more than 76). *out is
@@ -42,8 +39,6 @@ Error EncodeClientHello(const ClientHello& hello, pool::HandshakePool& pool,
 Error DecodeClientHello(std::span<const uint8_t> in, ClientHello* out);
 
 Error EncodeServerHello(const ServerHello& hello, std::span<uint8_t> out);
-Error EncodeServerHello(const ServerHello& hello, pool::HandshakePool& pool,
-                        pool::Buffer* out);
 // Decodes exactly kServerHelloBytes: too_short, then trailing_bytes.
 Error DecodeServerHello(std::span<const uint8_t> in, ServerHello* out);
 

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "reflex/codec_test_util.h"
+#include "reflex/handshake_pool.h"
 #include "tools/testing/hex.h"
 
 namespace reflex {
@@ -83,7 +84,7 @@ TEST(ClientHello, EncodeNeedsRoomFor76Bytes) {
 }
 
 TEST(ClientHello, EncodesIntoAPooledHandshakeBuffer) {
-  pool::HandshakePool pool;
+  HandshakePool pool;
   pool::Buffer b;
   ASSERT_EQ(EncodeClientHello(SampleClientHello(), pool, &b), Error::kOk);
   ASSERT_EQ(b.size(), 76u);
@@ -104,10 +105,27 @@ TEST(ServerHello, EncodesTheV1LayoutAndRoundTrips) {
   ServerHello back;
   ASSERT_EQ(DecodeServerHello(out, &back), Error::kOk);
   EXPECT_EQ(back, h);
-  pool::HandshakePool pool;
+  HandshakePool pool;
   pool::Buffer b;
   ASSERT_EQ(EncodeServerHello(h, pool, &b), Error::kOk);
   EXPECT_EQ(ToHex(b.span()), ToHex(out));
+}
+
+TEST(HandshakePool, ClientHellosTake80ByteSlotsAndServerHellosUpTo48) {
+  HandshakePool pool;
+  pool::Buffer c = pool.GetClientHello();
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c.size(), 76u);
+  EXPECT_EQ(c.capacity(), 80u);
+  pool::Buffer v1 = pool.GetServerHello();
+  EXPECT_EQ(v1.size(), 40u);
+  EXPECT_EQ(v1.capacity(), 48u);
+  pool::Buffer v2 = pool.GetServerHello(48);
+  EXPECT_EQ(v2.size(), 48u);
+  EXPECT_FALSE(pool.GetServerHello(49));
+  EXPECT_EQ(pool.Stats().name, "handshake");
+  EXPECT_EQ(pool.Stats().tiers[HandshakePool::kClientSlot].outstanding, 1u);
+  EXPECT_EQ(pool.Stats().tiers[HandshakePool::kServerSlot].outstanding, 2u);
 }
 
 TEST(ServerHello, RefusesAnyOtherLength) {

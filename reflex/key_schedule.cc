@@ -16,13 +16,8 @@ std::span<const uint8_t> Label() {
 
 }  // namespace
 
-bool InitCrypto() {
-  static const bool ok = sodium_init() >= 0;
-  return ok;
-}
-
 Error GenerateKeyPair(KeyPair* out) {
-  if (!InitCrypto()) return Error::kAllocFailed;
+  if (const Error e = InitCrypto(); e != Error::kOk) return e;
   KeyPair pair;
   randombytes_buf(pair.private_key.data(), pair.private_key.size());
   if (crypto_scalarmult_base(pair.public_key.data(), pair.private_key.data()) !=
@@ -35,7 +30,7 @@ Error GenerateKeyPair(KeyPair* out) {
 
 Error KeyPairFromPrivate(std::span<const uint8_t, kPrivateKeyBytes> private_key,
                          KeyPair* out) {
-  if (!InitCrypto()) return Error::kAllocFailed;
+  if (const Error e = InitCrypto(); e != Error::kOk) return e;
   KeyPair pair;
   pair.private_key = PrivateKey(private_key);
   if (crypto_scalarmult_base(pair.public_key.data(), pair.private_key.data()) !=
@@ -49,7 +44,7 @@ Error KeyPairFromPrivate(std::span<const uint8_t, kPrivateKeyBytes> private_key,
 Error ComputeSharedSecret(const PrivateKey& own,
                           std::span<const uint8_t, kPublicKeyBytes> peer,
                           SharedSecret* out) {
-  if (!InitCrypto()) return Error::kAllocFailed;
+  if (const Error e = InitCrypto(); e != Error::kOk) return e;
   SharedSecret shared;
   // libsodium refuses (-1) small-order points and any all-zero result.
   if (crypto_scalarmult(shared.data(), own.data(), peer.data()) != 0) {

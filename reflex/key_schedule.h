@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <span>
 
+#include "reflex/crypto_init.h"
 #include "reflex/error.h"
 #include "reflex/secret.h"
 #include "reflex/wire.h"
@@ -24,12 +25,8 @@ struct KeyPair {
   PublicKey public_key{};
 };
 
-// Initializes libsodium once (thread-safe, idempotent). Every entry point of
-// reflex/ that needs it calls it; exposed for programs that want to fail
-// early. Returns false if libsodium cannot initialize.
-bool InitCrypto();
-
-// A fresh key pair from libsodium's RNG.
+// A fresh key pair from libsodium's RNG (crypto_init_failed if libsodium
+// cannot initialize).
 Error GenerateKeyPair(KeyPair* out);
 
 // The key pair of a given private key (tests, vectors).

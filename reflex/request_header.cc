@@ -24,21 +24,23 @@ bool FixedAddressLength(AddressType type, size_t* length) {
 
 }  // namespace
 
-size_t EncodedRequestHeaderSize(const RequestHeader& h) {
+Error EncodedRequestHeaderSize(const RequestHeader& h, size_t* size) {
   size_t fixed;
-  if (!FixedAddressLength(h.address_type, &fixed)) return 0;
+  if (!FixedAddressLength(h.address_type, &fixed)) return Error::kInvalidArgument;
   if (h.address_type == AddressType::kDomain) {
-    if (h.address_length == 0) return 0;
-    return kRequestHeaderFixedBytes + 1 + h.address_length;
+    if (h.address_length == 0) return Error::kInvalidArgument;
+    *size = kRequestHeaderFixedBytes + 1 + h.address_length;
+    return Error::kOk;
   }
-  if (h.address_length != fixed) return 0;
-  return kRequestHeaderFixedBytes + fixed;
+  if (h.address_length != fixed) return Error::kInvalidArgument;
+  *size = kRequestHeaderFixedBytes + fixed;
+  return Error::kOk;
 }
 
 Error EncodeRequestHeader(const RequestHeader& h, std::span<uint8_t> out,
                           size_t* written) {
-  const size_t size = EncodedRequestHeaderSize(h);
-  if (size == 0) return Error::kInvalidArgument;
+  size_t size = 0;
+  if (const Error e = EncodedRequestHeaderSize(h, &size); e != Error::kOk) return e;
   if (out.size() < size) return Error::kBufferTooSmall;
   ByteWriter w(out);
   w.WriteU8(h.command);
@@ -46,6 +48,7 @@ Error EncodeRequestHeader(const RequestHeader& h, std::span<uint8_t> out,
   w.WriteU8(static_cast<uint8_t>(h.address_type));
   if (h.address_type == AddressType::kDomain) w.WriteU8(h.address_length);
   w.WriteBytes(h.address_bytes());
+  if (!w.ok()) return Error::kBufferTooSmall;  // unreachable: size checked
   *written = w.written();
   return Error::kOk;
 }

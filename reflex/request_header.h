@@ -37,8 +37,9 @@ struct RequestHeader {
   }
 };
 
-// Size of the encoded header, or 0 if the header is not encodable.
-size_t EncodedRequestHeaderSize(const RequestHeader& header);
+// Size of the encoded header; invalid_argument when the address type is
+// unknown or the address length does not fit it.
+Error EncodedRequestHeaderSize(const RequestHeader& header, size_t* size);
 
 // Writes the header; invalid_argument when the address type is unknown or
 // the address length does not fit it, buffer_too_small when out is short.

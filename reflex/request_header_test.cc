@@ -74,7 +74,9 @@ TEST(RequestHeader, RoundTripsEveryAddressKindAndDomainLength) {
     uint8_t out[kMaxRequestHeaderBytes];
     size_t written = 0;
     ASSERT_EQ(EncodeRequestHeader(h, out, &written), Error::kOk);
-    EXPECT_EQ(written, EncodedRequestHeaderSize(h));
+    size_t size = 0;
+    ASSERT_EQ(EncodedRequestHeaderSize(h, &size), Error::kOk);
+    EXPECT_EQ(written, size);
     RequestHeader back;
     size_t n = 0;
     ASSERT_EQ(DecodeRequestHeader({out, written}, &back, &n), Error::kOk);
@@ -117,12 +119,15 @@ TEST(RequestHeader, EncoderRefusesHeadersItCouldNotDecode) {
   size_t written = 0;
   RequestHeader h = Domain("");
   EXPECT_EQ(EncodeRequestHeader(h, out, &written), Error::kInvalidArgument);
+  EXPECT_EQ(EncodedRequestHeaderSize(h, &written), Error::kInvalidArgument);
   h.address_type = AddressType::kIpv4;
   h.address_length = 5;
   EXPECT_EQ(EncodeRequestHeader(h, out, &written), Error::kInvalidArgument);
+  EXPECT_EQ(EncodedRequestHeaderSize(h, &written), Error::kInvalidArgument);
   h.address_type = static_cast<AddressType>(2);
   h.address_length = 4;
   EXPECT_EQ(EncodeRequestHeader(h, out, &written), Error::kInvalidArgument);
+  EXPECT_EQ(EncodedRequestHeaderSize(h, &written), Error::kInvalidArgument);
   EXPECT_EQ(EncodeRequestHeader(Domain("abc"), std::span<uint8_t>(out, 7), &written),
             Error::kBufferTooSmall);
 }

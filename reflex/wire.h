@@ -1,4 +1,5 @@
-// Reflex v1 wire constants (profile v1-compat). SPEC.md explains each.
+// Reflex wire constants. Sizes and frame limits are shared by the profiles;
+// what is specific to v1-compat or v2 says so. SPEC.md explains each.
 #ifndef REFLEX_WIRE_H_
 #define REFLEX_WIRE_H_
 
@@ -34,19 +35,26 @@ inline constexpr size_t kFrameTypeBytes = 1;
 inline constexpr size_t kTagBytes = 16;
 inline constexpr size_t kAeadNonceBytes = 12;
 inline constexpr size_t kMaxPayloadBytes = 16384;
-// Length field bounds (sealed bytes = type + payload + tag).
-inline constexpr size_t kMinSealedBytes = kFrameTypeBytes + kTagBytes;  // 17
+// Length field bounds (sealed bytes = type + payload + tag). A length of 16
+// (a tag and nothing else) passes the length check and is refused after
+// authentication as empty_plaintext; below 16 is bad_length.
+inline constexpr size_t kMinSealedBytes = kTagBytes;  // 16
 inline constexpr size_t kMaxSealedBytes =
     kFrameTypeBytes + kMaxPayloadBytes + kTagBytes;  // 16401
+// Where a frame's payload starts in its wire bytes: length, then type.
+inline constexpr size_t kFramePayloadOffset =
+    kFrameHeaderBytes + kFrameTypeBytes;  // 3
 // Bytes a frame adds to its payload on the wire.
 inline constexpr size_t kFrameOverheadBytes =
     kFrameHeaderBytes + kFrameTypeBytes + kTagBytes;  // 19
 inline constexpr size_t kMaxFrameBytes =
     kFrameOverheadBytes + kMaxPayloadBytes;  // 16403
 
-// The first frame of each direction uses counter 1 (v1 increments before
-// use); the last usable counter is 2^64-1, after which a direction is done.
+// v1-compat: the first frame of each direction uses counter 1 (the Go
+// original increments before use); the last usable counter is 2^64-1,
+// after which a direction is done.
 inline constexpr uint64_t kFirstFrameCounter = 1;
+inline constexpr uint64_t kLastFrameCounterV1 = UINT64_MAX;
 
 enum class FrameType : uint8_t {
   kData = 0x01,

@@ -4,6 +4,7 @@
 #include <sodium.h>
 
 #include <cstdlib>
+#include <set>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -191,9 +192,9 @@ TEST(Conformance, UnknownKindsProfilesAndFieldsAreFailuresNotSkips) {
   EXPECT_GT(kind.summary.failed, 0);
   EXPECT_NE(kind.report.find("unknown kind 'frames'"), std::string::npos);
   const CheckRun profile =
-      Check({WriteTemp("p.json", replaced("\"profile\": \"v1-compat\"", "\"profile\": \"v2\""))});
+      Check({WriteTemp("p.json", replaced("\"profile\": \"v1-compat\"", "\"profile\": \"v3\""))});
   EXPECT_EQ(profile.summary.exit_code(), 1);
-  EXPECT_NE(profile.report.find("unknown profile 'v2'"), std::string::npos);
+  EXPECT_NE(profile.report.find("unknown profile 'v3'"), std::string::npos);
   const CheckRun field = Check({WriteTemp(
       "f.json", replaced("\"comment\": \"first frame of a direction\"",
                          "\"comment\": \"first frame of a direction\", \"aad\": \"\""))});
@@ -204,6 +205,116 @@ TEST(Conformance, UnknownKindsProfilesAndFieldsAreFailuresNotSkips) {
   EXPECT_EQ(error.summary.failed, 1);
   EXPECT_NE(error.report.find("expected error too_short, got bad_magic"), std::string::npos)
       << error.report;
+}
+
+TEST(Conformance, OurInvalidTestsAlwaysNameTheirError) {
+  // Optional in files from others (FORMAT.md), required in ours.
+  for (const std::string& file : VectorFiles()) {
+    const auto doc = nlohmann::json::parse(ReadFile(file));
+    for (const auto& group : doc["groups"]) {
+      for (const auto& t : group["tests"]) {
+        if (t["result"] == "invalid") {
+          EXPECT_TRUE(t.contains("error")) << file << " test " << t["id"];
+        }
+      }
+    }
+  }
+}
+
+// A header for hand-written files.
+std::string File(const std::string& groups, const std::string& profile = "\"v1-compat\"") {
+  return R"({"schema": "reflex-vectors/1", "profile": )" + profile + R"(, "groups": )" + groups +
+         "}";
+}
+
+TEST(Conformance, MalformedFilesGiveAClearLineAndAFailureNeverACrash) {
+  const std::string key = "\"key\": \"" + std::string(64, '0') + "\"";
+  struct Case {
+    std::string text;
+    std::string expected_line;
+  };
+  const Case cases[] = {
+      {R"({"schema": 1, "profile": "v1-compat", "groups": []})", "schema is not"},
+      {R"({"schema": ["reflex-vectors/1"], "groups": []})", "schema is not"},
+      {File("[]", "7"), "'profile' is missing or not a string"},
+      {File("[]", "[\"v1-compat\"]"), "'profile' is missing or not a string"},
+      {File("[{\"kind\": 3, \"tests\": []}]"), "'kind' is missing or not a string"},
+      {File("[{\"kind\": null, \"tests\": []}]"), "'kind' is missing or not a string"},
+      {File("[{\"kind\": \"frame\", \"tests\": {}}]"), "has no list of tests"},
+      {File("[7]"), "a group is not a JSON object"},
+      {File("{}"), "'groups' is missing or not a list"},
+      {File("[{\"kind\": \"frame\", \"tests\": [3]}]"), "a test is not a JSON object"},
+      {File("[{\"kind\": \"frame_stream\", \"tests\": [{\"id\": 1, \"result\": \"valid\", " +
+            key + ", \"first_counter\": \"1\", \"wire\": \"\"}]}]"),
+       "missing field 'frames'"},
+      {File("[{\"kind\": \"frame_stream\", \"tests\": [{\"id\": 1, \"result\": \"valid\", " +
+            key + ", \"first_counter\": \"1\", \"wire\": \"\", \"frames\": [{\"frame_type\": 1}]}]}]"),
+       "lacks 'frame_type' or 'payload'"},
+      {File("[{\"kind\": \"frame\", \"tests\": [{\"id\": 18446744073709551615, "
+            "\"result\": \"invalid\", " + key + ", \"counter\": \"1\", \"wire\": \"\"}]}]"),
+       "no integer id"},
+      {File("[{\"kind\": \"frame\", \"tests\": [{\"id\": 1, \"result\": \"invalid\", " + key +
+            ", \"counter\": \"-1\", \"wire\": \"AB\"}]}]"),
+       "field 'counter' is not a decimal string"},
+      {File("[{\"kind\": \"frame\", \"tests\": [{\"id\": 1, \"result\": \"invalid\", " + key +
+            ", \"counter\": \"1\", \"wire\": \"AB\"}]}]"),
+       "field 'wire' is not a lowercase hex string"},
+      {File("[{\"kind\": \"frame\", \"tests\": [{\"id\": 1, \"result\": \"invalid\", " + key +
+            ", \"counter\": \"1\", \"wire\": \"\", \"error\": \"ok\"}]}]"),
+       "field 'error' is not an error name"},
+      {std::string(100000, '[') + std::string(100000, ']'), "not a JSON object"},
+      {std::string("\xff\xfe{}", 4), "not JSON"},
+      {"", "not JSON"},
+  };
+  for (const Case& c : cases) {
+    const CheckRun r = Check({WriteTemp("malformed.json", c.text)});
+    EXPECT_GE(r.summary.failed, 1) << c.text.substr(0, 200);
+    EXPECT_EQ(r.summary.exit_code(), 1);
+    EXPECT_NE(r.report.find(c.expected_line), std::string::npos)
+        << "expected a line with \"" << c.expected_line << "\"; got:\n" << r.report;
+  }
+  // A directory given as FILE.
+  const char* dir = std::getenv("TEST_TMPDIR");
+  const CheckRun d = Check({dir != nullptr ? dir : "/tmp"});
+  EXPECT_EQ(d.summary.failed, 1);
+  EXPECT_NE(d.report.find("is a directory"), std::string::npos) << d.report;
+}
+
+TEST(Conformance, EveryFieldTheFormatDefinesIsAcceptedInInvalidTestsAndChecked) {
+  const std::string zeros(64, '0');
+  const std::string low_order_test =
+      R"({"id": 1, "result": "invalid", "client_private": ")" +
+      std::string("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a") +
+      R"(", "server_public": ")" + zeros + R"(", "shared_secret": "SECRET", "error": "low_order_point"})";
+  auto with_secret = [&](const std::string& secret) {
+    std::string t = low_order_test;
+    t.replace(t.find("SECRET"), 6, secret);
+    return File("[{\"kind\": \"key_schedule\", \"tests\": [" + t + "]}]");
+  };
+  const CheckRun accepted = Check({WriteTemp("shared.json", with_secret(zeros))});
+  EXPECT_EQ(accepted.summary.failed, 0) << accepted.report;
+  EXPECT_EQ(accepted.summary.passed, 1);
+  const CheckRun wrong = Check({WriteTemp("shared.json", with_secret("01" + zeros.substr(2)))});
+  EXPECT_EQ(wrong.summary.failed, 1);
+  EXPECT_NE(wrong.report.find("must be all zeros"), std::string::npos) << wrong.report;
+  // An invalid hello may give the fields it was made from: checked too.
+  const std::string fields =
+      R"("public_key": ")" + std::string(64, 'a') + R"(", "user_id": ")" + std::string(32, '0') +
+      R"(", "timestamp": "5", "nonce": ")" + std::string(32, '0') + R"(")";
+  const std::string made_from = std::string("52465821") + std::string(64, 'a') +
+                                std::string(32, '0') + "0000000000000005" + std::string(32, '0');
+  auto hello = [&](const std::string& encoded) {
+    return File(R"([{"kind": "client_handshake", "tests": [{"id": 2, "result": "invalid", "encoded": ")" +
+                encoded + R"(", )" + fields + R"(, "error": "bad_magic"}]}])");
+  };
+  const CheckRun good = Check({WriteTemp("hello.json", hello(made_from))});
+  EXPECT_EQ(good.summary.failed, 0) << good.report;
+  std::string other = made_from;
+  other[20] = 'b';
+  const CheckRun bad = Check({WriteTemp("hello.json", hello(other))});
+  EXPECT_EQ(bad.summary.failed, 1);
+  EXPECT_NE(bad.report.find("the fields do not describe 'encoded'"), std::string::npos)
+      << bad.report;
 }
 
 TEST(Conformance, NothingToCheckIsNotAPass) {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <fstream>
@@ -85,14 +86,14 @@ int main(int argc, char** argv) {
         Bytes in = Hex(t["encoded"]);
         if (t.contains("trailing")) in = Cat({in, Hex(t["trailing"])});
         corpus.Add("request_header_decode", in);
-        corpus.Add("pooled_vs_unpooled", Cat({{1, 0, static_cast<uint8_t>(in.size())}, in}));
+        corpus.Add("codec_vs_reference", Cat({{1, 0, static_cast<uint8_t>(in.size())}, in}));
       }
       if (kind == "frame") {
         const uint64_t counter = std::stoull(t["counter"].get<std::string>());
         const Bytes wire = Hex(t["wire"]);
         corpus.Add("frame_open", Cat({U64(counter), wire}));
         const size_t n = wire.size();
-        corpus.Add("pooled_vs_unpooled",
+        corpus.Add("codec_vs_reference",
                    Cat({{3}, CounterChoice(counter), OneChunk(7),
                         {static_cast<uint8_t>(n >> 8), static_cast<uint8_t>(n)}, wire}));
       }
@@ -125,6 +126,25 @@ int main(int argc, char** argv) {
                                  {3, 0, 0}, {path}}));
     corpus.Add("roundtrip", Cat({{3}, OneChunk(1000), {0}, {0, 0x40, 0x00},
                                  Bytes(16384, 'm'), {path}}));
+  }
+  // Vector files: each group of ours with its first tests, as a file of its
+  // own (small enough to mutate quickly), and a few malformed files.
+  for (const auto& group : vectors["groups"]) {
+    nlohmann::ordered_json file = {{"schema", "reflex-vectors/1"}, {"profile", "v1-compat"}};
+    nlohmann::ordered_json g = {{"kind", group["kind"]}, {"tests", nlohmann::ordered_json::array()}};
+    for (size_t i = 0; i < group["tests"].size() && i < 3; ++i) {
+      const auto& t = group["tests"][i];
+      if (t.contains("wire") && t["wire"].get<std::string>().size() > 2000) continue;
+      g["tests"].push_back(t);
+    }
+    file["groups"] = nlohmann::ordered_json::array({g});
+    const std::string text = file.dump(1);
+    corpus.Add("vector_file", Bytes(text.begin(), text.end()));
+  }
+  for (const char* text : {"{}", "[]", "{\"schema\": 1}",
+                           "{\"schema\": \"reflex-vectors/1\", \"profile\": \"v1-compat\", "
+                           "\"groups\": [{\"kind\": 3}]}"}) {
+    corpus.Add("vector_file", Bytes(text, text + std::strlen(text)));
   }
   std::printf("corpus written under %s\n", root.c_str());
   return 0;

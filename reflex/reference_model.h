@@ -1,10 +1,15 @@
-// The unpooled codec: every operation of the pooled codec written again for
-// obviousness, with std::vector and whole inputs, sharing nothing with it
-// but the wire constants, the error codes and libsodium. It is the oracle
-// that property tests and the differential fuzzer hold the pooled codec to.
-// Test-only: it allocates freely and does not wipe.
-#ifndef REFLEX_UNPOOLED_CODEC_H_
-#define REFLEX_UNPOOLED_CODEC_H_
+// The reference model: every operation of Reflex written again for
+// obviousness, with std::vector, whole inputs and the numbers of SPEC.md
+// spelled out, in the order SPEC.md gives them. Porters: read this first;
+// it is the shortest complete statement of the protocol in code.
+//
+// It shares with the codec only its value types (ClientHello, ServerHello,
+// RequestHeader, Error) and calls libsodium directly: no pool, no
+// ByteReader, no wire.h constants, no AEAD seam. Property tests, the
+// differential fuzzers and the conformance tool hold the codec to it. Not
+// for production: it allocates freely and does not wipe secrets.
+#ifndef REFLEX_REFERENCE_MODEL_H_
+#define REFLEX_REFERENCE_MODEL_H_
 
 #include <cstdint>
 #include <vector>
@@ -13,7 +18,7 @@
 #include "reflex/hello.h"
 #include "reflex/request_header.h"
 
-namespace reflex::unpooled {
+namespace reflex::reference {
 
 using Bytes = std::vector<uint8_t>;
 
@@ -58,6 +63,6 @@ Bytes EncodeRequestHeader(const RequestHeader& header);  // empty if invalid
 Error DecodeRequestHeader(const Bytes& in, RequestHeader* out,
                           size_t* header_bytes);
 
-}  // namespace reflex::unpooled
+}  // namespace reflex::reference
 
-#endif  // REFLEX_UNPOOLED_CODEC_H_
+#endif  // REFLEX_REFERENCE_MODEL_H_

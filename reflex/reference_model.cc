@@ -1,8 +1,10 @@
-#include "reflex/unpooled_codec.h"
+#include "reflex/reference_model.h"
 
 #include <sodium.h>
 
-namespace reflex::unpooled {
+#include <string>
+
+namespace reflex::reference {
 namespace {
 
 void Append(Bytes& out, const uint8_t* p, size_t n) { out.insert(out.end(), p, p + n); }
@@ -259,4 +261,4 @@ Error DecodeRequestHeader(const Bytes& in, RequestHeader* out,
   return Error::kOk;
 }
 
-}  // namespace reflex::unpooled
+}  // namespace reflex::reference

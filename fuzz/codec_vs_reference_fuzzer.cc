@@ -1,5 +1,5 @@
-// Differential: the same operations through the pooled codec and the
-// unpooled oracle give byte-identical outputs and identical error codes.
+// Differential: the same operations through the codec and the plain
+// reference model give byte-identical outputs and identical error codes.
 // The input is a sequence of operations with their arguments.
 #include <cstdint>
 #include <vector>
@@ -7,6 +7,7 @@
 #include "fuzz/open_helpers.h"
 #include "fuzz/stream_helpers.h"
 #include "reflex/frame_sealer.h"
+#include "reflex/pooled_frames.h"
 #include "reflex/hello.h"
 #include "reflex/key_schedule.h"
 #include "reflex/request_header.h"
@@ -19,17 +20,17 @@ namespace {
 void Hellos(fuzz::FuzzInput& in) {
   const Bytes b = in.Bytes(in.U8());
   ClientHello c1, c2;
-  const Error e1 = DecodeClientHello(b, &c1), e2 = unpooled::DecodeClientHello(b, &c2);
+  const Error e1 = DecodeClientHello(b, &c1), e2 = reference::DecodeClientHello(b, &c2);
   FUZZ_CHECK(e1 == e2, "client hello: errors differ");
   if (e1 == Error::kOk) {
     FUZZ_CHECK(c1 == c2, "client hello: fields differ");
     uint8_t out[kClientHelloBytes];
-    EncodeClientHello(c1, out);
-    FUZZ_CHECK(Bytes(out, out + sizeof(out)) == unpooled::EncodeClientHello(c2),
+    FUZZ_CHECK(EncodeClientHello(c1, out) == Error::kOk, "client hello: encode failed");
+    FUZZ_CHECK(Bytes(out, out + sizeof(out)) == reference::EncodeClientHello(c2),
                "client hello: encodings differ");
   }
   ServerHello s1, s2;
-  const Error f1 = DecodeServerHello(b, &s1), f2 = unpooled::DecodeServerHello(b, &s2);
+  const Error f1 = DecodeServerHello(b, &s1), f2 = reference::DecodeServerHello(b, &s2);
   FUZZ_CHECK(f1 == f2, "server hello: errors differ");
   if (f1 == Error::kOk) FUZZ_CHECK(s1 == s2, "server hello: fields differ");
 }
@@ -39,7 +40,7 @@ void Headers(fuzz::FuzzInput& in) {
   RequestHeader h1, h2;
   size_t n1 = 0, n2 = 0;
   const Error e1 = DecodeRequestHeader(b, &h1, &n1);
-  const Error e2 = unpooled::DecodeRequestHeader(b, &h2, &n2);
+  const Error e2 = reference::DecodeRequestHeader(b, &h2, &n2);
   FUZZ_CHECK(e1 == e2, "request header: errors differ");
   if (e1 == Error::kOk) FUZZ_CHECK(h1 == h2 && n1 == n2, "request header: decodes differ");
   // Encoding arbitrary fields: both refuse or both produce the same bytes.
@@ -51,7 +52,7 @@ void Headers(fuzz::FuzzInput& in) {
   uint8_t out[kMaxRequestHeaderBytes];
   size_t written = 0;
   const Error e = EncodeRequestHeader(h, out, &written);
-  const Bytes oracle = unpooled::EncodeRequestHeader(h);
+  const Bytes oracle = reference::EncodeRequestHeader(h);
   FUZZ_CHECK((e == Error::kOk) == !oracle.empty(), "request header: encoders disagree");
   if (e == Error::kOk) FUZZ_CHECK(Bytes(out, out + written) == oracle, "encodings differ");
 }
@@ -62,11 +63,13 @@ void SealAndOpen(fuzz::FuzzInput& in) {
   const size_t length = in.U16() % (kMaxPayloadBytes + 8);
   Bytes payload = in.Bytes(length);
   payload.resize(length);
-  FrameSealer sealer(fuzz::FuzzKey(), fuzz::FuzzPool(), counter);
+  const AeadBackend backend = fuzz::FuzzBackend(length);
+  FrameSealer sealer(fuzz::FuzzKey(), counter, {NonceLayout::kV1, backend});
   pool::Buffer wire;
-  const Error e1 = sealer.Seal(static_cast<FrameType>(type), payload, &wire);
+  const Error e1 =
+      SealToBuffer(sealer, fuzz::FuzzPool(), static_cast<FrameType>(type), payload, &wire);
   Bytes oracle;
-  const Error e2 = unpooled::SealFrame(fuzz::FuzzKeyBytes(), counter, type, payload, &oracle);
+  const Error e2 = reference::SealFrame(fuzz::FuzzKeyBytes(), counter, type, payload, &oracle);
   FUZZ_CHECK(e1 == e2, "seal: errors differ");
   if (e1 == Error::kOk) {
     FUZZ_CHECK(Bytes(wire.data(), wire.data() + wire.size()) == oracle, "seal: bytes differ");
@@ -74,15 +77,16 @@ void SealAndOpen(fuzz::FuzzInput& in) {
   // Open fuzzer bytes, or the sealed frame with one byte changed.
   Bytes raw = e1 == Error::kOk && in.Bool() ? oracle : in.Bytes(in.U16() % 20000);
   if (!raw.empty() && in.Bool()) raw[in.U16() % raw.size()] ^= in.U8();
-  fuzz::OpenChecked(counter, raw);
+  fuzz::OpenChecked(counter, raw, backend);
 }
 
 void Streams(fuzz::FuzzInput& in) {
   const uint64_t first = fuzz::ChooseCounter(in);
   const auto chunks = fuzz::ChooseChunking(in);
   const Bytes wire = in.Bytes(in.U16() % 40000);
-  const fuzz::StreamOutcome got = fuzz::DecodeChecked(first, wire, chunks);
-  const unpooled::StreamResult oracle = unpooled::DecodeStream(fuzz::FuzzKeyBytes(), first, wire);
+  const testing::ChunkedDecode got =
+      fuzz::DecodeChecked(first, wire, chunks, fuzz::FuzzBackend(wire.size()));
+  const reference::StreamResult oracle = reference::DecodeStream(fuzz::FuzzKeyBytes(), first, wire);
   FUZZ_CHECK(got.error == oracle.error && got.frames == oracle.frames, "streams differ");
 }
 
@@ -94,7 +98,7 @@ void Keys(fuzz::FuzzInput& in) {
   SessionKey k1;
   const Error e1 = DeriveSessionKeyV1(own, std::span<const uint8_t, 32>(peer.data(), 32), &k1);
   Bytes k2;
-  const Error e2 = unpooled::SessionKeyV1(priv, peer, &k2);
+  const Error e2 = reference::SessionKeyV1(priv, peer, &k2);
   FUZZ_CHECK(e1 == e2, "key schedule: errors differ");
   if (e1 == Error::kOk) FUZZ_CHECK(Bytes(k1.data(), k1.data() + 32) == k2, "keys differ");
 }
