@@ -1,6 +1,8 @@
 #include "bench/ratio_reporter.h"
 
 #include <cstdio>
+#include <cstdlib>
+#include <fstream>
 
 namespace reflex::bench {
 namespace {
@@ -63,8 +65,20 @@ void RatioReporter::ReportRuns(const std::vector<Run>& runs) {
   }
 }
 
+// Figures measured by another program in the same run (bench/go/run.sh):
+// "name nanoseconds" per line, from the file REFLEX_BENCH_BASELINES names.
+void RatioReporter::LoadExternalBaselines() {
+  const char* path = std::getenv("REFLEX_BENCH_BASELINES");
+  if (path == nullptr) return;
+  std::ifstream in(path);
+  std::string name;
+  double ns = 0;
+  while (in >> name >> ns) results_[name] = Result{ns, -1};
+}
+
 void RatioReporter::Finalize() {
   ConsoleReporter::Finalize();
+  LoadExternalBaselines();
   std::printf(
       "\n| measured | baseline | measured time | baseline time | ratio "
       "(baseline/measured) | allocs/iter |\n"

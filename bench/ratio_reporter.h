@@ -25,6 +25,8 @@ class RatioReporter : public benchmark::ConsoleReporter {
   void Finalize() override;
 
  private:
+  void LoadExternalBaselines();
+
   struct Result {
     double real_ns;
     double allocs_per_iter;  // -1 when the benchmark does not report it

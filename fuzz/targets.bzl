@@ -9,4 +9,5 @@ FUZZ_TARGETS = [
     "roundtrip",
     "codec_vs_reference",
     "vector_file",
+    "aead_differential",
 ]

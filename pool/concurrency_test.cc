@@ -120,8 +120,8 @@ TEST(PoolConcurrency, FiftyWorkersMixAllTiersAndReturnAcrossThreads) {
   options.name = "stress";
   options.max_retained_bytes = 8 << 20;  // small cap: drops happen too
   BufferPool buffers(options);
-  const size_t hello_slots[] = {76, 40};
-  SlotPool hellos(hello_slots, PoolOptions{});
+  const size_t slot_sizes[] = {76, 40};
+  SlotPool slots(slot_sizes, PoolOptions{});
   ObjectPool<std::vector<uint8_t>> objects;
   Handoff queue;
   std::atomic<int> corrupted{0};
@@ -147,11 +147,11 @@ TEST(PoolConcurrency, FiftyWorkersMixAllTiersAndReturnAcrossThreads) {
         const auto stamp = static_cast<uint8_t>(rng());
         Buffer b = buffers.Get(kSizes[rng() % std::size(kSizes)]);
         Stamp(b, stamp);
-        Buffer hello = (i % 2) ? hellos.Get(0, 76) : hellos.Get(1, 40);
-        Stamp(hello, stamp);
+        Buffer slot = (i % 2) ? slots.Get(0, 76) : slots.Get(1, 40);
+        Stamp(slot, stamp);
         auto object = objects.Get();
         object->assign(i % 64, stamp);
-        if (!StampIntact(hello, stamp)) ++corrupted;
+        if (!StampIntact(slot, stamp)) ++corrupted;
         queue.Push(std::move(b), stamp);
       }
     });
@@ -163,7 +163,7 @@ TEST(PoolConcurrency, FiftyWorkersMixAllTiersAndReturnAcrossThreads) {
   EXPECT_EQ(corrupted.load(), 0);
   EXPECT_EQ(consumed.load(), kProducers * kItemsPerProducer);
   ExpectBalanced(buffers.Stats(), uint64_t{kProducers} * kItemsPerProducer);
-  ExpectBalanced(hellos.Stats(), uint64_t{kProducers} * kItemsPerProducer);
+  ExpectBalanced(slots.Stats(), uint64_t{kProducers} * kItemsPerProducer);
   ExpectBalanced(objects.Stats(), uint64_t{kProducers} * kItemsPerProducer);
   EXPECT_LE(buffers.Stats().total_retained_bytes(), options.max_retained_bytes);
 }

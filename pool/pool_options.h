@@ -1,4 +1,4 @@
-// Options shared by every pool kind (buffer, handshake, object pools).
+// Options shared by every pool kind (buffer, slot and object pools).
 #ifndef REFLEX_POOL_POOL_OPTIONS_H_
 #define REFLEX_POOL_POOL_OPTIONS_H_
 

@@ -6,7 +6,7 @@
 namespace reflex {
 namespace {
 
-constexpr std::array<std::pair<Error, std::string_view>, 17> kNames = {{
+constexpr std::array<std::pair<Error, std::string_view>, 24> kNames = {{
     {Error::kOk, "ok"},
     {Error::kTooShort, "too_short"},
     {Error::kTrailingBytes, "trailing_bytes"},
@@ -17,9 +17,16 @@ constexpr std::array<std::pair<Error, std::string_view>, 17> kNames = {{
     {Error::kUnknownFrameType, "unknown_frame_type"},
     {Error::kBadAddressType, "bad_address_type"},
     {Error::kBadDomainLength, "bad_domain_length"},
+    {Error::kFrameAfterClose, "frame_after_close"},
+    {Error::kBadReserved, "bad_reserved"},
     {Error::kAuthFailed, "auth_failed"},
     {Error::kLowOrderPoint, "low_order_point"},
+    {Error::kUnknownUser, "unknown_user"},
+    {Error::kTimestampOutOfWindow, "timestamp_out_of_window"},
+    {Error::kReplayedHello, "replayed_hello"},
     {Error::kCounterExhausted, "counter_exhausted"},
+    {Error::kHandshakeTimeout, "handshake_timeout"},
+    {Error::kClosed, "closed"},
     {Error::kBufferTooSmall, "buffer_too_small"},
     {Error::kAllocFailed, "alloc_failed"},
     {Error::kInvalidArgument, "invalid_argument"},

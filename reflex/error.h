@@ -31,13 +31,20 @@ enum class [[nodiscard]] Error : uint8_t {
   kUnknownFrameType = 7,  // authentic frame of a type other than 1..4
   kBadAddressType = 8,    // request header address type not 1, 3 or 4
   kBadDomainLength = 9,   // request header domain of length 0
+  kFrameAfterClose = 10,  // a frame after the peer's CLOSE
+  kBadReserved = 11,      // v2 client hello: reserved bytes not zero
 
   // Cryptographic.
   kAuthFailed = 32,     // frame tag does not verify
   kLowOrderPoint = 33,  // peer public key of small order (all-zero secret)
+  kUnknownUser = 34,    // v1 client hello: user id not configured
+  kTimestampOutOfWindow = 35,  // hello timestamp too far from the clock
+  kReplayedHello = 36,  // hello seen before (or too old to tell)
 
   // State.
   kCounterExhausted = 48,  // the direction used counter 2^64-1 already
+  kHandshakeTimeout = 49,  // the hello did not arrive in time
+  kClosed = 50,            // sending after this side's CLOSE
 
   // Caller.
   kBufferTooSmall = 64,   // the output buffer cannot hold the result

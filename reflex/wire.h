@@ -81,6 +81,17 @@ inline constexpr size_t kRequestHeaderFixedBytes = 4;  // command, port, type
 inline constexpr size_t kMaxRequestHeaderBytes =
     kRequestHeaderFixedBytes + 1 + kMaxDomainBytes;  // 260
 
+// Profile v2 (SPEC.md section 11): Noise_NNpsk0_25519_ChaChaPoly_SHA256.
+inline constexpr char kV2Prologue[] = "reflex/2";         // 8 bytes, no terminator
+inline constexpr char kV2PskSalt[] = "reflex/2 psk";      // HKDF salt of a user's PSK
+inline constexpr size_t kV2HelloPayloadBytes = 8 + 16 + 4;  // timestamp, nonce, reserved
+inline constexpr size_t kV2ReservedBytes = 4;
+inline constexpr size_t kV2ClientHelloBytes =
+    kPublicKeyBytes + kV2HelloPayloadBytes + kTagBytes;  // 76
+inline constexpr size_t kV2ServerHelloBytes = kPublicKeyBytes + kTagBytes;  // 48
+// v2 frame counters are Noise nonces: from 0.
+inline constexpr uint64_t kFirstFrameCounterV2 = 0;
+
 }  // namespace reflex
 
 #endif  // REFLEX_WIRE_H_

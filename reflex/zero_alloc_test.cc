@@ -13,6 +13,7 @@
 #include "reflex/handshake_pool.h"
 #include "reflex/hello.h"
 #include "reflex/pooled_frames.h"
+#include "reflex/session_test_util.h"
 #include "tools/testing/alloc_counter.h"
 
 namespace reflex {
@@ -116,6 +117,71 @@ TEST_P(ZeroAllocation, HelloEncodeDecodeIntoPooledBuffers) {
     ASSERT_EQ(DecodeClientHello(b.span(), &back), Error::kOk);
   }
   EXPECT_EQ(scope.count(), 0u);
+}
+
+// Whole sessions: after the handshake (which makes the cipher contexts), a
+// client and a server exchange frames both ways, shaped and not, with no
+// allocation at all.
+TEST_P(ZeroAllocation, WholeSessionsAfterTheHandshakeInBothProfiles) {
+  for (Profile profile : {Profile::kV2, Profile::kV1Compat}) {
+    ServerConfig config;
+    config.profiles = {profile};
+    config.users = {testing::TestUser(1)};
+    config.backend = backend();
+    std::unique_ptr<ServerContext> context;
+    ASSERT_EQ(ServerContext::Create(config, &context), Error::kOk);
+    testing::FakeClock clock;
+    testing::SeededRandom random(3);
+    ServerSession server(*context, clock, random);
+    ClientSession client({profile, testing::TestUser(1), backend()}, clock, random);
+    ASSERT_EQ(client.Start(), Error::kOk);
+    std::vector<uint8_t> buffer(kMaxFrameBytes + kMaxMorphSlotBytes);
+    auto deliver = [&](auto& to, std::span<const uint8_t> bytes, SessionEventKind expected) {
+      std::copy(bytes.begin(), bytes.end(), buffer.begin());
+      size_t at = 0;
+      bool seen = false;
+      while (at < bytes.size()) {
+        size_t used = 0;
+        SessionEvent e;
+        ASSERT_EQ(to.Receive(std::span<uint8_t>(buffer).subspan(at, bytes.size() - at), &used, &e),
+                  Error::kOk);
+        seen |= e.kind == expected;
+        if (used == 0) break;
+        at += used;
+      }
+      ASSERT_TRUE(seen) << SessionEventName(expected);
+    };
+    const auto hello = client.PendingOutput();
+    std::vector<uint8_t> hello_copy(hello.begin(), hello.end());
+    deliver(server, hello_copy, SessionEventKind::kHandshakeDone);
+    const auto reply = server.PendingOutput();
+    std::vector<uint8_t> reply_copy(reply.begin(), reply.end());
+    deliver(client, reply_copy, SessionEventKind::kHandshakeDone);
+    std::vector<uint8_t> out(kMaxFrameBytes + kMaxMorphSlotBytes);
+    size_t n = 0;
+    RequestHeader request;
+    request.address_type = AddressType::kIpv4;
+    request.address_length = 4;
+    ASSERT_EQ(client.SealRequest(request, payloads_[64], out, &n), Error::kOk);
+    deliver(server, {out.data(), n}, SessionEventKind::kRequest);
+    Shaper shaper(kMorphYoutube, random);
+    auto round = [&] {
+      for (size_t size : sizes_) {
+        if (size == 0) continue;
+        ASSERT_EQ(client.Seal(FrameType::kData, payloads_[size], out, &n), Error::kOk);
+        deliver(server, {out.data(), n}, SessionEventKind::kData);
+        ASSERT_EQ(server.Seal(FrameType::kData, payloads_[size], out, &n), Error::kOk);
+        deliver(client, {out.data(), n}, SessionEventKind::kData);
+        ShapedOutput slot;
+        ASSERT_EQ(client.SealShaped(shaper, payloads_[size], out, &slot), Error::kOk);
+        deliver(server, {out.data(), slot.wire_bytes}, SessionEventKind::kData);
+      }
+    };
+    round();  // warm-up
+    AllocationScope scope;
+    for (int i = 0; i < 10; ++i) round();
+    EXPECT_EQ(scope.count(), 0u) << ProfileName(profile);
+  }
 }
 
 }  // namespace

@@ -127,6 +127,19 @@ int main(int argc, char** argv) {
     corpus.Add("roundtrip", Cat({{3}, OneChunk(1000), {0}, {0, 0x40, 0x00},
                                  Bytes(16384, 'm'), {path}}));
   }
+  // AEAD differential: [key][layout][counter][type][length][payload][ad
+  // length][ad][mutations]: each frame type and layout, sizes at the limits,
+  // a flipped byte, a cut wire.
+  for (uint8_t layout : {0, 1}) {
+    for (uint8_t type : {1, 2, 4, 9}) {
+      for (size_t n : {size_t{0}, size_t{1}, size_t{64}, size_t{1400}, size_t{16384}}) {
+        corpus.Add("aead_differential",
+                   Cat({Bytes(32, 0x42), {layout}, U64(layout ? 0 : 1), {type},
+                        {static_cast<uint8_t>(n >> 8), static_cast<uint8_t>(n)}, Bytes(n, 0x61),
+                        {12}, Bytes(12, 0x0A), {0, 0, 5, 0x10}, {1, 0, 30, 0}}));
+      }
+    }
+  }
   // Vector files: each group of ours with its first tests, as a file of its
   // own (small enough to mutate quickly), and a few malformed files.
   for (const auto& group : vectors["groups"]) {

@@ -1,0 +1,150 @@
+#include "reflex/replay_filter.h"
+
+#include <sodium.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace reflex {
+
+ReplayFilter::ReplayFilter(Options options) : options_(options) {
+  const size_t capacity = std::max<size_t>(1, options_.capacity);
+  size_t slots = 2;
+  while (slots < 2 * capacity) slots *= 2;
+  if (sodium_init() >= 0) randombytes_buf(hash_key_.data(), hash_key_.size());
+  pool::detail::MutexLock lock(mu_);
+  entries_.resize(capacity);
+  free_.reserve(capacity);
+  for (size_t i = capacity; i-- > 0;) free_.push_back(static_cast<uint32_t>(i));
+  slots_.assign(slots, kEmpty);
+  heap_.reserve(capacity);
+  stats_.capacity = capacity;
+}
+
+uint64_t ReplayFilter::HashOf(std::span<const uint8_t, kPublicKeyBytes> key) const {
+  uint8_t out[crypto_shorthash_siphash24_BYTES];
+  crypto_shorthash_siphash24(out, key.data(), key.size(), hash_key_.data());
+  uint64_t h;
+  std::memcpy(&h, out, sizeof(h));
+  return h;
+}
+
+// The slot holding key, or the empty slot where it would go.
+uint32_t ReplayFilter::FindSlot(std::span<const uint8_t, kPublicKeyBytes> key) const {
+  const size_t mask = slots_.size() - 1;
+  for (size_t i = HashOf(key) & mask;; i = (i + 1) & mask) {
+    const uint32_t e = slots_[i];
+    if (e == kEmpty || std::equal(key.begin(), key.end(), entries_[e].key.begin())) {
+      return static_cast<uint32_t>(i);
+    }
+  }
+}
+
+void ReplayFilter::HeapSwap(size_t a, size_t b) {
+  std::swap(heap_[a], heap_[b]);
+  entries_[heap_[a].entry].heap_pos = static_cast<uint32_t>(a);
+  entries_[heap_[b].entry].heap_pos = static_cast<uint32_t>(b);
+}
+
+void ReplayFilter::SiftUp(size_t i) {
+  while (i > 0 && heap_[(i - 1) / 2].timestamp > heap_[i].timestamp) {
+    HeapSwap(i, (i - 1) / 2);
+    i = (i - 1) / 2;
+  }
+}
+
+void ReplayFilter::SiftDown(size_t i) {
+  while (true) {
+    size_t smallest = i;
+    for (size_t c : {2 * i + 1, 2 * i + 2}) {
+      if (c < heap_.size() && heap_[c].timestamp < heap_[smallest].timestamp) smallest = c;
+    }
+    if (smallest == i) return;
+    HeapSwap(i, smallest);
+    i = smallest;
+  }
+}
+
+void ReplayFilter::HeapRemove(size_t i) {
+  const size_t last = heap_.size() - 1;
+  if (i != last) HeapSwap(i, last);
+  heap_.pop_back();
+  if (i < heap_.size()) {
+    SiftDown(i);
+    SiftUp(i);
+  }
+}
+
+// Drops an entry from the heap and the table (backward-shift deletion keeps
+// every probe chain unbroken) and frees it.
+void ReplayFilter::RemoveEntry(uint32_t entry) {
+  HeapRemove(entries_[entry].heap_pos);
+  const size_t mask = slots_.size() - 1;
+  size_t hole = FindSlot(entries_[entry].key);
+  for (size_t i = (hole + 1) & mask; slots_[i] != kEmpty; i = (i + 1) & mask) {
+    const size_t home = HashOf(entries_[slots_[i]].key) & mask;
+    // Move the entry back if the hole lies on its probe path.
+    if (((i - home) & mask) >= ((i - hole) & mask)) {
+      slots_[hole] = slots_[i];
+      hole = i;
+    }
+  }
+  slots_[hole] = kEmpty;
+  free_.push_back(entry);
+  --stats_.entries;
+}
+
+ReplayFilter::Verdict ReplayFilter::Check(std::span<const uint8_t, kPublicKeyBytes> key,
+                                          int64_t timestamp, int64_t now) {
+  pool::detail::MutexLock lock(mu_);
+  // Expired: no replay of these could pass the timestamp check any more.
+  while (!heap_.empty() && heap_[0].timestamp < now - options_.window_seconds) {
+    RemoveEntry(heap_[0].entry);
+    ++stats_.expired;
+  }
+  const uint32_t slot = FindSlot(key);
+  if (slots_[slot] != kEmpty) {
+    ++stats_.replays;
+    return Verdict::kReplay;
+  }
+  if (timestamp <= stats_.floor) {
+    ++stats_.below_floor;
+    return Verdict::kBelowFloor;
+  }
+  if (free_.empty()) {
+    // Full: forget the oldest, and refuse from now on anything as old.
+    const HeapItem oldest = heap_[0];
+    stats_.floor = std::max(stats_.floor, oldest.timestamp);
+    RemoveEntry(oldest.entry);
+    ++stats_.evictions;
+    if (timestamp <= stats_.floor) {
+      ++stats_.below_floor;
+      return Verdict::kBelowFloor;
+    }
+  }
+  const uint32_t entry = free_.back();
+  free_.pop_back();
+  Entry& e = entries_[entry];
+  std::copy(key.begin(), key.end(), e.key.begin());
+  e.timestamp = timestamp;
+  e.heap_pos = static_cast<uint32_t>(heap_.size());
+  heap_.push_back({timestamp, entry});
+  SiftUp(heap_.size() - 1);
+  slots_[FindSlot(key)] = entry;  // the table changed only if an entry left
+  ++stats_.entries;
+  ++stats_.accepted;
+  return Verdict::kFresh;
+}
+
+size_t ReplayFilter::MemoryBytes() const {
+  pool::detail::MutexLock lock(mu_);
+  return entries_.capacity() * sizeof(Entry) + heap_.capacity() * sizeof(HeapItem) +
+         free_.capacity() * sizeof(uint32_t) + slots_.capacity() * sizeof(uint32_t);
+}
+
+ReplayFilter::Stats ReplayFilter::GetStats() const {
+  pool::detail::MutexLock lock(mu_);
+  return stats_;
+}
+
+}  // namespace reflex

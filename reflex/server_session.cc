@@ -1,0 +1,264 @@
+#include "reflex/server_session.h"
+
+#include <algorithm>
+#include <cstring>
+#include <set>
+
+#include "reflex/hello.h"
+#include "reflex/hello_v2.h"
+#include "reflex/key_schedule.h"
+
+namespace reflex {
+namespace {
+
+bool MagicMatches(std::span<const uint8_t> prefix) {
+  return std::equal(prefix.begin(), prefix.end(), kMagic.begin());
+}
+
+// A fresh ephemeral key pair from the session's random source.
+Error DrawKeyPair(RandomSource& random, KeyPair* out) {
+  Secret<kPrivateKeyBytes> seed;
+  random.Fill(seed.span());
+  return KeyPairFromPrivate(seed.span(), out);
+}
+
+}  // namespace
+
+Error ServerContext::Create(const ServerConfig& config, std::unique_ptr<ServerContext>* out) {
+  if (config.profiles.empty() || config.users.empty() || config.timestamp_window_seconds < 1 ||
+      config.hello_wait_ms < 1) {
+    return Error::kInvalidArgument;
+  }
+  if (std::set<UserId>(config.users.begin(), config.users.end()).size() != config.users.size()) {
+    return Error::kInvalidArgument;
+  }
+  if (const Error e = InitCrypto(); e != Error::kOk) return e;
+  std::unique_ptr<ServerContext> context(new ServerContext(config));
+  for (const UserId& user : config.users) {
+    noise::Psk psk;
+    if (const Error e = DeriveUserPskV2(user, &psk); e != Error::kOk) return e;
+    noise::HandshakeState state;
+    if (const Error e = InitHandshakeV2(/*initiator=*/false, psk, &state); e != Error::kOk) {
+      return e;
+    }
+    // The psk token leads message 1 and reads no bytes: done once, here.
+    state.ApplyLeadingPskTokens();
+    context->prepared_v2_.push_back(state);
+  }
+  context->replay_filter_ = std::make_unique<ReplayFilter>(
+      ReplayFilter::Options{config.replay_capacity, config.timestamp_window_seconds});
+  *out = std::move(context);
+  return Error::kOk;
+}
+
+ServerContext::ServerContext(const ServerConfig& config) : config_(config) {}
+
+bool ServerContext::accepts(Profile p) const {
+  return std::find(config_.profiles.begin(), config_.profiles.end(), p) != config_.profiles.end();
+}
+
+size_t ServerContext::FindUser(const UserId& id) const {
+  for (size_t i = 0; i < config_.users.size(); ++i) {
+    if (config_.users[i] == id) return i;
+  }
+  return SIZE_MAX;
+}
+
+ServerSession::ServerSession(const ServerContext& context, const Clock& clock,
+                             RandomSource& random)
+    : context_(&context),
+      clock_(&clock),
+      random_(&random),
+      deadline_ms_(clock.MonotonicMillis() + context.config().hello_wait_ms) {}
+
+void ServerSession::Fallback(Error reason, SessionEvent* event) {
+  state_ = State::kFinished;
+  *event = SessionEvent{};
+  event->kind = SessionEventKind::kFallback;
+  event->reason = reason;
+  event->fallback_bytes = std::span<const uint8_t>(hello_.data(), hello_have_);
+}
+
+// While the bytes so far could still begin the v1 magic.
+bool ServerSession::MagicStillPossible() const {
+  return MagicMatches({hello_.data(), std::min(hello_have_, kMagicBytes)});
+}
+
+bool ServerSession::LooksLikeAnotherProtocol() const {
+  const std::span<const uint8_t> in(hello_.data(), hello_have_);
+  // An HTTP request head: it ends with an empty line.
+  static constexpr uint8_t kEmptyLine[] = {'\r', '\n', '\r', '\n'};
+  if (std::search(in.begin(), in.end(), std::begin(kEmptyLine), std::end(kEmptyLine)) != in.end()) {
+    return true;
+  }
+  // A whole TLS record: type 20..23, version 3.x, and its length is here.
+  if (in.size() >= 5 && in[0] >= 20 && in[0] <= 23 && in[1] == 3) {
+    const size_t record = 5 + (size_t{in[3]} << 8 | in[4]);
+    return in.size() >= record;
+  }
+  return false;
+}
+
+Error ServerSession::Receive(std::span<uint8_t> input, size_t* consumed, SessionEvent* event) {
+  if (state_ == State::kFinished) return Error::kInvalidArgument;
+  if (state_ == State::kEstablished) {
+    size_t used = 0;
+    SessionEvent e;
+    channel_->Receive(input, &used, &e);
+    if (e.kind == SessionEventKind::kError) state_ = State::kFinished;
+    *consumed = used;
+    *event = e;
+    return Error::kOk;
+  }
+  // The hello: copied (the fallback may need it), never decrypted in place.
+  SessionEvent e;
+  const size_t take = std::min(input.size(), hello_.size() - hello_have_);
+  std::copy(input.begin(), input.begin() + static_cast<ptrdiff_t>(take),
+            hello_.begin() + static_cast<ptrdiff_t>(hello_have_));
+  hello_have_ += take;
+  const bool v1_only = context_->accepts(Profile::kV1Compat) && !context_->accepts(Profile::kV2);
+  if (hello_have_ == hello_.size()) {
+    DecideHello(&e);
+  } else if (v1_only && !MagicStillPossible()) {
+    Fallback(Error::kBadMagic, &e);
+  } else if (context_->config().early_fallback && LooksLikeAnotherProtocol()) {
+    Fallback(Error::kTooShort, &e);
+  }
+  *consumed = take;
+  *event = e;
+  return Error::kOk;
+}
+
+Error ServerSession::OnTimer(SessionEvent* event) {
+  if (state_ == State::kFinished) return Error::kInvalidArgument;
+  SessionEvent e;
+  if (state_ == State::kHello && clock_->MonotonicMillis() >= deadline_ms_) {
+    Fallback(Error::kHandshakeTimeout, &e);
+  }
+  *event = e;
+  return Error::kOk;
+}
+
+void ServerSession::DecideHello(SessionEvent* event) {
+  const bool v1 = context_->accepts(Profile::kV1Compat) && MagicStillPossible();
+  if (!v1 && !context_->accepts(Profile::kV2)) return Fallback(Error::kBadMagic, event);
+  size_t user = 0;
+  const Error e = v1 ? AcceptV1(&user) : AcceptV2(&user);
+  if (e != Error::kOk) return Fallback(e, event);
+  profile_ = v1 ? Profile::kV1Compat : Profile::kV2;
+  user_index_ = user;
+  state_ = State::kEstablished;
+  *event = SessionEvent{};
+  event->kind = SessionEventKind::kHandshakeDone;
+  event->profile = profile_;
+  event->user_index = user;
+}
+
+Error ServerSession::AcceptV1(size_t* user) {
+  ClientHello hello;
+  if (const Error e = DecodeClientHello(hello_, &hello); e != Error::kOk) return e;
+  const size_t index = context_->FindUser(hello.user_id);
+  if (index == SIZE_MAX) return Error::kUnknownUser;
+  const int64_t now = clock_->UnixSeconds();
+  const int64_t window = context_->config().timestamp_window_seconds;
+  if (hello.timestamp < now - window || hello.timestamp > now + window) {
+    return Error::kTimestampOutOfWindow;
+  }
+  KeyPair server;
+  if (const Error e = DrawKeyPair(*random_, &server); e != Error::kOk) return e;
+  SessionKey key;
+  if (const Error e = DeriveSessionKeyV1(server.private_key, hello.public_key, &key);
+      e != Error::kOk) {
+    return e;  // low_order_point
+  }
+  // Last, so only otherwise acceptable hellos take a place in the filter.
+  if (context_->replay_filter().Check(hello.public_key, hello.timestamp, now) !=
+      ReplayFilter::Verdict::kFresh) {
+    return Error::kReplayedHello;
+  }
+  ServerHello reply;
+  reply.public_key = server.public_key;
+  reply.timestamp = now;
+  if (const Error e = EncodeServerHello(reply, output_); e != Error::kOk) return e;
+  output_size_ = kServerHelloBytes;
+  // v1: one key, each direction counting from 1 (flaw 1 stays: wire-fixed).
+  channel_.emplace(ChannelKeys{key, kFirstFrameCounter, key, kFirstFrameCounter,
+                               {NonceLayout::kV1, context_->config().backend}},
+                   /*expect_request=*/true);
+  *user = index;
+  return Error::kOk;
+}
+
+Error ServerSession::AcceptV2(size_t* user) {
+  // Every user's PSK is tried, always all of them: the time taken does not
+  // depend on which one (or whether one) verifies.
+  noise::HandshakeState matched;
+  size_t matched_user = SIZE_MAX;
+  std::array<uint8_t, kV2HelloPayloadBytes> payload{};
+  for (size_t u = 0; u < context_->user_count(); ++u) {
+    noise::HandshakeState trial = context_->prepared_v2(u);
+    std::array<uint8_t, kV2HelloPayloadBytes> got{};
+    size_t n = 0;
+    const bool ok = trial.ReadMessage(hello_, got, &n) == Error::kOk && n == got.size();
+    if (ok && matched_user == SIZE_MAX) {
+      matched = trial;
+      matched_user = u;
+      payload = got;
+    }
+  }
+  if (matched_user == SIZE_MAX) return Error::kAuthFailed;
+  HelloPayloadV2 fields;
+  if (const Error e = DecodeHelloPayloadV2(payload, &fields); e != Error::kOk) return e;
+  const int64_t now = clock_->UnixSeconds();
+  const int64_t window = context_->config().timestamp_window_seconds;
+  if (fields.timestamp < now - window || fields.timestamp > now + window) {
+    return Error::kTimestampOutOfWindow;
+  }
+  KeyPair server;
+  if (const Error e = DrawKeyPair(*random_, &server); e != Error::kOk) return e;
+  matched.SetEphemeral(server);
+  size_t written = 0;
+  if (const Error e = matched.WriteMessage({}, output_, &written); e != Error::kOk) {
+    return e;  // low_order_point: the client's ephemeral key
+  }
+  if (context_->replay_filter().Check(matched.remote_ephemeral(), fields.timestamp, now) !=
+      ReplayFilter::Verdict::kFresh) {
+    return Error::kReplayedHello;
+  }
+  noise::CipherKey c2s, s2c;
+  if (const Error e = matched.Split(&c2s, &s2c); e != Error::kOk) return e;
+  output_size_ = written;
+  channel_.emplace(ChannelKeys{SessionKey(s2c.span()), kFirstFrameCounterV2,
+                               SessionKey(c2s.span()), kFirstFrameCounterV2,
+                               NoiseFrameOptions(context_->config().backend)},
+                   /*expect_request=*/true);
+  *user = matched_user;
+  return Error::kOk;
+}
+
+std::span<const uint8_t> ServerSession::PendingOutput() const {
+  return std::span<const uint8_t>(output_).subspan(output_sent_, output_size_ - output_sent_);
+}
+
+void ServerSession::ConsumeOutput(size_t n) {
+  output_sent_ = std::min(output_size_, output_sent_ + n);
+}
+
+Error ServerSession::Seal(FrameType type, std::span<const uint8_t> payload,
+                          std::span<uint8_t> out, size_t* written) {
+  if (!channel_ || state_ == State::kFinished) return Error::kInvalidArgument;
+  return channel_->Seal(type, payload, out, written);
+}
+
+Error ServerSession::SealClose(std::span<uint8_t> out, size_t* written) {
+  if (!channel_ || state_ == State::kFinished) return Error::kInvalidArgument;
+  return channel_->SealClose(out, written);
+}
+
+Error ServerSession::SealShaped(Shaper& shaper, std::span<const uint8_t> data,
+                                std::span<uint8_t> out, ShapedOutput* result) {
+  if (!channel_ || state_ == State::kFinished) return Error::kInvalidArgument;
+  return channel_->SealShaped(shaper, clock_->MonotonicMillis(), data, out, result);
+}
+
+}  // namespace reflex

@@ -1,0 +1,141 @@
+// ServerSession: the Reflex server (inbound) side of one connection,
+// sans-IO. The caller feeds the bytes it receives and gets events; it sends
+// PendingOutput() (the server hello) and the frames it seals. Clock and
+// randomness are injected. Everything that is not a valid hello of an
+// accepted profile becomes a Fallback event carrying every byte consumed,
+// so the fallback sees the untouched stream.
+//
+//   ServerSession s(context, clock, random);
+//   loop: s.Receive(buffered, &used, &event); buffered = buffered.subspan(used);
+//         kHandshakeDone -> send s.PendingOutput(), then s.ConsumeOutput(n)
+//         kRequest       -> connect to event.request, forward event.data
+//         kData          -> forward event.data
+//         kPeerClosed    -> half-close towards the target
+//         kFallback      -> fallback gets event.fallback_bytes, then buffered
+//         kError         -> close
+//   when s.hello_deadline_ms() passes: s.OnTimer(&event) (maybe kFallback)
+//
+// After a kFallback or kError event the session is finished: every later
+// call returns invalid_argument and reports nothing.
+#ifndef REFLEX_SERVER_SESSION_H_
+#define REFLEX_SERVER_SESSION_H_
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "reflex/aead.h"
+#include "reflex/error.h"
+#include "reflex/frame_channel.h"
+#include "reflex/noise.h"
+#include "reflex/random.h"
+#include "reflex/replay_filter.h"
+#include "reflex/session_types.h"
+
+namespace reflex {
+
+struct ServerConfig {
+  std::vector<Profile> profiles = {Profile::kV2};  // v1-compat is opt-in
+  std::vector<UserId> users;
+  int64_t timestamp_window_seconds = 120;
+  // How long a connection may take to deliver its hello before what it sent
+  // goes to the fallback.
+  int64_t hello_wait_ms = 10000;
+  // Hand a short input to the fallback at once when it is recognizably a
+  // complete request of another protocol (an HTTP request head ending in an
+  // empty line, or a whole TLS record), as a web server would answer it at
+  // once. A genuine hello never looks like either in practice (2^-32).
+  bool early_fallback = true;
+  size_t replay_capacity = 131072;
+  AeadBackend backend = DefaultAeadBackend();
+};
+
+// What every session of one server shares: the configuration, each user's
+// v2 handshake state prepared up to the client's ephemeral key (the psk
+// token done), and the replay filter. Thread-safe to share.
+class ServerContext {
+ public:
+  // invalid_argument: no profile, no user, a duplicate user, a window or
+  // wait below 1; crypto_init_failed.
+  static Error Create(const ServerConfig& config, std::unique_ptr<ServerContext>* out);
+
+  const ServerConfig& config() const { return config_; }
+  bool accepts(Profile p) const;
+  ReplayFilter& replay_filter() const { return *replay_filter_; }
+  size_t user_count() const { return config_.users.size(); }
+  // The v1 user with this id, or SIZE_MAX.
+  size_t FindUser(const UserId& id) const;
+  const noise::HandshakeState& prepared_v2(size_t user) const { return prepared_v2_[user]; }
+
+ private:
+  explicit ServerContext(const ServerConfig& config);
+  ServerConfig config_;
+  std::vector<noise::HandshakeState> prepared_v2_;
+  std::unique_ptr<ReplayFilter> replay_filter_;
+};
+
+class ServerSession {
+ public:
+  // The hello wait starts now (clock.MonotonicMillis()).
+  ServerSession(const ServerContext& context, const Clock& clock, RandomSource& random);
+
+  // Feeds received bytes (decrypted in place once the session speaks
+  // frames; keep a receive buffer of at least kMaxFrameBytes). Consumes
+  // what it used (*consumed) and reports at most one event. ok, or
+  // invalid_argument once finished (nothing written then).
+  Error Receive(std::span<uint8_t> input, size_t* consumed, SessionEvent* event);
+  // Call when hello_deadline_ms() has passed: a session still waiting for
+  // its hello falls back (reason handshake_timeout); otherwise kNone.
+  Error OnTimer(SessionEvent* event);
+  int64_t hello_deadline_ms() const { return deadline_ms_; }
+
+  // The server hello to send, once the handshake is done; then frames.
+  std::span<const uint8_t> PendingOutput() const;
+  void ConsumeOutput(size_t n);
+
+  // Sending once established (FrameChannel); invalid_argument before.
+  Error Seal(FrameType type, std::span<const uint8_t> payload, std::span<uint8_t> out,
+             size_t* written);
+  Error SealClose(std::span<uint8_t> out, size_t* written);
+  Error SealShaped(Shaper& shaper, std::span<const uint8_t> data, std::span<uint8_t> out,
+                   ShapedOutput* result);
+
+  bool established() const { return channel_.has_value(); }
+  bool finished() const { return state_ == State::kFinished; }
+  Profile profile() const { return profile_; }
+  size_t user_index() const { return user_index_; }
+  FrameChannel* channel() { return channel_ ? &*channel_ : nullptr; }
+
+ private:
+  enum class State : uint8_t { kHello, kEstablished, kFinished };
+
+  void Fallback(Error reason, SessionEvent* event);
+  // Decides about the 76 bytes held: accept (kHandshakeDone) or fall back.
+  void DecideHello(SessionEvent* event);
+  Error AcceptV1(size_t* user);
+  Error AcceptV2(size_t* user);
+  bool LooksLikeAnotherProtocol() const;
+  bool MagicStillPossible() const;
+
+  const ServerContext* context_;
+  const Clock* clock_;
+  RandomSource* random_;
+  State state_ = State::kHello;
+  int64_t deadline_ms_;
+  std::array<uint8_t, kClientHelloBytes> hello_{};
+  size_t hello_have_ = 0;
+  std::array<uint8_t, kV2ServerHelloBytes> output_{};
+  size_t output_size_ = 0;
+  size_t output_sent_ = 0;
+  Profile profile_ = Profile::kV2;
+  size_t user_index_ = 0;
+  std::optional<FrameChannel> channel_;
+};
+
+}  // namespace reflex
+
+#endif  // REFLEX_SERVER_SESSION_H_

@@ -1,0 +1,79 @@
+// What the sans-IO sessions (client_session.h, server_session.h) share:
+// profiles, user ids, the injected clock, and the events a session hands
+// its caller.
+#ifndef REFLEX_SESSION_TYPES_H_
+#define REFLEX_SESSION_TYPES_H_
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string_view>
+
+#include "reflex/error.h"
+#include "reflex/request_header.h"
+#include "reflex/wire.h"
+
+namespace reflex {
+
+enum class Profile : uint8_t {
+  kV1Compat,  // byte-exact with the Go original (SPEC.md sections 2-6)
+  kV2,        // Noise_NNpsk0_25519_ChaChaPoly_SHA256 (SPEC.md section 11)
+};
+std::string_view ProfileName(Profile profile);  // "v1-compat", "v2"
+[[nodiscard]] bool ProfileFromName(std::string_view name, Profile* out);
+
+using UserId = std::array<uint8_t, kUserIdBytes>;
+
+// Text form "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" (any case) <-> raw bytes.
+[[nodiscard]] bool ParseUserId(std::string_view text, UserId* out);
+std::array<char, 36> FormatUserId(const UserId& id);
+
+// The session's view of time, injected so tests are deterministic:
+// wall-clock Unix seconds (hello timestamps) and a monotonic clock in
+// milliseconds (the hello wait, traffic shaping). SystemClock is the real one.
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  virtual int64_t UnixSeconds() const = 0;
+  virtual int64_t MonotonicMillis() const = 0;
+};
+
+class SystemClock final : public Clock {
+ public:
+  int64_t UnixSeconds() const override;
+  int64_t MonotonicMillis() const override;
+};
+
+enum class SessionEventKind : uint8_t {
+  kNone,           // nothing to report: feed more bytes
+  kHandshakeDone,  // the peer proved itself; the session speaks frames now
+  kRequest,        // server: the client's request header (and data after it)
+  kData,           // application data
+  kPeerClosed,     // the peer sent CLOSE: its direction is finished
+  kFallback,       // server: not Reflex; hand the connection to the fallback
+  kError,          // the session failed; it is finished
+};
+std::string_view SessionEventName(SessionEventKind kind);
+
+struct SessionEvent {
+  SessionEventKind kind = SessionEventKind::kNone;
+  // kHandshakeDone: the profile spoken, and (server) which configured user.
+  Profile profile = Profile::kV2;
+  size_t user_index = 0;
+  // kRequest: the header of the client's first DATA frame.
+  RequestHeader request;
+  // kRequest and kData: data delivered, inside the caller's input buffer
+  // (decrypted where it arrived); valid until the caller reuses that memory.
+  std::span<uint8_t> data;
+  // kFallback: every byte the session consumed, in order. The caller hands
+  // the fallback these, then the input bytes not consumed, then everything
+  // the peer sends later. Valid until the session is destroyed.
+  std::span<const uint8_t> fallback_bytes;
+  // kFallback: why (e.g. auth_failed, replayed_hello); kError: the error.
+  Error reason = Error::kOk;
+};
+
+}  // namespace reflex
+
+#endif  // REFLEX_SESSION_TYPES_H_
