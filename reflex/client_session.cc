@@ -38,11 +38,6 @@ Error ClientSession::StartV1() {
 }
 
 Error ClientSession::StartV2() {
-  noise::Psk psk;
-  if (const Error e = DeriveUserPskV2(config_.user, &psk); e != Error::kOk) return e;
-  if (const Error e = InitHandshakeV2(/*initiator=*/true, psk, &handshake_); e != Error::kOk) {
-    return e;
-  }
   // A v2 hello never begins with the v1 magic, so a server accepting both
   // profiles tells them apart by the first 4 bytes (redrawn 1 time in 2^32).
   do {
@@ -50,17 +45,16 @@ Error ClientSession::StartV2() {
     random_->Fill(seed.span());
     if (const Error e = KeyPairFromPrivate(seed.span(), &ephemeral_); e != Error::kOk) return e;
   } while (std::equal(kMagic.begin(), kMagic.end(), ephemeral_.public_key.begin()));
-  handshake_.SetEphemeral(ephemeral_);
   HelloPayloadV2 fields;
   fields.timestamp = clock_->UnixSeconds();
   random_->Fill(fields.nonce);
-  std::array<uint8_t, kV2HelloPayloadBytes> payload;
-  EncodeHelloPayloadV2(fields, payload);
-  size_t written = 0;
-  if (const Error e = handshake_.WriteMessage(payload, output_, &written); e != Error::kOk) {
+  if (const Error e = WriteClientHelloV2(config_.user, ephemeral_, fields,
+                                         std::span<uint8_t, kV2ClientHelloBytes>(output_),
+                                         &handshake_);
+      e != Error::kOk) {
     return e;
   }
-  output_size_ = written;  // 76
+  output_size_ = kV2ClientHelloBytes;
   return Error::kOk;
 }
 
@@ -86,15 +80,10 @@ Error ClientSession::FinishHandshake() {
                                  {NonceLayout::kV1, config_.backend}},
                      /*expect_request=*/false);
   } else {
-    size_t n = 0;
-    uint8_t empty[1];
-    if (const Error e = handshake_.ReadMessage(reply, std::span<uint8_t>(empty, 0), &n);
-        e != Error::kOk) {
-      return e;
-    }
-    noise::CipherKey c2s, s2c;
-    if (const Error e = handshake_.Split(&c2s, &s2c); e != Error::kOk) return e;
-    channel_.emplace(ChannelKeys{c2s, kFirstFrameCounterV2, s2c, kFirstFrameCounterV2,
+    TransportKeysV2 keys;
+    if (const Error e = ReadServerHelloV2(handshake_, reply, &keys); e != Error::kOk) return e;
+    channel_.emplace(ChannelKeys{keys.client_to_server, kFirstFrameCounterV2,
+                                 keys.server_to_client, kFirstFrameCounterV2,
                                  NoiseFrameOptions(config_.backend)},
                      /*expect_request=*/false);
   }

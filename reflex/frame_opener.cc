@@ -53,15 +53,15 @@ Error FrameOpener::OpenBody(std::span<const uint8_t> sealed, uint8_t* plaintext,
 
 Error FrameOpener::OpenInPlace(std::span<uint8_t> wire, OpenedFrame* out) {
   if (error_ != Error::kOk) return error_;
-  if (wire.size() < kFrameHeaderBytes) return Fail(Error::kTooShort);
+  // SPEC.md 5.3's order: the length field, the wire's size against it, and
+  // only then whether this direction can open another frame (BeginFrame).
+  ByteReader r(wire);
   size_t length = 0;
-  if (const Error e = BeginFrame(wire.first<kFrameHeaderBytes>(), &length);
-      e != Error::kOk) {
+  if (const Error e = ReadFrameHeader(r, &length); e != Error::kOk) return Fail(e);
+  if (r.remaining() < length) return Fail(Error::kTooShort);
+  if (r.remaining() > length) return Fail(Error::kTrailingBytes);
+  if (const Error e = BeginFrame(wire.first<kFrameHeaderBytes>(), &length); e != Error::kOk) {
     return e;
-  }
-  if (wire.size() < kFrameHeaderBytes + length) return Fail(Error::kTooShort);
-  if (wire.size() > kFrameHeaderBytes + length) {
-    return Fail(Error::kTrailingBytes);
   }
   uint8_t* sealed = wire.data() + kFrameHeaderBytes;
   return OpenBody({sealed, length}, sealed, out);

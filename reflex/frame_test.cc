@@ -196,6 +196,43 @@ TEST_P(FrameTest, NoiseNeverUsesTheReservedNonce2To64Minus1) {
   EXPECT_TRUE(born_exhausted.exhausted());
 }
 
+TEST_P(FrameTest, TheWiresSizeIsCheckedBeforeTheCounterIsFoundExhausted) {
+  // SPEC.md 5.3: a frame of the wrong size is too_short or trailing_bytes
+  // whatever the counter; counter_exhausted comes after.
+  for (bool noise_layout : {false, true}) {
+    const FrameCipherOptions options = noise_layout ? noise() : v1();
+    Bytes wire = ExpectedWire(key_, 5, 1, TestPayload(4), noise_layout);
+    FrameSealer spent(key_, UINT64_MAX, options);
+    pool::Buffer last;
+    ASSERT_EQ(Seal(spent, FrameType::kData, {}, &last), noise_layout ? Error::kCounterExhausted
+                                                                        : Error::kOk);
+    Bytes trailing = wire;
+    trailing.push_back(0);
+    Bytes cut(wire.begin(), wire.end() - 1);
+    OpenedFrame f;
+    FrameOpener a(key_, UINT64_MAX, options);
+    if (!noise_layout) {
+      // v1 can still open counter 2^64-1: spend it first.
+      Bytes good = ExpectedWire(key_, UINT64_MAX, 1, {}, false);
+      ASSERT_EQ(a.OpenInPlace(good, &f), Error::kOk);
+    }
+    FrameOpener b = std::move(a);
+    EXPECT_EQ(b.OpenInPlace(trailing, &f), Error::kTrailingBytes);
+    FrameOpener c(key_, UINT64_MAX, options);
+    if (!noise_layout) {
+      Bytes good = ExpectedWire(key_, UINT64_MAX, 1, {}, false);
+      ASSERT_EQ(c.OpenInPlace(good, &f), Error::kOk);
+    }
+    EXPECT_EQ(c.OpenInPlace(cut, &f), Error::kTooShort);
+    FrameOpener d(key_, UINT64_MAX, options);
+    if (!noise_layout) {
+      Bytes good = ExpectedWire(key_, UINT64_MAX, 1, {}, false);
+      ASSERT_EQ(d.OpenInPlace(good, &f), Error::kOk);
+    }
+    EXPECT_EQ(d.OpenInPlace(wire, &f), Error::kCounterExhausted);
+  }
+}
+
 TEST_P(FrameTest, OpenerChecksTheLengthFieldBeforeAnythingElse) {
   struct Case {
     Bytes wire;

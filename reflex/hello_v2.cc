@@ -54,4 +54,92 @@ Error InitHandshakeV2(bool initiator, const noise::Psk& psk, noise::HandshakeSta
                          psks);
 }
 
+Error PrepareServerHandshakeV2(const UserId& user, noise::HandshakeState* out) {
+  noise::Psk psk;
+  if (const Error e = DeriveUserPskV2(user, &psk); e != Error::kOk) return e;
+  noise::HandshakeState state;
+  if (const Error e = InitHandshakeV2(/*initiator=*/false, psk, &state); e != Error::kOk) return e;
+  state.ApplyLeadingPskTokens();
+  *out = state;
+  return Error::kOk;
+}
+
+Error WriteClientHelloV2(const UserId& user, const KeyPair& ephemeral,
+                         const HelloPayloadV2& payload,
+                         std::span<uint8_t, kV2ClientHelloBytes> out, noise::HandshakeState* state) {
+  noise::Psk psk;
+  if (const Error e = DeriveUserPskV2(user, &psk); e != Error::kOk) return e;
+  noise::HandshakeState hs;
+  if (const Error e = InitHandshakeV2(/*initiator=*/true, psk, &hs); e != Error::kOk) return e;
+  hs.SetEphemeral(ephemeral);
+  std::array<uint8_t, kV2HelloPayloadBytes> plain;
+  EncodeHelloPayloadV2(payload, plain);
+  size_t written = 0;
+  if (const Error e = hs.WriteMessage(plain, out, &written); e != Error::kOk) return e;
+  *state = hs;
+  return Error::kOk;
+}
+
+Error ReadClientHelloV2(std::span<const noise::HandshakeState> prepared,
+                        std::span<const uint8_t> hello, ClientHelloV2* out) {
+  if (hello.size() < kV2ClientHelloBytes) return Error::kTooShort;
+  if (hello.size() > kV2ClientHelloBytes) return Error::kTrailingBytes;
+  size_t matched = SIZE_MAX;
+  noise::HandshakeState matched_state;
+  std::array<uint8_t, kV2HelloPayloadBytes> plain{};
+  for (size_t u = 0; u < prepared.size(); ++u) {
+    noise::HandshakeState trial = prepared[u];
+    std::array<uint8_t, kV2HelloPayloadBytes> got{};
+    size_t n = 0;
+    const bool ok = trial.ReadMessage(hello, got, &n) == Error::kOk && n == got.size();
+    if (ok && matched == SIZE_MAX) {
+      matched = u;
+      matched_state = trial;
+      plain = got;
+    }
+  }
+  if (matched == SIZE_MAX) return Error::kAuthFailed;
+  HelloPayloadV2 payload;
+  if (const Error e = DecodeHelloPayloadV2(plain, &payload); e != Error::kOk) return e;
+  out->user = matched;
+  out->payload = payload;
+  out->state = matched_state;
+  return Error::kOk;
+}
+
+Error WriteServerHelloV2(noise::HandshakeState& state, const KeyPair& ephemeral,
+                         std::span<uint8_t, kV2ServerHelloBytes> out, TransportKeysV2* keys) {
+  noise::HandshakeState hs = state;
+  hs.SetEphemeral(ephemeral);
+  std::array<uint8_t, kV2ServerHelloBytes> message;
+  size_t written = 0;
+  if (const Error e = hs.WriteMessage({}, message, &written); e != Error::kOk) return e;
+  TransportKeysV2 k;
+  if (const Error e = hs.Split(&k.client_to_server, &k.server_to_client); e != Error::kOk) {
+    return e;
+  }
+  k.handshake_hash = hs.handshake_hash();
+  std::copy(message.begin(), message.end(), out.begin());
+  state = hs;
+  *keys = k;
+  return Error::kOk;
+}
+
+Error ReadServerHelloV2(noise::HandshakeState& state, std::span<const uint8_t> hello,
+                        TransportKeysV2* keys) {
+  if (hello.size() < kV2ServerHelloBytes) return Error::kTooShort;
+  if (hello.size() > kV2ServerHelloBytes) return Error::kTrailingBytes;
+  noise::HandshakeState hs = state;
+  size_t n = 0;
+  if (const Error e = hs.ReadMessage(hello, {}, &n); e != Error::kOk) return e;
+  TransportKeysV2 k;
+  if (const Error e = hs.Split(&k.client_to_server, &k.server_to_client); e != Error::kOk) {
+    return e;
+  }
+  k.handshake_hash = hs.handshake_hash();
+  state = hs;
+  *keys = k;
+  return Error::kOk;
+}
+
 }  // namespace reflex

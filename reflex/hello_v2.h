@@ -38,6 +38,44 @@ Error DeriveUserPskV2(const UserId& user, noise::Psk* out);
 // "reflex/2", the user's PSK.
 Error InitHandshakeV2(bool initiator, const noise::Psk& psk, noise::HandshakeState* out);
 
+// The responder's state for one user, prepared up to message 1's bytes:
+// initialized, the leading psk token done (it reads nothing), so a server
+// does it once per user and copies it per trial.
+Error PrepareServerHandshakeV2(const UserId& user, noise::HandshakeState* out);
+
+// The client hello (Noise message 1): e.pub || ENCRYPT(payload). *state
+// is the initiator's state after it (for ReadServerHelloV2).
+Error WriteClientHelloV2(const UserId& user, const KeyPair& ephemeral,
+                         const HelloPayloadV2& payload,
+                         std::span<uint8_t, kV2ClientHelloBytes> out, noise::HandshakeState* state);
+
+struct ClientHelloV2 {
+  size_t user = 0;                 // index into the prepared states
+  HelloPayloadV2 payload;
+  noise::HandshakeState state;     // the responder's, after message 1
+};
+// Reads a client hello by trying every prepared user state, always all of
+// them (the time does not depend on which one verifies). Errors in order:
+// too_short, trailing_bytes (not exactly 76 bytes), auth_failed (no user's
+// PSK verifies), bad_reserved.
+Error ReadClientHelloV2(std::span<const noise::HandshakeState> prepared,
+                        std::span<const uint8_t> hello, ClientHelloV2* out);
+
+// The server hello (Noise message 2): e.pub || ENCRYPT(empty), then the
+// transport keys. low_order_point when the client's ephemeral key is of
+// small order. The state must come from ReadClientHelloV2.
+struct TransportKeysV2 {
+  noise::CipherKey client_to_server;
+  noise::CipherKey server_to_client;
+  noise::Hash handshake_hash{};
+};
+Error WriteServerHelloV2(noise::HandshakeState& state, const KeyPair& ephemeral,
+                         std::span<uint8_t, kV2ServerHelloBytes> out, TransportKeysV2* keys);
+// The client reads the server hello: too_short, trailing_bytes (not exactly
+// 48 bytes), low_order_point, auth_failed.
+Error ReadServerHelloV2(noise::HandshakeState& state, std::span<const uint8_t> hello,
+                        TransportKeysV2* keys);
+
 }  // namespace reflex
 
 #endif  // REFLEX_HELLO_V2_H_

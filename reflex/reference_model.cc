@@ -19,10 +19,15 @@ uint64_t ReadBigEndian(const Bytes& in, size_t at, int bytes) {
   return v;
 }
 
-Bytes Nonce(uint64_t counter) {
+Bytes Nonce(uint64_t counter, Nonces nonces = Nonces::kV1) {
   Bytes nonce(12, 0);
-  for (int i = 0; i < 8; ++i) nonce[i] = static_cast<uint8_t>(counter >> (8 * i));
+  const int at = nonces == Nonces::kV1 ? 0 : 4;
+  for (int i = 0; i < 8; ++i) nonce[at + i] = static_cast<uint8_t>(counter >> (8 * i));
   return nonce;
+}
+
+uint64_t LastCounter(Nonces nonces) {
+  return nonces == Nonces::kV1 ? UINT64_MAX : UINT64_MAX - 1;
 }
 
 Bytes HmacSha256(const Bytes& key, const Bytes& message) {
@@ -119,12 +124,12 @@ Error SessionKeyV1(const Bytes& own_private, const Bytes& peer_public,
   return Error::kOk;
 }
 
-Bytes SealAnyPlaintext(const Bytes& key, uint64_t counter, const Bytes& plaintext) {
+Bytes SealAnyPlaintext(const Bytes& key, uint64_t counter, const Bytes& plaintext, Nonces nonces) {
   Bytes sealed(plaintext.size() + 16);
   unsigned long long sealed_length = 0;
   crypto_aead_chacha20poly1305_ietf_encrypt(
       sealed.data(), &sealed_length, plaintext.data(), plaintext.size(),
-      nullptr, 0, nullptr, Nonce(counter).data(), key.data());
+      nullptr, 0, nullptr, Nonce(counter, nonces).data(), key.data());
   Bytes out;
   AppendBigEndian(out, sealed.size(), 2);
   out.insert(out.end(), sealed.begin(), sealed.end());
@@ -132,28 +137,30 @@ Bytes SealAnyPlaintext(const Bytes& key, uint64_t counter, const Bytes& plaintex
 }
 
 Error SealFrame(const Bytes& key, uint64_t counter, uint8_t type,
-                const Bytes& payload, Bytes* wire) {
+                const Bytes& payload, Bytes* wire, Nonces nonces) {
   if (type < 1 || type > 4) return Error::kInvalidArgument;
   if (payload.size() > 16384) return Error::kFrameTooLarge;
   Bytes plaintext = {type};
   plaintext.insert(plaintext.end(), payload.begin(), payload.end());
-  *wire = SealAnyPlaintext(key, counter, plaintext);
+  if (counter > LastCounter(nonces)) return Error::kCounterExhausted;
+  *wire = SealAnyPlaintext(key, counter, plaintext, nonces);
   return Error::kOk;
 }
 
 Error OpenFrame(const Bytes& key, uint64_t counter, const Bytes& wire,
-                Frame* out) {
+                Frame* out, Nonces nonces) {
   if (wire.size() < 2) return Error::kTooShort;
   const size_t length = ReadBigEndian(wire, 0, 2);
   if (length > 16401) return Error::kFrameTooLarge;
   if (length < 16) return Error::kBadLength;
   if (wire.size() < 2 + length) return Error::kTooShort;
   if (wire.size() > 2 + length) return Error::kTrailingBytes;
+  if (counter > LastCounter(nonces)) return Error::kCounterExhausted;
   Bytes plaintext(length - 16);
   unsigned long long plaintext_length = 0;
   if (crypto_aead_chacha20poly1305_ietf_decrypt(
           plaintext.data(), &plaintext_length, nullptr, wire.data() + 2,
-          length, nullptr, 0, Nonce(counter).data(), key.data()) != 0) {
+          length, nullptr, 0, Nonce(counter, nonces).data(), key.data()) != 0) {
     return Error::kAuthFailed;
   }
   if (plaintext.empty()) return Error::kEmptyPlaintext;
@@ -164,10 +171,10 @@ Error OpenFrame(const Bytes& key, uint64_t counter, const Bytes& wire,
 }
 
 StreamResult DecodeStream(const Bytes& key, uint64_t first_counter,
-                          const Bytes& wire) {
+                          const Bytes& wire, Nonces nonces) {
   StreamResult result;
   uint64_t counter = first_counter;
-  bool exhausted = false;
+  bool exhausted = first_counter > LastCounter(nonces);
   size_t at = 0;
   while (at < wire.size()) {
     if (wire.size() - at < 2) {
@@ -193,10 +200,10 @@ StreamResult DecodeStream(const Bytes& key, uint64_t first_counter,
     }
     const Bytes one(wire.begin() + at, wire.begin() + at + 2 + length);
     Frame frame;
-    result.error = OpenFrame(key, counter, one, &frame);
+    result.error = OpenFrame(key, counter, one, &frame, nonces);
     if (result.error != Error::kOk) return result;
     result.frames.push_back(frame);
-    if (counter == UINT64_MAX) {
+    if (counter == LastCounter(nonces)) {
       exhausted = true;
     } else {
       ++counter;
@@ -258,6 +265,208 @@ Error DecodeRequestHeader(const Bytes& in, RequestHeader* out,
   std::copy(in.begin() + at, in.begin() + at + length, h.address.begin());
   *out = h;
   *header_bytes = at + length;
+  return Error::kOk;
+}
+
+// --- Profile v2.
+
+namespace {
+
+Bytes Cat(const Bytes& a, const Bytes& b) {
+  Bytes out = a;
+  out.insert(out.end(), b.begin(), b.end());
+  return out;
+}
+
+Bytes Ascii(const std::string& s) { return Bytes(s.begin(), s.end()); }
+
+// Noise's HKDF: 2 or 3 outputs of HMAC-SHA256 chained from ck and the input.
+std::vector<Bytes> NoiseHkdf(const Bytes& ck, const Bytes& ikm, int outputs) {
+  const Bytes temp = HmacSha256(ck, ikm);
+  std::vector<Bytes> out = {HmacSha256(temp, {0x01})};
+  out.push_back(HmacSha256(temp, Cat(out[0], {0x02})));
+  if (outputs == 3) out.push_back(HmacSha256(temp, Cat(out[1], {0x03})));
+  return out;
+}
+
+void MixHash(V2State& s, const Bytes& data) { s.h = Sha256(Cat(s.h, data)); }
+
+void MixKey(V2State& s, const Bytes& ikm) {
+  const auto out = NoiseHkdf(s.ck, ikm, 2);
+  s.ck = out[0];
+  s.k = out[1];
+  s.n = 0;
+}
+
+// ENCRYPT(k, n, ad = h, plaintext), then h = HASH(h || ciphertext).
+Bytes EncryptAndHash(V2State& s, const Bytes& plaintext) {
+  Bytes ct(plaintext.size() + 16);
+  unsigned long long n = 0;
+  crypto_aead_chacha20poly1305_ietf_encrypt(ct.data(), &n, plaintext.data(), plaintext.size(),
+                                            s.h.data(), s.h.size(), nullptr,
+                                            Nonce(s.n, Nonces::kNoise).data(), s.k.data());
+  ++s.n;
+  MixHash(s, ct);
+  return ct;
+}
+
+Error DecryptAndHash(V2State& s, const Bytes& ct, Bytes* plaintext) {
+  if (ct.size() < 16) return Error::kTooShort;
+  Bytes pt(ct.size() - 16);
+  unsigned long long n = 0;
+  if (crypto_aead_chacha20poly1305_ietf_decrypt(pt.data(), &n, nullptr, ct.data(), ct.size(),
+                                                s.h.data(), s.h.size(),
+                                                Nonce(s.n, Nonces::kNoise).data(),
+                                                s.k.data()) != 0) {
+    return Error::kAuthFailed;
+  }
+  ++s.n;
+  MixHash(s, ct);
+  *plaintext = pt;
+  return Error::kOk;
+}
+
+// InitializeSymmetric, MixHash(prologue), then the psk token.
+V2State Start(const Bytes& user_id) {
+  V2State s;
+  s.h = Sha256(Ascii("Noise_NNpsk0_25519_ChaChaPoly_SHA256"));  // 37 bytes > 32: hashed
+  s.ck = s.h;
+  MixHash(s, Ascii("reflex/2"));
+  const auto out = NoiseHkdf(s.ck, PskV2(user_id), 3);  // MixKeyAndHash(psk)
+  s.ck = out[0];
+  MixHash(s, out[1]);
+  s.k = out[2];
+  s.n = 0;
+  return s;
+}
+
+// The e token in a PSK handshake: MixHash(e) then MixKey(e).
+void MixEphemeral(V2State& s, const Bytes& e) {
+  MixHash(s, e);
+  MixKey(s, e);
+}
+
+Error Dh(const Bytes& priv, const Bytes& pub, Bytes* out) {
+  Bytes shared(32);
+  if (crypto_scalarmult(shared.data(), priv.data(), pub.data()) != 0) return Error::kLowOrderPoint;
+  *out = shared;
+  return Error::kOk;
+}
+
+void Split(const V2State& s, Bytes* c2s, Bytes* s2c) {
+  const auto out = NoiseHkdf(s.ck, {}, 2);
+  *c2s = out[0];
+  *s2c = out[1];
+}
+
+}  // namespace
+
+Bytes Sha256(const Bytes& data) {
+  Bytes out(32);
+  crypto_hash_sha256(out.data(), data.data(), data.size());
+  return out;
+}
+
+Bytes PskV2(const Bytes& user_id) { return HkdfSha256(Ascii("reflex/2 psk"), user_id, {}, 32); }
+
+namespace {
+
+Error WriteClientHello(const Bytes& user_id, const Bytes& client_private,
+                       const Bytes& client_public, int64_t timestamp, const Bytes& nonce,
+                       const Bytes& reserved, Bytes* hello, V2State* client) {
+  if (sodium_init() < 0 || user_id.size() != 16 || client_public.size() != 32 ||
+      nonce.size() != 16 || reserved.size() != 4) {
+    return Error::kInvalidArgument;
+  }
+  V2State s = Start(user_id);
+  s.e_private = client_private;
+  s.e_public = client_public;
+  MixEphemeral(s, s.e_public);
+  Bytes payload;
+  AppendBigEndian(payload, static_cast<uint64_t>(timestamp), 8);
+  payload.insert(payload.end(), nonce.begin(), nonce.end());
+  payload.insert(payload.end(), reserved.begin(), reserved.end());
+  *hello = Cat(s.e_public, EncryptAndHash(s, payload));
+  *client = s;
+  return Error::kOk;
+}
+
+}  // namespace
+
+Error V2ClientHello(const Bytes& user_id, const Bytes& client_private, int64_t timestamp,
+                    const Bytes& nonce, const Bytes& reserved, Bytes* hello, V2State* client) {
+  Bytes client_public;
+  if (const Error e = PublicKeyOf(client_private, &client_public); e != Error::kOk) return e;
+  return WriteClientHello(user_id, client_private, client_public, timestamp, nonce, reserved, hello,
+                          client);
+}
+
+Error V2ClientHelloWithPublic(const Bytes& user_id, const Bytes& client_public, int64_t timestamp,
+                              const Bytes& nonce, const Bytes& reserved, Bytes* hello) {
+  V2State unused;
+  return WriteClientHello(user_id, Bytes(32, 0), client_public, timestamp, nonce, reserved, hello,
+                          &unused);
+}
+
+Error V2ServerReadHello(const std::vector<Bytes>& user_ids, const Bytes& hello, size_t* user,
+                        int64_t* timestamp, Bytes* nonce, V2State* server) {
+  if (hello.size() < 76) return Error::kTooShort;
+  if (hello.size() > 76) return Error::kTrailingBytes;
+  const Bytes e(hello.begin(), hello.begin() + 32);
+  const Bytes ct(hello.begin() + 32, hello.end());
+  for (size_t u = 0; u < user_ids.size(); ++u) {
+    V2State s = Start(user_ids[u]);
+    s.re = e;
+    MixEphemeral(s, e);
+    Bytes payload;
+    if (DecryptAndHash(s, ct, &payload) != Error::kOk) continue;
+    if (payload[24] != 0 || payload[25] != 0 || payload[26] != 0 || payload[27] != 0) {
+      return Error::kBadReserved;
+    }
+    *user = u;
+    *timestamp = static_cast<int64_t>(ReadBigEndian(payload, 0, 8));
+    *nonce = Bytes(payload.begin() + 8, payload.begin() + 24);
+    *server = s;
+    return Error::kOk;
+  }
+  return Error::kAuthFailed;
+}
+
+Error V2ServerHello(V2State& server, const Bytes& server_private, Bytes* reply, Bytes* c2s,
+                    Bytes* s2c, Bytes* handshake_hash) {
+  V2State s = server;
+  s.e_private = server_private;
+  s.e_public = Bytes(32);
+  crypto_scalarmult_base(s.e_public.data(), server_private.data());
+  MixEphemeral(s, s.e_public);
+  Bytes dh;
+  if (const Error e = Dh(s.e_private, s.re, &dh); e != Error::kOk) return e;  // ee
+  MixKey(s, dh);
+  *reply = Cat(s.e_public, EncryptAndHash(s, {}));
+  Split(s, c2s, s2c);
+  *handshake_hash = s.h;
+  server = s;
+  return Error::kOk;
+}
+
+Error V2ClientReadHello(V2State& client, const Bytes& reply, Bytes* c2s, Bytes* s2c,
+                        Bytes* handshake_hash) {
+  if (reply.size() < 48) return Error::kTooShort;
+  if (reply.size() > 48) return Error::kTrailingBytes;
+  V2State s = client;
+  s.re = Bytes(reply.begin(), reply.begin() + 32);
+  MixEphemeral(s, s.re);
+  Bytes dh;
+  if (const Error e = Dh(s.e_private, s.re, &dh); e != Error::kOk) return e;  // ee
+  MixKey(s, dh);
+  Bytes empty;
+  if (const Error e = DecryptAndHash(s, Bytes(reply.begin() + 32, reply.end()), &empty);
+      e != Error::kOk) {
+    return e;
+  }
+  Split(s, c2s, s2c);
+  *handshake_hash = s.h;
+  client = s;
   return Error::kOk;
 }
 

@@ -12,6 +12,7 @@
 #define REFLEX_REFERENCE_MODEL_H_
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "reflex/error.h"
@@ -39,16 +40,21 @@ Error PublicKeyOf(const Bytes& private_key, Bytes* public_key);
 Error SessionKeyV1(const Bytes& own_private, const Bytes& peer_public,
                    Bytes* session_key);
 
+// Frame nonces: v1 (the counter in bytes 0..7, counters 1 .. 2^64-1) or
+// Noise, for v2 (the counter in bytes 4..11, counters 0 .. 2^64-2).
+enum class Nonces { kV1, kNoise };
+
 // The wire form of ANY plaintext (no type byte, unknown types, oversize up
 // to 65519 bytes) sealed at a counter: frames only a key holder could make,
 // which the codec itself refuses to seal. For tests, fuzzers, vectors.
-Bytes SealAnyPlaintext(const Bytes& key, uint64_t counter, const Bytes& plaintext);
+Bytes SealAnyPlaintext(const Bytes& key, uint64_t counter, const Bytes& plaintext,
+                       Nonces nonces = Nonces::kV1);
 
 // One frame at one counter.
 Error SealFrame(const Bytes& key, uint64_t counter, uint8_t type,
-                const Bytes& payload, Bytes* wire);
+                const Bytes& payload, Bytes* wire, Nonces nonces = Nonces::kV1);
 Error OpenFrame(const Bytes& key, uint64_t counter, const Bytes& wire,
-                Frame* out);
+                Frame* out, Nonces nonces = Nonces::kV1);
 
 // A whole stream: frames in order until the first error. A partial frame at
 // the end is too_short. counter_exhausted once counter 2^64-1 was used.
@@ -57,11 +63,44 @@ struct StreamResult {
   Error error = Error::kOk;
 };
 StreamResult DecodeStream(const Bytes& key, uint64_t first_counter,
-                          const Bytes& wire);
+                          const Bytes& wire, Nonces nonces = Nonces::kV1);
 
 Bytes EncodeRequestHeader(const RequestHeader& header);  // empty if invalid
 Error DecodeRequestHeader(const Bytes& in, RequestHeader* out,
                           size_t* header_bytes);
+
+// --- Profile v2: Noise_NNpsk0_25519_ChaChaPoly_SHA256 written out step by
+// step (Noise revision 34, sections 5 and 9), prologue "reflex/2".
+
+Bytes Sha256(const Bytes& data);
+// A user's PSK: HKDF-SHA256(IKM = the 16-byte user id, salt = "reflex/2 psk").
+Bytes PskV2(const Bytes& user_id);
+
+// What one side knows during the handshake.
+struct V2State {
+  Bytes ck, h, k;  // chaining key, handshake hash, cipher key
+  uint64_t n = 0;  // the cipher key's nonce
+  Bytes e_private, e_public, re;  // own ephemeral pair, peer's ephemeral
+};
+
+// Client: message 1 = e.pub || ENCRYPT(timestamp || nonce || reserved).
+Error V2ClientHello(const Bytes& user_id, const Bytes& client_private, int64_t timestamp,
+                    const Bytes& nonce, const Bytes& reserved, Bytes* hello, V2State* client);
+// The same message made from a public key alone (a low-order one, say):
+// message 1 needs no DH, so no private key.
+Error V2ClientHelloWithPublic(const Bytes& user_id, const Bytes& client_public, int64_t timestamp,
+                              const Bytes& nonce, const Bytes& reserved, Bytes* hello);
+// Server: tries every user (too_short, trailing_bytes, auth_failed,
+// bad_reserved), then yields the fields and its state.
+Error V2ServerReadHello(const std::vector<Bytes>& user_ids, const Bytes& hello, size_t* user,
+                        int64_t* timestamp, Bytes* nonce, V2State* server);
+// Server: message 2 = e.pub || ENCRYPT(empty), then Split (low_order_point).
+Error V2ServerHello(V2State& server, const Bytes& server_private, Bytes* reply, Bytes* c2s,
+                    Bytes* s2c, Bytes* handshake_hash);
+// Client: reads message 2 (too_short, trailing_bytes, low_order_point,
+// auth_failed), then Split.
+Error V2ClientReadHello(V2State& client, const Bytes& reply, Bytes* c2s, Bytes* s2c,
+                        Bytes* handshake_hash);
 
 }  // namespace reflex::reference
 

@@ -98,7 +98,8 @@ ReplayFilter::Verdict ReplayFilter::Check(std::span<const uint8_t, kPublicKeyByt
                                           int64_t timestamp, int64_t now) {
   pool::detail::MutexLock lock(mu_);
   // Expired: no replay of these could pass the timestamp check any more.
-  while (!heap_.empty() && heap_[0].timestamp < now - options_.window_seconds) {
+  while (!heap_.empty() && static_cast<__int128>(heap_[0].timestamp) + options_.window_seconds <
+                              static_cast<__int128>(now)) {
     RemoveEntry(heap_[0].entry);
     ++stats_.expired;
   }

@@ -35,14 +35,8 @@ Error ServerContext::Create(const ServerConfig& config, std::unique_ptr<ServerCo
   if (const Error e = InitCrypto(); e != Error::kOk) return e;
   std::unique_ptr<ServerContext> context(new ServerContext(config));
   for (const UserId& user : config.users) {
-    noise::Psk psk;
-    if (const Error e = DeriveUserPskV2(user, &psk); e != Error::kOk) return e;
     noise::HandshakeState state;
-    if (const Error e = InitHandshakeV2(/*initiator=*/false, psk, &state); e != Error::kOk) {
-      return e;
-    }
-    // The psk token leads message 1 and reads no bytes: done once, here.
-    state.ApplyLeadingPskTokens();
+    if (const Error e = PrepareServerHandshakeV2(user, &state); e != Error::kOk) return e;
     context->prepared_v2_.push_back(state);
   }
   context->replay_filter_ = std::make_unique<ReplayFilter>(
@@ -161,9 +155,7 @@ Error ServerSession::AcceptV1(size_t* user) {
   if (index == SIZE_MAX) return Error::kUnknownUser;
   const int64_t now = clock_->UnixSeconds();
   const int64_t window = context_->config().timestamp_window_seconds;
-  if (hello.timestamp < now - window || hello.timestamp > now + window) {
-    return Error::kTimestampOutOfWindow;
-  }
+  if (!WithinWindow(hello.timestamp, now, window)) return Error::kTimestampOutOfWindow;
   KeyPair server;
   if (const Error e = DrawKeyPair(*random_, &server); e != Error::kOk) return e;
   SessionKey key;
@@ -190,49 +182,32 @@ Error ServerSession::AcceptV1(size_t* user) {
 }
 
 Error ServerSession::AcceptV2(size_t* user) {
-  // Every user's PSK is tried, always all of them: the time taken does not
-  // depend on which one (or whether one) verifies.
-  noise::HandshakeState matched;
-  size_t matched_user = SIZE_MAX;
-  std::array<uint8_t, kV2HelloPayloadBytes> payload{};
-  for (size_t u = 0; u < context_->user_count(); ++u) {
-    noise::HandshakeState trial = context_->prepared_v2(u);
-    std::array<uint8_t, kV2HelloPayloadBytes> got{};
-    size_t n = 0;
-    const bool ok = trial.ReadMessage(hello_, got, &n) == Error::kOk && n == got.size();
-    if (ok && matched_user == SIZE_MAX) {
-      matched = trial;
-      matched_user = u;
-      payload = got;
-    }
+  ClientHelloV2 hello;
+  if (const Error e = ReadClientHelloV2(context_->prepared_v2(), hello_, &hello); e != Error::kOk) {
+    return e;  // auth_failed (no user's PSK verifies), bad_reserved
   }
-  if (matched_user == SIZE_MAX) return Error::kAuthFailed;
-  HelloPayloadV2 fields;
-  if (const Error e = DecodeHelloPayloadV2(payload, &fields); e != Error::kOk) return e;
   const int64_t now = clock_->UnixSeconds();
   const int64_t window = context_->config().timestamp_window_seconds;
-  if (fields.timestamp < now - window || fields.timestamp > now + window) {
-    return Error::kTimestampOutOfWindow;
-  }
+  if (!WithinWindow(hello.payload.timestamp, now, window)) return Error::kTimestampOutOfWindow;
   KeyPair server;
   if (const Error e = DrawKeyPair(*random_, &server); e != Error::kOk) return e;
-  matched.SetEphemeral(server);
-  size_t written = 0;
-  if (const Error e = matched.WriteMessage({}, output_, &written); e != Error::kOk) {
+  std::array<uint8_t, kV2ServerHelloBytes> reply;
+  TransportKeysV2 keys;
+  if (const Error e = WriteServerHelloV2(hello.state, server, reply, &keys); e != Error::kOk) {
     return e;  // low_order_point: the client's ephemeral key
   }
-  if (context_->replay_filter().Check(matched.remote_ephemeral(), fields.timestamp, now) !=
-      ReplayFilter::Verdict::kFresh) {
+  // Last, so only otherwise acceptable hellos take a place in the filter.
+  if (context_->replay_filter().Check(hello.state.remote_ephemeral(), hello.payload.timestamp,
+                                      now) != ReplayFilter::Verdict::kFresh) {
     return Error::kReplayedHello;
   }
-  noise::CipherKey c2s, s2c;
-  if (const Error e = matched.Split(&c2s, &s2c); e != Error::kOk) return e;
-  output_size_ = written;
-  channel_.emplace(ChannelKeys{SessionKey(s2c.span()), kFirstFrameCounterV2,
-                               SessionKey(c2s.span()), kFirstFrameCounterV2,
+  std::copy(reply.begin(), reply.end(), output_.begin());
+  output_size_ = reply.size();
+  channel_.emplace(ChannelKeys{keys.server_to_client, kFirstFrameCounterV2,
+                               keys.client_to_server, kFirstFrameCounterV2,
                                NoiseFrameOptions(context_->config().backend)},
                    /*expect_request=*/true);
-  *user = matched_user;
+  *user = hello.user;
   return Error::kOk;
 }
 

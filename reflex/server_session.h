@@ -69,7 +69,7 @@ class ServerContext {
   size_t user_count() const { return config_.users.size(); }
   // The v1 user with this id, or SIZE_MAX.
   size_t FindUser(const UserId& id) const;
-  const noise::HandshakeState& prepared_v2(size_t user) const { return prepared_v2_[user]; }
+  std::span<const noise::HandshakeState> prepared_v2() const { return prepared_v2_; }
 
  private:
   explicit ServerContext(const ServerConfig& config);

@@ -467,5 +467,15 @@ TEST_P(SessionTest, AClientRefusesATamperedServerHello) {
   }
 }
 
+TEST(WithinWindow, ExtremeValuesNeitherOverflowNorPass) {
+  EXPECT_TRUE(WithinWindow(INT64_MAX, INT64_MAX - 120, 120));
+  EXPECT_FALSE(WithinWindow(INT64_MAX, INT64_MAX - 121, 120));
+  EXPECT_FALSE(WithinWindow(INT64_MIN, 0, 120));
+  EXPECT_FALSE(WithinWindow(INT64_MAX, INT64_MIN, 120));
+  EXPECT_TRUE(WithinWindow(INT64_MIN, INT64_MIN + 5, 120));
+  EXPECT_TRUE(WithinWindow(1000, 880, 120));
+  EXPECT_FALSE(WithinWindow(1000, 879, 120));
+}
+
 }  // namespace
 }  // namespace reflex

@@ -29,6 +29,13 @@ using UserId = std::array<uint8_t, kUserIdBytes>;
 [[nodiscard]] bool ParseUserId(std::string_view text, UserId* out);
 std::array<char, 36> FormatUserId(const UserId& id);
 
+// Whether a hello stamped `timestamp` is within `window` seconds of `now`,
+// either way (no overflow, whatever the values).
+constexpr bool WithinWindow(int64_t timestamp, int64_t now, int64_t window) {
+  const __int128 d = static_cast<__int128>(timestamp) - now;
+  return d >= -static_cast<__int128>(window) && d <= window;
+}
+
 // The session's view of time, injected so tests are deterministic:
 // wall-clock Unix seconds (hello timestamps) and a monotonic clock in
 // milliseconds (the hello wait, traffic shaping). SystemClock is the real one.

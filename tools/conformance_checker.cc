@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <memory>
 #include <sstream>
 #include <system_error>
 
@@ -11,7 +12,10 @@
 #include "reflex/frame_decoder.h"
 #include "reflex/frame_opener.h"
 #include "reflex/frame_sealer.h"
+#include "reflex/client_session.h"
 #include "reflex/hello.h"
+#include "reflex/hello_v2.h"
+#include "reflex/server_session.h"
 #include "reflex/key_schedule.h"
 #include "reflex/pooled_frames.h"
 #include "reflex/reference_model.h"
@@ -240,14 +244,24 @@ void CheckKeySchedule(const VectorTest& t, Failures& out) {
   }
 }
 
-void CheckFrame(const VectorTest& t, Failures& out) {
+// The nonce layout of a profile's frames.
+struct Layout {
+  NonceLayout codec;
+  reference::Nonces reference;
+};
+Layout LayoutOf(const std::string& profile) {
+  return profile == "v2" ? Layout{NonceLayout::kNoise, reference::Nonces::kNoise}
+                         : Layout{NonceLayout::kV1, reference::Nonces::kV1};
+}
+
+void CheckFrame(const VectorTest& t, const Layout& layout, Failures& out) {
   const Bytes& key = t.HexField("key");
   const uint64_t counter = t.U64Field("counter");
   const Bytes& wire = t.HexField("wire");
   const bool has_contents = HasAll(t, {"frame_type", "payload"});
   if (!t.valid) {
     for (AeadBackend backend : kAllAeadBackends) {
-      FrameOpener opener(KeyOf(key), counter, {NonceLayout::kV1, backend});
+      FrameOpener opener(KeyOf(key), counter, {layout.codec, backend});
       Bytes copy = wire;
       OpenedFrame opened;
       out.ExpectRefused(CodecName(backend), "open", opener.OpenInPlace(copy, &opened),
@@ -255,14 +269,15 @@ void CheckFrame(const VectorTest& t, Failures& out) {
       if (!opened.payload.empty()) out.Add(CodecName(backend), "a refused frame yielded a payload");
     }
     reference::Frame frame;
-    out.ExpectRefused(kReference, "open", reference::OpenFrame(key, counter, wire, &frame),
+    out.ExpectRefused(kReference, "open",
+                      reference::OpenFrame(key, counter, wire, &frame, layout.reference),
                       t.ErrorField());
     if (has_contents) {
       Bytes plaintext = {static_cast<uint8_t>(t.IntField("frame_type"))};
       const Bytes& payload = t.HexField("payload");
       plaintext.insert(plaintext.end(), payload.begin(), payload.end());
       if (payload.size() + 17 <= 0xFFFF &&
-          reference::SealAnyPlaintext(key, counter, plaintext) == wire &&
+          reference::SealAnyPlaintext(key, counter, plaintext, layout.reference) == wire &&
           t.ErrorField() != Error::kUnknownFrameType) {
         out.Add("", "the frame_type and payload seal to exactly this wire, which opens");
       }
@@ -274,12 +289,12 @@ void CheckFrame(const VectorTest& t, Failures& out) {
   pool::BufferPool pool;
   for (AeadBackend backend : kAllAeadBackends) {
     const std::string codec = CodecName(backend);
-    FrameSealer sealer(KeyOf(key), counter, {NonceLayout::kV1, backend});
+    FrameSealer sealer(KeyOf(key), counter, {layout.codec, backend});
     pool::Buffer sealed;
     const Error e = SealToBuffer(sealer, pool, static_cast<FrameType>(type), payload, &sealed);
     out.ExpectOk(codec, "seal", e);
     if (e == Error::kOk) out.ExpectBytes(codec, "seal: wire", wire, sealed.span());
-    FrameOpener opener(KeyOf(key), counter, {NonceLayout::kV1, backend});
+    FrameOpener opener(KeyOf(key), counter, {layout.codec, backend});
     Bytes copy = wire;
     OpenedFrame opened;
     const Error e2 = opener.OpenInPlace(copy, &opened);
@@ -290,11 +305,11 @@ void CheckFrame(const VectorTest& t, Failures& out) {
     }
   }
   Bytes wire2;
-  const Error e3 = reference::SealFrame(key, counter, type, payload, &wire2);
+  const Error e3 = reference::SealFrame(key, counter, type, payload, &wire2, layout.reference);
   out.ExpectOk(kReference, "seal", e3);
   if (e3 == Error::kOk) out.ExpectBytes(kReference, "seal: wire", wire, wire2);
   reference::Frame frame;
-  const Error e4 = reference::OpenFrame(key, counter, wire, &frame);
+  const Error e4 = reference::OpenFrame(key, counter, wire, &frame, layout.reference);
   out.ExpectOk(kReference, "open", e4);
   if (e4 == Error::kOk) {
     if (frame.type != type) out.Add(kReference, "open: other frame type");
@@ -308,7 +323,7 @@ std::vector<reference::Frame> AsFrames(const std::vector<FrameItem>& items) {
   return frames;
 }
 
-void CheckFrameStream(const VectorTest& t, Failures& out) {
+void CheckFrameStream(const VectorTest& t, const Layout& layout, Failures& out) {
   const Bytes& key = t.HexField("key");
   const uint64_t first = t.U64Field("first_counter");
   const Bytes& wire = t.HexField("wire");
@@ -318,7 +333,7 @@ void CheckFrameStream(const VectorTest& t, Failures& out) {
   for (AeadBackend backend : kAllAeadBackends) {
     for (const auto& chunks : testing::StandardChunkings(static_cast<uint32_t>(t.id))) {
       const std::string impl = CodecName(backend) + ", " + testing::ChunkingName(chunks);
-      FrameDecoder decoder(KeyOf(key), pool, first, {NonceLayout::kV1, backend});
+      FrameDecoder decoder(KeyOf(key), pool, first, {layout.codec, backend});
       const testing::ChunkedDecode got = testing::DecodeInChunks(decoder, wire, chunks);
       if (!got.broken.empty()) out.Add(impl, "decoder contract broken: " + got.broken);
       if (t.valid) {
@@ -333,7 +348,7 @@ void CheckFrameStream(const VectorTest& t, Failures& out) {
       if (!out.empty()) return;  // one chunking's report is enough
     }
   }
-  const reference::StreamResult r = reference::DecodeStream(key, first, wire);
+  const reference::StreamResult r = reference::DecodeStream(key, first, wire, layout.reference);
   if (t.valid) {
     out.ExpectOk(kReference, "decode", r.error);
   } else {
@@ -408,12 +423,401 @@ void CheckRequestHeader(const VectorTest& t, Failures& out) {
   out.ExpectBytes(kReference, "encode:", encoded, reference::EncodeRequestHeader(expected));
 }
 
-void CheckTest(const std::string& kind, const VectorTest& t, Failures& out) {
-  if (kind == "client_handshake") CheckClientHandshake(t, out);
-  if (kind == "server_handshake") CheckServerHandshake(t, out);
-  if (kind == "key_schedule") CheckKeySchedule(t, out);
-  if (kind == "frame") CheckFrame(t, out);
-  if (kind == "frame_stream") CheckFrameStream(t, out);
+// --- Profile v2.
+
+// Hands out exactly the bytes it was given, in order: the ephemeral keys and
+// nonces a vector names, drawn by a session as from any random source.
+class ScriptedRandom final : public RandomSource {
+ public:
+  explicit ScriptedRandom(Bytes script) : script_(std::move(script)) {}
+  void Fill(std::span<uint8_t> out) override {
+    for (uint8_t& b : out) b = at_ < script_.size() ? script_[at_++] : (overrun_ = true, 0);
+  }
+  bool overrun() const { return overrun_; }
+
+ private:
+  Bytes script_;
+  size_t at_ = 0;
+  bool overrun_ = false;
+};
+
+class FixedClock final : public Clock {
+ public:
+  explicit FixedClock(int64_t unix_seconds) : unix_(unix_seconds) {}
+  int64_t UnixSeconds() const override { return unix_; }
+  int64_t MonotonicMillis() const override { return 0; }
+
+ private:
+  int64_t unix_;
+};
+
+UserId UserOf(const VectorTest& t) {
+  UserId id{};
+  std::ranges::copy(t.HexField("user_id"), id.begin());
+  return id;
+}
+
+KeyPair PairOf(const Bytes& priv) {
+  KeyPair pair;
+  (void)KeyPairFromPrivate(Fixed<32>(priv), &pair);
+  return pair;
+}
+
+HelloPayloadV2 PayloadOf(const VectorTest& t) {
+  HelloPayloadV2 p;
+  p.timestamp = t.I64Field("timestamp");
+  std::ranges::copy(t.HexField("nonce"), p.nonce.begin());
+  if (t.Has("reserved")) std::ranges::copy(t.HexField("reserved"), p.reserved.begin());
+  return p;
+}
+
+Bytes ReservedOf(const VectorTest& t) { return t.Has("reserved") ? t.HexField("reserved") : Bytes(4, 0); }
+
+// Session names: the sessions drive the same functions end to end.
+std::string SessionName(AeadBackend backend) {
+  return "session/" + std::string(AeadBackendName(backend));
+}
+
+// The first 32 bytes of a message are its sender's ephemeral public key:
+// when a test gives the private key, they must match.
+void ExpectEphemeralOf(const Bytes& message, const VectorTest& t, const char* private_field,
+                       Failures& out) {
+  if (!t.Has(private_field)) return;
+  const KeyPair pair = PairOf(t.HexField(private_field));
+  const size_t n = std::min<size_t>(message.size(), kPublicKeyBytes);
+  if (!std::equal(message.begin(), message.begin() + static_cast<ptrdiff_t>(n),
+                  pair.public_key.begin())) {
+    out.Add("", std::string("'encoded' does not start with the public key of '") + private_field +
+                    "'");
+  }
+}
+
+std::unique_ptr<ServerContext> OneUserServer(const UserId& user, AeadBackend backend) {
+  ServerConfig config;
+  config.users = {user};
+  config.backend = backend;
+  config.replay_capacity = 16;
+  std::unique_ptr<ServerContext> context;
+  (void)ServerContext::Create(config, &context);
+  return context;
+}
+
+// A server session fed hello; the event it reports.
+SessionEvent ServeHello(const ServerContext& context, int64_t now, const Bytes& server_private,
+                        const Bytes& hello, Bytes* reply) {
+  FixedClock clock(now);
+  ScriptedRandom random(server_private);
+  ServerSession server(context, clock, random);
+  Bytes in = hello;
+  size_t used = 0;
+  SessionEvent event;
+  if (server.Receive(in, &used, &event) == Error::kOk && reply != nullptr) {
+    const auto out = server.PendingOutput();
+    reply->assign(out.begin(), out.end());
+  }
+  return event;
+}
+
+void CheckClientHandshakeV2(const VectorTest& t, Failures& out) {
+  const Bytes& encoded = t.HexField("encoded");
+  const UserId user = UserOf(t);
+  noise::HandshakeState prepared;
+  out.ExpectOk("codec", "prepare the server's state", PrepareServerHandshakeV2(user, &prepared));
+  const noise::HandshakeState users[] = {prepared};
+  ClientHelloV2 read;
+  const Error read_error = ReadClientHelloV2(users, encoded, &read);
+  size_t ref_user = 0;
+  int64_t ref_timestamp = 0;
+  Bytes ref_nonce;
+  reference::V2State ref_state;
+  const Error ref_error = reference::V2ServerReadHello({t.HexField("user_id")}, encoded, &ref_user,
+                                                       &ref_timestamp, &ref_nonce, &ref_state);
+  if (!t.valid) {
+    out.ExpectRefused("codec", "server read", read_error, t.ErrorField());
+    out.ExpectRefused(kReference, "server read", ref_error, t.ErrorField());
+    ExpectEphemeralOf(encoded, t, "client_private", out);
+    if (encoded.size() == kV2ClientHelloBytes && t.Has("timestamp")) {
+      for (AeadBackend backend : kAllAeadBackends) {
+        const auto context = OneUserServer(user, backend);
+        const SessionEvent e = ServeHello(*context, t.I64Field("timestamp"), Bytes(32, 1), encoded, nullptr);
+        if (e.kind != SessionEventKind::kFallback) {
+          out.Add(SessionName(backend), "the server did not fall back");
+        } else if (t.ErrorField() && e.reason != *t.ErrorField()) {
+          out.Add(SessionName(backend), "fell back for " + std::string(ErrorName(e.reason)) +
+                                            ", expected " + std::string(ErrorName(*t.ErrorField())));
+        }
+      }
+    }
+    return;
+  }
+  const Bytes& client_private = t.HexField("client_private");
+  const HelloPayloadV2 payload = PayloadOf(t);
+  Bytes written(kV2ClientHelloBytes);
+  noise::HandshakeState client_state;
+  out.ExpectOk("codec", "client write",
+               WriteClientHelloV2(user, PairOf(client_private), payload,
+                                  std::span<uint8_t, kV2ClientHelloBytes>(written), &client_state));
+  out.ExpectBytes("codec", "client write:", encoded, written);
+  out.ExpectOk("codec", "server read", read_error);
+  if (read_error == Error::kOk && !(read.payload == payload)) {
+    out.Add("codec", "server read yields other fields");
+  }
+  Bytes ref_hello;
+  reference::V2State ref_client;
+  out.ExpectOk(kReference, "client write",
+               reference::V2ClientHello(t.HexField("user_id"), client_private, payload.timestamp,
+                                        t.HexField("nonce"), ReservedOf(t), &ref_hello, &ref_client));
+  out.ExpectBytes(kReference, "client write:", encoded, ref_hello);
+  out.ExpectOk(kReference, "server read", ref_error);
+  if (ref_error == Error::kOk &&
+      (ref_timestamp != payload.timestamp || ref_nonce != t.HexField("nonce"))) {
+    out.Add(kReference, "server read yields other fields");
+  }
+  // The sessions, end to end: a client drawing exactly these keys and
+  // nonce at this time sends exactly this hello, and a server takes it.
+  for (AeadBackend backend : kAllAeadBackends) {
+    FixedClock clock(payload.timestamp);
+    Bytes script = client_private;
+    script.insert(script.end(), payload.nonce.begin(), payload.nonce.end());
+    ScriptedRandom random(script);
+    ClientSession client({Profile::kV2, user, backend}, clock, random);
+    out.ExpectOk(SessionName(backend), "client start", client.Start());
+    const auto sent = client.PendingOutput();
+    out.ExpectBytes(SessionName(backend), "client hello:", encoded, sent);
+    const auto context = OneUserServer(user, backend);
+    const SessionEvent e = ServeHello(*context, payload.timestamp, Bytes(32, 1), encoded, nullptr);
+    if (e.kind != SessionEventKind::kHandshakeDone) {
+      out.Add(SessionName(backend), "the server did not accept the hello (" +
+                                        std::string(ErrorName(e.reason)) + ")");
+    }
+  }
+}
+
+void CheckServerHandshakeV2(const VectorTest& t, Failures& out) {
+  const Bytes& encoded = t.HexField("encoded");
+  const UserId user = UserOf(t);
+  const Bytes& client_private = t.HexField("client_private");
+  const HelloPayloadV2 payload = PayloadOf(t);
+  Bytes hello(kV2ClientHelloBytes);
+  noise::HandshakeState client_state;
+  out.ExpectOk("codec", "client write",
+               WriteClientHelloV2(user, PairOf(client_private), payload,
+                                  std::span<uint8_t, kV2ClientHelloBytes>(hello), &client_state));
+  TransportKeysV2 client_keys;
+  const Error read_error = ReadServerHelloV2(client_state, encoded, &client_keys);
+  Bytes ref_hello, c2s, s2c, hash;
+  reference::V2State ref_client;
+  out.ExpectOk(kReference, "client write",
+               reference::V2ClientHello(t.HexField("user_id"), client_private, payload.timestamp,
+                                        t.HexField("nonce"), ReservedOf(t), &ref_hello,
+                                        &ref_client));
+  reference::V2State ref_client_after = ref_client;
+  const Error ref_error = reference::V2ClientReadHello(ref_client_after, encoded, &c2s, &s2c, &hash);
+  // The client session reads exactly 48 bytes before it decides.
+  auto client_session_event = [&](AeadBackend backend) {
+    FixedClock clock(payload.timestamp);
+    Bytes script = client_private;
+    script.insert(script.end(), payload.nonce.begin(), payload.nonce.end());
+    ScriptedRandom random(script);
+    ClientSession client({Profile::kV2, user, backend}, clock, random);
+    SessionEvent e;
+    if (client.Start() != Error::kOk) return e;
+    Bytes in = encoded;
+    size_t used = 0;
+    (void)client.Receive(in, &used, &e);
+    return e;
+  };
+  if (!t.valid) {
+    out.ExpectRefused("codec", "client read", read_error, t.ErrorField());
+    out.ExpectRefused(kReference, "client read", ref_error, t.ErrorField());
+    ExpectEphemeralOf(encoded, t, "server_private", out);
+    if (encoded.size() == kV2ServerHelloBytes) {
+      for (AeadBackend backend : kAllAeadBackends) {
+        const SessionEvent e = client_session_event(backend);
+        if (e.kind != SessionEventKind::kError) {
+          out.Add(SessionName(backend), "the client did not refuse the server hello");
+        } else {
+          out.ExpectRefused(SessionName(backend), "client read", e.reason, t.ErrorField());
+        }
+      }
+    }
+    return;
+  }
+  const Bytes& server_private = t.HexField("server_private");
+  noise::HandshakeState prepared;
+  out.ExpectOk("codec", "prepare", PrepareServerHandshakeV2(user, &prepared));
+  const noise::HandshakeState users[] = {prepared};
+  ClientHelloV2 read;
+  out.ExpectOk("codec", "server read", ReadClientHelloV2(users, hello, &read));
+  Bytes reply(kV2ServerHelloBytes);
+  TransportKeysV2 server_keys;
+  out.ExpectOk("codec", "server write",
+               WriteServerHelloV2(read.state, PairOf(server_private),
+                                  std::span<uint8_t, kV2ServerHelloBytes>(reply), &server_keys));
+  out.ExpectBytes("codec", "server write:", encoded, reply);
+  out.ExpectOk("codec", "client read", read_error);
+  if (read_error == Error::kOk &&
+      !(client_keys.client_to_server.Equals(server_keys.client_to_server.span()) &&
+        client_keys.server_to_client.Equals(server_keys.server_to_client.span()))) {
+    out.Add("codec", "client and server split to different keys");
+  }
+  size_t ref_user = 0;
+  int64_t ref_ts = 0;
+  Bytes ref_nonce, ref_reply, rc2s, rs2c, rhash;
+  reference::V2State ref_server;
+  out.ExpectOk(kReference, "server read",
+               reference::V2ServerReadHello({t.HexField("user_id")}, ref_hello, &ref_user, &ref_ts,
+                                            &ref_nonce, &ref_server));
+  out.ExpectOk(kReference, "server write",
+               reference::V2ServerHello(ref_server, server_private, &ref_reply, &rc2s, &rs2c, &rhash));
+  out.ExpectBytes(kReference, "server write:", encoded, ref_reply);
+  out.ExpectOk(kReference, "client read", ref_error);
+  for (AeadBackend backend : kAllAeadBackends) {
+    const auto context = OneUserServer(user, backend);
+    Bytes session_reply;
+    const SessionEvent e = ServeHello(*context, payload.timestamp, server_private, hello, &session_reply);
+    if (e.kind != SessionEventKind::kHandshakeDone) {
+      out.Add(SessionName(backend), "the server did not accept the client hello");
+    }
+    out.ExpectBytes(SessionName(backend), "server hello:", encoded, session_reply);
+    const SessionEvent c = client_session_event(backend);
+    if (c.kind != SessionEventKind::kHandshakeDone) {
+      out.Add(SessionName(backend), "the client did not accept the server hello");
+    }
+  }
+}
+
+void CheckKeyScheduleV2(const VectorTest& t, Failures& out) {
+  const UserId user = UserOf(t);
+  const HelloPayloadV2 payload = PayloadOf(t);
+  if (t.Has("psk")) {
+    noise::Psk psk;
+    out.ExpectOk("codec", "psk", DeriveUserPskV2(user, &psk));
+    out.ExpectBytes("codec", "psk", t.HexField("psk"), psk.span());
+    out.ExpectBytes(kReference, "psk", t.HexField("psk"), reference::PskV2(t.HexField("user_id")));
+  }
+  for (auto [priv, pub] : {std::pair{"client_private", "client_public"},
+                           std::pair{"server_private", "server_public"}}) {
+    if (t.Has(priv) && t.Has(pub)) {
+      out.ExpectBytes("codec", std::string(pub), t.HexField(pub), PairOf(t.HexField(priv)).public_key);
+    }
+  }
+  const bool client_side = t.Has("client_private") && t.Has("server_public");
+  const bool server_side = t.Has("client_public") && t.Has("server_private");
+  if (!t.valid) {
+    if (!client_side && !server_side) {
+      out.Add("", "no side of the exchange can be computed from the given fields");
+    }
+    if (client_side) {
+      // The client reads a message 2 carrying server_public (its tag is
+      // never reached: the DH comes first).
+      Bytes hello(kV2ClientHelloBytes);
+      noise::HandshakeState client_state;
+      out.ExpectOk("codec", "client write",
+                   WriteClientHelloV2(user, PairOf(t.HexField("client_private")), payload,
+                                      std::span<uint8_t, kV2ClientHelloBytes>(hello), &client_state));
+      Bytes reply = t.HexField("server_public");
+      reply.resize(kV2ServerHelloBytes, 0);
+      TransportKeysV2 keys;
+      out.ExpectRefused("codec", "client read", ReadServerHelloV2(client_state, reply, &keys),
+                        t.ErrorField());
+      Bytes ref_hello, c2s, s2c, hash;
+      reference::V2State state;
+      out.ExpectOk(kReference, "client write",
+                   reference::V2ClientHello(t.HexField("user_id"), t.HexField("client_private"),
+                                            payload.timestamp, t.HexField("nonce"), Bytes(4, 0),
+                                            &ref_hello, &state));
+      out.ExpectRefused(kReference, "client read",
+                        reference::V2ClientReadHello(state, reply, &c2s, &s2c, &hash), t.ErrorField());
+    }
+    if (server_side) {
+      // The server reads a message 1 carrying client_public, then refuses
+      // to answer it (the DH).
+      Bytes hello;
+      out.ExpectOk(kReference, "client write",
+                   reference::V2ClientHelloWithPublic(t.HexField("user_id"), t.HexField("client_public"),
+                                                      payload.timestamp, t.HexField("nonce"),
+                                                      Bytes(4, 0), &hello));
+      noise::HandshakeState prepared;
+      out.ExpectOk("codec", "prepare", PrepareServerHandshakeV2(user, &prepared));
+      const noise::HandshakeState users[] = {prepared};
+      ClientHelloV2 read;
+      const Error e = ReadClientHelloV2(users, hello, &read);
+      out.ExpectOk("codec", "server read", e);
+      if (e == Error::kOk) {
+        Bytes reply(kV2ServerHelloBytes);
+        TransportKeysV2 keys;
+        out.ExpectRefused("codec", "server write",
+                          WriteServerHelloV2(read.state, PairOf(t.HexField("server_private")),
+                                             std::span<uint8_t, kV2ServerHelloBytes>(reply), &keys),
+                          t.ErrorField());
+      }
+      size_t u = 0;
+      int64_t ts = 0;
+      Bytes nonce, reply, c2s, s2c, hash;
+      reference::V2State state;
+      out.ExpectOk(kReference, "server read",
+                   reference::V2ServerReadHello({t.HexField("user_id")}, hello, &u, &ts, &nonce, &state));
+      out.ExpectRefused(kReference, "server write",
+                        reference::V2ServerHello(state, t.HexField("server_private"), &reply, &c2s,
+                                                 &s2c, &hash),
+                        t.ErrorField());
+    }
+    return;
+  }
+  // Valid: the whole handshake, both implementations, everything derived.
+  Bytes hello(kV2ClientHelloBytes);
+  noise::HandshakeState client_state;
+  out.ExpectOk("codec", "client write",
+               WriteClientHelloV2(user, PairOf(t.HexField("client_private")), payload,
+                                  std::span<uint8_t, kV2ClientHelloBytes>(hello), &client_state));
+  noise::HandshakeState prepared;
+  out.ExpectOk("codec", "prepare", PrepareServerHandshakeV2(user, &prepared));
+  const noise::HandshakeState users[] = {prepared};
+  ClientHelloV2 read;
+  out.ExpectOk("codec", "server read", ReadClientHelloV2(users, hello, &read));
+  Bytes reply(kV2ServerHelloBytes);
+  TransportKeysV2 server_keys, client_keys;
+  out.ExpectOk("codec", "server write",
+               WriteServerHelloV2(read.state, PairOf(t.HexField("server_private")),
+                                  std::span<uint8_t, kV2ServerHelloBytes>(reply), &server_keys));
+  out.ExpectOk("codec", "client read", ReadServerHelloV2(client_state, reply, &client_keys));
+  for (const auto* keys : {&server_keys, &client_keys}) {
+    const std::string side = keys == &server_keys ? "server " : "client ";
+    out.ExpectBytes("codec", side + "handshake hash", t.HexField("handshake_hash"), keys->handshake_hash);
+    out.ExpectBytes("codec", side + "c2s key", t.HexField("c2s_key"), keys->client_to_server.span());
+    out.ExpectBytes("codec", side + "s2c key", t.HexField("s2c_key"), keys->server_to_client.span());
+  }
+  Bytes ref_hello, ref_reply, c2s, s2c, hash, cc2s, cs2c, chash, nonce;
+  reference::V2State ref_client, ref_server;
+  size_t u = 0;
+  int64_t ts = 0;
+  const bool ref_ok =
+      reference::V2ClientHello(t.HexField("user_id"), t.HexField("client_private"), payload.timestamp,
+                               t.HexField("nonce"), Bytes(4, 0), &ref_hello, &ref_client) == Error::kOk &&
+      reference::V2ServerReadHello({t.HexField("user_id")}, ref_hello, &u, &ts, &nonce, &ref_server) ==
+          Error::kOk &&
+      reference::V2ServerHello(ref_server, t.HexField("server_private"), &ref_reply, &c2s, &s2c,
+                               &hash) == Error::kOk &&
+      reference::V2ClientReadHello(ref_client, ref_reply, &cc2s, &cs2c, &chash) == Error::kOk;
+  if (!ref_ok) {
+    out.Add(kReference, "the handshake failed");
+    return;
+  }
+  out.ExpectBytes(kReference, "handshake hash", t.HexField("handshake_hash"), hash);
+  out.ExpectBytes(kReference, "c2s key", t.HexField("c2s_key"), c2s);
+  out.ExpectBytes(kReference, "s2c key", t.HexField("s2c_key"), s2c);
+  out.ExpectBytes(kReference, "client's c2s key", t.HexField("c2s_key"), cc2s);
+}
+
+void CheckTest(const std::string& profile, const std::string& kind, const VectorTest& t,
+               Failures& out) {
+  const bool v2 = profile == "v2";
+  if (kind == "client_handshake") v2 ? CheckClientHandshakeV2(t, out) : CheckClientHandshake(t, out);
+  if (kind == "server_handshake") v2 ? CheckServerHandshakeV2(t, out) : CheckServerHandshake(t, out);
+  if (kind == "key_schedule") v2 ? CheckKeyScheduleV2(t, out) : CheckKeySchedule(t, out);
+  if (kind == "frame") CheckFrame(t, LayoutOf(profile), out);
+  if (kind == "frame_stream") CheckFrameStream(t, LayoutOf(profile), out);
   if (kind == "request_header") CheckRequestHeader(t, out);
 }
 
@@ -430,7 +834,7 @@ void CheckVectorText(const std::string& name, std::string_view text, std::ostrea
     for (const VectorTest& test : group.tests) {
       Failures failures;
       for (const std::string& p : test.problems) failures.Add("", p);
-      if (failures.empty()) CheckTest(group.kind, test, failures);
+      if (failures.empty()) CheckTest(file.profile, group.kind, test, failures);
       if (failures.empty()) {
         ++summary->passed;
         continue;

@@ -23,6 +23,7 @@ namespace fs = std::filesystem;
 using Bytes = std::vector<uint8_t>;
 
 constexpr char kV1File[] = "testdata/vectors/reflex-v1-compat.json";
+constexpr char kV2File[] = "testdata/vectors/reflex-v2.json";
 
 std::vector<std::string> VectorFiles() {
   std::vector<std::string> files;
@@ -75,9 +76,62 @@ TEST(Conformance, EveryVectorFileInTestdataPasses) {
 }
 
 TEST(Conformance, CheckedInVectorsAreWhatTheGeneratorMakes) {
-  const std::string generated = GenerateV1CompatVectors().dump(1) + "\n";
-  EXPECT_TRUE(generated == ReadFile(kV1File))
-      << "run: bazel run //tools:make_vectors > " << kV1File;
+  const std::string v1 = GenerateV1CompatVectors().dump(1) + "\n";
+  EXPECT_TRUE(v1 == ReadFile(kV1File)) << "run: bazel run //tools:make_vectors > " << kV1File;
+  const std::string v2 = GenerateV2Vectors().dump(1) + "\n";
+  EXPECT_TRUE(v2 == ReadFile(kV2File))
+      << "run: bazel run //tools:make_vectors -- v2 > " << kV2File;
+}
+
+TEST(Conformance, TheV2VectorsCoverEveryKindAndEveryV2Refusal) {
+  const auto doc = nlohmann::json::parse(ReadFile(kV2File));
+  EXPECT_EQ(doc["profile"], "v2");
+  std::set<std::string> kinds, errors;
+  for (const auto& group : doc["groups"]) {
+    kinds.insert(group["kind"].get<std::string>());
+    for (const auto& t : group["tests"]) {
+      if (t.contains("error")) errors.insert(t["error"].get<std::string>());
+    }
+  }
+  EXPECT_EQ(kinds, (std::set<std::string>{"client_handshake", "server_handshake",
+                                          "key_schedule", "frame", "frame_stream",
+                                          "request_header"}));
+  for (const char* e : {"too_short", "trailing_bytes", "auth_failed", "bad_reserved",
+                        "low_order_point", "counter_exhausted", "frame_too_large"}) {
+    EXPECT_TRUE(errors.count(e)) << e;
+  }
+}
+
+// Every valid v2 frame recomputed from libsodium and SPEC.md's v2 layout
+// alone (a Noise transport message: nonce = 4 zero bytes || n little-endian).
+TEST(Conformance, ValidV2FrameVectorsAreNoiseTransportMessages) {
+  ASSERT_GE(sodium_init(), 0);
+  const auto doc = nlohmann::json::parse(ReadFile(kV2File));
+  int checked = 0;
+  for (const auto& group : doc["groups"]) {
+    if (group["kind"] != "frame") continue;
+    for (const auto& t : group["tests"]) {
+      if (t["result"] != "valid") continue;
+      const Bytes key = testing::FromHex(t["key"].get<std::string>());
+      const uint64_t n = std::stoull(t["counter"].get<std::string>());
+      Bytes plaintext = {static_cast<uint8_t>(t["frame_type"].get<int>())};
+      const Bytes payload = testing::FromHex(t["payload"].get<std::string>());
+      plaintext.insert(plaintext.end(), payload.begin(), payload.end());
+      uint8_t nonce[12] = {};
+      for (int i = 0; i < 8; ++i) nonce[4 + i] = static_cast<uint8_t>(n >> (8 * i));
+      Bytes sealed(plaintext.size() + 16);
+      unsigned long long len = 0;
+      crypto_aead_chacha20poly1305_ietf_encrypt(sealed.data(), &len, plaintext.data(),
+                                                plaintext.size(), nullptr, 0, nullptr, nonce,
+                                                key.data());
+      Bytes wire = {static_cast<uint8_t>(sealed.size() >> 8),
+                    static_cast<uint8_t>(sealed.size() & 0xff)};
+      wire.insert(wire.end(), sealed.begin(), sealed.end());
+      EXPECT_EQ(testing::ToHex(wire), t["wire"].get<std::string>()) << "id " << t["id"];
+      ++checked;
+    }
+  }
+  EXPECT_GE(checked, 10);
 }
 
 TEST(Conformance, TheVectorsCoverEveryKindAndEveryWireErrorCode) {

@@ -36,6 +36,10 @@ FieldSpec Always(FieldSpec f) {
   f.required_always = true;
   return f;
 }
+FieldSpec Optional(FieldSpec f) {
+  f.required_when_valid = false;
+  return f;
+}
 FieldSpec Int(const char* name, int64_t min, int64_t max) {
   return {name, FieldType::kInt, 0, min, max};
 }
@@ -46,20 +50,39 @@ const FieldSpec kErrorField = {"error", FieldType::kError, 0, 0, 0, false};
 const std::vector<KindSpec>& Kinds() {
   static const std::vector<KindSpec> kinds = [] {
     std::vector<KindSpec> k;
-    for (const char* profile : {"v1-compat"}) {
-      k.push_back({profile,
-                   "client_handshake",
-                   {Always(Hex("encoded")), Hex("public_key", 32), Hex("user_id", 16),
-                    Decimal("timestamp", FieldType::kI64), Hex("nonce", 16), kErrorField}});
-      k.push_back({profile,
-                   "server_handshake",
-                   {Always(Hex("encoded")), Hex("public_key", 32),
-                    Decimal("timestamp", FieldType::kI64), kErrorField}});
-      k.push_back({profile,
-                   "key_schedule",
-                   {Hex("client_private", 32), Hex("server_private", 32),
-                    Hex("client_public", 32), Hex("server_public", 32),
-                    Hex("shared_secret", 32), Hex("session_key", 32), kErrorField}});
+    k.push_back({"v1-compat",
+                 "client_handshake",
+                 {Always(Hex("encoded")), Hex("public_key", 32), Hex("user_id", 16),
+                  Decimal("timestamp", FieldType::kI64), Hex("nonce", 16), kErrorField}});
+    k.push_back({"v1-compat",
+                 "server_handshake",
+                 {Always(Hex("encoded")), Hex("public_key", 32),
+                  Decimal("timestamp", FieldType::kI64), kErrorField}});
+    k.push_back({"v1-compat",
+                 "key_schedule",
+                 {Hex("client_private", 32), Hex("server_private", 32), Hex("client_public", 32),
+                  Hex("server_public", 32), Hex("shared_secret", 32), Hex("session_key", 32),
+                  kErrorField}});
+    // v2: the client's side of message 1 is given by the fields it was
+    // made from (user, ephemeral private key, timestamp, nonce).
+    k.push_back({"v2",
+                 "client_handshake",
+                 {Always(Hex("encoded")), Always(Hex("user_id", 16)), Hex("client_private", 32),
+                  Decimal("timestamp", FieldType::kI64), Hex("nonce", 16),
+                  Optional(Hex("reserved", 4)), kErrorField}});
+    k.push_back({"v2",
+                 "server_handshake",
+                 {Always(Hex("encoded")), Always(Hex("user_id", 16)),
+                  Always(Hex("client_private", 32)), Always(Decimal("timestamp", FieldType::kI64)),
+                  Always(Hex("nonce", 16)), Hex("server_private", 32), kErrorField}});
+    k.push_back({"v2",
+                 "key_schedule",
+                 {Always(Hex("user_id", 16)), Hex("psk", 32), Hex("client_private", 32),
+                  Hex("client_public", 32), Hex("server_private", 32), Hex("server_public", 32),
+                  Always(Decimal("timestamp", FieldType::kI64)), Always(Hex("nonce", 16)),
+                  Hex("handshake_hash", 32), Hex("c2s_key", 32), Hex("s2c_key", 32),
+                  kErrorField}});
+    for (const char* profile : {"v1-compat", "v2"}) {
       k.push_back({profile,
                    "frame",
                    {Always(Hex("key", 32)), Always(Decimal("counter", FieldType::kU64)),

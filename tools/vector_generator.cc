@@ -9,6 +9,8 @@
 #include "pool/buffer_pool.h"
 #include "reflex/frame_sealer.h"
 #include "reflex/hello.h"
+#include "reflex/hello_v2.h"
+#include "reflex/noise.h"
 #include "reflex/key_schedule.h"
 #include "reflex/request_header.h"
 #include "reflex/pooled_frames.h"
@@ -65,10 +67,21 @@ SessionKey Key(const char* hex) {
   return SessionKey(std::span<const uint8_t, 32>(b.data(), 32));
 }
 
+// How a profile numbers its frames: v1 counts 1 .. 2^64-1 with the counter
+// in nonce bytes 0..7; v2 (Noise) counts 0 .. 2^64-2 in bytes 4..11.
+struct FrameProfile {
+  NonceLayout layout;
+  uint64_t first;
+  uint64_t last;
+};
+constexpr FrameProfile kV1Frames = {NonceLayout::kV1, 1, UINT64_MAX};
+constexpr FrameProfile kV2Frames = {NonceLayout::kNoise, 0, UINT64_MAX - 1};
+
 // A frame sealed by the codec at a given counter.
-Bytes Seal(const SessionKey& key, uint64_t counter, FrameType type, const Bytes& payload) {
+Bytes Seal(const SessionKey& key, uint64_t counter, FrameType type, const Bytes& payload,
+           const FrameProfile& p = kV1Frames) {
   pool::BufferPool pool;
-  FrameSealer sealer(key, counter);
+  FrameSealer sealer(key, counter, {p.layout, DefaultAeadBackend()});
   pool::Buffer wire;
   Must(SealToBuffer(sealer, pool, type, payload, &wire));
   return Bytes(wire.data(), wire.data() + wire.size());
@@ -76,13 +89,16 @@ Bytes Seal(const SessionKey& key, uint64_t counter, FrameType type, const Bytes&
 
 // A frame around an arbitrary plaintext (no type byte, unknown types), as
 // only a key holder could make it; the codec refuses to seal these.
-Bytes SealRaw(const SessionKey& key, uint64_t counter, const Bytes& plaintext) {
-  return reference::SealAnyPlaintext(Bytes(key.data(), key.data() + key.size()), counter,
-                                    plaintext);
+Bytes SealRaw(const SessionKey& key, uint64_t counter, const Bytes& plaintext,
+              const FrameProfile& p = kV1Frames) {
+  return reference::SealAnyPlaintext(
+      Bytes(key.data(), key.data() + key.size()), counter, plaintext,
+      p.layout == NonceLayout::kV1 ? reference::Nonces::kV1 : reference::Nonces::kNoise);
 }
 
 class Builder {
  public:
+  explicit Builder(std::string profile) : profile_(std::move(profile)) {}
   Json& Group(const std::string& kind) {
     groups_.push_back({{"kind", kind}, {"tests", Json::array()}});
     return groups_.back()["tests"];
@@ -92,7 +108,7 @@ class Builder {
   }
   Json Finish() {
     return Json{{"schema", "reflex-vectors/1"},
-                {"profile", "v1-compat"},
+                {"profile", profile_},
                 {"source",
                  "reflex-cpp tools/vector_generator.cc from fixed inputs "
                  "(bazel run //tools:make_vectors)"},
@@ -100,6 +116,7 @@ class Builder {
   }
 
  private:
+  std::string profile_;
   Json groups_ = Json::array();
   int next_id_ = 1;
 };
@@ -252,38 +269,40 @@ void KeySchedules(Builder& b) {
   }
 }
 
-void Frames(Builder& b) {
+void Frames(Builder& b, const FrameProfile& p) {
   Json& tests = b.Group("frame");
   const SessionKey key = Key(kFrameKey);
   struct Valid {
     uint64_t counter;
     FrameType type;
     Bytes payload;
-    const char* comment;
+    std::string comment;
   };
+  const uint64_t f = p.first;
+  const std::string last = p.last == UINT64_MAX ? "2^64-1" : "2^64-2";
   const Valid valid[] = {
-      {1, FrameType::kData, Text("hello"), "first frame of a direction"},
-      {2, FrameType::kData, {}, "empty DATA payload"},
-      {1, FrameType::kPadding, Pattern(16, 1), "PADDING"},
-      {1, FrameType::kTiming, Pattern(8, 2), "TIMING"},
-      {1, FrameType::kClose, {}, "CLOSE"},
-      {3, FrameType::kData, Pattern(1400, 3), "1400-byte payload"},
-      {4, FrameType::kData, Pattern(16384, 4), "largest payload: 16384 bytes"},
+      {f, FrameType::kData, Text("hello"), "first frame of a direction"},
+      {f + 1, FrameType::kData, {}, "empty DATA payload"},
+      {f, FrameType::kPadding, Pattern(16, 1), "PADDING"},
+      {f, FrameType::kTiming, Pattern(8, 2), "TIMING"},
+      {f, FrameType::kClose, {}, "CLOSE"},
+      {f + 2, FrameType::kData, Pattern(1400, 3), "1400-byte payload"},
+      {f + 3, FrameType::kData, Pattern(16384, 4), "largest payload: 16384 bytes"},
       {UINT64_C(4294967295), FrameType::kData, Text("2^32-1"), "counter 2^32-1"},
       {UINT64_C(4294967296), FrameType::kData, Text("2^32"), "counter 2^32"},
       {UINT64_C(9223372036854775808), FrameType::kData, Text("2^63"), "counter 2^63"},
-      {UINT64_MAX, FrameType::kData, Text("2^64-1"), "counter 2^64-1, the last one"},
+      {p.last, FrameType::kData, Text(last), "counter " + last + ", the last one"},
   };
   for (const Valid& v : valid) {
     Json t = b.Test("valid", v.comment);
     t["key"] = kFrameKey;
     t["counter"] = Decimal(v.counter);
-    t["wire"] = ToHex(Seal(key, v.counter, v.type, v.payload));
+    t["wire"] = ToHex(Seal(key, v.counter, v.type, v.payload, p));
     t["frame_type"] = static_cast<int>(v.type);
     t["payload"] = ToHex(v.payload);
     tests.push_back(t);
   }
-  const Bytes hello = Seal(key, 1, FrameType::kData, Text("hello"));
+  const Bytes hello = Seal(key, f, FrameType::kData, Text("hello"), p);
   Bytes tag_flip = hello;
   tag_flip.back() ^= 0x01;
   Bytes body_flip = hello;
@@ -299,29 +318,36 @@ void Frames(Builder& b) {
     const char* comment;
     const char* key = kFrameKey;
   };
-  const Invalid invalid[] = {
-      {1, {}, "too_short", "no length field"},
-      {1, {0x00}, "too_short", "half a length field"},
-      {1, Bytes(hello.begin(), hello.end() - 1), "too_short", "one byte missing"},
-      {1, {0x00, 0x00}, "bad_length", "length 0"},
-      {1, len15, "bad_length", "length 15: no room for the tag"},
-      {1, {0x40, 0x12}, "frame_too_large", "length 16402: payload 16385"},
-      {1, {0xff, 0xfe}, "frame_too_large", "length 0xfffe: the Go decoder panics"},
-      {1, {0xff, 0xff}, "frame_too_large", "length 0xffff: the Go decoder panics"},
-      {1, Concat(hello, {0x00}), "trailing_bytes", "one byte after the frame"},
-      {1, tag_flip, "auth_failed", "tag bit flipped"},
-      {1, body_flip, "auth_failed", "payload bit flipped"},
-      {1, type_flip, "auth_failed", "encrypted type bit flipped"},
-      {2, hello, "auth_failed", "opened at the next counter"},
-      {0, hello, "auth_failed", "opened at counter 0"},
-      {1, hello, "auth_failed", "wrong key",
+  std::vector<Invalid> invalid = {
+      {f, {}, "too_short", "no length field"},
+      {f, {0x00}, "too_short", "half a length field"},
+      {f, Bytes(hello.begin(), hello.end() - 1), "too_short", "one byte missing"},
+      {f, {0x00, 0x00}, "bad_length", "length 0"},
+      {f, len15, "bad_length", "length 15: no room for the tag"},
+      {f, {0x40, 0x12}, "frame_too_large", "length 16402: payload 16385"},
+      {f, {0xff, 0xfe}, "frame_too_large", "length 0xfffe: the Go decoder panics"},
+      {f, {0xff, 0xff}, "frame_too_large", "length 0xffff: the Go decoder panics"},
+      {f, Concat(hello, {0x00}), "trailing_bytes", "one byte after the frame"},
+      {f, tag_flip, "auth_failed", "tag bit flipped"},
+      {f, body_flip, "auth_failed", "payload bit flipped"},
+      {f, type_flip, "auth_failed", "encrypted type bit flipped"},
+      {f + 1, hello, "auth_failed", "opened at the next counter"},
+      p.layout == NonceLayout::kV1
+          ? Invalid{0, hello, "auth_failed", "opened at counter 0"}
+          : Invalid{f + 2, hello, "auth_failed", "opened two counters later"},
+      {f, hello, "auth_failed", "wrong key",
        "1f1e1d1c1b1a191817161514131211100f0e0d0c0b0a09080706050403020100"},
-      {1, SealRaw(key, 1, {}), "empty_plaintext", "authentic, no type byte"},
-      {1, SealRaw(key, 1, {0x00, 'x'}), "unknown_frame_type", "authentic, type 0"},
-      {1, SealRaw(key, 1, {0x05}), "unknown_frame_type", "authentic, type 5"},
-      {1, SealRaw(key, 1, Concat({0xff}, Text("data"))), "unknown_frame_type",
+      {f, SealRaw(key, f, {}, p), "empty_plaintext", "authentic, no type byte"},
+      {f, SealRaw(key, f, {0x00, 'x'}, p), "unknown_frame_type", "authentic, type 0"},
+      {f, SealRaw(key, f, {0x05}, p), "unknown_frame_type", "authentic, type 5"},
+      {f, SealRaw(key, f, Concat({0xff}, Text("data")), p), "unknown_frame_type",
        "authentic, type 255"},
   };
+  if (p.layout == NonceLayout::kNoise) {
+    // Noise reserves nonce 2^64-1: a direction never opens it.
+    invalid.push_back({UINT64_MAX, SealRaw(key, UINT64_MAX, {0x01}, p), "counter_exhausted",
+                       "at the reserved counter 2^64-1"});
+  }
   for (const Invalid& v : invalid) {
     Json t = b.Test("invalid", v.comment);
     t["key"] = v.key;
@@ -337,10 +363,15 @@ struct StreamFrame {
   Bytes payload;
 };
 
+// The profile SealStream seals for (set by FrameStreams).
+const FrameProfile* current_profile = &kV1Frames;
+
 Bytes SealStream(const SessionKey& key, uint64_t first, const std::vector<StreamFrame>& frames) {
   Bytes wire;
   uint64_t counter = first;
-  for (const StreamFrame& f : frames) wire = Concat(wire, Seal(key, counter++, f.type, f.payload));
+  for (const StreamFrame& f : frames) {
+    wire = Concat(wire, Seal(key, counter++, f.type, f.payload, *current_profile));
+  }
   return wire;
 }
 
@@ -352,7 +383,7 @@ Json FrameList(const std::vector<StreamFrame>& frames) {
   return list;
 }
 
-void FrameStreams(Builder& b) {
+void FrameStreams(Builder& b, const FrameProfile& p) {
   Json& tests = b.Group("frame_stream");
   const SessionKey key = Key(kFrameKey);
   RequestHeader header;
@@ -380,13 +411,15 @@ void FrameStreams(Builder& b) {
     std::vector<StreamFrame> frames;
     const char* comment;
   };
+  current_profile = &p;
+  const uint64_t f = p.first;
   const Valid valid[] = {
-      {1, session, "a client's direction: request header alone first, then data"},
+      {f, session, "a client's direction: request header alone first, then data"},
       {UINT64_C(4294967294),
        {{FrameType::kData, Text("a")}, {FrameType::kData, Text("b")}, {FrameType::kData, Text("c")}},
        "counters 2^32-2 .. 2^32"},
-      {UINT64_MAX, {{FrameType::kClose, {}}}, "one frame at the last counter"},
-      {1, {}, "no bytes at all"},
+      {p.last, {{FrameType::kClose, {}}}, "one frame at the last counter"},
+      {f, {}, "no bytes at all"},
   };
   for (const Valid& v : valid) {
     Json t = b.Test("valid", v.comment);
@@ -399,7 +432,7 @@ void FrameStreams(Builder& b) {
   const std::vector<StreamFrame> three = {{FrameType::kData, Text("one")},
                                           {FrameType::kData, Text("two")},
                                           {FrameType::kData, Text("three")}};
-  const Bytes good = SealStream(key, 1, three);
+  const Bytes good = SealStream(key, f, three);
   const size_t first_size = 2 + 1 + 3 + 16;
   Bytes corrupt_second = good;
   corrupt_second[first_size + 5] ^= 0x04;
@@ -414,24 +447,26 @@ void FrameStreams(Builder& b) {
     const char* comment;
   };
   const Invalid invalid[] = {
-      {1, Bytes(good.begin(), good.end() - 1), {three[0], three[1]}, "too_short",
+      {f, Bytes(good.begin(), good.end() - 1), {three[0], three[1]}, "too_short",
        "stream cut one byte short"},
-      {1, Bytes(good.begin(), good.begin() + first_size + 1), {three[0]}, "too_short",
+      {f, Bytes(good.begin(), good.begin() + first_size + 1), {three[0]}, "too_short",
        "stream cut inside a length field"},
-      {1, corrupt_second, {three[0]}, "auth_failed", "second frame corrupted"},
-      {1, swapped, {}, "auth_failed", "first two frames swapped"},
-      {1, Concat(Bytes(good.begin(), good.begin() + first_size), {0xff, 0xff}), {three[0]},
+      {f, corrupt_second, {three[0]}, "auth_failed", "second frame corrupted"},
+      {f, swapped, {}, "auth_failed", "first two frames swapped"},
+      {f, Concat(Bytes(good.begin(), good.begin() + first_size), {0xff, 0xff}), {three[0]},
        "frame_too_large", "length 0xffff after a frame"},
-      {1, Concat(Bytes(good.begin(), good.begin() + first_size), {0x00, 0x05}), {three[0]},
+      {f, Concat(Bytes(good.begin(), good.begin() + first_size), {0x00, 0x05}), {three[0]},
        "bad_length", "length 5 after a frame"},
-      {1, Concat(Seal(key, 1, FrameType::kData, Text("one")), SealRaw(key, 2, {0x09})),
+      {f, Concat(Seal(key, f, FrameType::kData, Text("one"), p), SealRaw(key, f + 1, {0x09}, p)),
        {three[0]}, "unknown_frame_type", "authentic frame of type 9"},
-      {1, Concat(Seal(key, 1, FrameType::kData, Text("one")), SealRaw(key, 2, {})), {three[0]},
-       "empty_plaintext", "authentic frame without a type byte"},
-      {UINT64_MAX, Concat(Seal(key, UINT64_MAX, FrameType::kData, Text("last")),
-                          SealRaw(key, 0, {0x01})),
+      {f, Concat(Seal(key, f, FrameType::kData, Text("one"), p), SealRaw(key, f + 1, {}, p)),
+       {three[0]}, "empty_plaintext", "authentic frame without a type byte"},
+      {p.last, Concat(Seal(key, p.last, FrameType::kData, Text("last"), p),
+                      SealRaw(key, p.last + 1, {0x01}, p)),
        {{FrameType::kData, Text("last")}}, "counter_exhausted",
-       "a frame after counter 2^64-1 (sealed at the wrapped counter 0)"},
+       p.layout == NonceLayout::kV1
+           ? "a frame after counter 2^64-1 (sealed at the wrapped counter 0)"
+           : "a frame after counter 2^64-2 (sealed at the reserved counter 2^64-1)"},
   };
   for (const Invalid& v : invalid) {
     Json t = b.Test("invalid", v.comment);
@@ -508,15 +543,244 @@ void RequestHeaders(Builder& b) {
   }
 }
 
+// --- Profile v2 (Noise NNpsk0), through the codec's v2 functions.
+
+constexpr char kOtherUserId[] = "00112233445566778899aabbccddeeff";
+
+KeyPair PairOf(const char* private_hex) {
+  const Bytes priv = FromHex(private_hex);
+  KeyPair pair;
+  Must(KeyPairFromPrivate(std::span<const uint8_t, 32>(priv.data(), 32), &pair));
+  return pair;
+}
+
+UserId UserOf(const char* hex) { return Array<16>(FromHex(hex)); }
+
+struct V2Hello {
+  Bytes encoded;
+  noise::HandshakeState state;  // the client's, after message 1
+};
+
+V2Hello MakeClientHelloV2(const char* user, const char* client_private, int64_t timestamp,
+                          const Bytes& nonce, const Bytes& reserved = Bytes(4, 0)) {
+  HelloPayloadV2 payload;
+  payload.timestamp = timestamp;
+  payload.nonce = Array<16>(nonce);
+  payload.reserved = Array<4>(reserved);
+  V2Hello out;
+  out.encoded.resize(kV2ClientHelloBytes);
+  // WriteClientHelloV2 encodes the reserved bytes it is given, zero or not:
+  // the generator needs the refused kind too.
+  Must(WriteClientHelloV2(UserOf(user), PairOf(client_private), payload,
+                          std::span<uint8_t, kV2ClientHelloBytes>(out.encoded), &out.state));
+  return out;
+}
+
+void SetClientFields(Json& t, const char* user, const char* client_private, int64_t timestamp,
+                     const Bytes& nonce) {
+  t["user_id"] = user;
+  if (client_private != nullptr) t["client_private"] = client_private;
+  t["timestamp"] = Decimal(timestamp);
+  t["nonce"] = ToHex(nonce);
+}
+
+void V2ClientHandshakes(Builder& b) {
+  Json& tests = b.Group("client_handshake");
+  struct Valid {
+    int64_t timestamp;
+    Bytes nonce;
+    const char* comment;
+  };
+  const Valid valid[] = {
+      {1700000000, Pattern(16, 7), "a client hello (Noise message 1)"},
+      {0, Bytes(16, 0), "timestamp 0, zero nonce"},
+      {-1, Bytes(16, 0xff), "timestamp -1: an int64, big-endian two's complement"},
+      {INT64_MAX, Pattern(16, 1), "largest timestamp"},
+  };
+  for (const Valid& v : valid) {
+    Json t = b.Test("valid", v.comment);
+    t["encoded"] = ToHex(MakeClientHelloV2(kUserId, kClientPrivate, v.timestamp, v.nonce).encoded);
+    SetClientFields(t, kUserId, kClientPrivate, v.timestamp, v.nonce);
+    tests.push_back(t);
+  }
+  const Bytes nonce = Pattern(16, 7);
+  const Bytes good = MakeClientHelloV2(kUserId, kClientPrivate, 1700000000, nonce).encoded;
+  auto flipped = [&](size_t at) {
+    Bytes x = good;
+    x[at] ^= 0x01;
+    return x;
+  };
+  Bytes v1_hello(kClientHelloBytes);
+  ClientHello v1;
+  v1.public_key = PairOf(kClientPrivate).public_key;
+  v1.user_id = UserOf(kUserId);
+  v1.timestamp = 1700000000;
+  Must(EncodeClientHello(v1, v1_hello));
+  struct Invalid {
+    Bytes encoded;
+    const char* error;
+    std::string comment;
+    bool fields;  // the fields it was made from are given
+    Bytes reserved = Bytes(4, 0);
+  };
+  const Invalid invalid[] = {
+      {{}, "too_short", "empty", false},
+      {Bytes(good.begin(), good.end() - 1), "too_short", "75 bytes", true},
+      {Concat(good, {0x00}), "trailing_bytes", "77 bytes", true},
+      {MakeClientHelloV2(kOtherUserId, kClientPrivate, 1700000000, nonce).encoded, "auth_failed",
+       "made for another user: no configured user's PSK verifies", true},
+      {flipped(40), "auth_failed", "a payload bit flipped", true},
+      {flipped(75), "auth_failed", "a tag bit flipped", true},
+      {flipped(3), "auth_failed", "an ephemeral key bit flipped (it is mixed into the key)",
+       false},
+      {MakeClientHelloV2(kUserId, kClientPrivate, 1700000000, nonce, {0, 0, 0, 1}).encoded,
+       "bad_reserved", "reserved bytes 00000001", true, {0, 0, 0, 1}},
+      {Pattern(76, 9), "auth_failed", "76 bytes of noise", false},
+      {v1_hello, "auth_failed", "a v1-compat hello given to a v2 server", false},
+  };
+  for (const Invalid& v : invalid) {
+    Json t = b.Test("invalid", v.comment);
+    t["encoded"] = ToHex(v.encoded);
+    SetClientFields(t, kUserId, v.fields ? kClientPrivate : nullptr, 1700000000, nonce);
+    if (v.reserved != Bytes(4, 0)) t["reserved"] = ToHex(v.reserved);
+    t["error"] = v.error;
+    tests.push_back(t);
+  }
+}
+
+void V2ServerHandshakes(Builder& b) {
+  Json& tests = b.Group("server_handshake");
+  const Bytes nonce = Pattern(16, 7);
+  Bytes good;
+  for (int64_t ts : {int64_t{1700000000}, int64_t{1700000123}}) {
+    V2Hello hello = MakeClientHelloV2(kUserId, kClientPrivate, ts, nonce);
+    noise::HandshakeState server;
+    Must(PrepareServerHandshakeV2(UserOf(kUserId), &server));
+    const noise::HandshakeState prepared[] = {server};
+    ClientHelloV2 read;
+    Must(ReadClientHelloV2(prepared, hello.encoded, &read));
+    Bytes reply(kV2ServerHelloBytes);
+    TransportKeysV2 keys;
+    Must(WriteServerHelloV2(read.state, PairOf(kServerPrivate),
+                            std::span<uint8_t, kV2ServerHelloBytes>(reply), &keys));
+    if (good.empty()) good = reply;
+    Json t = b.Test("valid", "a server hello (Noise message 2), client timestamp " + Decimal(ts));
+    t["encoded"] = ToHex(reply);
+    SetClientFields(t, kUserId, kClientPrivate, ts, nonce);
+    t["server_private"] = kServerPrivate;
+    tests.push_back(t);
+  }
+  auto flipped = [&](size_t at) {
+    Bytes x = good;
+    x[at] ^= 0x01;
+    return x;
+  };
+  struct Invalid {
+    Bytes encoded;
+    const char* error;
+    const char* comment;
+    bool server_private;
+  };
+  const Invalid invalid[] = {
+      {Bytes(good.begin(), good.end() - 1), "too_short", "47 bytes", true},
+      {Concat(good, {0x00}), "trailing_bytes", "49 bytes", true},
+      {Bytes(40, 0x33), "too_short", "a v1-compat server hello (40 bytes)", false},
+      {flipped(47), "auth_failed", "a tag bit flipped", true},
+      {flipped(5), "auth_failed", "an ephemeral key bit flipped", false},
+      {Concat(Bytes(32, 0), Bytes(16, 0)), "low_order_point",
+       "the server's ephemeral key is the zero point", false},
+      {Concat(FromHex("0100000000000000000000000000000000000000000000000000000000000000"),
+              Bytes(16, 0)),
+       "low_order_point", "the server's ephemeral key is u = 1 (order 4)", false},
+  };
+  for (const Invalid& v : invalid) {
+    Json t = b.Test("invalid", v.comment);
+    t["encoded"] = ToHex(v.encoded);
+    SetClientFields(t, kUserId, kClientPrivate, 1700000000, nonce);
+    if (v.server_private) t["server_private"] = kServerPrivate;
+    t["error"] = v.error;
+    tests.push_back(t);
+  }
+}
+
+void V2KeySchedules(Builder& b) {
+  Json& tests = b.Group("key_schedule");
+  const Bytes nonce = Pattern(16, 3);
+  struct Valid {
+    const char* user;
+    const char* client_private;
+    const char* server_private;
+    const char* comment;
+  };
+  const Valid valid[] = {
+      {kUserId, kClientPrivate, kServerPrivate, "RFC 7748's Alice as the client, Bob as the server"},
+      {kOtherUserId, kServerPrivate, kClientPrivate, "the other way round, another user"},
+  };
+  for (const Valid& v : valid) {
+    V2Hello hello = MakeClientHelloV2(v.user, v.client_private, 1700000000, nonce);
+    noise::HandshakeState server;
+    Must(PrepareServerHandshakeV2(UserOf(v.user), &server));
+    const noise::HandshakeState prepared[] = {server};
+    ClientHelloV2 read;
+    Must(ReadClientHelloV2(prepared, hello.encoded, &read));
+    Bytes reply(kV2ServerHelloBytes);
+    TransportKeysV2 keys;
+    Must(WriteServerHelloV2(read.state, PairOf(v.server_private),
+                            std::span<uint8_t, kV2ServerHelloBytes>(reply), &keys));
+    noise::Psk psk;
+    Must(DeriveUserPskV2(UserOf(v.user), &psk));
+    Json t = b.Test("valid", v.comment);
+    SetClientFields(t, v.user, v.client_private, 1700000000, nonce);
+    t["psk"] = ToHex(psk.span());
+    t["client_public"] = ToHex(PairOf(v.client_private).public_key);
+    t["server_private"] = v.server_private;
+    t["server_public"] = ToHex(PairOf(v.server_private).public_key);
+    t["handshake_hash"] = ToHex(keys.handshake_hash);
+    t["c2s_key"] = ToHex(keys.client_to_server.span());
+    t["s2c_key"] = ToHex(keys.server_to_client.span());
+    tests.push_back(t);
+  }
+  const std::pair<const char*, const char*> low_order[] = {
+      {"0000000000000000000000000000000000000000000000000000000000000000", "zero point"},
+      {"e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800", "point of order 8"},
+  };
+  for (const auto& [pub, comment] : low_order) {
+    Json t = b.Test("invalid", std::string("the server's ephemeral key is a low-order point (") +
+                                   comment + "): the client refuses the ee DH");
+    SetClientFields(t, kUserId, kClientPrivate, 1700000000, nonce);
+    t["server_public"] = pub;
+    t["error"] = "low_order_point";
+    tests.push_back(t);
+    Json u = b.Test("invalid", std::string("the client's ephemeral key is a low-order point (") +
+                                   comment + "): the server refuses the ee DH");
+    SetClientFields(u, kUserId, nullptr, 1700000000, nonce);
+    u["client_public"] = pub;
+    u["server_private"] = kServerPrivate;
+    u["error"] = "low_order_point";
+    tests.push_back(u);
+  }
+}
+
 }  // namespace
 
+Json GenerateV2Vectors() {
+  Builder b("v2");
+  V2ClientHandshakes(b);
+  V2ServerHandshakes(b);
+  V2KeySchedules(b);
+  Frames(b, kV2Frames);
+  FrameStreams(b, kV2Frames);
+  RequestHeaders(b);
+  return b.Finish();
+}
+
 Json GenerateV1CompatVectors() {
-  Builder b;
+  Builder b("v1-compat");
   ClientHandshakes(b);
   ServerHandshakes(b);
   KeySchedules(b);
-  Frames(b);
-  FrameStreams(b);
+  Frames(b, kV1Frames);
+  FrameStreams(b, kV1Frames);
   RequestHeaders(b);
   return b.Finish();
 }

@@ -1,5 +1,5 @@
-// Generates testdata/vectors/reflex-v1-compat.json (reflex-vectors/1) from
-// fixed inputs. Deterministic: the checked-in file must equal its output
+// Generates testdata/vectors/reflex-v1-compat.json and reflex-v2.json
+// (reflex-vectors/1) from fixed inputs. Deterministic: the checked-in file must equal its output
 // (tools:conformance_test checks that).
 #ifndef REFLEX_TOOLS_VECTOR_GENERATOR_H_
 #define REFLEX_TOOLS_VECTOR_GENERATOR_H_
@@ -9,6 +9,8 @@
 namespace reflex::tools {
 
 nlohmann::ordered_json GenerateV1CompatVectors();
+// testdata/vectors/reflex-v2.json.
+nlohmann::ordered_json GenerateV2Vectors();
 
 }  // namespace reflex::tools
 
