@@ -10,4 +10,6 @@ FUZZ_TARGETS = [
     "codec_vs_reference",
     "vector_file",
     "aead_differential",
+    "server_session",
+    "client_session",
 ]

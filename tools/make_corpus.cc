@@ -140,6 +140,35 @@ int main(int argc, char** argv) {
       }
     }
   }
+  // Sessions. server_session: [mode][profiles][seed][chunking][clock] then,
+  // honest: [profile pick][user][frames]{[what][length][payload]([port][host
+  // length])}...[edits], raw: the bytes. client_session: [mode][profile]
+  // [seed][chunking] then honest: [frames]{[what][length][payload]}[edits].
+  auto text_bytes = [](const char* t) { return Bytes(t, t + std::strlen(t)); };
+  for (uint8_t profiles : {1, 2, 3, 6, 7}) {
+    for (size_t chunk : {size_t{1}, size_t{13}, size_t{4096}}) {
+      corpus.Add("server_session",
+                 Cat({{1, profiles, 7}, OneChunk(chunk), {0}, {1, 0}, {3},
+                      {0, 0, 20}, Bytes(20, 'd'), {1, 187, 5},
+                      {1, 0, 100}, Bytes(100, 'e'), {2, 0, 30}, Bytes(30, 'p'), {0}}));
+    }
+    corpus.Add("server_session",
+               Cat({{1, profiles, 9}, OneChunk(64), {0}, {0, 1}, {2}, {0, 0, 4},
+                    Bytes(4, 'x'), {0, 80, 3}, {4, 0, 0}, {1, 1, 0, 40, 0x10}}));
+  }
+  for (const char* probe : {"GET / HTTP/1.1\r\nHost: example.com\r\nUser-Agent: curl/8\r\n"
+                            "Accept: */*\r\nConnection: close\r\n\r\n",
+                            "GET / HTTP/1.0\r\n\r\n", "RFXL"}) {
+    corpus.Add("server_session", Cat({{0, 3, 1}, OneChunk(32), {0}, text_bytes(probe)}));
+  }
+  for (uint8_t choice : {0, 1, 2, 3}) {
+    for (size_t chunk : {size_t{1}, size_t{48}, size_t{4096}}) {
+      corpus.Add("client_session",
+                 Cat({{1, choice, 5}, OneChunk(chunk), {4}, {0, 0, 50}, Bytes(50, 's'),
+                      {1, 0, 10}, Bytes(10, 'p'), {0, 0x20, 0}, Bytes(0x2000, 'b'), {3, 0, 0},
+                      {0}}));
+    }
+  }
   // Vector files: each group of ours with its first tests, as a file of its
   // own (small enough to mutate quickly), and a few malformed files.
   for (const auto& group : vectors["groups"]) {

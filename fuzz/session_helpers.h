@@ -1,0 +1,114 @@
+// Shared by the session targets: a session fed the way a proxy feeds it (a
+// receive buffer, events taken until it needs more), with the invariants
+// every session must keep checked on every call:
+//  - a Fallback event carries exactly every byte consumed so far;
+//  - nothing is consumed beyond what was given; no event after a final one
+//    (every later call is refused and writes nothing);
+//  - data is delivered only in kRequest and kData events.
+#ifndef REFLEX_FUZZ_SESSION_HELPERS_H_
+#define REFLEX_FUZZ_SESSION_HELPERS_H_
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "fuzz/fuzz_check.h"
+#include "fuzz/fuzz_input.h"
+#include "reflex/client_session.h"
+#include "reflex/server_session.h"
+#include "reflex/session_test_util.h"
+
+namespace reflex::fuzz {
+
+using Bytes = std::vector<uint8_t>;
+
+struct SessionRecord {
+  Bytes consumed;   // every byte the session consumed, in order
+  Bytes delivered;  // request data and data, in order
+  std::vector<SessionEventKind> events;
+  bool finished = false;
+  bool handshake_done = false;
+  Bytes receive_buffer;
+};
+
+template <class Session>
+void FeedChecked(Session& s, std::span<const uint8_t> chunk, SessionRecord& r) {
+  if (r.finished) {
+    Bytes copy(chunk.begin(), chunk.end());
+    size_t used = 12345;
+    SessionEvent e;
+    FUZZ_CHECK(s.Receive(copy, &used, &e) == Error::kInvalidArgument, "a finished session took input");
+    FUZZ_CHECK(used == 12345 && e.kind == SessionEventKind::kNone, "a finished session wrote");
+    return;
+  }
+  r.receive_buffer.insert(r.receive_buffer.end(), chunk.begin(), chunk.end());
+  size_t at = 0;
+  for (int guard = 0; guard < 100000; ++guard) {
+    std::span<uint8_t> rest = std::span<uint8_t>(r.receive_buffer).subspan(at);
+    const Bytes before(rest.begin(), rest.end());
+    size_t used = 0;
+    SessionEvent e;
+    FUZZ_CHECK(s.Receive(rest, &used, &e) == Error::kOk, "a live session refused input");
+    FUZZ_CHECK(used <= rest.size(), "consumed more than given");
+    r.consumed.insert(r.consumed.end(), before.begin(), before.begin() + static_cast<ptrdiff_t>(used));
+    at += used;
+    if (e.kind != SessionEventKind::kNone) r.events.push_back(e.kind);
+    switch (e.kind) {
+      case SessionEventKind::kFallback:
+        FUZZ_CHECK(Bytes(e.fallback_bytes.begin(), e.fallback_bytes.end()) == r.consumed,
+                   "the fallback did not get exactly every byte consumed");
+        FUZZ_CHECK(!r.handshake_done, "a fallback after the handshake");
+        r.finished = true;
+        break;
+      case SessionEventKind::kError:
+        r.finished = true;
+        break;
+      case SessionEventKind::kHandshakeDone:
+        FUZZ_CHECK(!r.handshake_done, "two handshakes");
+        r.handshake_done = true;
+        break;
+      case SessionEventKind::kRequest:
+      case SessionEventKind::kData:
+        FUZZ_CHECK(r.handshake_done, "data before the handshake");
+        r.delivered.insert(r.delivered.end(), e.data.begin(), e.data.end());
+        break;
+      default:
+        break;
+    }
+    if (r.finished) break;
+    if (e.kind == SessionEventKind::kNone && used == 0) break;
+  }
+  r.receive_buffer.erase(r.receive_buffer.begin(),
+                         r.receive_buffer.begin() + static_cast<ptrdiff_t>(at));
+}
+
+// Fuzzer-chosen edits of a byte stream: flip, cut, insert, or none.
+inline void Mutate(FuzzInput& in, Bytes& stream) {
+  const int edits = in.U8() % 4;
+  for (int i = 0; i < edits; ++i) {
+    const uint8_t kind = in.U8() % 3;
+    const size_t at = stream.empty() ? 0 : in.U16() % stream.size();
+    const uint8_t value = in.U8();
+    if (kind == 0 && !stream.empty()) stream[at] ^= value | 1;
+    if (kind == 1) stream.resize(at);
+    if (kind == 2) stream.insert(stream.begin() + static_cast<ptrdiff_t>(at), value);
+  }
+}
+
+inline std::unique_ptr<ServerContext> FuzzServerContext(bool v1, bool v2, AeadBackend backend) {
+  ServerConfig config;
+  config.profiles.clear();
+  if (v1) config.profiles.push_back(Profile::kV1Compat);
+  if (v2 || !v1) config.profiles.push_back(Profile::kV2);
+  config.users = {testing::TestUser(1), testing::TestUser(2)};
+  config.backend = backend;
+  config.hello_wait_ms = 2000;
+  config.replay_capacity = 64;
+  std::unique_ptr<ServerContext> context;
+  FUZZ_CHECK(ServerContext::Create(config, &context) == Error::kOk, "server context");
+  return context;
+}
+
+}  // namespace reflex::fuzz
+
+#endif  // REFLEX_FUZZ_SESSION_HELPERS_H_
