@@ -84,13 +84,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         Bytes payload = in.Bytes(in.U16() % 3000);
         size_t w = 0;
         Error err = Error::kOk;
-        if (i == 0 || what == 0) {
+        if (i == 0) {  // only the first DATA frame carries the request header
           err = client.SealRequest(Header(in), payload, out, &w);
         } else if (what == 4) {
           err = client.SealClose(out, &w);
           payload.clear();
         } else {
-          const FrameType type = what == 1 ? FrameType::kData
+          const FrameType type = what <= 1 ? FrameType::kData
                                  : what == 2 ? FrameType::kPadding
                                              : FrameType::kTiming;
           err = client.Seal(type, payload, out, &w);
