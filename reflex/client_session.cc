@@ -78,14 +78,14 @@ Error ClientSession::FinishHandshake() {
     }
     channel_.emplace(ChannelKeys{key, kFirstFrameCounter, key, kFirstFrameCounter,
                                  {NonceLayout::kV1, config_.backend}},
-                     /*expect_request=*/false);
+                     FrameChannel::Side::kClient);
   } else {
     TransportKeysV2 keys;
     if (const Error e = ReadServerHelloV2(handshake_, reply, &keys); e != Error::kOk) return e;
     channel_.emplace(ChannelKeys{keys.client_to_server, kFirstFrameCounterV2,
                                  keys.server_to_client, kFirstFrameCounterV2,
                                  NoiseFrameOptions(config_.backend)},
-                     /*expect_request=*/false);
+                     FrameChannel::Side::kClient);
   }
   ephemeral_.private_key.Wipe();
   return Error::kOk;
@@ -135,9 +135,9 @@ Error ClientSession::Seal(FrameType type, std::span<const uint8_t> payload,
   return channel_->Seal(type, payload, out, written);
 }
 
-Error ClientSession::SealClose(std::span<uint8_t> out, size_t* written) {
+Error ClientSession::SealClose(std::span<uint8_t> out, size_t* written, uint8_t code) {
   if (!channel_ || state_ == State::kFinished) return Error::kInvalidArgument;
-  return channel_->SealClose(out, written);
+  return channel_->SealClose(out, written, code);
 }
 
 Error ClientSession::SealShaped(Shaper& shaper, std::span<const uint8_t> data,

@@ -55,7 +55,7 @@ class ClientSession {
                     std::span<uint8_t> out, size_t* written);
   Error Seal(FrameType type, std::span<const uint8_t> payload, std::span<uint8_t> out,
              size_t* written);
-  Error SealClose(std::span<uint8_t> out, size_t* written);
+  Error SealClose(std::span<uint8_t> out, size_t* written, uint8_t code = 0);
   Error SealShaped(Shaper& shaper, std::span<const uint8_t> data, std::span<uint8_t> out,
                    ShapedOutput* result);
 

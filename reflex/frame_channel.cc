@@ -5,10 +5,10 @@
 
 namespace reflex {
 
-FrameChannel::FrameChannel(const ChannelKeys& keys, bool expect_request)
+FrameChannel::FrameChannel(const ChannelKeys& keys, Side side)
     : sealer_(keys.send_key, keys.send_first, keys.options),
       opener_(keys.receive_key, keys.receive_first, keys.options),
-      expect_request_(expect_request) {
+      side_(side) {
   // A sealer that cannot be keyed makes the channel fail on first use.
   if (sealer_.error() != Error::kOk) (void)opener_.Fail(sealer_.error());
 }
@@ -38,9 +38,20 @@ void FrameChannel::Receive(std::span<uint8_t> input, size_t* consumed, SessionEv
       case FrameType::kClose:
         peer_closed_ = true;
         event->kind = SessionEventKind::kPeerClosed;
+        event->close_code = frame.payload.empty() ? 0 : frame.payload[0];
         break;
       case FrameType::kData:
-        if (expect_request_ && !request_seen_) {
+        if (side_ == Side::kClient && !connect_result_seen_) {
+          // The server's first DATA frame: empty, it is the connect result;
+          // with data (a server that sends no result, like the Go one), the
+          // target is evidently connected too.
+          connect_result_seen_ = true;
+          if (frame.payload.empty()) {
+            event->kind = SessionEventKind::kTargetConnected;
+            break;
+          }
+        }
+        if (side_ == Side::kServer && !request_seen_) {
           size_t header_bytes = 0;
           if (const Error e = DecodeRequestHeader(frame.payload, &event->request, &header_bytes);
               e != Error::kOk) {
@@ -84,13 +95,22 @@ Error FrameChannel::SealRequest(const RequestHeader& request, std::span<const ui
   return sealer_.SealInto(FrameType::kData, slot, out, written);
 }
 
-Error FrameChannel::SealClose(std::span<uint8_t> out, size_t* written) {
+Error FrameChannel::SealClose(std::span<uint8_t> out, size_t* written, uint8_t code) {
   if (closed_) return Error::kClosed;
-  if (const Error e = sealer_.SealInto(FrameType::kClose, {}, out, written); e != Error::kOk) {
+  const uint8_t payload[1] = {code};
+  if (const Error e = sealer_.SealInto(FrameType::kClose,
+                                       std::span<const uint8_t>(payload, code != 0 ? 1 : 0), out,
+                                       written);
+      e != Error::kOk) {
     return e;
   }
   closed_ = true;
   return Error::kOk;
+}
+
+Error FrameChannel::SealConnectResult(uint8_t code, std::span<uint8_t> out, size_t* written) {
+  if (code == kConnectOk) return Seal(FrameType::kData, {}, out, written);
+  return SealClose(out, written, code);
 }
 
 Error FrameChannel::SealShaped(Shaper& shaper, int64_t now_ms, std::span<const uint8_t> data,

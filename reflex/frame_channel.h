@@ -42,9 +42,11 @@ struct ChannelKeys {
 
 class FrameChannel {
  public:
-  // expect_request: the server side, whose first received DATA frame starts
-  // with the request header.
-  FrameChannel(const ChannelKeys& keys, bool expect_request);
+  // The server side expects the request header at the start of the
+  // client's first DATA frame; the client side expects the server's connect
+  // result (SPEC.md 13.4) before data.
+  enum class Side : uint8_t { kClient, kServer };
+  FrameChannel(const ChannelKeys& keys, Side side);
 
   // Opens frames at the start of input, in place, until one gives an event
   // or more bytes are needed (kNone). PADDING and TIMING are swallowed,
@@ -60,7 +62,11 @@ class FrameChannel {
   Error SealRequest(const RequestHeader& request, std::span<const uint8_t> data,
                     std::span<uint8_t> out, size_t* written);
   // CLOSE: this side's direction is finished; nothing may be sealed after.
-  Error SealClose(std::span<uint8_t> out, size_t* written);
+  // A non-zero code travels as its payload (SPEC.md 13.4).
+  Error SealClose(std::span<uint8_t> out, size_t* written, uint8_t code = 0);
+  // Server: the outcome of connecting to the request's target: kConnectOk
+  // seals an empty DATA frame, any other code a CLOSE carrying it.
+  Error SealConnectResult(uint8_t code, std::span<uint8_t> out, size_t* written);
   // One morphing slot (morph.h): a DATA frame with as much of data as fits
   // and, where data runs short, a PADDING frame of zeros, exactly the
   // slot's size in all. data must not be empty; out must hold
@@ -75,8 +81,9 @@ class FrameChannel {
  private:
   FrameSealer sealer_;
   FrameOpener opener_;
-  bool expect_request_;
+  Side side_;
   bool request_seen_ = false;
+  bool connect_result_seen_ = false;
   bool peer_closed_ = false;
   bool closed_ = false;
 };

@@ -60,7 +60,7 @@ TEST(FrameChannel, AFrameAfterThePeersCloseIsAnError) {
   const Bytes after = Seal(peer, FrameType::kData, {3});
   stream.insert(stream.end(), close.begin(), close.end());
   stream.insert(stream.end(), after.begin(), after.end());
-  FrameChannel channel(Keys(), /*expect_request=*/false);
+  FrameChannel channel(Keys(), FrameChannel::Side::kClient);
   const Delivered d = Drain(channel, stream);
   EXPECT_EQ(d.events, (std::vector{SessionEventKind::kData, SessionEventKind::kPeerClosed,
                                    SessionEventKind::kError}));
@@ -72,13 +72,38 @@ TEST(FrameChannel, EmptyDataAndShapingFramesAreSwallowed) {
   FrameSealer peer(TestKey(1), 0, NoiseFrameOptions(AeadBackend::kSodium));
   Bytes stream;
   for (const Bytes& f : {Seal(peer, FrameType::kData, {}), Seal(peer, FrameType::kPadding, {9}),
-                         Seal(peer, FrameType::kTiming, {}), Seal(peer, FrameType::kData, {7})}) {
+                         Seal(peer, FrameType::kTiming, {}), Seal(peer, FrameType::kData, {7}),
+                         Seal(peer, FrameType::kData, {})}) {
     stream.insert(stream.end(), f.begin(), f.end());
   }
-  FrameChannel channel(Keys(), false);
-  const Delivered d = Drain(channel, stream);
-  EXPECT_EQ(d.events, std::vector{SessionEventKind::kData});
+  FrameChannel server(Keys(), FrameChannel::Side::kServer);
+  // The server's first DATA frame is the request: an empty one is refused.
+  EXPECT_EQ(Drain(server, stream).error, Error::kTooShort);
+  FrameChannel client(Keys(), FrameChannel::Side::kClient);
+  const Delivered d = Drain(client, stream);
+  EXPECT_EQ(d.events, (std::vector{SessionEventKind::kTargetConnected, SessionEventKind::kData}))
+      << "the first empty DATA is the connect result; a later one delivers nothing";
   EXPECT_EQ(d.data, Bytes{7});
+}
+
+TEST(FrameChannel, TheConnectResultIsAnEmptyDataFrameOrACloseCarryingTheReason) {
+  FrameChannel server({TestKey(1), 0, TestKey(1), 0, NoiseFrameOptions(AeadBackend::kSodium)},
+                      FrameChannel::Side::kServer);
+  Bytes out(kFrameOverheadBytes + 1);
+  size_t n = 0;
+  ASSERT_EQ(server.SealConnectResult(kConnectRefused, out, &n), Error::kOk);
+  EXPECT_TRUE(server.closed());
+  FrameChannel client(Keys(), FrameChannel::Side::kClient);
+  size_t used = 0;
+  SessionEvent e;
+  client.Receive(std::span<uint8_t>(out.data(), n), &used, &e);
+  EXPECT_EQ(e.kind, SessionEventKind::kPeerClosed);
+  EXPECT_EQ(e.close_code, kConnectRefused);
+  // A server that sends data without a result (the Go one): data is data.
+  FrameSealer go(TestKey(1), 0, NoiseFrameOptions(AeadBackend::kSodium));
+  FrameChannel client2(Keys(), FrameChannel::Side::kClient);
+  const Delivered d = Drain(client2, Seal(go, FrameType::kData, {5, 5}));
+  EXPECT_EQ(d.events, std::vector{SessionEventKind::kData});
 }
 
 TEST(FrameChannel, AMalformedRequestHeaderIsAnErrorWithTheDecodersCode) {
@@ -86,7 +111,7 @@ TEST(FrameChannel, AMalformedRequestHeaderIsAnErrorWithTheDecodersCode) {
   for (auto [payload, error] : {std::pair{Bytes{1, 0, 80}, Error::kTooShort},
                                 {Bytes{1, 0, 80, 2, 1, 2, 3, 4}, Error::kBadAddressType},
                                 {Bytes{1, 0, 80, 3, 0}, Error::kBadDomainLength}}) {
-    FrameChannel channel(Keys(), /*expect_request=*/true);
+    FrameChannel channel(Keys(), FrameChannel::Side::kServer);
     FrameSealer fresh(TestKey(1), 0, NoiseFrameOptions(AeadBackend::kSodium));
     const Delivered d = Drain(channel, Seal(fresh, FrameType::kData, payload));
     EXPECT_EQ(d.error, error);
@@ -105,9 +130,9 @@ TEST_P(Shaping, ShapedOutputDeliversExactlyTheInputInSlotsOfTheDrawnSizes) {
   SeededRandom random(5);
   Shaper shaper(*GetParam(), random);
   FrameChannel sender({TestKey(2), 0, TestKey(2), 0, NoiseFrameOptions(AeadBackend::kOpenssl)},
-                      false);
+                      FrameChannel::Side::kClient);
   FrameChannel receiver({TestKey(2), 0, TestKey(2), 0, NoiseFrameOptions(AeadBackend::kOpenssl)},
-                        false);
+                        FrameChannel::Side::kClient);
   const Bytes input = TestPayload(100000);
   Bytes wire;
   std::span<const uint8_t> rest(input);

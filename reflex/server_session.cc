@@ -176,7 +176,7 @@ Error ServerSession::AcceptV1(size_t* user) {
   // v1: one key, each direction counting from 1 (flaw 1 stays: wire-fixed).
   channel_.emplace(ChannelKeys{key, kFirstFrameCounter, key, kFirstFrameCounter,
                                {NonceLayout::kV1, context_->config().backend}},
-                   /*expect_request=*/true);
+                   FrameChannel::Side::kServer);
   *user = index;
   return Error::kOk;
 }
@@ -206,7 +206,7 @@ Error ServerSession::AcceptV2(size_t* user) {
   channel_.emplace(ChannelKeys{keys.server_to_client, kFirstFrameCounterV2,
                                keys.client_to_server, kFirstFrameCounterV2,
                                NoiseFrameOptions(context_->config().backend)},
-                   /*expect_request=*/true);
+                   FrameChannel::Side::kServer);
   *user = hello.user;
   return Error::kOk;
 }
@@ -225,9 +225,14 @@ Error ServerSession::Seal(FrameType type, std::span<const uint8_t> payload,
   return channel_->Seal(type, payload, out, written);
 }
 
-Error ServerSession::SealClose(std::span<uint8_t> out, size_t* written) {
+Error ServerSession::SealClose(std::span<uint8_t> out, size_t* written, uint8_t code) {
   if (!channel_ || state_ == State::kFinished) return Error::kInvalidArgument;
-  return channel_->SealClose(out, written);
+  return channel_->SealClose(out, written, code);
+}
+
+Error ServerSession::SealConnectResult(uint8_t code, std::span<uint8_t> out, size_t* written) {
+  if (!channel_ || state_ == State::kFinished) return Error::kInvalidArgument;
+  return channel_->SealConnectResult(code, out, written);
 }
 
 Error ServerSession::SealShaped(Shaper& shaper, std::span<const uint8_t> data,

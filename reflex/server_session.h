@@ -100,7 +100,9 @@ class ServerSession {
   // Sending once established (FrameChannel); invalid_argument before.
   Error Seal(FrameType type, std::span<const uint8_t> payload, std::span<uint8_t> out,
              size_t* written);
-  Error SealClose(std::span<uint8_t> out, size_t* written);
+  Error SealClose(std::span<uint8_t> out, size_t* written, uint8_t code = 0);
+  // The outcome of connecting to the request's target (SPEC.md 13.4).
+  Error SealConnectResult(uint8_t code, std::span<uint8_t> out, size_t* written);
   Error SealShaped(Shaper& shaper, std::span<const uint8_t> data, std::span<uint8_t> out,
                    ShapedOutput* result);
 

@@ -73,6 +73,7 @@ std::string_view SessionEventName(SessionEventKind kind) {
     case SessionEventKind::kHandshakeDone: return "handshake_done";
     case SessionEventKind::kRequest: return "request";
     case SessionEventKind::kData: return "data";
+    case SessionEventKind::kTargetConnected: return "target_connected";
     case SessionEventKind::kPeerClosed: return "peer_closed";
     case SessionEventKind::kFallback: return "fallback";
     case SessionEventKind::kError: return "error";

@@ -57,6 +57,7 @@ enum class SessionEventKind : uint8_t {
   kHandshakeDone,  // the peer proved itself; the session speaks frames now
   kRequest,        // server: the client's request header (and data after it)
   kData,           // application data
+  kTargetConnected,  // client: the server reached the request's target
   kPeerClosed,     // the peer sent CLOSE: its direction is finished
   kFallback,       // server: not Reflex; hand the connection to the fallback
   kError,          // the session failed; it is finished
@@ -79,7 +80,21 @@ struct SessionEvent {
   std::span<const uint8_t> fallback_bytes;
   // kFallback: why (e.g. auth_failed, replayed_hello); kError: the error.
   Error reason = Error::kOk;
+  // kPeerClosed: the first byte of the CLOSE frame's payload, 0 if empty.
+  // A server that could not reach the target says why with a SOCKS5 reply
+  // code (SPEC.md 13.4): kConnectRefused, kHostUnreachable, ...
+  uint8_t close_code = 0;
 };
+
+// Why a server could not reach a request's target: SOCKS5 reply codes
+// (RFC 1928), carried as the payload of the server's CLOSE (SPEC.md 13.4).
+inline constexpr uint8_t kConnectOk = 0x00;
+inline constexpr uint8_t kConnectGeneralFailure = 0x01;
+inline constexpr uint8_t kConnectNotAllowed = 0x02;
+inline constexpr uint8_t kConnectNetworkUnreachable = 0x03;
+inline constexpr uint8_t kConnectHostUnreachable = 0x04;
+inline constexpr uint8_t kConnectRefused = 0x05;
+inline constexpr uint8_t kConnectTimedOut = 0x06;
 
 }  // namespace reflex
 
