@@ -133,6 +133,14 @@ Error ServerSession::OnTimer(SessionEvent* event) {
   return Error::kOk;
 }
 
+Error ServerSession::OnEndOfInput(SessionEvent* event) {
+  if (state_ == State::kFinished) return Error::kInvalidArgument;
+  SessionEvent e;
+  if (state_ == State::kHello) Fallback(Error::kTooShort, &e);
+  *event = e;
+  return Error::kOk;
+}
+
 void ServerSession::DecideHello(SessionEvent* event) {
   const bool v1 = context_->accepts(Profile::kV1Compat) && MagicStillPossible();
   if (!v1 && !context_->accepts(Profile::kV2)) return Fallback(Error::kBadMagic, event);

@@ -92,6 +92,9 @@ class ServerSession {
   // its hello falls back (reason handshake_timeout); otherwise kNone.
   Error OnTimer(SessionEvent* event);
   int64_t hello_deadline_ms() const { return deadline_ms_; }
+  // The client's end of stream: a session still waiting for its hello
+  // falls back (reason too_short) with what it holds; otherwise kNone.
+  Error OnEndOfInput(SessionEvent* event);
 
   // The server hello to send, once the handshake is done; then frames.
   std::span<const uint8_t> PendingOutput() const;

@@ -1,0 +1,82 @@
+// Per-connection state that outlives no connection: the session and the
+// connection's record, taken from an ObjectPool when a connection is
+// accepted and returned (reset, the session's secrets wiped by its
+// destructor) when it ends. Text fields are fixed arrays, so a reused
+// state allocates nothing.
+#ifndef REFLEX_PROXY_CONNECTION_STATE_H_
+#define REFLEX_PROXY_CONNECTION_STATE_H_
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <string_view>
+
+#include "pool/object_pool.h"
+#include "reflex/client_session.h"
+#include "reflex/server_session.h"
+
+namespace reflex::proxy {
+
+// A bounded string: assignments longer than N - 1 bytes are cut (a log
+// field, never a protocol value).
+template <size_t N>
+class FixedText {
+ public:
+  FixedText() noexcept = default;
+  FixedText(std::string_view s) noexcept { *this = s; }  // NOLINT: implicit, like std::string
+  FixedText& operator=(std::string_view s) noexcept {
+    size_ = std::min(s.size(), N - 1);
+    std::memcpy(text_, s.data(), size_);
+    text_[size_] = '\0';
+    return *this;
+  }
+  const char* c_str() const noexcept { return text_; }
+  std::string_view view() const noexcept { return {text_, size_}; }
+
+ private:
+  char text_[N] = {};
+  size_t size_ = 0;
+};
+
+// What one connection did, for its log line (one line at info when it
+// ends: peer, user's short id, profile, target or fallback, bytes each
+// way, duration, close reason).
+struct ConnectionRecord {
+  FixedText<64> peer;
+  FixedText<16> user{"-"};
+  FixedText<16> profile{"-"};
+  FixedText<280> target{"-"};  // a 255-byte domain name and a port fit
+  FixedText<160> close{"closed"};
+  uint64_t up = 0;    // plaintext towards the target / fallback
+  uint64_t down = 0;  // plaintext towards the client
+  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+
+  void LogLine(const char* role) const;
+};
+
+struct ServerConnectionState {
+  std::optional<ServerSession> session;
+  ConnectionRecord record;
+  void Reset() noexcept {
+    session.reset();
+    record = ConnectionRecord{};
+  }
+};
+
+struct ClientConnectionState {
+  std::optional<ClientSession> session;
+  ConnectionRecord record;
+  void Reset() noexcept {
+    session.reset();
+    record = ConnectionRecord{};
+  }
+};
+
+using ServerStatePool = pool::ObjectPool<ServerConnectionState>;
+using ClientStatePool = pool::ObjectPool<ClientConnectionState>;
+
+}  // namespace reflex::proxy
+
+#endif  // REFLEX_PROXY_CONNECTION_STATE_H_

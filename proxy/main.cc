@@ -1,0 +1,362 @@
+// reflex: the Reflex proxy.
+//   reflex server --listen HOST:PORT --user UUID... --fallback HOST:PORT [--profile v2|v1-compat]...
+//   reflex client --server HOST:PORT --user UUID --socks HOST:PORT [--http HOST:PORT]
+//                 [--profile v2|v1-compat] [--morph youtube|zoom|http2-api]
+//   reflex uuid
+// Every subcommand takes --config FILE (JSON, the flags' long names as
+// keys) and --help.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "proxy/address.h"
+#include "proxy/client_handler.h"
+#include "proxy/log.h"
+#include "proxy/runtime.h"
+#include "proxy/server_handler.h"
+#include "reflex/crypto_init.h"
+#include "reflex/random.h"
+
+namespace reflex::proxy {
+namespace {
+
+struct CommonFlags {
+  std::string log_level = "info";
+  int threads = 0;
+  bool stats = false;
+  std::string aead = std::string(AeadBackendName(DefaultAeadBackend()));
+  size_t max_connections = 20000;
+  double drain_timeout_s = 10;
+  double idle_timeout_s = 300;
+  double connect_timeout_s = 10;
+  double handshake_timeout_s = 10;
+};
+
+struct ServerFlags {
+  std::string listen, fallback;
+  std::vector<std::string> users, profiles;
+  int64_t window_s = 120;
+  int64_t hello_wait_ms = 10000;
+  size_t replay_capacity = 131072;
+};
+
+struct ClientFlags {
+  std::string server, socks, http, user, profile = "v2", morph;
+};
+
+void AddCommon(CLI::App* app, CommonFlags* f) {
+  app->add_option("--log-level", f->log_level, "error, warn, info or debug")
+      ->check(CLI::IsMember({"error", "warn", "info", "debug"}));
+  app->add_option("--threads", f->threads, "threads, one io_context each (0: one per core)")
+      ->check(CLI::Range(0, 1024));
+  app->add_flag("--stats", f->stats, "print statistics (JSON, stdout) on SIGUSR1 and at exit");
+  app->add_option("--aead", f->aead, "ChaCha20-Poly1305 backend: openssl or sodium")
+      ->check(CLI::IsMember({"openssl", "sodium"}));
+  app->add_option("--max-connections", f->max_connections, "connections open at once")
+      ->check(CLI::Range(1, 10000000));
+  app->add_option("--drain-timeout", f->drain_timeout_s, "seconds to let connections end on SIGTERM");
+  app->add_option("--idle-timeout", f->idle_timeout_s, "seconds without a byte before a tunnel closes");
+  app->add_option("--connect-timeout", f->connect_timeout_s, "seconds for a TCP connect");
+  app->add_option("--handshake-timeout", f->handshake_timeout_s,
+                  "seconds for a local request or a Reflex handshake");
+  app->add_option("--config", "JSON file; keys are these flags' long names");
+}
+
+CLI::Validator HostPortCheck() {
+  return CLI::Validator(
+      [](std::string& s) {
+        HostPort hp;
+        return ParseHostPort(s, &hp) ? std::string() : "not HOST:PORT: " + s;
+      },
+      "HOST:PORT");
+}
+
+CLI::Validator UuidCheck() {
+  return CLI::Validator(
+      [](std::string& s) {
+        UserId id;
+        return ParseUserId(s, &id) ? std::string() : "not a UUID: " + s;
+      },
+      "UUID");
+}
+
+Timeouts TimeoutsOf(const CommonFlags& f) {
+  auto ms = [](double s) { return std::chrono::milliseconds(static_cast<int64_t>(s * 1000)); };
+  return {ms(f.handshake_timeout_s), ms(f.connect_timeout_s), ms(f.idle_timeout_s)};
+}
+
+RuntimeOptions RuntimeOf(const CommonFlags& f, const char* role) {
+  RuntimeOptions o;
+  o.threads = f.threads;
+  o.max_connections = f.max_connections;
+  o.drain_timeout = std::chrono::milliseconds(static_cast<int64_t>(f.drain_timeout_s * 1000));
+  o.print_stats = f.stats;
+  o.role = role;
+  return o;
+}
+
+pool::PoolOptions StatePoolOptions(const char* name) {
+  pool::PoolOptions options;
+  options.name = name;
+  options.checked = false;
+  return options;
+}
+
+int Fail(const std::string& message) {
+  std::fprintf(stderr, "reflex: %s\n", message.c_str());
+  return 1;
+}
+
+int RunServer(const CommonFlags& common, const ServerFlags& flags) {
+  ServerConfig config;
+  config.profiles.clear();
+  for (const std::string& p : flags.profiles.empty() ? std::vector<std::string>{"v2"} : flags.profiles) {
+    Profile profile;
+    if (!ProfileFromName(p, &profile)) return Fail("unknown profile: " + p);
+    config.profiles.push_back(profile);
+  }
+  for (const std::string& u : flags.users) {
+    UserId id;
+    (void)ParseUserId(u, &id);
+    config.users.push_back(id);
+  }
+  config.timestamp_window_seconds = flags.window_s;
+  config.hello_wait_ms = flags.hello_wait_ms;
+  config.replay_capacity = flags.replay_capacity;
+  if (!AeadBackendFromName(common.aead, &config.backend)) return Fail("unknown AEAD: " + common.aead);
+  std::unique_ptr<ServerContext> context;
+  if (const Error e = ServerContext::Create(config, &context); e != Error::kOk) {
+    return Fail("bad server configuration (" + std::string(ErrorName(e)) +
+                "): users must be distinct, window and wait positive");
+  }
+  HostPort listen, fallback;
+  (void)ParseHostPort(flags.listen, &listen);
+  (void)ParseHostPort(flags.fallback, &fallback);
+  SystemClock clock;
+  Runtime runtime(RuntimeOf(common, "server"));
+  ServerStatePool states(StatePoolOptions("server-states"));
+  runtime.AddPoolStats("states", [&states] { return states.Stats(); });
+  std::vector<std::unique_ptr<ServerEnv>> envs;
+  std::vector<std::unique_ptr<TcpDialer>> dialers;
+  for (int t = 0; t < runtime.threads(); ++t) {
+    auto env = std::make_unique<ServerEnv>();
+    env->pool = &runtime.pool();
+    env->stats = &runtime.stats();
+    env->clock = &clock;
+    env->timeouts = TimeoutsOf(common);
+    env->context = context.get();
+    env->states = &states;
+    env->fallback = fallback;
+    envs.push_back(std::move(env));
+    dialers.push_back(std::make_unique<TcpDialer>(runtime.context(t).get_executor(),
+                                                  TimeoutsOf(common).connect));
+  }
+  const std::string error = runtime.Listen(listen, "server", [&](asio::ip::tcp::socket s, int t) {
+    ServerEnv& env = *envs[static_cast<size_t>(t)];
+    if (env.random == nullptr) env.random = &ThreadRandom();  // this thread's
+    asio::co_spawn(runtime.context(t),
+                   ServeReflexConnection(TcpStream(std::move(s)), env, *dialers[static_cast<size_t>(t)]),
+                   asio::detached);
+  });
+  if (!error.empty()) return Fail("cannot listen on " + FormatHostPort(listen) + ": " + error);
+  return runtime.Run();
+}
+
+int RunClient(const CommonFlags& common, const ClientFlags& flags) {
+  ClientEnv base;
+  if (!ProfileFromName(flags.profile, &base.session.profile)) return Fail("unknown profile: " + flags.profile);
+  (void)ParseUserId(flags.user, &base.session.user);
+  if (!AeadBackendFromName(common.aead, &base.session.backend)) return Fail("unknown AEAD: " + common.aead);
+  if (!flags.morph.empty()) {
+    base.morph = FindMorphProfile(flags.morph);
+    if (base.morph == nullptr) return Fail("unknown morphing profile: " + flags.morph);
+  }
+  (void)ParseHostPort(flags.server, &base.server);
+  SystemClock clock;
+  Runtime runtime(RuntimeOf(common, "client"));
+  ClientStatePool states(StatePoolOptions("client-states"));
+  runtime.AddPoolStats("states", [&states] { return states.Stats(); });
+  std::vector<std::unique_ptr<ClientEnv>> envs;
+  std::vector<std::unique_ptr<TcpDialer>> dialers;
+  for (int t = 0; t < runtime.threads(); ++t) {
+    auto env = std::make_unique<ClientEnv>(base);
+    env->states = &states;
+    env->pool = &runtime.pool();
+    env->stats = &runtime.stats();
+    env->clock = &clock;
+    env->timeouts = TimeoutsOf(common);
+    envs.push_back(std::move(env));
+    dialers.push_back(std::make_unique<TcpDialer>(runtime.context(t).get_executor(),
+                                                  TimeoutsOf(common).connect));
+  }
+  auto handler = [&](LocalProtocol protocol) {
+    return [&, protocol](asio::ip::tcp::socket s, int t) {
+      ClientEnv& env = *envs[static_cast<size_t>(t)];
+      if (env.random == nullptr) env.random = &ThreadRandom();
+      asio::co_spawn(runtime.context(t),
+                     ServeLocalConnection(TcpStream(std::move(s)), protocol, env,
+                                          *dialers[static_cast<size_t>(t)]),
+                     asio::detached);
+    };
+  };
+  HostPort socks;
+  (void)ParseHostPort(flags.socks, &socks);
+  if (std::string e = runtime.Listen(socks, "socks", handler(LocalProtocol::kSocks5)); !e.empty()) {
+    return Fail("cannot listen on " + FormatHostPort(socks) + ": " + e);
+  }
+  if (!flags.http.empty()) {
+    HostPort http;
+    (void)ParseHostPort(flags.http, &http);
+    if (std::string e = runtime.Listen(http, "http", handler(LocalProtocol::kHttpConnect));
+        !e.empty()) {
+      return Fail("cannot listen on " + FormatHostPort(http) + ": " + e);
+    }
+  }
+  return runtime.Run();
+}
+
+// --config FILE: the JSON object's keys become flags placed before the
+// command line's own, so the command line wins.
+bool ExpandConfig(std::vector<std::string>& args, CLI::App* sub, std::string* error) {
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string path;
+    size_t drop = 0;
+    if (args[i] == "--config" && i + 1 < args.size()) {
+      path = args[i + 1];
+      drop = 2;
+    } else if (args[i].rfind("--config=", 0) == 0) {
+      path = args[i].substr(9);
+      drop = 1;
+    } else {
+      continue;
+    }
+    std::ifstream in(path);
+    if (!in) {
+      *error = "cannot read config " + path;
+      return false;
+    }
+    const nlohmann::json doc = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+    if (!doc.is_object()) {
+      *error = "config " + path + " is not a JSON object";
+      return false;
+    }
+    std::vector<std::string> expanded;
+    for (const auto& [key, value] : doc.items()) {
+      if (key == "config" || sub->get_option_no_throw("--" + key) == nullptr) {
+        *error = "config " + path + ": unknown key '" + key + "'";
+        return false;
+      }
+      auto scalar = [&](const nlohmann::json& v, std::string* out) {
+        if (v.is_string()) *out = v.get<std::string>();
+        else if (v.is_number_integer()) *out = std::to_string(v.get<int64_t>());
+        else if (v.is_number()) *out = std::to_string(v.get<double>());
+        else return false;
+        return true;
+      };
+      if (value.is_boolean()) {
+        if (value.get<bool>()) expanded.push_back("--" + key);
+        continue;
+      }
+      for (const nlohmann::json& v : value.is_array() ? value : nlohmann::json::array({value})) {
+        std::string text;
+        if (!scalar(v, &text)) {
+          *error = "config " + path + ": key '" + key + "' must be a string, number, list or boolean";
+          return false;
+        }
+        expanded.push_back("--" + key);
+        expanded.push_back(text);
+      }
+    }
+    args.erase(args.begin() + static_cast<ptrdiff_t>(i), args.begin() + static_cast<ptrdiff_t>(i + drop));
+    args.insert(args.begin(), expanded.begin(), expanded.end());
+    return true;
+  }
+  return true;
+}
+
+}  // namespace
+}  // namespace reflex::proxy
+
+int main(int argc, char** argv) {
+  using namespace reflex;
+  using namespace reflex::proxy;
+  if (reflex::InitCrypto() != reflex::Error::kOk) return Fail("libsodium did not initialize");
+  CLI::App app("reflex: the Reflex proxy (server, client) and its tools", "reflex");
+  app.require_subcommand(1);
+  CommonFlags common;
+  ServerFlags sf;
+  ClientFlags cf;
+
+  CLI::App* server = app.add_subcommand("server", "accept Reflex clients; the rest goes to the fallback");
+  AddCommon(server, &common);
+  server->add_option("--listen", sf.listen, "address to listen on")->required()->check(HostPortCheck());
+  server->add_option("--user", sf.users, "a user's UUID (repeat for more)")->required()->check(UuidCheck());
+  server->add_option("--fallback", sf.fallback, "where everything that is not Reflex goes")
+      ->required()->check(HostPortCheck());
+  server->add_option("--profile", sf.profiles, "profiles accepted: v2 (default), v1-compat")
+      ->check(CLI::IsMember({"v2", "v1-compat"}));
+  server->add_option("--window", sf.window_s, "seconds a hello's timestamp may be off");
+  server->add_option("--hello-wait", sf.hello_wait_ms, "milliseconds to wait for a hello");
+  server->add_option("--replay-capacity", sf.replay_capacity, "hellos the replay filter remembers");
+
+  CLI::App* client = app.add_subcommand("client", "SOCKS5 (and HTTP CONNECT) into Reflex tunnels");
+  AddCommon(client, &common);
+  client->add_option("--server", cf.server, "the Reflex server")->required()->check(HostPortCheck());
+  client->add_option("--user", cf.user, "your UUID")->required()->check(UuidCheck());
+  client->add_option("--socks", cf.socks, "local SOCKS5 address")->required()->check(HostPortCheck());
+  client->add_option("--http", cf.http, "local HTTP CONNECT address")->check(HostPortCheck());
+  client->add_option("--profile", cf.profile, "v2 (default) or v1-compat")
+      ->check(CLI::IsMember({"v2", "v1-compat"}));
+  client->add_option("--morph", cf.morph, "traffic morphing: youtube, zoom or http2-api")
+      ->check(CLI::IsMember({"youtube", "zoom", "http2-api"}));
+
+  CLI::App* uuid = app.add_subcommand("uuid", "print a fresh user UUID");
+
+  for (CLI::App* sub : {server, client}) {
+    for (CLI::Option* o : sub->get_options()) {
+      if (o->get_items_expected_max() == 1) o->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+    }
+  }
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (!args.empty()) {
+    for (CLI::App* sub : {server, client}) {
+      if (args[0] == sub->get_name()) {
+        std::vector<std::string> rest(args.begin() + 1, args.end());
+        std::string error;
+        if (!ExpandConfig(rest, sub, &error)) return Fail(error);
+        rest.insert(rest.begin(), args[0]);
+        args = rest;
+      }
+    }
+  }
+  std::reverse(args.begin(), args.end());  // CLI11 parses a reversed vector
+  try {
+    app.parse(args);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "reflex: %s (see --help)\n", e.what());
+    return 2;
+  }
+  LogLevel level;
+  if (LogLevelFromName(common.log_level, &level)) SetLogLevel(level);
+  if (uuid->parsed()) {
+    UserId id;
+    reflex::Csprng random;
+    random.Fill(id);
+    id[6] = static_cast<uint8_t>((id[6] & 0x0F) | 0x40);  // version 4
+    id[8] = static_cast<uint8_t>((id[8] & 0x3F) | 0x80);  // RFC 4122 variant
+    const auto text = FormatUserId(id);
+    std::printf("%.*s\n", 36, text.data());
+    return 0;
+  }
+  if (server->parsed()) return RunServer(common, sf);
+  if (client->parsed()) return RunClient(common, cf);
+  return 2;
+}

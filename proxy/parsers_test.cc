@@ -1,0 +1,137 @@
+// The proxy's sans-IO parsers: SOCKS5 (RFC 1928), HTTP CONNECT, host:port.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "proxy/address.h"
+#include "proxy/http_connect.h"
+#include "proxy/socks5.h"
+
+namespace reflex::proxy {
+namespace {
+
+using Bytes = std::vector<uint8_t>;
+
+std::span<const uint8_t> S(std::string_view s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
+
+TEST(Socks5Greeting, NeedsMoreUntilEveryMethodArrived) {
+  const Bytes g = {5, 2, 2, 0};
+  for (size_t n = 0; n < g.size(); ++n) {
+    size_t used = 99;
+    EXPECT_EQ(ParseSocks5Greeting(std::span(g).first(n), &used), Socks5Status::kNeedMore) << n;
+    EXPECT_EQ(used, 99u);  // nothing written unless kOk
+  }
+  size_t used = 0;
+  EXPECT_EQ(ParseSocks5Greeting(g, &used), Socks5Status::kOk);
+  EXPECT_EQ(used, 4u);
+}
+
+TEST(Socks5Greeting, RefusesOtherVersionsAndMissingNoAuthentication) {
+  size_t used = 0;
+  EXPECT_EQ(ParseSocks5Greeting(Bytes{4, 1, 0}, &used), Socks5Status::kBadVersion);
+  EXPECT_EQ(ParseSocks5Greeting(Bytes{5, 1, 2}, &used), Socks5Status::kNoAcceptableMethod);
+  EXPECT_EQ(ParseSocks5Greeting(Bytes{5, 0}, &used), Socks5Status::kNoAcceptableMethod);
+  EXPECT_EQ(Socks5MethodReply(false), (std::array<uint8_t, 2>{5, 0xFF}));
+}
+
+TEST(Socks5Request, ReadsIpv4Ipv6AndDomainTargets) {
+  size_t used = 0;
+  RequestHeader r;
+  ASSERT_EQ(ParseSocks5Request(Bytes{5, 1, 0, 1, 127, 0, 0, 1, 0x1F, 0x90}, &used, &r),
+            Socks5Status::kOk);
+  EXPECT_EQ(used, 10u);
+  EXPECT_EQ(FormatHostPort(TargetOf(r)), "127.0.0.1:8080");
+
+  Bytes v6 = {5, 1, 0, 4};
+  for (int i = 0; i < 15; ++i) v6.push_back(0);
+  v6.push_back(1);
+  v6.push_back(0);
+  v6.push_back(80);
+  ASSERT_EQ(ParseSocks5Request(v6, &used, &r), Socks5Status::kOk);
+  EXPECT_EQ(used, 22u);
+  EXPECT_EQ(FormatHostPort(TargetOf(r)), "[::1]:80");
+
+  Bytes name = {5, 1, 0, 3, 11};
+  for (char c : std::string("example.com")) name.push_back(static_cast<uint8_t>(c));
+  name.push_back(1);
+  name.push_back(187);
+  for (size_t n = 0; n < name.size(); ++n) {
+    EXPECT_EQ(ParseSocks5Request(std::span(name).first(n), &used, &r), Socks5Status::kNeedMore);
+  }
+  ASSERT_EQ(ParseSocks5Request(name, &used, &r), Socks5Status::kOk);
+  EXPECT_EQ(FormatHostPort(TargetOf(r)), "example.com:443");
+}
+
+TEST(Socks5Request, RefusesOtherCommandsAddressTypesAndEmptyNames) {
+  size_t used = 0;
+  RequestHeader r;
+  EXPECT_EQ(ParseSocks5Request(Bytes{5, 3, 0, 1, 1, 2, 3, 4, 0, 1}, &used, &r),
+            Socks5Status::kUnsupportedCommand);
+  EXPECT_EQ(ParseSocks5Request(Bytes{5, 1, 0, 9, 1, 2, 3, 4, 0, 1}, &used, &r),
+            Socks5Status::kBadAddressType);
+  EXPECT_EQ(ParseSocks5Request(Bytes{5, 1, 0, 3, 0, 0, 1}, &used, &r), Socks5Status::kBadAddress);
+  EXPECT_EQ(ParseSocks5Request(Bytes{4, 1, 0, 1, 1, 2, 3, 4, 0, 1}, &used, &r),
+            Socks5Status::kBadVersion);
+}
+
+TEST(Socks5Reply, IsTenBytesWithTheCode) {
+  EXPECT_EQ(Socks5Reply(5), (std::array<uint8_t, 10>{5, 5, 0, 1, 0, 0, 0, 0, 0, 0}));
+}
+
+TEST(HttpConnect, ReadsTheAuthorityAndConsumesTheHead) {
+  size_t used = 0;
+  HostPort hp;
+  const std::string head = "CONNECT [2001:db8::1]:443 HTTP/1.1\r\nHost: x\r\n\r\n";
+  for (size_t n = 0; n < head.size(); ++n) {
+    EXPECT_EQ(ParseHttpConnect(S(head).first(n), &used, &hp), HttpConnectStatus::kNeedMore);
+  }
+  ASSERT_EQ(ParseHttpConnect(S(head + "tail"), &used, &hp), HttpConnectStatus::kOk);
+  EXPECT_EQ(used, head.size());
+  EXPECT_EQ(hp.host, "2001:db8::1");
+  EXPECT_EQ(hp.port, 443);
+}
+
+TEST(HttpConnect, RefusesOtherMethodsBadTargetsAndHugeHeads) {
+  size_t used = 0;
+  HostPort hp;
+  EXPECT_EQ(ParseHttpConnect(S("GET / HTTP/1.1\r\n\r\n"), &used, &hp), HttpConnectStatus::kNotConnect);
+  EXPECT_EQ(ParseHttpConnect(S("CONNECT host HTTP/1.1\r\n\r\n"), &used, &hp),
+            HttpConnectStatus::kBadRequest);
+  EXPECT_EQ(ParseHttpConnect(S("CONNECT host:0 HTTP/1.1\r\n\r\n"), &used, &hp),
+            HttpConnectStatus::kBadRequest);
+  EXPECT_EQ(ParseHttpConnect(S("CONNECT host:1 HTTP/2\r\n\r\n"), &used, &hp),
+            HttpConnectStatus::kBadRequest);
+  const std::string huge = "CONNECT a:1 HTTP/1.1\r\n" + std::string(kMaxHeadBytes, 'x');
+  EXPECT_EQ(ParseHttpConnect(S(huge), &used, &hp), HttpConnectStatus::kTooLarge);
+}
+
+TEST(HostPortText, ParsesAndFormatsNamesIpv4AndBracketedIpv6) {
+  HostPort hp;
+  ASSERT_TRUE(ParseHostPort("example.com:80", &hp));
+  EXPECT_EQ(hp.host, "example.com");
+  ASSERT_TRUE(ParseHostPort("[::1]:0", &hp));
+  EXPECT_EQ(hp.host, "::1");
+  EXPECT_EQ(FormatHostPort(hp), "[::1]:0");
+  for (const char* bad : {"", "host", "host:", ":80", "host:65536", "host:-1", "[::1:80", "::1:80",
+                          "host:8o"}) {
+    EXPECT_FALSE(ParseHostPort(bad, &hp)) << bad;
+  }
+}
+
+TEST(RequestHeaders, GetTheAddressTypeOfTheirHost) {
+  RequestHeader r;
+  ASSERT_TRUE(RequestHeaderFor({"1.2.3.4", 1}, &r));
+  EXPECT_EQ(r.address_type, AddressType::kIpv4);
+  ASSERT_TRUE(RequestHeaderFor({"::ffff:1.2.3.4", 1}, &r));
+  EXPECT_EQ(r.address_type, AddressType::kIpv6);
+  ASSERT_TRUE(RequestHeaderFor({std::string(255, 'a'), 1}, &r));
+  EXPECT_EQ(r.address_type, AddressType::kDomain);
+  EXPECT_FALSE(RequestHeaderFor({std::string(256, 'a'), 1}, &r));
+  EXPECT_FALSE(RequestHeaderFor({"", 1}, &r));
+}
+
+}  // namespace
+}  // namespace reflex::proxy

@@ -1,0 +1,242 @@
+// The relays of an established tunnel, one coroutine per direction:
+//   SealPump: plaintext from a stream, sealed into frames (or morphing
+//             slots), written to the tunnel; its end of stream becomes CLOSE;
+//   OpenPump: frames from the tunnel, opened in place, the data written to
+//             a stream; the peer's CLOSE becomes a half-close (FIN);
+//   Splice:   a plain byte copy (the fallback).
+// A pump holds a pooled buffer only while bytes are moving: an idle tunnel
+// waits for readability with no buffer at all.
+#ifndef REFLEX_PROXY_RELAY_H_
+#define REFLEX_PROXY_RELAY_H_
+
+#include <array>
+#include <cstring>
+#include <span>
+
+#include "pool/buffer.h"
+#include "proxy/asio_config.h"
+#include "proxy/env.h"
+#include "proxy/stream.h"
+#include "proxy/watchdog.h"
+#include "reflex/frame_channel.h"
+#include "reflex/wire.h"
+
+namespace reflex::proxy {
+
+// How a pump ended.
+struct PumpResult {
+  std::error_code io;       // an I/O error, or none
+  Error protocol = Error::kOk;  // a session error (the tunnel's bytes were bad)
+  bool ok() const { return !io && protocol == Error::kOk; }
+};
+
+// Frames from `tunnel` to `plain`. `buffer` may hold `have` bytes already
+// received (the rest of the read that completed the handshake).
+template <class Session, class Tunnel, class Plain>
+awaitable<PumpResult> OpenPump(Session& session, Tunnel& tunnel, Plain& plain, pool::Buffer buffer,
+                               size_t have, const ProxyEnv& env, Watchdog& watchdog,
+                               uint64_t* delivered) {
+  bool read_more = have == 0;
+  while (true) {
+    if (have == 0) {
+      buffer.Reset();  // idle: hold nothing while waiting
+      if (const std::error_code ec = co_await tunnel.WaitReadable(); ec) co_return PumpResult{ec};
+      buffer = env.pool->Get(kReceiveBufferBytes);
+      if (!buffer) co_return PumpResult{{}, Error::kAllocFailed};
+    }
+    if (read_more) {
+      const IoResult r = co_await tunnel.ReadSome(buffer.span().subspan(have));
+      // The tunnel ended without the peer's CLOSE: the stream was cut.
+      if (r.ec == asio::error::eof) co_return PumpResult{{}, Error::kTooShort};
+      if (r.ec) co_return PumpResult{r.ec};
+      watchdog.Touch();
+      have += r.n;
+    }
+    // Open every whole frame; gather their data into one write.
+    std::array<asio::const_buffer, 32> out;
+    size_t out_count = 0, at = 0;
+    bool peer_closed = false;
+    Error error = Error::kOk;
+    while (out_count < out.size()) {
+      size_t used = 0;
+      SessionEvent e;
+      if (session.Receive(buffer.span().subspan(at, have - at), &used, &e) != Error::kOk) {
+        error = Error::kInvalidArgument;
+        break;
+      }
+      at += used;
+      if (e.kind == SessionEventKind::kData) {
+        out[out_count++] = asio::buffer(e.data.data(), e.data.size());
+        *delivered += e.data.size();
+      } else if (e.kind == SessionEventKind::kPeerClosed) {
+        peer_closed = true;
+        break;
+      } else if (e.kind == SessionEventKind::kError) {
+        error = e.reason;
+        break;
+      } else if (e.kind == SessionEventKind::kNone && used == 0) {
+        break;
+      }
+    }
+    if (out_count > 0) {
+      if (const std::error_code ec =
+              co_await plain.WriteAll(std::span<const asio::const_buffer>(out.data(), out_count));
+          ec) {
+        co_return PumpResult{ec};
+      }
+      watchdog.Touch();
+    }
+    // Nothing of a failed frame was delivered: the session refuses the
+    // frame before any byte of it reaches `out`.
+    if (error != Error::kOk) co_return PumpResult{{}, error};
+    if (peer_closed) {
+      plain.ShutdownSend();
+      co_return PumpResult{};
+    }
+    // Keep what is left (a partial frame, or whole frames past a full
+    // batch) at the front of the buffer; read again only when no whole
+    // frame is waiting.
+    std::memmove(buffer.data(), buffer.data() + at, have - at);
+    have -= at;
+    read_more = out_count < out.size();
+  }
+}
+
+// Plaintext from `plain` to the tunnel, sealed in place, up to
+// kFramesPerWrite frames per write. Its end of stream seals CLOSE.
+template <class Session, class Plain, class Tunnel>
+awaitable<PumpResult> SealPump(Session& session, Plain& plain, Tunnel& tunnel, const ProxyEnv& env,
+                               Watchdog& watchdog, uint64_t* sent) {
+  constexpr size_t kSlot = kMaxFrameBytes;
+  while (true) {
+    if (const std::error_code ec = co_await plain.WaitReadable(); ec) co_return PumpResult{ec};
+    pool::Buffer buffer = env.pool->Get(kSendBufferBytes);
+    if (!buffer) co_return PumpResult{{}, Error::kAllocFailed};
+    buffer.set_wipe_on_return(false);  // only ciphertext is left in it
+    size_t total = 0;
+    bool eof = false;
+    for (size_t slot = 0; slot < kFramesPerWrite; ++slot) {
+      uint8_t* frame = buffer.data() + slot * kSlot;
+      std::span<uint8_t> payload(frame + kFramePayloadOffset, kMaxPayloadBytes);
+      std::error_code ec;
+      size_t n = 0;
+      if (slot == 0) {
+        const IoResult r = co_await plain.ReadSome(payload);
+        ec = r.ec;
+        n = r.n;
+      } else {
+        n = plain.ReadAvailable(payload, &ec);  // only what is already there
+      }
+      if (ec == asio::error::eof) {
+        eof = true;
+      } else if (ec) {
+        co_return PumpResult{ec};
+      }
+      if (n == 0) break;
+      size_t written = 0;
+      if (const Error e = session.Seal(FrameType::kData, payload.first(n),
+                                       std::span<uint8_t>(frame, kSlot), &written);
+          e != Error::kOk) {
+        co_return PumpResult{{}, e};
+      }
+      // Frames are laid out slot by slot; close the gaps for one write.
+      if (total != slot * kSlot) std::memmove(buffer.data() + total, frame, written);
+      total += written;
+      *sent += n;
+      if (n < kMaxPayloadBytes || eof) break;
+    }
+    if (eof) {
+      size_t written = 0;
+      if (const Error e = session.SealClose(buffer.span().subspan(total), &written);
+          e != Error::kOk) {
+        co_return PumpResult{{}, e};
+      }
+      total += written;
+    }
+    if (total > 0) {
+      if (const std::error_code ec = co_await tunnel.WriteAll(asio::buffer(buffer.data(), total)); ec) {
+        co_return PumpResult{ec};
+      }
+      watchdog.Touch();
+    }
+    if (eof) {
+      tunnel.ShutdownSend();
+      co_return PumpResult{};
+    }
+  }
+}
+
+// The same, shaped by a morphing profile: each slot waits for its send
+// time (the session draws it; this coroutine waits, never the library).
+template <class Session, class Plain, class Tunnel>
+awaitable<PumpResult> ShapedSealPump(Session& session, Shaper& shaper, Plain& plain, Tunnel& tunnel,
+                                     const ProxyEnv& env, Watchdog& watchdog, uint64_t* sent) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  while (true) {
+    if (const std::error_code ec = co_await plain.WaitReadable(); ec) co_return PumpResult{ec};
+    pool::Buffer in = env.pool->Get(kPlainBufferBytes);
+    pool::Buffer out = env.pool->Get(kMaxMorphSlotBytes);
+    if (!in || !out) co_return PumpResult{{}, Error::kAllocFailed};
+    const IoResult r = co_await plain.ReadSome(in.span());
+    const bool eof = r.ec == asio::error::eof;
+    if (r.ec && !eof) co_return PumpResult{r.ec};
+    std::span<const uint8_t> data(in.data(), r.n);
+    *sent += r.n;
+    while (!data.empty()) {
+      ShapedOutput slot;
+      if (const Error e = session.SealShaped(shaper, data, out.span(), &slot); e != Error::kOk) {
+        co_return PumpResult{{}, e};
+      }
+      const int64_t wait_ms = slot.send_at_ms - env.clock->MonotonicMillis();
+      if (wait_ms > 0) {
+        timer.expires_after(std::chrono::milliseconds(wait_ms));
+        auto [ec] = co_await timer.async_wait(kUseTuple);
+        if (ec) co_return PumpResult{ec};
+      }
+      if (const std::error_code ec = co_await tunnel.WriteAll(asio::buffer(out.data(), slot.wire_bytes));
+          ec) {
+        co_return PumpResult{ec};
+      }
+      watchdog.Touch();
+      data = data.subspan(slot.data_taken);
+    }
+    if (eof) {
+      size_t written = 0;
+      if (const Error e = session.SealClose(out.span(), &written); e != Error::kOk) {
+        co_return PumpResult{{}, e};
+      }
+      if (const std::error_code ec = co_await tunnel.WriteAll(asio::buffer(out.data(), written)); ec) {
+        co_return PumpResult{ec};
+      }
+      tunnel.ShutdownSend();
+      co_return PumpResult{};
+    }
+  }
+}
+
+// A plain copy from one stream to another, until end of stream (then a
+// half-close) or an error.
+template <class From, class To>
+awaitable<PumpResult> CopyPump(From& from, To& to, const ProxyEnv& env, Watchdog& watchdog,
+                               uint64_t* copied) {
+  while (true) {
+    if (const std::error_code ec = co_await from.WaitReadable(); ec) co_return PumpResult{ec};
+    pool::Buffer buffer = env.pool->Get(kPlainBufferBytes);
+    if (!buffer) co_return PumpResult{{}, Error::kAllocFailed};
+    const IoResult r = co_await from.ReadSome(buffer.span());
+    if (r.ec == asio::error::eof) {
+      to.ShutdownSend();
+      co_return PumpResult{};
+    }
+    if (r.ec) co_return PumpResult{r.ec};
+    if (const std::error_code ec = co_await to.WriteAll(asio::buffer(buffer.data(), r.n)); ec) {
+      co_return PumpResult{ec};
+    }
+    *copied += r.n;
+    watchdog.Touch();
+  }
+}
+
+}  // namespace reflex::proxy
+
+#endif  // REFLEX_PROXY_RELAY_H_

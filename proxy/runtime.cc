@@ -1,0 +1,175 @@
+#include "proxy/runtime.h"
+
+#include <signal.h>
+
+#include <cstdio>
+#include <thread>
+
+#include "proxy/log.h"
+
+namespace reflex::proxy {
+
+struct Runtime::Listener {
+  std::string name;
+  Handler handler;
+  std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> acceptors;  // one per thread
+};
+
+namespace {
+
+pool::PoolOptions ProxyPoolOptions() {
+  pool::PoolOptions options;
+  options.name = "proxy";
+  options.checked = false;  // a debugging mode: off in the proxy
+  options.max_retained_bytes = size_t{256} << 20;
+  return options;
+}
+
+bool IsResourceExhaustion(const std::error_code& ec) {
+  return ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space ||
+         ec == asio::error::no_memory || ec.value() == ENFILE;
+}
+
+}  // namespace
+
+Runtime::Runtime(const RuntimeOptions& options)
+    : options_(options), pool_(ProxyPoolOptions()) {
+  int n = options.threads > 0 ? options.threads : static_cast<int>(std::thread::hardware_concurrency());
+  if (n < 1) n = 1;
+  for (int i = 0; i < n; ++i) contexts_.push_back(std::make_unique<asio::io_context>(1));
+  signal(SIGPIPE, SIG_IGN);
+}
+
+Runtime::~Runtime() = default;
+
+std::string Runtime::Listen(const HostPort& address, const std::string& name, Handler handler) {
+  auto listener = std::make_unique<Listener>();
+  listener->name = name;
+  listener->handler = std::move(handler);
+  std::error_code ec;
+  const auto ip = asio::ip::make_address(address.host, ec);
+  if (ec) return "not an IP address: " + address.host;
+  uint16_t port = address.port;
+  for (int t = 0; t < threads(); ++t) {
+    auto acceptor = std::make_unique<asio::ip::tcp::acceptor>(context(t));
+    const asio::ip::tcp::endpoint endpoint(ip, port);
+    acceptor->open(endpoint.protocol(), ec);
+    if (!ec) acceptor->set_option(asio::ip::tcp::acceptor::reuse_address(true), ec);
+    if (!ec) {
+      const int one = 1;
+      if (setsockopt(acceptor->native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0) {
+        ec = std::error_code(errno, std::system_category());
+      }
+    }
+    if (!ec) acceptor->bind(endpoint, ec);
+    if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) return ec.message();
+    port = acceptor->local_endpoint().port();  // the OS's pick, for the others
+    listener->acceptors.push_back(std::move(acceptor));
+  }
+  REFLEX_LOG(kInfo, "%s listening on %s", name.c_str(),
+             FormatHostPort({address.host, port}).c_str());
+  for (int t = 0; t < threads(); ++t) {
+    asio::co_spawn(context(t), AcceptLoop(listener.get(), t), asio::detached);
+  }
+  listeners_.push_back(std::move(listener));
+  return "";
+}
+
+awaitable<void> Runtime::AcceptLoop(Listener* listener, int thread) {
+  asio::ip::tcp::acceptor& acceptor = *listener->acceptors[static_cast<size_t>(thread)];
+  asio::steady_timer pause(co_await asio::this_coro::executor);
+  while (!draining_.load()) {
+    auto [ec, socket] = co_await acceptor.async_accept(kUseTuple);
+    if (draining_.load() || ec == asio::error::operation_aborted) break;
+    if (ec) {
+      stats_.accept_errors.fetch_add(1, std::memory_order_relaxed);
+      if (IsResourceExhaustion(ec)) {
+        // The connection waits in the backlog; retrying at once would spin.
+        REFLEX_LOG(kWarn, "%s accept: %s; pausing 100 ms", listener->name.c_str(),
+                   ec.message().c_str());
+        pause.expires_after(std::chrono::milliseconds(100));
+        (void)co_await pause.async_wait(kUseTuple);
+      }
+      continue;
+    }
+    if (stats_.active.load(std::memory_order_relaxed) >= options_.max_connections) {
+      stats_.refused_limit.fetch_add(1, std::memory_order_relaxed);
+      std::error_code ignored;
+      socket.close(ignored);
+      continue;
+    }
+    std::error_code ignored;
+    socket.set_option(asio::ip::tcp::no_delay(true), ignored);
+    listener->handler(std::move(socket), thread);
+  }
+}
+
+void Runtime::BeginDrain() {
+  if (draining_.exchange(true)) return;
+  REFLEX_LOG(kInfo, "draining: %llu connection(s) open",
+             static_cast<unsigned long long>(stats_.active.load()));
+  for (auto& listener : listeners_) {
+    for (size_t t = 0; t < listener->acceptors.size(); ++t) {
+      asio::ip::tcp::acceptor* a = listener->acceptors[t].get();
+      asio::post(context(static_cast<int>(t)), [a] {
+        std::error_code ignored;
+        a->close(ignored);
+      });
+    }
+  }
+}
+
+void Runtime::PrintStats() {
+  std::vector<NamedPoolStats> pools = {{"buffers", pool_.Stats()}};
+  for (const auto& [name, stats] : extra_pools_) pools.push_back({name, stats()});
+  const std::string line = StatsJson(stats_, pools, options_.role);
+  std::printf("%s\n", line.c_str());
+  std::fflush(stdout);
+}
+
+awaitable<void> Runtime::Signals() {
+  asio::signal_set signals(co_await asio::this_coro::executor, SIGINT, SIGTERM, SIGUSR1);
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  while (true) {
+    auto [ec, signo] = co_await signals.async_wait(kUseTuple);
+    if (ec) co_return;
+    if (signo == SIGUSR1) {
+      PrintStats();
+      continue;
+    }
+    BeginDrain();
+    // Wait for the connections (bounded), then stop every thread.
+    const auto until = std::chrono::steady_clock::now() + options_.drain_timeout;
+    while (stats_.active.load() > 0 && std::chrono::steady_clock::now() < until) {
+      timer.expires_after(std::chrono::milliseconds(50));
+      (void)co_await timer.async_wait(kUseTuple);
+    }
+    if (stats_.active.load() > 0) {
+      REFLEX_LOG(kWarn, "drain timeout: %llu connection(s) still open",
+                 static_cast<unsigned long long>(stats_.active.load()));
+    }
+    for (auto& c : contexts_) c->stop();
+    co_return;
+  }
+}
+
+int Runtime::Run() {
+  asio::co_spawn(context(0), Signals(), asio::detached);
+  std::vector<std::thread> workers;
+  for (int t = 1; t < threads(); ++t) {
+    workers.emplace_back([this, t] {
+      auto guard = asio::make_work_guard(context(t));
+      context(t).run();
+    });
+  }
+  {
+    auto guard = asio::make_work_guard(context(0));
+    context(0).run();
+  }
+  for (std::thread& w : workers) w.join();
+  if (options_.print_stats) PrintStats();
+  return 0;
+}
+
+}  // namespace reflex::proxy

@@ -1,0 +1,75 @@
+// The process around the handlers: one io_context per thread, each with
+// its own acceptor on every listening address (SO_REUSEPORT lets the kernel
+// spread connections over them), so a connection lives on one thread from
+// accept to close and no lock sits on the data path. Signals: SIGTERM and
+// SIGINT drain (stop accepting, let connections finish, up to a limit),
+// SIGUSR1 prints statistics. Accept errors such as EMFILE pause that
+// acceptor briefly instead of spinning.
+#ifndef REFLEX_PROXY_RUNTIME_H_
+#define REFLEX_PROXY_RUNTIME_H_
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "pool/buffer_pool.h"
+#include "proxy/address.h"
+#include "proxy/asio_config.h"
+#include "proxy/stats.h"
+
+namespace reflex::proxy {
+
+struct RuntimeOptions {
+  int threads = 0;  // 0: one per core
+  size_t max_connections = 20000;
+  std::chrono::milliseconds drain_timeout{10000};
+  bool print_stats = false;  // JSON on SIGUSR1 and at exit (stdout)
+  std::string role;          // "server" or "client", in the statistics
+};
+
+class Runtime {
+ public:
+  // Runs on the accepting thread's io_context, for each connection.
+  using Handler = std::function<void(asio::ip::tcp::socket socket, int thread)>;
+
+  explicit Runtime(const RuntimeOptions& options);
+  ~Runtime();
+
+  int threads() const { return static_cast<int>(contexts_.size()); }
+  asio::io_context& context(int thread) { return *contexts_[static_cast<size_t>(thread)]; }
+  Stats& stats() { return stats_; }
+  pool::BufferPool& pool() { return pool_; }
+  // Another pool in the statistics (besides "buffers"); call before Run().
+  void AddPoolStats(std::string name, std::function<pool::PoolStats()> stats) {
+    extra_pools_.push_back({std::move(name), std::move(stats)});
+  }
+
+  // Binds `address` on every thread (the first bind picks the port when it
+  // is 0) and prints "listening on HOST:PORT" (stderr, info). An error
+  // message (e.g. "Address already in use") on failure.
+  std::string Listen(const HostPort& address, const std::string& name, Handler handler);
+
+  // Runs until drained after a signal. The process's exit status.
+  int Run();
+
+ private:
+  struct Listener;
+  awaitable<void> AcceptLoop(Listener* listener, int thread);
+  awaitable<void> Signals();
+  void BeginDrain();
+  void PrintStats();
+
+  RuntimeOptions options_;
+  Stats stats_;
+  pool::BufferPool pool_;
+  std::vector<std::unique_ptr<asio::io_context>> contexts_;
+  std::vector<std::unique_ptr<Listener>> listeners_;
+  std::vector<std::pair<std::string, std::function<pool::PoolStats()>>> extra_pools_;
+  std::atomic<bool> draining_{false};
+};
+
+}  // namespace reflex::proxy
+
+#endif  // REFLEX_PROXY_RUNTIME_H_

@@ -1,0 +1,274 @@
+// The server (inbound) side of one connection, on any stream type
+// (stream.h): the hello through a ServerSession, then either the tunnel
+// (the request's target, relayed both ways) or the fallback (every byte
+// received, then a plain splice). Logs one line when the connection ends.
+#ifndef REFLEX_PROXY_SERVER_HANDLER_H_
+#define REFLEX_PROXY_SERVER_HANDLER_H_
+
+#include <chrono>
+#include <cstring>
+#include <memory>
+#include <string>
+
+#include "proxy/asio_config.h"
+#include "proxy/connection_state.h"
+#include "proxy/env.h"
+#include "proxy/log.h"
+#include "proxy/relay.h"
+#include "proxy/stream.h"
+#include "proxy/watchdog.h"
+#include "reflex/server_session.h"
+
+namespace reflex::proxy {
+
+// Both pumps of a tunnel, until both directions ended or one failed; a
+// failure (or the watchdog) closes both streams, which ends the other.
+template <class A, class B, class PumpAB, class PumpBA>
+awaitable<std::pair<PumpResult, PumpResult>> RunBothWays(A& a, B& b, PumpAB ab, PumpBA ba) {
+  using namespace asio::experimental::awaitable_operators;
+  auto guard = [&](auto pump) -> awaitable<PumpResult> {
+    PumpResult r = co_await std::move(pump);
+    if (!r.ok()) {
+      a.Close();
+      b.Close();
+    }
+    co_return r;
+  };
+  auto [r1, r2] = co_await (guard(std::move(ab)) && guard(std::move(ba)));
+  co_return std::pair<PumpResult, PumpResult>{r1, r2};
+}
+
+inline std::string DescribeEnd(const PumpResult& r) {
+  if (r.protocol != Error::kOk) return std::string(ErrorName(r.protocol));
+  if (r.io) return r.io.message();
+  return "done";
+}
+
+template <class Stream, class Dialer>
+awaitable<void> ServeFallback(Stream& client, std::span<const uint8_t> held,
+                              std::span<const uint8_t> rest, bool client_ended, ServerEnv& env,
+                              Dialer& dialer, Watchdog& watchdog, ConnectionRecord& rec) {
+  env.stats->fallbacks.fetch_add(1, std::memory_order_relaxed);
+  rec.target = "fallback " + FormatHostPort(env.fallback);
+  auto dialed = co_await dialer.Connect(env.fallback);
+  const std::error_code ec = dialed.first;
+  auto& fallback = dialed.second;
+  if (ec) {
+    rec.close = "fallback unreachable: " + ec.message();
+    client.Close();
+    co_return;
+  }
+  // Every byte the client sent, in order, before anything else.
+  const std::array<asio::const_buffer, 2> first = {asio::buffer(held.data(), held.size()),
+                                                   asio::buffer(rest.data(), rest.size())};
+  if (const std::error_code wec = co_await fallback.WriteAll(first); wec) {
+    rec.close = "fallback write: " + wec.message();
+    client.Close();
+    fallback.Close();
+    co_return;
+  }
+  rec.up += held.size() + rest.size();
+  if (client_ended) fallback.ShutdownSend();
+  watchdog.SetDeadline(Watchdog::Clock::time_point::max());
+  // (No conditional operator between two coroutine calls here: GCC 12
+  // destroys the unused branch's frame wrongly. The choice is made inside.)
+  auto up = [&]() -> awaitable<PumpResult> {
+    if (client_ended) co_return PumpResult{};
+    co_return co_await CopyPump(client, fallback, env, watchdog, &rec.up);
+  };
+  auto [r1, r2] = co_await RunBothWays(client, fallback, up(),
+                                       CopyPump(fallback, client, env, watchdog, &rec.down));
+  rec.close = r1.ok() && r2.ok() ? "fallback done" : "fallback " + DescribeEnd(r1.ok() ? r2 : r1);
+  client.Close();
+  fallback.Close();
+}
+
+// One inbound connection, start to end.
+template <class Stream, class Dialer>
+awaitable<void> ServeReflexConnection(Stream client, ServerEnv& env, Dialer& dialer) {
+  env.stats->ConnectionOpened();
+  ServerStatePool::Handle state = env.states->Get();
+  if (!state) {
+    client.Close();
+    env.stats->ConnectionClosed();
+    REFLEX_LOG(kWarn, "server: out of memory for a connection's state");
+    co_return;
+  }
+  ConnectionRecord& rec = state->record;
+  rec.start = std::chrono::steady_clock::now();
+  rec.peer = client.PeerName();
+  ServerSession& session = state->session.emplace(*env.context, *env.clock, *env.random);
+  auto watchdog = std::make_shared<Watchdog>(co_await asio::this_coro::executor,
+                                             [&client] { client.Cancel(); });
+  const auto hello_deadline = Watchdog::Clock::now() +
+                              std::chrono::milliseconds(env.context->config().hello_wait_ms);
+  watchdog->Start(hello_deadline, env.timeouts.idle);
+
+  pool::Buffer in = env.pool->Get(kReceiveBufferBytes);
+  size_t have = 0;
+  bool request_seen = false;
+  RequestHeader request;
+  // The request frame's data, and where the frames after it start, in `in`.
+  size_t data_at = 0, data_size = 0, rest_at = 0;
+  auto finish = [&]() {
+    watchdog->Stop();
+    env.stats->ConnectionClosed();
+    rec.LogLine("server");
+  };
+  if (!in) {
+    rec.close = "out of memory";
+    finish();
+    co_return;
+  }
+  // The hello, then the request: read, feed, until the session decides.
+  while (!request_seen) {
+    const IoResult r = co_await client.ReadSome(in.span().subspan(have));
+    if (r.ec && !(r.ec == asio::error::eof && !session.established())) {
+      if (watchdog->expired() && !session.established()) {
+        // The hello wait passed: what arrived goes to the fallback.
+        SessionEvent e;
+        if (session.OnTimer(&e) == Error::kOk && e.kind == SessionEventKind::kFallback) {
+          env.stats->timeouts.fetch_add(1, std::memory_order_relaxed);
+          co_await ServeFallback(client, e.fallback_bytes, {}, false, env, dialer, *watchdog, rec);
+          finish();
+          co_return;
+        }
+      }
+      rec.close = watchdog->expired() ? std::string("timeout ") + watchdog->reason()
+                                      : "read: " + r.ec.message();
+      if (watchdog->expired()) env.stats->timeouts.fetch_add(1, std::memory_order_relaxed);
+      client.Close();
+      finish();
+      co_return;
+    }
+    const bool client_ended = r.ec == asio::error::eof;
+    have += r.n;
+    watchdog->Touch();
+    if (client_ended && !session.established()) {
+      // The client ended before its hello was whole: the fallback gets what
+      // it sent, then the end of stream.
+      SessionEvent e;
+      if (session.OnEndOfInput(&e) == Error::kOk && e.kind == SessionEventKind::kFallback) {
+        co_await ServeFallback(client, e.fallback_bytes, in.span().first(have), true, env, dialer,
+                               *watchdog, rec);
+        finish();
+        co_return;
+      }
+    }
+    size_t at = 0;
+    while (!request_seen) {
+      size_t used = 0;
+      SessionEvent e;
+      if (session.Receive(in.span().subspan(at, have - at), &used, &e) != Error::kOk) break;
+      at += used;
+      if (e.kind == SessionEventKind::kFallback) {
+        co_await ServeFallback(client, e.fallback_bytes, in.span().subspan(at, have - at),
+                               client_ended, env, dialer, *watchdog, rec);
+        finish();
+        co_return;
+      }
+      if (e.kind == SessionEventKind::kHandshakeDone) {
+        (e.profile == Profile::kV2 ? env.stats->handshakes_v2 : env.stats->handshakes_v1)
+            .fetch_add(1, std::memory_order_relaxed);
+        rec.profile = std::string(ProfileName(e.profile));
+        const UserId& id = env.context->config().users[e.user_index];
+        rec.user = std::string(FormatUserId(id).data(), 8);
+        const auto reply = session.PendingOutput();
+        if (const std::error_code ec =
+                co_await client.WriteAll(asio::buffer(reply.data(), reply.size()));
+            ec) {
+          rec.close = "write: " + ec.message();
+          client.Close();
+          finish();
+          co_return;
+        }
+        session.ConsumeOutput(reply.size());
+        watchdog->SetDeadline(Watchdog::Clock::now() + env.timeouts.handshake);
+        continue;
+      }
+      if (e.kind == SessionEventKind::kRequest) {
+        request = e.request;
+        data_at = static_cast<size_t>(e.data.data() - in.data());
+        data_size = e.data.size();
+        rest_at = at;
+        request_seen = true;
+        break;
+      }
+      if (e.kind == SessionEventKind::kError || e.kind == SessionEventKind::kPeerClosed) {
+        if (e.kind == SessionEventKind::kError) env.stats->errors.fetch_add(1, std::memory_order_relaxed);
+        rec.close = e.kind == SessionEventKind::kError ? std::string(ErrorName(e.reason))
+                                                       : "closed before a request";
+        client.Close();
+        finish();
+        co_return;
+      }
+      if (e.kind == SessionEventKind::kNone && used == 0) break;
+    }
+    if (request_seen) break;
+    if (client_ended) {
+      rec.close = "client closed during the handshake";
+      client.Close();
+      finish();
+      co_return;
+    }
+    std::memmove(in.data(), in.data() + at, have - at);
+    have -= at;
+  }
+
+  // The target.
+  const HostPort target = TargetOf(request);
+  rec.target = FormatHostPort(target);
+  watchdog->SetDeadline(Watchdog::Clock::time_point::max());
+  auto [ec, upstream] = co_await dialer.Connect(target);
+  std::array<uint8_t, kFrameOverheadBytes + 1> result{};
+  size_t result_size = 0;
+  const uint8_t code = ec ? ConnectFailureCode(ec) : kConnectOk;
+  if (session.SealConnectResult(code, result, &result_size) == Error::kOk) {
+    (void)co_await client.WriteAll(asio::buffer(result.data(), result_size));
+  }
+  if (ec) {
+    env.stats->target_failures.fetch_add(1, std::memory_order_relaxed);
+    rec.close = "target: " + ec.message();
+    client.Close();
+    finish();
+    co_return;
+  }
+  env.stats->tunnels.fetch_add(1, std::memory_order_relaxed);
+  if (data_size > 0) {
+    if (const std::error_code wec =
+            co_await upstream.WriteAll(asio::buffer(in.data() + data_at, data_size));
+        wec) {
+      rec.close = "target write: " + wec.message();
+      client.Close();
+      upstream.Close();
+      finish();
+      co_return;
+    }
+    rec.up += data_size;
+  }
+  // The frames after the request's are the relay's to open.
+  std::memmove(in.data(), in.data() + rest_at, have - rest_at);
+  have -= rest_at;
+  auto [r1, r2] = co_await RunBothWays(
+      client, upstream,
+      OpenPump(session, client, upstream, std::move(in), have, env, *watchdog, &rec.up),
+      SealPump(session, upstream, client, env, *watchdog, &rec.down));
+  if (watchdog->expired()) {
+    env.stats->timeouts.fetch_add(1, std::memory_order_relaxed);
+    rec.close = std::string("timeout ") + watchdog->reason();
+  } else if (r1.protocol != Error::kOk && r1.protocol != Error::kTooShort) {
+    env.stats->errors.fetch_add(1, std::memory_order_relaxed);
+    rec.close = DescribeEnd(r1);
+  } else {
+    rec.close = r1.ok() && r2.ok() ? "done" : DescribeEnd(r1.ok() ? r2 : r1);
+  }
+  env.stats->bytes_up.fetch_add(rec.up, std::memory_order_relaxed);
+  env.stats->bytes_down.fetch_add(rec.down, std::memory_order_relaxed);
+  client.Close();
+  upstream.Close();
+  finish();
+}
+
+}  // namespace reflex::proxy
+
+#endif  // REFLEX_PROXY_SERVER_HANDLER_H_

@@ -1,0 +1,285 @@
+// The server's connection handler, run on in-memory connections: what a
+// Reflex client, a prober and a broken client each get.
+#include "proxy/server_handler.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "proxy/testing/server_harness.h"
+#include "reflex/crypto_init.h"
+
+namespace reflex::proxy {
+namespace {
+
+using testing::Bytes;
+using testing::HonestClient;
+using testing::RequestTo;
+using testing::ServerHarness;
+using reflex::testing::TestUser;
+
+Bytes B(std::string_view s) { return Bytes(s.begin(), s.end()); }
+
+Bytes Pattern(size_t n, uint8_t seed) {
+  Bytes b(n);
+  for (size_t i = 0; i < n; ++i) b[i] = static_cast<uint8_t>(seed + i * 131 + (i >> 8));
+  return b;
+}
+
+class ServerHandler : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { ASSERT_EQ(InitCrypto(), Error::kOk); }
+  // Every connection ended and gave back every buffer and state.
+  void ExpectAllReturned(ServerHarness& h) {
+    h.Poll();
+    EXPECT_EQ(h.running(), 0);
+    EXPECT_EQ(h.buffers_outstanding(), 0u);
+    EXPECT_EQ(h.states_outstanding(), 0u);
+    EXPECT_EQ(h.stats().active.load(), 0u);
+  }
+};
+
+TEST_F(ServerHandler, AnHonestClientsRequestReachesItsTargetAndDataFlowsBothWays) {
+  for (const Profile profile : {Profile::kV2, Profile::kV1Compat}) {
+    SCOPED_TRACE(ProfileName(profile));
+    ServerHarness h;
+    HonestClient c(h, profile, TestUser(2));
+    ASSERT_TRUE(c.Handshake());
+    const Bytes first = B("GET / HTTP/1.1\r\n\r\n");
+    ASSERT_TRUE(c.Request(RequestTo("example.test", 8080), first));
+    ASSERT_EQ(h.dialer().dialed().size(), 1u);
+    auto& target = h.dialer().dialed()[0];
+    EXPECT_EQ(target.target.host, "example.test");
+    EXPECT_EQ(target.target.port, 8080);
+    EXPECT_EQ(target.peer.Take(), first);
+    ASSERT_TRUE(c.Receive());
+    EXPECT_TRUE(c.connected());
+
+    const Bytes up = Pattern(40000, 3);  // three frames
+    for (size_t at = 0; at < up.size(); at += kMaxPayloadBytes) {
+      const size_t n = std::min(kMaxPayloadBytes, up.size() - at);
+      c.SendRaw(c.Seal(FrameType::kData, std::span<const uint8_t>(up).subspan(at, n)));
+    }
+    EXPECT_EQ(target.peer.Take(), up);
+    const Bytes down = Pattern(70000, 9);
+    target.peer.Send(down);
+    h.Poll();
+    ASSERT_TRUE(c.Receive());
+    EXPECT_EQ(c.data(), down);
+
+    // The client's CLOSE half-closes the target; the target's end of
+    // stream becomes the server's CLOSE.
+    c.SendRaw(c.SealClose());
+    EXPECT_TRUE(target.peer.HandlerClosed());
+    target.peer.CloseSend();
+    h.Poll();
+    ASSERT_TRUE(c.Receive());
+    EXPECT_TRUE(c.peer_closed());
+    EXPECT_EQ(h.stats().tunnels.load(), 1u);
+    c.peer().CloseSend();
+    ExpectAllReturned(h);
+  }
+}
+
+TEST_F(ServerHandler, AHelloArrivingOneByteAtATimeIsAccepted) {
+  ServerHarness h;
+  HonestClient c(h, Profile::kV2, TestUser(1));
+  ASSERT_TRUE(c.Handshake(/*chunk=*/1));
+  ASSERT_TRUE(c.Request(RequestTo("10.0.0.1", 443)));
+  ASSERT_EQ(h.dialer().dialed().size(), 1u);
+  EXPECT_EQ(h.dialer().dialed()[0].target.host, "10.0.0.1");
+  c.peer().CloseSend();
+  h.dialer().dialed()[0].peer.CloseSend();
+  ExpectAllReturned(h);
+}
+
+TEST_F(ServerHandler, AnHttpRequestGoesToTheFallbackByteExactAndItsAnswerComesBack) {
+  ServerHarness h;
+  const Bytes request = B("GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n");
+  testing::MemoryPeer& client = h.Connect();
+  client.Send(request);
+  h.Poll();
+  ASSERT_EQ(h.dialer().dialed().size(), 1u);
+  auto& fallback = h.dialer().dialed()[0];
+  EXPECT_EQ(fallback.target.host, "fallback.test");
+  EXPECT_EQ(fallback.peer.Take(), request);
+  fallback.peer.Send(B("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi"));
+  fallback.peer.CloseSend();
+  h.Poll();
+  EXPECT_EQ(client.Take(), B("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi"));
+  EXPECT_TRUE(client.HandlerClosed());
+  EXPECT_EQ(h.stats().fallbacks.load(), 1u);
+  client.CloseSend();
+  ExpectAllReturned(h);
+}
+
+TEST_F(ServerHandler, SeventySixRandomBytesAndWhatFollowsReachTheFallbackInOrder) {
+  ServerHarness h;
+  testing::MemoryPeer& client = h.Connect();
+  const Bytes junk = Pattern(76, 200);
+  const Bytes more = Pattern(5000, 17);
+  client.Send(junk);
+  h.Poll();
+  client.Send(more);
+  client.CloseSend();
+  h.Poll();
+  ASSERT_EQ(h.dialer().dialed().size(), 1u);
+  Bytes all = junk;
+  all.insert(all.end(), more.begin(), more.end());
+  auto& fallback = h.dialer().dialed()[0];
+  EXPECT_EQ(fallback.peer.Take(), all);
+  EXPECT_TRUE(fallback.peer.HandlerClosed());  // the client's end of stream, passed on
+  EXPECT_TRUE(client.Take().empty());          // nothing is sent to a refused connection
+  fallback.peer.CloseSend();
+  ExpectAllReturned(h);
+}
+
+TEST_F(ServerHandler, SeventyFiveBytesThenEndOfStreamReachTheFallbackThenItsEnd) {
+  ServerHarness h;
+  testing::MemoryPeer& client = h.Connect();
+  const Bytes short_hello = Pattern(75, 1);
+  client.Send(short_hello);
+  h.Poll();
+  EXPECT_TRUE(h.dialer().dialed().empty());  // still waiting for byte 76
+  client.CloseSend();
+  h.Poll();
+  ASSERT_EQ(h.dialer().dialed().size(), 1u);
+  auto& fallback = h.dialer().dialed()[0];
+  EXPECT_EQ(fallback.peer.Take(), short_hello);
+  EXPECT_TRUE(fallback.peer.HandlerClosed());
+  fallback.peer.CloseSend();
+  ExpectAllReturned(h);
+}
+
+TEST_F(ServerHandler, AnEmptyConnectionThatEndsReachesTheFallbackAsAnEmptyOne) {
+  ServerHarness h;
+  testing::MemoryPeer& client = h.Connect();
+  client.CloseSend();
+  h.Poll();
+  ASSERT_EQ(h.dialer().dialed().size(), 1u);
+  EXPECT_TRUE(h.dialer().dialed()[0].peer.Take().empty());
+  EXPECT_TRUE(h.dialer().dialed()[0].peer.HandlerClosed());
+  h.dialer().dialed()[0].peer.CloseSend();
+  ExpectAllReturned(h);
+}
+
+TEST_F(ServerHandler, AReplayedHelloGoesToTheFallbackWithEveryByte) {
+  ServerHarness h;
+  HonestClient c(h, Profile::kV2, TestUser(1));
+  ASSERT_TRUE(c.Handshake());
+  const Bytes hello = c.hello();
+  testing::MemoryPeer& replay = h.Connect();
+  const Bytes trailer = Pattern(100, 5);
+  replay.Send(hello);
+  replay.Send(trailer);
+  h.Poll();
+  ASSERT_EQ(h.dialer().dialed().size(), 1u);
+  Bytes all = hello;
+  all.insert(all.end(), trailer.begin(), trailer.end());
+  EXPECT_EQ(h.dialer().dialed()[0].target.host, "fallback.test");
+  EXPECT_EQ(h.dialer().dialed()[0].peer.Take(), all);
+  EXPECT_TRUE(replay.Take().empty());
+  c.peer().CloseSend();
+  replay.CloseSend();
+  h.dialer().dialed()[0].peer.CloseSend();
+  ExpectAllReturned(h);
+}
+
+TEST_F(ServerHandler, AFrameWithAFlippedBitForwardsNothingAndClosesBothSides) {
+  ServerHarness h;
+  HonestClient c(h, Profile::kV2, TestUser(1));
+  ASSERT_TRUE(c.Handshake());
+  ASSERT_TRUE(c.Request(RequestTo("example.test", 80)));
+  auto& target = h.dialer().dialed()[0];
+  const Bytes good = c.Seal(FrameType::kData, B("before"));
+  c.SendRaw(good);
+  EXPECT_EQ(target.peer.Take(), B("before"));
+  Bytes bad = c.Seal(FrameType::kData, B("tampered"));
+  bad[bad.size() - 20] ^= 0x01;
+  c.SendRaw(bad);
+  c.SendRaw(c.Seal(FrameType::kData, B("after")));
+  EXPECT_TRUE(target.peer.Take().empty());
+  EXPECT_TRUE(target.peer.HandlerClosed());
+  EXPECT_TRUE(c.peer().HandlerClosed());
+  EXPECT_EQ(h.stats().errors.load(), 1u);
+  ExpectAllReturned(h);
+}
+
+TEST_F(ServerHandler, AnUnreachableTargetIsAnsweredWithCloseCarryingItsSocksCode) {
+  ServerHarness h;
+  h.dialer().FailWith(asio::error::connection_refused);
+  HonestClient c(h, Profile::kV2, TestUser(1));
+  ASSERT_TRUE(c.Handshake());
+  ASSERT_TRUE(c.Request(RequestTo("example.test", 81)));
+  ASSERT_TRUE(c.Receive());
+  EXPECT_FALSE(c.connected());
+  EXPECT_TRUE(c.peer_closed());
+  EXPECT_EQ(c.close_code(), kConnectRefused);
+  EXPECT_TRUE(c.peer().HandlerClosed());
+  EXPECT_EQ(h.stats().target_failures.load(), 1u);
+  ExpectAllReturned(h);
+}
+
+TEST_F(ServerHandler, TheTargetEndingFirstLetsTheClientKeepSending) {
+  ServerHarness h;
+  HonestClient c(h, Profile::kV2, TestUser(1));
+  ASSERT_TRUE(c.Handshake());
+  ASSERT_TRUE(c.Request(RequestTo("example.test", 80)));
+  auto& target = h.dialer().dialed()[0];
+  target.peer.Send(B("bye"));
+  target.peer.CloseSend();
+  h.Poll();
+  ASSERT_TRUE(c.Receive());
+  EXPECT_EQ(c.data(), B("bye"));
+  EXPECT_TRUE(c.peer_closed());
+  c.SendRaw(c.Seal(FrameType::kData, B("still here")));
+  EXPECT_EQ(target.peer.Take(), B("still here"));
+  c.SendRaw(c.SealClose());
+  EXPECT_TRUE(target.peer.HandlerClosed());
+  c.peer().CloseSend();
+  ExpectAllReturned(h);
+}
+
+TEST_F(ServerHandler, AClientVanishingMidFrameEndsTheTunnelAndForwardsNothingOfIt) {
+  ServerHarness h;
+  HonestClient c(h, Profile::kV2, TestUser(1));
+  ASSERT_TRUE(c.Handshake());
+  ASSERT_TRUE(c.Request(RequestTo("example.test", 80)));
+  auto& target = h.dialer().dialed()[0];
+  const Bytes frame = c.Seal(FrameType::kData, Pattern(1000, 4));
+  c.SendRaw(std::span<const uint8_t>(frame).first(500));
+  c.peer().CloseSend();
+  h.Poll();
+  EXPECT_TRUE(target.peer.Take().empty());
+  EXPECT_TRUE(target.peer.HandlerClosed());
+  ExpectAllReturned(h);
+}
+
+TEST_F(ServerHandler, PaddingAndTimingFramesNeverReachTheTarget) {
+  ServerHarness h;
+  HonestClient c(h, Profile::kV2, TestUser(1));
+  ASSERT_TRUE(c.Handshake());
+  ASSERT_TRUE(c.Request(RequestTo("example.test", 80)));
+  auto& target = h.dialer().dialed()[0];
+  c.SendRaw(c.Seal(FrameType::kPadding, Bytes(300, 0)));
+  c.SendRaw(c.Seal(FrameType::kTiming, Bytes(8, 1)));
+  c.SendRaw(c.Seal(FrameType::kData, B("x")));
+  EXPECT_EQ(target.peer.Take(), B("x"));
+  c.peer().CloseSend();
+  target.peer.CloseSend();
+  ExpectAllReturned(h);
+}
+
+TEST_F(ServerHandler, AFallbackThatRefusesClosesTheClientAndSendsItNothing) {
+  ServerHarness h;
+  h.dialer().FailWith(asio::error::connection_refused);
+  testing::MemoryPeer& client = h.Connect();
+  client.Send(B("GET / HTTP/1.0\r\n\r\n"));
+  h.Poll();
+  EXPECT_TRUE(client.Take().empty());
+  EXPECT_TRUE(client.HandlerClosed());
+  ExpectAllReturned(h);
+}
+
+}  // namespace
+}  // namespace reflex::proxy

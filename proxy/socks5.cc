@@ -1,0 +1,76 @@
+#include "proxy/socks5.h"
+
+#include <algorithm>
+
+#include "reflex/byte_reader.h"
+
+namespace reflex::proxy {
+
+Socks5Status ParseSocks5Greeting(std::span<const uint8_t> in, size_t* consumed) {
+  ByteReader r(in);
+  uint8_t version = 0, methods = 0;
+  if (!r.ReadU8(&version)) return Socks5Status::kNeedMore;
+  if (version != 5) return Socks5Status::kBadVersion;
+  if (!r.ReadU8(&methods)) return Socks5Status::kNeedMore;
+  std::span<const uint8_t> list;
+  if (!r.ReadView(methods, &list)) return Socks5Status::kNeedMore;
+  *consumed = 2 + methods;
+  if (std::find(list.begin(), list.end(), 0x00) == list.end()) {
+    return Socks5Status::kNoAcceptableMethod;
+  }
+  return Socks5Status::kOk;
+}
+
+std::array<uint8_t, 2> Socks5MethodReply(bool acceptable) {
+  return {0x05, static_cast<uint8_t>(acceptable ? 0x00 : 0xFF)};
+}
+
+Socks5Status ParseSocks5Request(std::span<const uint8_t> in, size_t* consumed,
+                                RequestHeader* out) {
+  ByteReader r(in);
+  uint8_t version = 0, command = 0, reserved = 0, type = 0;
+  if (!r.ReadU8(&version)) return Socks5Status::kNeedMore;
+  if (version != 5) return Socks5Status::kBadVersion;
+  if (!r.ReadU8(&command) || !r.ReadU8(&reserved) || !r.ReadU8(&type)) {
+    return Socks5Status::kNeedMore;
+  }
+  RequestHeader h;
+  h.command = command;
+  size_t length = 0;
+  switch (type) {
+    case 0x01:
+      h.address_type = AddressType::kIpv4;
+      length = kIpv4Bytes;
+      break;
+    case 0x04:
+      h.address_type = AddressType::kIpv6;
+      length = kIpv6Bytes;
+      break;
+    case 0x03: {
+      uint8_t n = 0;
+      if (!r.ReadU8(&n)) return Socks5Status::kNeedMore;
+      if (n == 0) return Socks5Status::kBadAddress;
+      h.address_type = AddressType::kDomain;
+      length = n;
+      break;
+    }
+    default:
+      return Socks5Status::kBadAddressType;
+  }
+  if (!r.ReadBytes({h.address.data(), length}) || !r.ReadU16BE(&h.port)) {
+    return Socks5Status::kNeedMore;
+  }
+  h.address_length = static_cast<uint8_t>(length);
+  // Decided only once the whole request is here, so *consumed is exact.
+  if (reserved != 0) return Socks5Status::kBadAddress;
+  if (command != 0x01) return Socks5Status::kUnsupportedCommand;
+  *consumed = in.size() - r.remaining();
+  *out = h;
+  return Socks5Status::kOk;
+}
+
+std::array<uint8_t, 10> Socks5Reply(uint8_t code) {
+  return {0x05, code, 0x00, 0x01, 0, 0, 0, 0, 0, 0};
+}
+
+}  // namespace reflex::proxy

@@ -1,0 +1,89 @@
+#include "proxy/stats.h"
+
+#include <dirent.h>
+
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string_view>
+
+namespace reflex::proxy {
+namespace {
+
+// VmRSS and VmHWM of this process, in KiB.
+void MemoryKib(uint64_t* rss, uint64_t* peak) {
+  std::ifstream in("/proc/self/status");
+  std::string key;
+  uint64_t value = 0;
+  std::string unit;
+  while (in >> key) {
+    if (key == "VmRSS:" && in >> value >> unit) *rss = value;
+    if (key == "VmHWM:" && in >> value >> unit) *peak = value;
+  }
+}
+
+uint64_t OpenFds() {
+  uint64_t n = 0;
+  if (DIR* d = opendir("/proc/self/fd")) {
+    while (dirent* e = readdir(d)) n += e->d_name[0] != '.';
+    closedir(d);
+  }
+  return n > 0 ? n - 1 : 0;  // not the directory stream's own
+}
+
+nlohmann::ordered_json TierJson(const pool::TierStats& t) {
+  return {{"capacity", t.capacity},         {"gets", t.gets},
+          {"hits", t.hits},                 {"misses", t.misses},
+          {"returns", t.returns},           {"drops", t.drops},
+          {"outstanding", t.outstanding},   {"peak_outstanding", t.peak_outstanding},
+          {"retained_bytes", t.retained_bytes}};
+}
+
+}  // namespace
+
+void Stats::ConnectionOpened() {
+  accepted.fetch_add(1, std::memory_order_relaxed);
+  const uint64_t now = active.fetch_add(1, std::memory_order_relaxed) + 1;
+  uint64_t peak = peak_active.load(std::memory_order_relaxed);
+  while (now > peak && !peak_active.compare_exchange_weak(peak, now, std::memory_order_relaxed)) {
+  }
+}
+
+std::string StatsJson(const Stats& s, const std::vector<NamedPoolStats>& named,
+                      std::string_view role) {
+  auto v = [](const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); };
+  nlohmann::ordered_json pools = nlohmann::ordered_json::object();
+  for (const NamedPoolStats& p : named) {
+    nlohmann::ordered_json tiers = nlohmann::ordered_json::array();
+    for (size_t i = 0; i < p.stats.tier_count; ++i) tiers.push_back(TierJson(p.stats.tiers[i]));
+    pools[p.name] = {{"outstanding", p.stats.total_outstanding()},
+                     {"retained_bytes", p.stats.total_retained_bytes()},
+                     {"tiers", tiers},
+                     {"oversize", TierJson(p.stats.oversize)}};
+  }
+  uint64_t rss = 0, peak = 0;
+  MemoryKib(&rss, &peak);
+  const nlohmann::ordered_json j = {
+      {"role", role},
+      {"connections",
+       {{"accepted", v(s.accepted)},
+        {"active", v(s.active)},
+        {"peak_active", v(s.peak_active)},
+        {"refused_limit", v(s.refused_limit)},
+        {"accept_errors", v(s.accept_errors)},
+        {"handshakes_v1", v(s.handshakes_v1)},
+        {"handshakes_v2", v(s.handshakes_v2)},
+        {"fallbacks", v(s.fallbacks)},
+        {"tunnels", v(s.tunnels)},
+        {"target_failures", v(s.target_failures)},
+        {"errors", v(s.errors)},
+        {"timeouts", v(s.timeouts)}}},
+      {"bytes", {{"up", v(s.bytes_up)}, {"down", v(s.bytes_down)}}},
+      {"pools", pools},
+      {"rss_kib", rss},
+      {"peak_rss_kib", peak},
+      {"fds", OpenFds()}};
+  return j.dump();
+}
+
+}  // namespace reflex::proxy

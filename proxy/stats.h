@@ -1,0 +1,47 @@
+// Process-wide proxy statistics: relaxed atomic counters, printed as one
+// JSON object (with the buffer pool's statistics) on SIGUSR1 and at exit.
+#ifndef REFLEX_PROXY_STATS_H_
+#define REFLEX_PROXY_STATS_H_
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "pool/pool_stats.h"
+
+namespace reflex::proxy {
+
+struct Stats {
+  std::atomic<uint64_t> accepted{0};
+  std::atomic<uint64_t> active{0};
+  std::atomic<uint64_t> peak_active{0};
+  std::atomic<uint64_t> refused_limit{0};    // over --max-connections
+  std::atomic<uint64_t> accept_errors{0};    // EMFILE and friends
+  std::atomic<uint64_t> handshakes_v1{0};
+  std::atomic<uint64_t> handshakes_v2{0};
+  std::atomic<uint64_t> fallbacks{0};
+  std::atomic<uint64_t> tunnels{0};          // requests whose target was reached
+  std::atomic<uint64_t> target_failures{0};
+  std::atomic<uint64_t> errors{0};           // sessions ended by a protocol error
+  std::atomic<uint64_t> timeouts{0};
+  std::atomic<uint64_t> bytes_up{0};         // client -> target (plaintext)
+  std::atomic<uint64_t> bytes_down{0};       // target -> client (plaintext)
+
+  void ConnectionOpened();
+  void ConnectionClosed() { active.fetch_sub(1, std::memory_order_relaxed); }
+};
+
+struct NamedPoolStats {
+  std::string name;
+  pool::PoolStats stats;
+};
+
+// {"role": ..., "connections": {...}, "bytes": {...}, "pools": {name:
+//  {...}, ...}, "rss_kib": N, "peak_rss_kib": N, "fds": N}
+std::string StatsJson(const Stats& stats, const std::vector<NamedPoolStats>& pools,
+                      std::string_view role);
+
+}  // namespace reflex::proxy
+
+#endif  // REFLEX_PROXY_STATS_H_

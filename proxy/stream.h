@@ -1,0 +1,191 @@
+// The byte streams the connection handlers work on. A handler is a
+// template over its stream type, so the same code runs on TCP sockets
+// (TcpStream) and, in the fuzz target and unit tests, on in-memory pipes
+// (MemoryStream). Every operation reports errors as values, never throws.
+//
+//   ReadSome(span)     -> {ec, n}; ec == asio::error::eof at end of stream
+//   WaitReadable()     -> ec (no buffer held while a connection is idle)
+//   WriteAll(buffers)  -> ec (all bytes written, or an error)
+//   ShutdownSend(), Close(), Cancel() (pending operations end aborted)
+#ifndef REFLEX_PROXY_STREAM_H_
+#define REFLEX_PROXY_STREAM_H_
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <span>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "proxy/address.h"
+#include "proxy/asio_config.h"
+
+namespace reflex::proxy {
+
+struct IoResult {
+  std::error_code ec;
+  size_t n = 0;
+};
+
+class TcpStream {
+ public:
+  explicit TcpStream(asio::ip::tcp::socket socket) : socket_(std::move(socket)) {}
+
+  awaitable<IoResult> ReadSome(std::span<uint8_t> out) {
+    auto [ec, n] = co_await socket_.async_read_some(asio::buffer(out.data(), out.size()), kUseTuple);
+    co_return IoResult{ec, n};
+  }
+  awaitable<std::error_code> WaitReadable() {
+    auto [ec] = co_await socket_.async_wait(asio::ip::tcp::socket::wait_read, kUseTuple);
+    co_return ec;
+  }
+  // Reads what is already buffered without waiting (0 if nothing).
+  size_t ReadAvailable(std::span<uint8_t> out, std::error_code* ec) {
+    socket_.non_blocking(true, *ec);
+    if (*ec) return 0;
+    const size_t n = socket_.read_some(asio::buffer(out.data(), out.size()), *ec);
+    if (*ec == asio::error::would_block || *ec == asio::error::try_again) {
+      ec->clear();
+      return 0;
+    }
+    return n;
+  }
+  template <class Buffers>
+  awaitable<std::error_code> WriteAll(const Buffers& buffers) {
+    auto [ec, n] = co_await asio::async_write(socket_, buffers, kUseTuple);
+    (void)n;
+    co_return ec;
+  }
+  void ShutdownSend() {
+    std::error_code ignored;
+    socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+  }
+  void Close() {
+    std::error_code ignored;
+    socket_.close(ignored);
+  }
+  void Cancel() {
+    std::error_code ignored;
+    socket_.cancel(ignored);
+  }
+  std::string PeerName() const {
+    std::error_code ec;
+    const auto ep = socket_.remote_endpoint(ec);
+    if (ec) return "?";
+    return FormatHostPort({ep.address().to_string(), ep.port()});
+  }
+  asio::ip::tcp::socket& socket() { return socket_; }
+
+ private:
+  asio::ip::tcp::socket socket_;
+};
+
+// Connects TcpStreams to host:port (resolving names), within a deadline.
+class TcpDialer {
+ public:
+  TcpDialer(asio::any_io_executor executor, std::chrono::milliseconds timeout)
+      : executor_(executor), timeout_(timeout) {}
+  // ec: the reason (asio::error::timed_out when the deadline passed).
+  awaitable<std::pair<std::error_code, TcpStream>> Connect(const HostPort& target);
+
+ private:
+  asio::any_io_executor executor_;
+  std::chrono::milliseconds timeout_;
+};
+
+// One direction of an in-memory connection.
+class MemoryPipe {
+ public:
+  explicit MemoryPipe(asio::any_io_executor executor) : signal_(executor) {
+    signal_.expires_at(asio::steady_timer::time_point::max());
+  }
+  void Write(std::span<const uint8_t> bytes) {
+    if (closed_) return;
+    data_.insert(data_.end(), bytes.begin(), bytes.end());
+    signal_.cancel();
+  }
+  void CloseWrite() {
+    closed_ = true;
+    signal_.cancel();
+  }
+  bool closed() const { return closed_; }
+  std::deque<uint8_t>& data() { return data_; }
+  asio::steady_timer& signal() { return signal_; }
+
+ private:
+  std::deque<uint8_t> data_;
+  bool closed_ = false;
+  asio::steady_timer signal_;
+};
+
+// A stream over two MemoryPipes (what it reads, what it writes): tests and
+// the fuzz target run the real handlers on these, with no sockets.
+class MemoryStream {
+ public:
+  MemoryStream(std::shared_ptr<MemoryPipe> in, std::shared_ptr<MemoryPipe> out)
+      : in_(std::move(in)), out_(std::move(out)) {}
+
+  awaitable<IoResult> ReadSome(std::span<uint8_t> out) {
+    if (const std::error_code ec = co_await WaitReadable(); ec) co_return IoResult{ec, 0};
+    if (in_->data().empty()) co_return IoResult{asio::error::eof, 0};
+    const size_t n = std::min(out.size(), in_->data().size());
+    std::copy(in_->data().begin(), in_->data().begin() + static_cast<ptrdiff_t>(n), out.begin());
+    in_->data().erase(in_->data().begin(), in_->data().begin() + static_cast<ptrdiff_t>(n));
+    co_return IoResult{{}, n};
+  }
+  awaitable<std::error_code> WaitReadable() {
+    while (!cancelled_ && in_->data().empty() && !in_->closed()) {
+      auto [ec] = co_await in_->signal().async_wait(kUseTuple);
+      (void)ec;
+      in_->signal().expires_at(asio::steady_timer::time_point::max());
+    }
+    if (cancelled_) co_return asio::error::operation_aborted;
+    co_return std::error_code{};
+  }
+  size_t ReadAvailable(std::span<uint8_t> out, std::error_code* ec) {
+    ec->clear();
+    const size_t n = std::min(out.size(), in_->data().size());
+    std::copy(in_->data().begin(), in_->data().begin() + static_cast<ptrdiff_t>(n), out.begin());
+    in_->data().erase(in_->data().begin(), in_->data().begin() + static_cast<ptrdiff_t>(n));
+    return n;
+  }
+  template <class Buffers>
+  awaitable<std::error_code> WriteAll(const Buffers& buffers) {
+    if (cancelled_ || out_->closed()) co_return asio::error::broken_pipe;
+    for (auto it = asio::buffer_sequence_begin(buffers); it != asio::buffer_sequence_end(buffers); ++it) {
+      const asio::const_buffer b(*it);
+      out_->Write({static_cast<const uint8_t*>(b.data()), b.size()});
+    }
+    co_return std::error_code{};
+  }
+  void ShutdownSend() { out_->CloseWrite(); }
+  void Close() {
+    out_->CloseWrite();
+    Cancel();
+  }
+  void Cancel() {
+    cancelled_ = true;
+    in_->signal().cancel();
+  }
+  std::string PeerName() const { return "memory"; }
+
+ private:
+  std::shared_ptr<MemoryPipe> in_;
+  std::shared_ptr<MemoryPipe> out_;
+  bool cancelled_ = false;
+};
+
+// Two ends of an in-memory connection.
+inline std::pair<MemoryStream, MemoryStream> MemoryConnection(asio::any_io_executor executor) {
+  auto a_to_b = std::make_shared<MemoryPipe>(executor);
+  auto b_to_a = std::make_shared<MemoryPipe>(executor);
+  return {MemoryStream(b_to_a, a_to_b), MemoryStream(a_to_b, b_to_a)};
+}
+
+// The SOCKS5 reply code for a failed connect (RFC 1928).
+uint8_t ConnectFailureCode(const std::error_code& ec);
+
+}  // namespace reflex::proxy
+
+#endif  // REFLEX_PROXY_STREAM_H_
