@@ -334,6 +334,33 @@ TEST_P(FallbackTest, SeventyFiveBytesThenSilenceFallBackWhenTheWaitEnds) {
   EXPECT_EQ(s->OnTimer(&e), Error::kInvalidArgument) << "finished";
 }
 
+TEST_P(FallbackTest, SeventyFiveBytesThenEndOfStreamFallBackAtOnceWithEveryByte) {
+  auto c = Client();
+  Bytes hello = HelloOf(*c);
+  hello.pop_back();
+  auto s = Server();
+  Delivered at;
+  Bytes in;
+  ASSERT_TRUE(Feed(*s, in, hello, &at));
+  SessionEvent e;
+  ASSERT_EQ(s->OnEndOfInput(&e), Error::kOk);
+  ASSERT_EQ(e.kind, SessionEventKind::kFallback);
+  EXPECT_EQ(e.reason, Error::kTooShort);
+  EXPECT_EQ(Bytes(e.fallback_bytes.begin(), e.fallback_bytes.end()), hello);
+  EXPECT_EQ(s->OnEndOfInput(&e), Error::kInvalidArgument) << "finished";
+}
+
+TEST_P(SessionTest, EndOfStreamAfterTheHandshakeIsNoFallback) {
+  auto c = Client();
+  auto s = Server();
+  Delivered at;
+  Bytes in;
+  ASSERT_TRUE(Feed(*s, in, HelloOf(*c), &at));
+  SessionEvent e;
+  ASSERT_EQ(s->OnEndOfInput(&e), Error::kOk);
+  EXPECT_EQ(e.kind, SessionEventKind::kNone);
+}
+
 TEST_P(FallbackTest, AnUnknownUserFallsBack) {
   auto c = Client(TestUser(9));
   const Bytes hello = HelloOf(*c);
