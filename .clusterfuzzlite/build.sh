@@ -13,8 +13,8 @@ flags="$CXXFLAGS -std=c++20 -I. -Wall -Wextra"
 
 # Every library source the targets link; tests, the allocation counter
 # (it interposes malloc) and programs with a main() stay out.
-sources=$(ls pool/*.cc reflex/*.cc tools/vector_file.cc tools/conformance_checker.cc \
-  tools/testing/hex.cc tools/testing/chunked_decode.cc | grep -v '_test\.cc$')
+sources=$(ls pool/*.cc reflex/*.cc proxy/*.cc tools/vector_file.cc tools/conformance_checker.cc \
+  tools/testing/hex.cc tools/testing/chunked_decode.cc | grep -v -e '_test\.cc$' -e '^proxy/main\.cc$')
 objs=()
 for src in $sources; do
   obj="$WORK/obj/$(echo "${src%.cc}" | tr / _).o"

@@ -12,4 +12,5 @@ FUZZ_TARGETS = [
     "aead_differential",
     "server_session",
     "client_session",
+    "proxy_server_connection",
 ]

@@ -169,6 +169,35 @@ int main(int argc, char** argv) {
                       {0}}));
     }
   }
+  // The proxy server's connection handler: [mode] then raw: [chunk][bytes];
+  // honest: [profile][user][hello chunk][request data length][data]
+  // {[op][args]}... (fuzz/proxy_server_connection_fuzzer.cc).
+  for (const char* probe : {"GET / HTTP/1.1\r\nHost: example.com\r\n\r\n",
+                            "\x16\x03\x01\x00\x05hello", ""}) {
+    corpus.Add("proxy_server_connection", Cat({{0, 7}, text_bytes(probe)}));
+  }
+  corpus.Add("proxy_server_connection", Cat({{0, 255}, Bytes(76, 0x5a), Bytes(40, 'x')}));
+  corpus.Add("proxy_server_connection", Cat({{0, 1}, Bytes(75, 0xa5)}));
+  for (uint8_t profile : {0, 1}) {
+    for (uint8_t chunk : {0, 1, 75}) {
+      corpus.Add("proxy_server_connection",
+                 Cat({{1, profile, 0, chunk, 5}, text_bytes("hello"),
+                      {0, 0, 40}, Bytes(40, 'u'),          // data
+                      {5, 0, 60}, Bytes(60, 'd'),          // the target sends
+                      {2, 1, 4}, Bytes(4, 'p'),            // padding
+                      {0, 0x40, 0}, Bytes(0x4000, 'U'),    // a full frame
+                      {6},                                 // the target ends
+                      {7}}));                              // CLOSE
+    }
+    corpus.Add("proxy_server_connection",
+               Cat({{1, profile, 1, 0, 0}, {3, 8}, Bytes(9, 'f'), {0, 3}, {0, 0, 5},
+                    Bytes(5, 'a')}));                      // a flipped bit
+    corpus.Add("proxy_server_connection",
+               Cat({{1, profile, 1, 0, 0}, {4, 3}, Bytes(4, 'j')}));  // junk
+    corpus.Add("proxy_server_connection",
+               Cat({{1, profile, 0, 0, 0}, {5, 0x9c, 0x40}, Bytes(0x9c40, 'D'),
+                    {8, 100}, Bytes(101, 'v')}));          // vanishing mid-frame
+  }
   // Vector files: each group of ours with its first tests, as a file of its
   // own (small enough to mutate quickly), and a few malformed files.
   for (const auto& group : vectors["groups"]) {
