@@ -1,6 +1,7 @@
 #include "proxy/runtime.h"
 
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <cstdio>
 #include <thread>
@@ -38,6 +39,12 @@ Runtime::Runtime(const RuntimeOptions& options)
   if (n < 1) n = 1;
   for (int i = 0; i < n; ++i) contexts_.push_back(std::make_unique<asio::io_context>(1));
   signal(SIGPIPE, SIG_IGN);
+  // Each tunnel holds two descriptors: use every one the system allows.
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    (void)setrlimit(RLIMIT_NOFILE, &limit);
+  }
 }
 
 Runtime::~Runtime() = default;
@@ -50,6 +57,16 @@ std::string Runtime::Listen(const HostPort& address, const std::string& name, Ha
   const auto ip = asio::ip::make_address(address.host, ec);
   if (ec) return "not an IP address: " + address.host;
   uint16_t port = address.port;
+  // SO_REUSEPORT would let a second reflex share a port already in use;
+  // a plain bind first makes "address in use" an error as users expect.
+  if (port != 0) {
+    asio::ip::tcp::acceptor probe(context(0));
+    const asio::ip::tcp::endpoint endpoint(ip, port);
+    probe.open(endpoint.protocol(), ec);
+    if (!ec) probe.set_option(asio::ip::tcp::acceptor::reuse_address(true), ec);
+    if (!ec) probe.bind(endpoint, ec);
+    if (ec) return ec.message();
+  }
   for (int t = 0; t < threads(); ++t) {
     auto acceptor = std::make_unique<asio::ip::tcp::acceptor>(context(t));
     const asio::ip::tcp::endpoint endpoint(ip, port);

@@ -1,0 +1,51 @@
+// The reflex binary as a child process: a server or a client on OS-chosen
+// loopback ports, its statistics read through SIGUSR1.
+#ifndef REFLEX_PROXY_E2E_REFLEX_PROCESS_H_
+#define REFLEX_PROXY_E2E_REFLEX_PROCESS_H_
+
+#include <chrono>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "proxy/e2e/child_process.h"
+
+namespace reflex::proxy::e2e {
+
+inline constexpr char kUser1[] = "6f1c2a9e-2b1d-4c1e-9a55-0f3b8d7c6e51";
+inline constexpr char kUser2[] = "0b7e5d44-91a3-4f0e-8c2b-7d6a5e4f3c21";
+
+class ReflexProcess {
+ public:
+  // reflex server --listen 127.0.0.1:0 --user U... --fallback 127.0.0.1:F
+  static std::unique_ptr<ReflexProcess> Server(const std::string& tag, uint16_t fallback_port,
+                                               std::vector<std::string> extra = {});
+  // reflex client --server 127.0.0.1:S --user U --socks 127.0.0.1:0 --http 127.0.0.1:0
+  static std::unique_ptr<ReflexProcess> Client(const std::string& tag, uint16_t server_port,
+                                               std::vector<std::string> extra = {});
+
+  bool ok() const { return port_ != 0; }
+  uint16_t port() const { return port_; }       // server: its port; client: SOCKS5
+  uint16_t http_port() const { return http_port_; }
+  ChildProcess& child() { return *child_; }
+
+  // The statistics now (SIGUSR1; the JSON line it prints), or null.
+  nlohmann::json Stats();
+  // Polls the statistics until no connection is open and every pooled
+  // buffer and state is back (bounded); the last statistics read.
+  nlohmann::json WaitIdle(std::chrono::milliseconds timeout);
+
+ private:
+  std::unique_ptr<ChildProcess> child_;
+  uint16_t port_ = 0;
+  uint16_t http_port_ = 0;
+  size_t stats_lines_ = 0;
+};
+
+// True when the statistics say: nothing open, nothing outstanding.
+bool IsIdle(const nlohmann::json& stats);
+
+}  // namespace reflex::proxy::e2e
+
+#endif  // REFLEX_PROXY_E2E_REFLEX_PROCESS_H_

@@ -1,0 +1,476 @@
+// End to end on loopback: real curl through `reflex client` and `reflex
+// server` to a local HTTP server; probes against the server with a
+// capturing fallback; faults. Every wait is bounded; every process is
+// killed when the test ends.
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "proxy/e2e/child_process.h"
+#include "proxy/e2e/reflex_process.h"
+#include "proxy/e2e/test_servers.h"
+#include "reflex/client_session.h"
+#include "reflex/crypto_init.h"
+#include "reflex/random.h"
+#include "reflex/session_types.h"
+#include "reflex/wire.h"
+#include "proxy/address.h"
+
+namespace reflex::proxy::e2e {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr uint64_t kMiB = 1 << 20;
+constexpr char kCurl[] = "/usr/bin/curl";
+
+// A port nothing listens on (bound, then closed).
+uint16_t ClosedPort() {
+  asio::io_context io;
+  asio::ip::tcp::acceptor a(io, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  return a.local_endpoint().port();
+}
+
+struct CurlResult {
+  int status = -1;  // curl's exit status
+  std::string body;
+  std::string error;
+};
+
+CurlResult Curl(std::vector<std::string> args, const std::string& tag) {
+  std::vector<std::string> argv = {kCurl, "-s", "-S", "--max-time", "120", "-o",
+                                   TestDir() + "/" + tag + ".body"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  ChildProcess curl(argv, TestDir(), tag + ".curl");
+  CurlResult r;
+  r.status = curl.Wait(150s).value_or(-1);
+  r.body = ReadFile(TestDir() + "/" + tag + ".body");
+  r.error = curl.ReadStderr();
+  return r;
+}
+
+class Proxy : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    ASSERT_EQ(InitCrypto(), Error::kOk);
+    ASSERT_EQ(access(kCurl, X_OK), 0) << "curl is needed (tools/bootstrap.sh installs it)";
+    http_ = new HttpFileServer;
+    capture_ = new CaptureServer;
+    server_ = ReflexProcess::Server("server", http_->port(), {"--profile", "v2", "--profile", "v1-compat"})
+                  .release();
+    probed_ = ReflexProcess::Server("probed", capture_->port(),
+                                    {"--profile", "v2", "--profile", "v1-compat", "--hello-wait", "1500"})
+                  .release();
+    ASSERT_TRUE(server_->ok()) << server_->child().ReadStderr();
+    ASSERT_TRUE(probed_->ok()) << probed_->child().ReadStderr();
+    v2_ = ReflexProcess::Client("client-v2", server_->port()).release();
+    v1_ = ReflexProcess::Client("client-v1", server_->port(), {"--profile", "v1-compat"}).release();
+    ASSERT_TRUE(v2_->ok()) << v2_->child().ReadStderr();
+    ASSERT_TRUE(v1_->ok()) << v1_->child().ReadStderr();
+  }
+  static void TearDownTestSuite() {
+    for (ReflexProcess* p : {v1_, v2_, probed_, server_}) delete p;
+    delete capture_;
+    delete http_;
+  }
+
+  // Both ends of the tunnels went back to idle: nothing open, every pooled
+  // buffer and state returned.
+  static void ExpectIdle(ReflexProcess* p) {
+    const nlohmann::json s = p->WaitIdle(10s);
+    EXPECT_TRUE(IsIdle(s)) << s.dump();
+  }
+
+  static std::string Url(const std::string& path) {
+    return "http://localhost:" + std::to_string(http_->port()) + path;
+  }
+
+  static HttpFileServer* http_;
+  static CaptureServer* capture_;
+  static ReflexProcess* server_;
+  static ReflexProcess* probed_;
+  static ReflexProcess* v2_;
+  static ReflexProcess* v1_;
+};
+
+HttpFileServer* Proxy::http_;
+CaptureServer* Proxy::capture_;
+ReflexProcess* Proxy::server_;
+ReflexProcess* Proxy::probed_;
+ReflexProcess* Proxy::v2_;
+ReflexProcess* Proxy::v1_;
+
+const uint64_t kSizes[] = {0, 1024, kMiB, 64 * kMiB};
+
+void ExpectFetched(const CurlResult& r, uint64_t size) {
+  ASSERT_EQ(r.status, 0) << r.error;
+  EXPECT_EQ(r.body.size(), size);
+  EXPECT_EQ(Sha256Hex(r.body), ContentSha256(size));
+}
+
+TEST_F(Proxy, CurlThroughSocks5FetchesEveryFileByteIdenticalInBothProfiles) {
+  for (ReflexProcess* client : {v2_, v1_}) {
+    for (const uint64_t size : kSizes) {
+      SCOPED_TRACE(std::to_string(size) + (client == v2_ ? " v2" : " v1-compat"));
+      ExpectFetched(Curl({"--socks5-hostname", "127.0.0.1:" + std::to_string(client->port()),
+                          Url("/bytes/" + std::to_string(size))},
+                         "socks"),
+                    size);
+    }
+  }
+  ExpectIdle(v2_);
+  ExpectIdle(v1_);
+  ExpectIdle(server_);
+}
+
+TEST_F(Proxy, CurlThroughHttpConnectFetchesEveryFileByteIdenticalInBothProfiles) {
+  for (ReflexProcess* client : {v2_, v1_}) {
+    for (const uint64_t size : kSizes) {
+      SCOPED_TRACE(std::to_string(size) + (client == v2_ ? " v2" : " v1-compat"));
+      ExpectFetched(Curl({"--proxytunnel", "--proxy", "http://127.0.0.1:" + std::to_string(client->http_port()),
+                          Url("/bytes/" + std::to_string(size))},
+                         "connect"),
+                    size);
+    }
+  }
+  ExpectIdle(server_);
+}
+
+TEST_F(Proxy, EachMorphingProfileFetchesAndUploadsIntact) {
+  for (const char* morph : {"youtube", "zoom", "http2-api"}) {
+    SCOPED_TRACE(morph);
+    auto client = ReflexProcess::Client(std::string("client-") + morph, server_->port(), {"--morph", morph});
+    ASSERT_TRUE(client->ok()) << client->child().ReadStderr();
+    const std::string socks = "127.0.0.1:" + std::to_string(client->port());
+    for (const uint64_t size : kSizes) {
+      SCOPED_TRACE(size);
+      ExpectFetched(Curl({"--socks5-hostname", socks, Url("/bytes/" + std::to_string(size))}, "morph"), size);
+    }
+    // What the client sends is shaped: an upload crosses many slots.
+    const std::string upload = TestDir() + "/upload.bin";
+    const Bytes data = Content(7, 64 * 1024);
+    FILE* f = fopen(upload.c_str(), "wb");
+    ASSERT_NE(f, nullptr);
+    fwrite(data.data(), 1, data.size(), f);
+    fclose(f);
+    const CurlResult r = Curl({"--socks5-hostname", socks, "--data-binary", "@" + upload,
+                               "-H", "Content-Type: application/octet-stream", Url("/upload")},
+                              "upload");
+    ASSERT_EQ(r.status, 0) << r.error;
+    EXPECT_EQ(r.body, "65536 " + Sha256Hex(std::string(data.begin(), data.end())) + "\n");
+    ExpectIdle(client.get());
+  }
+}
+
+TEST_F(Proxy, APlainHttpRequestToTheServerGetsTheFallbacksPageExactly) {
+  const CurlResult r = Curl({"http://127.0.0.1:" + std::to_string(server_->port()) + "/"}, "plain");
+  ASSERT_EQ(r.status, 0) << r.error;
+  EXPECT_EQ(r.body, kIndexPage);
+  ExpectIdle(server_);
+}
+
+// A probe against the server whose fallback captures: the capture's next
+// connection must hold exactly `sent`, and end when the probe ends.
+class Probes : public Proxy {
+ protected:
+  void ExpectCaptured(const Bytes& sent, ProbeSocket& probe) {
+    const size_t n = ++captured_;
+    ASSERT_TRUE(capture_->WaitFor(n, sent.size(), false, 10s)) << "the fallback never got the bytes";
+    probe.ShutdownSend();
+    ASSERT_TRUE(capture_->WaitFor(n, sent.size(), true, 10s)) << "the fallback never saw the end";
+    EXPECT_EQ(capture_->Connections()[n - 1].bytes, sent);
+  }
+  static size_t captured_;
+};
+size_t Probes::captured_ = 0;
+
+Bytes TlsClientHello() {
+  // A TLS 1.2 record carrying a ClientHello-shaped handshake of 508 bytes.
+  Bytes b = {0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03};
+  const Bytes rest = Content(99, 512 + 5 - b.size());
+  b.insert(b.end(), rest.begin(), rest.end());
+  return b;
+}
+
+TEST_F(Probes, AnHttpRequestReachesTheFallbackByteExact) {
+  ProbeSocket p(probed_->port());
+  const std::string req = "GET /admin HTTP/1.1\r\nHost: example.com\r\nUser-Agent: probe\r\n\r\n";
+  ASSERT_TRUE(p.Send(req));
+  ExpectCaptured(Bytes(req.begin(), req.end()), p);
+}
+
+TEST_F(Probes, ATlsClientHelloReachesTheFallbackByteExact) {
+  ProbeSocket p(probed_->port());
+  const Bytes hello = TlsClientHello();
+  ASSERT_TRUE(p.Send(hello));
+  ExpectCaptured(hello, p);
+}
+
+TEST_F(Probes, SeventySixRandomBytesAndWhatFollowsReachTheFallbackByteExact) {
+  ProbeSocket p(probed_->port());
+  Bytes sent(76);
+  Csprng().Fill(sent);
+  sent[0] = 'X';  // not the v1 magic
+  ASSERT_TRUE(p.Send(sent));
+  const Bytes more = Content(5, 3000);
+  ASSERT_TRUE(p.Send(more));
+  sent.insert(sent.end(), more.begin(), more.end());
+  ExpectCaptured(sent, p);
+}
+
+TEST_F(Probes, SeventyFiveBytesThenSilenceReachTheFallbackWhenTheHelloWaitEnds) {
+  ProbeSocket p(probed_->port());
+  const Bytes sent = Content(11, 75);
+  ASSERT_TRUE(p.Send(sent));
+  // Nothing is decided before the wait (1.5 s) ends; then the fallback
+  // gets the 75 bytes while the probe is still silent.
+  ASSERT_TRUE(capture_->WaitFor(captured_ + 1, 75, false, 10s));
+  ExpectCaptured(sent, p);
+}
+
+TEST_F(Probes, NothingThenSilenceReachesTheFallbackAsAnEmptyConnection) {
+  ProbeSocket p(probed_->port());
+  ASSERT_TRUE(capture_->WaitFor(captured_ + 1, 0, false, 10s));
+  ExpectCaptured({}, p);
+}
+
+TEST_F(Probes, ASlowSenderHitsTheHelloWaitAndItsBytesStillArriveInOrder) {
+  ProbeSocket p(probed_->port());
+  Bytes sent;
+  for (int i = 0; i < 6; ++i) {  // one byte every 0.5 s: past the 1.5 s wait
+    const uint8_t b = static_cast<uint8_t>('a' + i);
+    ASSERT_TRUE(p.Send(&b, 1));
+    sent.push_back(b);
+    std::this_thread::sleep_for(500ms);
+  }
+  ExpectCaptured(sent, p);
+}
+
+TEST_F(Probes, ARecordedClientHelloReplayedLaterGoesToTheFallback) {
+  for (const char* profile : {"v2", "v1-compat"}) {
+    SCOPED_TRACE(profile);
+    RecordingRelay relay(probed_->port(), 76);
+    auto client = ReflexProcess::Client(std::string("recorded-") + profile, relay.port(),
+                                        {"--profile", profile});
+    ASSERT_TRUE(client->ok());
+    ExpectFetched(Curl({"--socks5-hostname", "127.0.0.1:" + std::to_string(client->port()),
+                        Url("/bytes/1024")},
+                       "recorded"),
+                  1024);
+    const std::vector<Bytes> recorded = relay.Recorded();
+    ASSERT_EQ(recorded.size(), 1u);
+    ASSERT_EQ(recorded[0].size(), 76u);
+    ProbeSocket replay(probed_->port());
+    Bytes sent = recorded[0];
+    sent.insert(sent.end(), {'t', 'a', 'i', 'l'});
+    ASSERT_TRUE(replay.Send(sent));
+    ExpectCaptured(sent, replay);
+  }
+}
+
+// Faults: each ends cleanly (bounded), and both processes go back to idle
+// with no descriptor left behind.
+class Faults : public Proxy {
+ protected:
+  static uint64_t Fds(ReflexProcess* p) { return p->WaitIdle(10s)["fds"].get<uint64_t>(); }
+};
+
+TEST_F(Faults, TheTargetClosingEarlyEndsTheTransferAndLeaksNothing) {
+  const uint64_t server_fds = Fds(server_), client_fds = Fds(v2_);
+  const CurlResult r = Curl({"--socks5-hostname", "127.0.0.1:" + std::to_string(v2_->port()),
+                             Url("/close-early/" + std::to_string(4 * kMiB))},
+                            "close-early");
+  EXPECT_EQ(r.status, 18) << "curl: partial file; " << r.error;
+  EXPECT_EQ(r.body.size(), 2 * kMiB);
+  EXPECT_EQ(Fds(server_), server_fds);
+  EXPECT_EQ(Fds(v2_), client_fds);
+}
+
+TEST_F(Faults, TheTargetResettingEndsTheTransferAndLeaksNothing) {
+  const uint64_t server_fds = Fds(server_), client_fds = Fds(v2_);
+  const CurlResult r = Curl({"--socks5-hostname", "127.0.0.1:" + std::to_string(v2_->port()),
+                             Url("/reset/" + std::to_string(4 * kMiB))},
+                            "reset");
+  EXPECT_NE(r.status, 0);
+  EXPECT_LE(r.body.size(), 2 * kMiB);
+  EXPECT_EQ(Sha256Hex(r.body), Sha256Hex(std::string(reinterpret_cast<const char*>(
+                                                          Content(0, r.body.size()).data()),
+                                                      r.body.size())))
+      << "what arrived is a prefix of the file";
+  EXPECT_EQ(Fds(server_), server_fds);
+  EXPECT_EQ(Fds(v2_), client_fds);
+}
+
+TEST_F(Faults, AClientVanishingMidFrameLeavesTheServerIdle) {
+  const uint64_t server_fds = Fds(server_);
+  ProbeSocket s(server_->port());
+  SystemClock clock;
+  Csprng random;
+  ClientConfig config;
+  config.profile = Profile::kV2;
+  ASSERT_TRUE(ParseUserId(kUser1, &config.user));
+  ClientSession c(config, clock, random);
+  ASSERT_EQ(c.Start(), Error::kOk);
+  const auto hello = c.PendingOutput();
+  ASSERT_TRUE(s.Send(hello.data(), hello.size()));
+  c.ConsumeOutput(hello.size());
+  Bytes reply = s.ReadExactly(kV2ServerHelloBytes, 10s);
+  size_t used = 0;
+  SessionEvent e;
+  ASSERT_EQ(c.Receive(reply, &used, &e), Error::kOk);
+  ASSERT_EQ(e.kind, SessionEventKind::kHandshakeDone);
+  RequestHeader request;
+  ASSERT_TRUE(RequestHeaderFor({"127.0.0.1", http_->port()}, &request));
+  Bytes frame(kMaxFrameBytes);
+  size_t n = 0;
+  ASSERT_EQ(c.SealRequest(request, {}, frame, &n), Error::kOk);
+  ASSERT_TRUE(s.Send(frame.data(), n));
+  ASSERT_EQ(c.Seal(FrameType::kData, Content(0, 5000), frame, &n), Error::kOk);
+  ASSERT_TRUE(s.Send(frame.data(), n / 2));
+  s.Close();
+  EXPECT_EQ(Fds(server_), server_fds);
+}
+
+TEST_F(Faults, AFallbackThatRefusesClosesTheProbeWithNothingSent) {
+  auto server = ReflexProcess::Server("refusing-fallback", ClosedPort());
+  ASSERT_TRUE(server->ok());
+  ProbeSocket p(server->port());
+  ASSERT_TRUE(p.Send(std::string("GET / HTTP/1.1\r\n\r\n")));
+  bool ended = false;
+  EXPECT_TRUE(p.ReadAll(10s, &ended).empty());
+  EXPECT_TRUE(ended);
+  ExpectIdle(server.get());
+}
+
+TEST_F(Faults, AnUnreachableTargetIsRepliedWithSocksCodeFiveOrFour) {
+  {
+    ProbeSocket s(v2_->port());
+    EXPECT_EQ(Socks5Connect(s, "127.0.0.1", ClosedPort()), 5) << "connection refused";
+  }
+  {
+    ProbeSocket s(v2_->port());
+    EXPECT_EQ(Socks5Connect(s, "no-such-host.invalid", 80), 4) << "host unreachable";
+  }
+  ExpectIdle(v2_);
+  ExpectIdle(server_);
+}
+
+TEST_F(Faults, TheServerDyingMidTransferMakesTheClientCloseWithoutHanging) {
+  auto server = ReflexProcess::Server("dying-server", http_->port());
+  ASSERT_TRUE(server->ok());
+  auto client = ReflexProcess::Client("orphaned-client", server->port());
+  ASSERT_TRUE(client->ok());
+  ProbeSocket s(client->port());
+  ASSERT_EQ(Socks5Connect(s, "127.0.0.1", http_->port()), 0);
+  const std::string get = "GET /stall/" + std::to_string(4 * kMiB) + " HTTP/1.1\r\nHost: x\r\n\r\n";
+  ASSERT_TRUE(s.Send(get));
+  const Bytes head = s.ReadExactly(64 * 1024, 10s);
+  ASSERT_EQ(head.size(), 64u * 1024) << "the transfer started";
+  server->child().Signal(SIGKILL);
+  bool ended = false;
+  (void)s.ReadAll(10s, &ended);
+  EXPECT_TRUE(ended) << "the client closed the application's connection";
+  ExpectIdle(client.get());
+  EXPECT_NE(client->child().ReadStderr().find("close="), std::string::npos);
+}
+
+TEST_F(Faults, ASlowSocksClientHitsTheClientsHandshakeTimeout) {
+  auto client = ReflexProcess::Client("slow-socks", server_->port(), {"--handshake-timeout", "1"});
+  ASSERT_TRUE(client->ok());
+  ProbeSocket s(client->port());
+  const auto start = std::chrono::steady_clock::now();
+  const uint8_t greeting[] = {5, 1};
+  bool ended = false;
+  for (const uint8_t b : greeting) {  // one byte a second: never a whole greeting in time
+    ASSERT_TRUE(s.Send(&b, 1));
+    (void)s.ReadAll(1s, &ended);
+    if (ended) break;
+  }
+  if (!ended) (void)s.ReadAll(5s, &ended);
+  EXPECT_TRUE(ended);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+  ExpectIdle(client.get());
+}
+
+TEST_F(Faults, SigtermDrainsAndExitsCleanly) {
+  auto server = ReflexProcess::Server("drained", http_->port(), {"--drain-timeout", "1", "--stats"});
+  ASSERT_TRUE(server->ok());
+  auto client = ReflexProcess::Client("drained-client", server->port());
+  ASSERT_TRUE(client->ok());
+  ProbeSocket s(client->port());
+  ASSERT_EQ(Socks5Connect(s, "127.0.0.1", http_->port()), 0);
+  ASSERT_TRUE(s.Send(std::string("GET /stall/1048576 HTTP/1.1\r\n\r\n")));
+  ASSERT_EQ(s.ReadExactly(1000, 10s).size(), 1000u);
+  server->child().Signal(SIGTERM);
+  EXPECT_EQ(server->child().Wait(10s), std::optional<int>(0));
+  EXPECT_NE(server->child().ReadStdout().find("\"role\":\"server\""), std::string::npos)
+      << "--stats prints the statistics at exit";
+  bool ended = false;
+  (void)s.ReadAll(10s, &ended);
+  EXPECT_TRUE(ended);
+}
+
+// The command line: one-line errors, exit status 2 for bad flags.
+TEST(CommandLine, BadFlagsPortInUseAndBadConfigGiveOneLineErrors) {
+  auto run = [](std::vector<std::string> args, const std::string& tag) {
+    args.insert(args.begin(), Runfile("proxy/reflex"));
+    ChildProcess p(args, TestDir(), tag);
+    const int status = p.Wait(20s).value_or(-1);
+    return std::make_pair(status, p.ReadStderr());
+  };
+  auto [status, err] = run({"server", "--listen", "nowhere", "--user", kUser1, "--fallback", "127.0.0.1:1"}, "badflag");
+  EXPECT_EQ(status, 2);
+  EXPECT_NE(err.find("HOST:PORT"), std::string::npos) << err;
+  EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+
+  asio::io_context io;
+  asio::ip::tcp::acceptor busy(io, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  const std::string port = std::to_string(busy.local_endpoint().port());
+  std::tie(status, err) = run({"server", "--listen", "127.0.0.1:" + port, "--user", kUser1,
+                               "--fallback", "127.0.0.1:1"},
+                              "inuse");
+  EXPECT_EQ(status, 1);
+  EXPECT_NE(err.find("cannot listen on 127.0.0.1:" + port), std::string::npos) << err;
+
+  const std::string config = TestDir() + "/bad.json";
+  FILE* f = fopen(config.c_str(), "w");
+  fputs("{\"listen\": [1, {}]}", f);
+  fclose(f);
+  std::tie(status, err) = run({"server", "--config", config}, "badconfig");
+  EXPECT_NE(status, 0);
+  EXPECT_NE(err.find("config"), std::string::npos) << err;
+}
+
+TEST(CommandLine, AConfigFileStandsInForFlagsAndTheCommandLineWins) {
+  const std::string config = TestDir() + "/server.json";
+  FILE* f = fopen(config.c_str(), "w");
+  fprintf(f, "{\"listen\": \"127.0.0.1:1\", \"user\": [\"%s\"], \"fallback\": \"127.0.0.1:9\", "
+             "\"profile\": [\"v2\", \"v1-compat\"], \"log-level\": \"debug\"}", kUser1);
+  fclose(f);
+  ChildProcess p({Runfile("proxy/reflex"), "server", "--config", config, "--listen", "127.0.0.1:0"},
+                 TestDir(), "config");
+  EXPECT_NE(p.WaitForListening("server", 20s), 0) << p.ReadStderr();
+}
+
+TEST(CommandLine, UuidPrintsAFreshVersion4Id) {
+  ChildProcess a({Runfile("proxy/reflex"), "uuid"}, TestDir(), "uuid-a");
+  ChildProcess b({Runfile("proxy/reflex"), "uuid"}, TestDir(), "uuid-b");
+  ASSERT_EQ(a.Wait(10s), std::optional<int>(0));
+  ASSERT_EQ(b.Wait(10s), std::optional<int>(0));
+  const std::string x = a.ReadStdout(), y = b.ReadStdout();
+  UserId id;
+  ASSERT_EQ(x.size(), 37u);
+  EXPECT_TRUE(ParseUserId(x.substr(0, 36), &id));
+  EXPECT_EQ(x[14], '4');
+  EXPECT_NE(x, y);
+}
+
+}  // namespace
+}  // namespace reflex::proxy::e2e
