@@ -1,5 +1,6 @@
 #include "proxy/e2e/reflex_process.h"
 
+#include <gtest/gtest.h>
 #include <signal.h>
 
 #include <sstream>
@@ -46,6 +47,17 @@ std::unique_ptr<ReflexProcess> ReflexProcess::Client(const std::string& tag, uin
   p->port_ = p->child_->WaitForListening("socks", std::chrono::seconds(20));
   p->http_port_ = p->child_->WaitForListening("http", std::chrono::seconds(20));
   return p;
+}
+
+ReflexProcess::~ReflexProcess() {
+  if (!child_->running()) return;  // a test that killed it checks it
+  child_->Signal(SIGTERM);
+  const std::optional<int> status = child_->Wait(std::chrono::seconds(20));
+  if (status != std::optional<int>(0)) {
+    ADD_FAILURE() << "reflex did not exit cleanly on SIGTERM (status "
+                  << (status ? std::to_string(*status) : "none") << "):\n"
+                  << child_->ReadStderr();
+  }
 }
 
 nlohmann::json ReflexProcess::Stats() {

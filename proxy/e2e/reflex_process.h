@@ -25,6 +25,10 @@ class ReflexProcess {
   static std::unique_ptr<ReflexProcess> Client(const std::string& tag, uint16_t server_port,
                                                std::vector<std::string> extra = {});
 
+  // SIGTERM, then the exit status must be 0 within 20 s (under ASan that
+  // includes the leak check); a failure is added to the running test.
+  ~ReflexProcess();
+
   bool ok() const { return port_ != 0; }
   uint16_t port() const { return port_; }       // server: its port; client: SOCKS5
   uint16_t http_port() const { return http_port_; }
