@@ -84,8 +84,9 @@ std::string Runtime::Listen(const HostPort& address, const std::string& name, Ha
     port = acceptor->local_endpoint().port();  // the OS's pick, for the others
     listener->acceptors.push_back(std::move(acceptor));
   }
-  REFLEX_LOG(kInfo, "%s listening on %s", name.c_str(),
-             FormatHostPort({address.host, port}).c_str());
+  // At every log level: scripts and tests read the port from this line.
+  Log(LogLevel::kInfo, "%s listening on %s", name.c_str(),
+      FormatHostPort({address.host, port}).c_str());
   for (int t = 0; t < threads(); ++t) {
     asio::co_spawn(context(t), AcceptLoop(listener.get(), t), asio::detached);
   }
