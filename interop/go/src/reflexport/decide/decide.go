@@ -1,0 +1,225 @@
+// Package decide is the server's decision of SPEC.md section 12: what a
+// connection's first bytes are, and for a hello that is accepted, the
+// server's answer and the session's frame codecs.
+package decide
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"io"
+	"time"
+
+	"reflexport/dh"
+	"reflexport/frame"
+	"reflexport/replay"
+	"reflexport/rerr"
+	"reflexport/v1"
+	"reflexport/v2"
+)
+
+// HelloSize is the first flight of both profiles.
+const HelloSize = 76
+
+// Profile names.
+const (
+	ProfileV1 = "v1-compat"
+	ProfileV2 = "v2"
+)
+
+// Config configures a Decider.
+type Config struct {
+	AcceptV1, AcceptV2 bool
+	Users              [][16]byte
+	Window             uint64         // seconds; replay.DefaultWindow if 0
+	Filter             *replay.Filter // shared by both profiles; required
+	Now                func() int64   // Unix seconds; time.Now if nil
+	Rand               io.Reader      // crypto/rand if nil
+}
+
+// Decider decides connections. It is safe for concurrent use.
+type Decider struct {
+	cfg     Config
+	v1users map[[16]byte]bool
+	v2      *v2.Server
+}
+
+// New returns a Decider; v2 PSKs are derived here, once.
+func New(cfg Config) *Decider {
+	if cfg.Window == 0 {
+		cfg.Window = replay.DefaultWindow
+	}
+	if cfg.Now == nil {
+		cfg.Now = func() int64 { return time.Now().Unix() }
+	}
+	if cfg.Rand == nil {
+		cfg.Rand = rand.Reader
+	}
+	d := &Decider{cfg: cfg, v1users: map[[16]byte]bool{}}
+	for _, u := range cfg.Users {
+		d.v1users[u] = true
+	}
+	if cfg.AcceptV2 {
+		d.v2 = v2.NewServer(cfg.Users)
+	}
+	return d
+}
+
+// Early looks at fewer than 76 bytes and reports whether the connection
+// can be decided already, and the refusal if so: bad_magic for a server
+// accepting only v1-compat once a byte differs from the magic, too_short
+// for a complete HTTP request head or TLS record (section 12.1).
+func (d *Decider) Early(buf []byte) (bool, error) {
+	if len(buf) >= HelloSize {
+		return false, nil
+	}
+	if d.cfg.AcceptV1 && !d.cfg.AcceptV2 {
+		n := len(buf)
+		if n > 4 {
+			n = 4
+		}
+		if !bytes.Equal(buf[:n], v1.Magic[:n]) {
+			return true, rerr.BadMagic
+		}
+	}
+	if LooksLikeOtherProtocol(buf) {
+		return true, rerr.TooShort
+	}
+	return false, nil
+}
+
+// LooksLikeOtherProtocol reports a complete HTTP request head (it contains
+// an empty line CR LF CR LF) or a whole TLS record (type 20..23, version
+// 3.x, all 5 + length bytes present).
+func LooksLikeOtherProtocol(buf []byte) bool {
+	if bytes.Contains(buf, []byte("\r\n\r\n")) {
+		return true
+	}
+	if len(buf) >= 5 && buf[0] >= 20 && buf[0] <= 23 && buf[1] == 3 {
+		length := int(buf[3])<<8 | int(buf[4])
+		return len(buf) >= 5+length
+	}
+	return false
+}
+
+// Accepted is an accepted hello: the reply to send, then frames.
+type Accepted struct {
+	Profile string
+	User    [16]byte
+	Reply   []byte
+	Sealer  *frame.Sealer
+	Opener  *frame.Opener
+}
+
+// UserString formats a user id as a UUID for logs.
+func (a *Accepted) UserString() string { return FormatUUID(a.User) }
+
+// Decide decides on exactly the first 76 bytes (section 12.1). A refusal
+// is one of the codes of section 12.1; the caller hands the connection to
+// the fallback with every byte received.
+func (d *Decider) Decide(hello []byte) (*Accepted, error) {
+	if len(hello) < HelloSize {
+		return nil, rerr.TooShort
+	}
+	if len(hello) > HelloSize {
+		return nil, rerr.TrailingBytes
+	}
+	if d.cfg.AcceptV1 && bytes.Equal(hello[:4], v1.Magic[:]) {
+		return d.decideV1(hello)
+	}
+	if d.cfg.AcceptV2 {
+		return d.decideV2(hello)
+	}
+	return nil, rerr.BadMagic
+}
+
+func (d *Decider) decideV1(b []byte) (*Accepted, error) {
+	h, err := v1.DecodeClientHello(b)
+	if err != nil {
+		return nil, err
+	}
+	if !d.v1users[h.UserID] {
+		return nil, rerr.UnknownUser
+	}
+	now := d.cfg.Now()
+	if !replay.InWindow(now, h.Timestamp, d.cfg.Window) {
+		return nil, rerr.TimestampOutOfWindow
+	}
+	e, err := dh.Generate(d.cfg.Rand)
+	if err != nil {
+		return nil, err
+	}
+	shared, key, err := v1.Derive(e.Private, h.PublicKey)
+	dh.Wipe(e.Private[:])
+	dh.Wipe(shared[:])
+	if err != nil {
+		return nil, err
+	}
+	if err := d.cfg.Filter.Check(h.PublicKey, h.Timestamp, now); err != nil {
+		return nil, err
+	}
+	s, o := v1.Frames(key)
+	dh.Wipe(key[:])
+	reply := v1.ServerHello{PublicKey: e.Public, Timestamp: now}.Encode()
+	return &Accepted{Profile: ProfileV1, User: h.UserID, Reply: reply, Sealer: s, Opener: o}, nil
+}
+
+func (d *Decider) decideV2(b []byte) (*Accepted, error) {
+	a, err := d.v2.ReadHello(b)
+	if err != nil {
+		return nil, err
+	}
+	if !a.Payload.ReservedOK() {
+		return nil, rerr.BadReserved
+	}
+	now := d.cfg.Now()
+	if !replay.InWindow(now, a.Payload.Timestamp, d.cfg.Window) {
+		return nil, rerr.TimestampOutOfWindow
+	}
+	e, err := dh.Generate(d.cfg.Rand)
+	if err != nil {
+		return nil, err
+	}
+	reply, keys, err := a.WriteHello(e)
+	dh.Wipe(e.Private[:])
+	if err != nil {
+		return nil, err
+	}
+	if err := d.cfg.Filter.Check(a.ClientEPub, a.Payload.Timestamp, now); err != nil {
+		return nil, err
+	}
+	s, o := keys.ServerFrames()
+	return &Accepted{Profile: ProfileV2, User: a.User, Reply: reply, Sealer: s, Opener: o}, nil
+}
+
+// ParseUUID parses "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" (or the 32 hex
+// digits alone) into the 16 raw bytes.
+func ParseUUID(s string) ([16]byte, bool) {
+	var u [16]byte
+	var digits []byte
+	if len(s) == 36 {
+		for i, c := range []byte(s) {
+			if i == 8 || i == 13 || i == 18 || i == 23 {
+				if c != '-' {
+					return u, false
+				}
+				continue
+			}
+			digits = append(digits, c)
+		}
+	} else if len(s) == 32 {
+		digits = []byte(s)
+	} else {
+		return u, false
+	}
+	if _, err := hex.Decode(u[:], digits); err != nil {
+		return u, false
+	}
+	return u, true
+}
+
+// FormatUUID formats 16 raw bytes as a UUID.
+func FormatUUID(u [16]byte) string {
+	h := hex.EncodeToString(u[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}

@@ -1,0 +1,138 @@
+package decide
+
+import (
+	"bytes"
+	"testing"
+
+	"reflexport/dh"
+	"reflexport/replay"
+	"reflexport/rerr"
+	"reflexport/v1"
+	"reflexport/v2"
+)
+
+var alice = [16]byte{0xaa}
+
+func decider(acceptV1, acceptV2 bool, now int64) *Decider {
+	return New(Config{AcceptV1: acceptV1, AcceptV2: acceptV2, Users: [][16]byte{alice},
+		Filter: replay.New(100, 120), Now: func() int64 { return now }})
+}
+
+func v1Hello(user [16]byte, ts int64, pub [32]byte) []byte {
+	return v1.ClientHello{PublicKey: pub, UserID: user, Timestamp: ts}.Encode()
+}
+
+func v2Hello(t *testing.T, user [16]byte, p v2.Payload) []byte {
+	e, _ := v2.ClientEphemeral(nil)
+	c, _ := v2.NewClient(user, e)
+	m, err := c.WriteHello(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestV1Order(t *testing.T) {
+	d := decider(true, false, 1000)
+	e, _ := dh.Generate(nil)
+	cases := []struct {
+		hello []byte
+		want  error
+	}{
+		{v1Hello([16]byte{1}, 0, [32]byte{}), rerr.UnknownUser},
+		{v1Hello(alice, 0, [32]byte{}), rerr.TimestampOutOfWindow},
+		{v1Hello(alice, 1000, [32]byte{}), rerr.LowOrderPoint},
+		{v1Hello(alice, 1000, e.Public), nil},
+		{v1Hello(alice, 1001, e.Public), rerr.ReplayedHello},
+	}
+	for i, c := range cases {
+		a, err := d.Decide(c.hello)
+		if err != c.want {
+			t.Fatalf("case %d: got %v, want %v", i, err, c.want)
+		}
+		if err == nil && (a.Profile != ProfileV1 || len(a.Reply) != v1.ServerHelloSize) {
+			t.Fatalf("case %d: %+v", i, a)
+		}
+	}
+	// A v1 hello to a v2-only server is a failed trial.
+	if _, err := decider(false, true, 1000).Decide(v1Hello(alice, 1000, e.Public)); err != rerr.AuthFailed {
+		t.Fatalf("v1 hello to v2: %v", err)
+	}
+}
+
+func TestV2Order(t *testing.T) {
+	d := decider(true, true, 1000)
+	cases := []struct {
+		hello []byte
+		want  error
+	}{
+		{v2Hello(t, [16]byte{1}, v2.Payload{Timestamp: 1000}), rerr.AuthFailed},
+		{v2Hello(t, alice, v2.Payload{Timestamp: 0, Reserved: [4]byte{0, 0, 0, 1}}), rerr.BadReserved},
+		{v2Hello(t, alice, v2.Payload{Timestamp: 0}), rerr.TimestampOutOfWindow},
+		{v2Hello(t, alice, v2.Payload{Timestamp: 1000}), nil},
+	}
+	for i, c := range cases {
+		a, err := d.Decide(c.hello)
+		if err != c.want {
+			t.Fatalf("case %d: got %v, want %v", i, err, c.want)
+		}
+		if err == nil && (a.Profile != ProfileV2 || len(a.Reply) != v2.ServerHelloSize) {
+			t.Fatalf("case %d: %+v", i, a)
+		}
+		if err == nil {
+			if _, err := d.Decide(c.hello); err != rerr.ReplayedHello {
+				t.Fatalf("replay: %v", err)
+			}
+		}
+	}
+}
+
+func TestV2LowOrderClientKey(t *testing.T) {
+	c, _ := v2.NewClient(alice, dh.KeyPair{}) // public key zero: low order
+	m, _ := c.WriteHello(v2.Payload{Timestamp: 1000})
+	if _, err := decider(false, true, 1000).Decide(m); err != rerr.LowOrderPoint {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestEarly(t *testing.T) {
+	v1only, both := decider(true, false, 0), decider(true, true, 0)
+	http := []byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	tls := []byte{22, 3, 1, 0, 3, 1, 2, 3}
+	for _, c := range []struct {
+		d       *Decider
+		buf     []byte
+		decided bool
+		want    error
+	}{
+		{v1only, []byte("R"), false, nil},
+		{v1only, []byte("RFXL"), false, nil},
+		{v1only, []byte("RFXx"), true, rerr.BadMagic},
+		{v1only, []byte("G"), true, rerr.BadMagic},
+		{both, []byte("G"), false, nil},
+		{both, http, true, rerr.TooShort},
+		{both, http[:len(http)-1], false, nil},
+		{both, tls, true, rerr.TooShort},
+		{both, tls[:7], false, nil},
+		{both, []byte{24, 3, 1, 0, 0}, false, nil},
+	} {
+		decided, err := c.d.Early(c.buf)
+		if decided != c.decided || err != c.want {
+			t.Errorf("%q: got %v %v", c.buf, decided, err)
+		}
+	}
+}
+
+func TestUUID(t *testing.T) {
+	u, ok := ParseUUID("6ba7b810-9dad-11d1-80b4-00c04fd430c8")
+	if !ok || FormatUUID(u) != "6ba7b810-9dad-11d1-80b4-00c04fd430c8" {
+		t.Fatal(u)
+	}
+	if _, ok := ParseUUID("6ba7b810+9dad-11d1-80b4-00c04fd430c8"); ok {
+		t.Fatal("accepted")
+	}
+	u2, ok := ParseUUID("6BA7B8109DAD11D180B400C04FD430C8")
+	if !ok || !bytes.Equal(u[:], u2[:]) {
+		t.Fatal(u2)
+	}
+}

@@ -1,0 +1,71 @@
+package tunnel
+
+import (
+	"io"
+	"net"
+	"testing"
+
+	"reflexport/frame"
+	"reflexport/rerr"
+	"reflexport/v1"
+)
+
+func sessions(t *testing.T) (*Session, *Session) {
+	a, b := net.Pipe()
+	key := [32]byte{7}
+	s1, o1 := v1.Frames(key)
+	s2, o2 := v1.Frames(key)
+	return New(a, s1, o1), New(b, s2, o2)
+}
+
+func TestCloseSemantics(t *testing.T) {
+	x, y := sessions(t)
+	go func() {
+		x.send(frame.Padding, make([]byte, 10))
+		x.SendData([]byte("hi"))
+		x.SendData(nil)
+		x.SendClose([]byte{5})
+		if err := x.SendData([]byte("late")); err != rerr.Closed {
+			t.Errorf("send after own CLOSE: %v", err)
+		}
+		x.conn.Close()
+	}()
+	expect := []struct {
+		t frame.Type
+		p string
+	}{{frame.Data, "hi"}, {frame.Data, ""}, {frame.Close, "\x05"}}
+	for i, e := range expect {
+		typ, p, err := y.Recv()
+		if err != nil || typ != e.t || string(p) != e.p {
+			t.Fatalf("frame %d: %v %q %v", i, typ, p, err)
+		}
+	}
+	if _, _, err := y.Recv(); err != io.EOF {
+		t.Fatalf("end after CLOSE: %v", err)
+	}
+}
+
+func TestFrameAfterClose(t *testing.T) {
+	x, y := sessions(t)
+	go func() {
+		x.SendClose(nil)
+		// Forge a frame after CLOSE with the sealer directly.
+		w, _ := x.sealer.Seal(nil, frame.Data, []byte("x"))
+		x.conn.Write(w)
+		x.conn.Close()
+	}()
+	if typ, _, err := y.Recv(); err != nil || typ != frame.Close {
+		t.Fatal(err)
+	}
+	if _, _, err := y.Recv(); err != rerr.FrameAfterClose {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestAbruptEnd(t *testing.T) {
+	x, y := sessions(t)
+	go x.conn.Close()
+	if _, _, err := y.Recv(); err != io.ErrUnexpectedEOF {
+		t.Fatalf("got %v", err)
+	}
+}
