@@ -62,7 +62,7 @@ class Proxy : public ::testing::Test {
     ASSERT_EQ(InitCrypto(), Error::kOk);
     ASSERT_EQ(access(kCurl, X_OK), 0) << "curl is needed (tools/bootstrap.sh installs it)";
     http_ = new HttpFileServer;
-    capture_ = new CaptureServer;
+    capture_ = new RecordingListener({"127.0.0.1", 0}, RecordingListener::Mode::kCapture);
     server_ = ReflexProcess::Server("server", http_->port(), {"--profile", "v2", "--profile", "v1-compat"})
                   .release();
     probed_ = ReflexProcess::Server("probed", capture_->port(),
@@ -93,7 +93,7 @@ class Proxy : public ::testing::Test {
   }
 
   static HttpFileServer* http_;
-  static CaptureServer* capture_;
+  static RecordingListener* capture_;
   static ReflexProcess* server_;
   static ReflexProcess* probed_;
   static ReflexProcess* v2_;
@@ -101,7 +101,7 @@ class Proxy : public ::testing::Test {
 };
 
 HttpFileServer* Proxy::http_;
-CaptureServer* Proxy::capture_;
+RecordingListener* Proxy::capture_;
 ReflexProcess* Proxy::server_;
 ReflexProcess* Proxy::probed_;
 ReflexProcess* Proxy::v2_;
@@ -180,12 +180,13 @@ TEST_F(Proxy, APlainHttpRequestToTheServerGetsTheFallbacksPageExactly) {
 // connection must hold exactly `sent`, and end when the probe ends.
 class Probes : public Proxy {
  protected:
-  void ExpectCaptured(const Bytes& sent, ProbeSocket& probe) {
+  void ExpectCaptured(const Bytes& sent, BlockingSocket& probe) {
     const size_t n = ++captured_;
     ASSERT_TRUE(capture_->WaitFor(n, sent.size(), false, 10s)) << "the fallback never got the bytes";
     probe.ShutdownSend();
-    ASSERT_TRUE(capture_->WaitFor(n, sent.size(), true, 10s)) << "the fallback never saw the end";
+    ASSERT_TRUE(capture_->WaitFor(n, sent.size(), true, 10s)) << "the fallback's connection never ended";
     EXPECT_EQ(capture_->Connections()[n - 1].bytes, sent);
+    EXPECT_TRUE(capture_->Connections()[n - 1].ended) << "the probe's end of stream was passed on";
   }
   static size_t captured_;
 };
@@ -200,21 +201,21 @@ Bytes TlsClientHello() {
 }
 
 TEST_F(Probes, AnHttpRequestReachesTheFallbackByteExact) {
-  ProbeSocket p(probed_->port());
+  BlockingSocket p(probed_->port());
   const std::string req = "GET /admin HTTP/1.1\r\nHost: example.com\r\nUser-Agent: probe\r\n\r\n";
   ASSERT_TRUE(p.Send(req));
   ExpectCaptured(Bytes(req.begin(), req.end()), p);
 }
 
 TEST_F(Probes, ATlsClientHelloReachesTheFallbackByteExact) {
-  ProbeSocket p(probed_->port());
+  BlockingSocket p(probed_->port());
   const Bytes hello = TlsClientHello();
   ASSERT_TRUE(p.Send(hello));
   ExpectCaptured(hello, p);
 }
 
 TEST_F(Probes, SeventySixRandomBytesAndWhatFollowsReachTheFallbackByteExact) {
-  ProbeSocket p(probed_->port());
+  BlockingSocket p(probed_->port());
   Bytes sent(76);
   Csprng().Fill(sent);
   sent[0] = 'X';  // not the v1 magic
@@ -226,7 +227,7 @@ TEST_F(Probes, SeventySixRandomBytesAndWhatFollowsReachTheFallbackByteExact) {
 }
 
 TEST_F(Probes, SeventyFiveBytesThenSilenceReachTheFallbackWhenTheHelloWaitEnds) {
-  ProbeSocket p(probed_->port());
+  BlockingSocket p(probed_->port());
   const Bytes sent = Content(11, 75);
   ASSERT_TRUE(p.Send(sent));
   // Nothing is decided before the wait (1.5 s) ends; then the fallback
@@ -236,17 +237,17 @@ TEST_F(Probes, SeventyFiveBytesThenSilenceReachTheFallbackWhenTheHelloWaitEnds) 
 }
 
 TEST_F(Probes, NothingThenSilenceReachesTheFallbackAsAnEmptyConnection) {
-  ProbeSocket p(probed_->port());
+  BlockingSocket p(probed_->port());
   ASSERT_TRUE(capture_->WaitFor(captured_ + 1, 0, false, 10s));
   ExpectCaptured({}, p);
 }
 
 TEST_F(Probes, ASlowSenderHitsTheHelloWaitAndItsBytesStillArriveInOrder) {
-  ProbeSocket p(probed_->port());
+  BlockingSocket p(probed_->port());
   Bytes sent;
   for (int i = 0; i < 6; ++i) {  // one byte every 0.5 s: past the 1.5 s wait
     const uint8_t b = static_cast<uint8_t>('a' + i);
-    ASSERT_TRUE(p.Send(&b, 1));
+    ASSERT_TRUE(p.Send(std::span<const uint8_t>(&b, 1)));
     sent.push_back(b);
     std::this_thread::sleep_for(500ms);
   }
@@ -267,7 +268,7 @@ TEST_F(Probes, ARecordedClientHelloReplayedLaterGoesToTheFallback) {
     const std::vector<Bytes> recorded = relay.Recorded();
     ASSERT_EQ(recorded.size(), 1u);
     ASSERT_EQ(recorded[0].size(), 76u);
-    ProbeSocket replay(probed_->port());
+    BlockingSocket replay(probed_->port());
     Bytes sent = recorded[0];
     sent.insert(sent.end(), {'t', 'a', 'i', 'l'});
     ASSERT_TRUE(replay.Send(sent));
@@ -310,7 +311,7 @@ TEST_F(Faults, TheTargetResettingEndsTheTransferAndLeaksNothing) {
 
 TEST_F(Faults, AClientVanishingMidFrameLeavesTheServerIdle) {
   const uint64_t server_fds = Fds(server_);
-  ProbeSocket s(server_->port());
+  BlockingSocket s(server_->port());
   SystemClock clock;
   Csprng random;
   ClientConfig config;
@@ -319,7 +320,7 @@ TEST_F(Faults, AClientVanishingMidFrameLeavesTheServerIdle) {
   ClientSession c(config, clock, random);
   ASSERT_EQ(c.Start(), Error::kOk);
   const auto hello = c.PendingOutput();
-  ASSERT_TRUE(s.Send(hello.data(), hello.size()));
+  ASSERT_TRUE(s.Send(hello));
   c.ConsumeOutput(hello.size());
   Bytes reply = s.ReadExactly(kV2ServerHelloBytes, 10s);
   size_t used = 0;
@@ -331,9 +332,9 @@ TEST_F(Faults, AClientVanishingMidFrameLeavesTheServerIdle) {
   Bytes frame(kMaxFrameBytes);
   size_t n = 0;
   ASSERT_EQ(c.SealRequest(request, {}, frame, &n), Error::kOk);
-  ASSERT_TRUE(s.Send(frame.data(), n));
+  ASSERT_TRUE(s.Send(std::span<const uint8_t>(frame).first(n)));
   ASSERT_EQ(c.Seal(FrameType::kData, Content(0, 5000), frame, &n), Error::kOk);
-  ASSERT_TRUE(s.Send(frame.data(), n / 2));
+  ASSERT_TRUE(s.Send(std::span<const uint8_t>(frame).first(n / 2)));
   s.Close();
   EXPECT_EQ(Fds(server_), server_fds);
 }
@@ -341,7 +342,7 @@ TEST_F(Faults, AClientVanishingMidFrameLeavesTheServerIdle) {
 TEST_F(Faults, AFallbackThatRefusesClosesTheProbeWithNothingSent) {
   auto server = ReflexProcess::Server("refusing-fallback", ClosedPort());
   ASSERT_TRUE(server->ok());
-  ProbeSocket p(server->port());
+  BlockingSocket p(server->port());
   ASSERT_TRUE(p.Send(std::string("GET / HTTP/1.1\r\n\r\n")));
   bool ended = false;
   EXPECT_TRUE(p.ReadAll(10s, &ended).empty());
@@ -351,11 +352,11 @@ TEST_F(Faults, AFallbackThatRefusesClosesTheProbeWithNothingSent) {
 
 TEST_F(Faults, AnUnreachableTargetIsRepliedWithSocksCodeFiveOrFour) {
   {
-    ProbeSocket s(v2_->port());
+    BlockingSocket s(v2_->port());
     EXPECT_EQ(Socks5Connect(s, "127.0.0.1", ClosedPort()), 5) << "connection refused";
   }
   {
-    ProbeSocket s(v2_->port());
+    BlockingSocket s(v2_->port());
     EXPECT_EQ(Socks5Connect(s, "no-such-host.invalid", 80), 4) << "host unreachable";
   }
   ExpectIdle(v2_);
@@ -367,7 +368,7 @@ TEST_F(Faults, TheServerDyingMidTransferMakesTheClientCloseWithoutHanging) {
   ASSERT_TRUE(server->ok());
   auto client = ReflexProcess::Client("orphaned-client", server->port());
   ASSERT_TRUE(client->ok());
-  ProbeSocket s(client->port());
+  BlockingSocket s(client->port());
   ASSERT_EQ(Socks5Connect(s, "127.0.0.1", http_->port()), 0);
   const std::string get = "GET /stall/" + std::to_string(4 * kMiB) + " HTTP/1.1\r\nHost: x\r\n\r\n";
   ASSERT_TRUE(s.Send(get));
@@ -384,12 +385,12 @@ TEST_F(Faults, TheServerDyingMidTransferMakesTheClientCloseWithoutHanging) {
 TEST_F(Faults, ASlowSocksClientHitsTheClientsHandshakeTimeout) {
   auto client = ReflexProcess::Client("slow-socks", server_->port(), {"--handshake-timeout", "1"});
   ASSERT_TRUE(client->ok());
-  ProbeSocket s(client->port());
+  BlockingSocket s(client->port());
   const auto start = std::chrono::steady_clock::now();
   const uint8_t greeting[] = {5, 1};
   bool ended = false;
   for (const uint8_t b : greeting) {  // one byte a second: never a whole greeting in time
-    ASSERT_TRUE(s.Send(&b, 1));
+    ASSERT_TRUE(s.Send(std::span<const uint8_t>(&b, 1)));
     (void)s.ReadAll(1s, &ended);
     if (ended) break;
   }
@@ -404,7 +405,7 @@ TEST_F(Faults, SigtermDrainsAndExitsCleanly) {
   ASSERT_TRUE(server->ok());
   auto client = ReflexProcess::Client("drained-client", server->port());
   ASSERT_TRUE(client->ok());
-  ProbeSocket s(client->port());
+  BlockingSocket s(client->port());
   ASSERT_EQ(Socks5Connect(s, "127.0.0.1", http_->port()), 0);
   ASSERT_TRUE(s.Send(std::string("GET /stall/1048576 HTTP/1.1\r\n\r\n")));
   ASSERT_EQ(s.ReadExactly(1000, 10s).size(), 1000u);

@@ -34,7 +34,7 @@ constexpr size_t kBytes = 1 << 20;
 #endif
 
 TEST(Load, TwoThousandConcurrentTunnelsEachMovingDataBothWaysAllIntact) {
-  EchoServer echo;
+  RecordingListener echo({"127.0.0.1", 0}, RecordingListener::Mode::kEcho, "", /*record_limit=*/0);
   auto server = ReflexProcess::Server("load-server", 1, {"--log-level", "warn"});
   ASSERT_TRUE(server->ok()) << server->child().ReadStderr();
   auto client = ReflexProcess::Client("load-client", server->port(), {"--log-level", "warn"});

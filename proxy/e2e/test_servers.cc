@@ -60,39 +60,6 @@ std::string Sha256Hex(const std::string& bytes) {
   return Hex(digest, sizeof(digest));
 }
 
-IoThread::IoThread() : guard_(io_.get_executor()), thread_([this] { io_.run(); }) {}
-
-IoThread::~IoThread() { Stop(); }
-
-void IoThread::Stop() {
-  if (!thread_.joinable()) return;
-  guard_.reset();
-  io_.stop();
-  thread_.join();
-}
-
-TestServer::TestServer() : acceptor_(io_.io()) {
-  const asio::ip::tcp::endpoint endpoint(asio::ip::make_address("127.0.0.1"), 0);
-  acceptor_.open(endpoint.protocol());
-  acceptor_.set_option(asio::ip::tcp::acceptor::reuse_address(true));
-  acceptor_.bind(endpoint);
-  acceptor_.listen(4096);
-  port_ = acceptor_.local_endpoint().port();
-}
-
-TestServer::~TestServer() { io_.Stop(); }
-
-void TestServer::Start() { asio::co_spawn(io_.io(), AcceptLoop(), asio::detached); }
-
-awaitable<void> TestServer::AcceptLoop() {
-  while (true) {
-    auto [ec, socket] = co_await acceptor_.async_accept(kUseTuple);
-    if (ec == asio::error::operation_aborted) co_return;
-    if (ec) continue;
-    asio::co_spawn(io_.io(), Serve(std::move(socket)), asio::detached);
-  }
-}
-
 awaitable<void> HttpFileServer::Serve(asio::ip::tcp::socket socket) {
   std::string head;
   char buf[4096];
@@ -178,60 +145,6 @@ awaitable<void> HttpFileServer::Serve(asio::ip::tcp::socket socket) {
   }
 }
 
-std::vector<CaptureServer::Connection> CaptureServer::Connections() {
-  std::lock_guard<std::mutex> lock(mu_);
-  return connections_;
-}
-
-bool CaptureServer::WaitFor(size_t n, size_t bytes, bool ended, std::chrono::milliseconds timeout) {
-  const auto until = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < until) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (connections_.size() >= n) {
-        const Connection& c = connections_[n - 1];
-        if (c.bytes.size() >= bytes && (!ended || c.ended)) return true;
-      }
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return false;
-}
-
-awaitable<void> CaptureServer::Serve(asio::ip::tcp::socket socket) {
-  size_t index;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    index = connections_.size();
-    connections_.emplace_back();
-  }
-  uint8_t buf[16384];
-  while (true) {
-    auto [ec, n] = co_await socket.async_read_some(asio::buffer(buf), kUseTuple);
-    std::lock_guard<std::mutex> lock(mu_);
-    connections_[index].bytes.insert(connections_[index].bytes.end(), buf, buf + n);
-    if (ec) {
-      connections_[index].ended = ec == asio::error::eof;
-      break;
-    }
-  }
-}
-
-awaitable<void> EchoServer::Serve(asio::ip::tcp::socket socket) {
-  std::vector<uint8_t> buf(65536);
-  while (true) {
-    auto [ec, n] = co_await socket.async_read_some(asio::buffer(buf), kUseTuple);
-    if (n > 0) {
-      auto [wec, w] = co_await asio::async_write(socket, asio::buffer(buf.data(), n), kUseTuple);
-      (void)w;
-      if (wec) co_return;
-    }
-    if (ec) break;
-  }
-  std::error_code ignored;
-  socket.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
-}
-
 std::vector<Bytes> RecordingRelay::Recorded() {
   std::lock_guard<std::mutex> lock(mu_);
   return recorded_;
@@ -271,89 +184,6 @@ awaitable<void> RecordingRelay::Serve(asio::ip::tcp::socket client) {
   };
   using namespace asio::experimental::awaitable_operators;
   co_await (pump(client, upstream, index) && pump(upstream, client, SIZE_MAX));
-}
-
-ProbeSocket::ProbeSocket(uint16_t port) {
-  fd_ = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) Close();
-  if (fd_ >= 0) {
-    const int one = 1;
-    setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-  }
-}
-
-ProbeSocket::~ProbeSocket() { Close(); }
-
-void ProbeSocket::Close() {
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = -1;
-}
-
-bool ProbeSocket::Send(const void* data, size_t n) {
-  const auto* p = static_cast<const uint8_t*>(data);
-  while (n > 0) {
-    const ssize_t w = ::send(fd_, p, n, MSG_NOSIGNAL);
-    if (w <= 0) return false;
-    p += w;
-    n -= static_cast<size_t>(w);
-  }
-  return true;
-}
-
-void ProbeSocket::ShutdownSend() { ::shutdown(fd_, SHUT_WR); }
-
-Bytes ProbeSocket::ReadAll(std::chrono::milliseconds timeout, bool* ended) {
-  Bytes out;
-  *ended = false;
-  const auto until = std::chrono::steady_clock::now() + timeout;
-  while (true) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        until - std::chrono::steady_clock::now());
-    if (left.count() <= 0) return out;
-    pollfd p{fd_, POLLIN, 0};
-    if (poll(&p, 1, static_cast<int>(left.count())) <= 0) return out;
-    uint8_t buf[16384];
-    const ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
-    if (n <= 0) {
-      *ended = true;  // end of stream, or reset
-      return out;
-    }
-    out.insert(out.end(), buf, buf + n);
-  }
-}
-
-Bytes ProbeSocket::ReadExactly(size_t n, std::chrono::milliseconds timeout) {
-  Bytes out;
-  const auto until = std::chrono::steady_clock::now() + timeout;
-  while (out.size() < n) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        until - std::chrono::steady_clock::now());
-    if (left.count() <= 0) break;
-    pollfd p{fd_, POLLIN, 0};
-    if (poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
-    uint8_t buf[16384];
-    const ssize_t r = ::recv(fd_, buf, std::min(sizeof(buf), n - out.size()), 0);
-    if (r <= 0) break;
-    out.insert(out.end(), buf, buf + r);
-  }
-  return out;
-}
-
-int Socks5Connect(ProbeSocket& s, const std::string& host, uint16_t port) {
-  if (!s.Send(Bytes{5, 1, 0})) return -1;
-  if (s.ReadExactly(2, std::chrono::seconds(10)) != Bytes{5, 0}) return -1;
-  Bytes request = {5, 1, 0, 3, static_cast<uint8_t>(host.size())};
-  request.insert(request.end(), host.begin(), host.end());
-  request.push_back(static_cast<uint8_t>(port >> 8));
-  request.push_back(static_cast<uint8_t>(port));
-  if (!s.Send(request)) return -1;
-  const Bytes reply = s.ReadExactly(10, std::chrono::seconds(30));
-  if (reply.size() != 10 || reply[0] != 5) return -1;
-  return reply[1];
 }
 
 }  // namespace reflex::proxy::e2e
