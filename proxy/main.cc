@@ -3,6 +3,11 @@
 //   reflex client --server HOST:PORT --user UUID --socks HOST:PORT [--http HOST:PORT]
 //                 [--profile v2|v1-compat] [--morph youtube|zoom|http2-api]
 //   reflex uuid
+//   reflex probe server --target HOST:PORT --user UUID --profile v2|v1-compat
+//                       --fallback-listen HOST:PORT --echo-listen HOST:PORT
+//                       [--hello-wait MS] [--only NAME] [--json FILE] [--list]
+//   reflex probe client --listen HOST:PORT --user UUID --profile v2|v1-compat
+//                       --socks HOST:PORT [--only NAME] [--json FILE] [--list]
 // Every subcommand takes --config FILE (JSON, the flags' long names as
 // keys) and --help.
 #include <CLI/CLI.hpp>
@@ -16,6 +21,7 @@
 #include "proxy/address.h"
 #include "proxy/client_handler.h"
 #include "proxy/log.h"
+#include "proxy/probe/probe.h"
 #include "proxy/runtime.h"
 #include "proxy/server_handler.h"
 #include "reflex/crypto_init.h"
@@ -42,6 +48,12 @@ struct ServerFlags {
   int64_t window_s = 120;
   int64_t hello_wait_ms = 10000;
   size_t replay_capacity = 131072;
+};
+
+struct ProbeFlags {
+  std::string target, fallback_listen, echo_listen, listen, socks, user, profile = "v2", only, json;
+  int64_t hello_wait_ms = 10000;
+  bool list = false;
 };
 
 struct ClientFlags {
@@ -219,6 +231,40 @@ int RunClient(const CommonFlags& common, const ClientFlags& flags) {
   return runtime.Run();
 }
 
+int RunProbe(const ProbeFlags& f, bool server) {
+  Profile profile;
+  if (!ProfileFromName(f.profile, &profile)) return Fail("unknown profile: " + f.profile);
+  if (f.list) {
+    for (const std::string& name : server ? probe::ServerScenarioNames(profile)
+                                          : probe::ClientScenarioNames(profile)) {
+      std::printf("%s\n", name.c_str());
+    }
+    return 0;
+  }
+  UserId user;
+  if (!ParseUserId(f.user, &user)) return Fail("--user is required (a user the implementation knows)");
+  if (server) {
+    probe::ServerProbeOptions o;
+    (void)ParseHostPort(f.target, &o.target);
+    (void)ParseHostPort(f.fallback_listen, &o.fallback_listen);
+    (void)ParseHostPort(f.echo_listen, &o.echo_listen);
+    o.user = user;
+    o.profile = profile;
+    o.hello_wait = std::chrono::milliseconds(f.hello_wait_ms);
+    o.only = f.only;
+    o.json_path = f.json;
+    return probe::ProbeServer(o);
+  }
+  probe::ClientProbeOptions o;
+  (void)ParseHostPort(f.listen, &o.listen);
+  (void)ParseHostPort(f.socks, &o.socks);
+  o.user = user;
+  o.profile = profile;
+  o.only = f.only;
+  o.json_path = f.json;
+  return probe::ProbeClient(o);
+}
+
 // --config FILE: the JSON object's keys become flags placed before the
 // command line's own, so the command line wins.
 bool ExpandConfig(std::vector<std::string>& args, CLI::App* sub, std::string* error) {
@@ -316,6 +362,30 @@ int main(int argc, char** argv) {
 
   CLI::App* uuid = app.add_subcommand("uuid", "print a fresh user UUID");
 
+  CLI::App* probe = app.add_subcommand("probe", "test another Reflex implementation over sockets");
+  probe->require_subcommand(1);
+  ProbeFlags pf;
+  CLI::App* probe_server = probe->add_subcommand("server", "play the client against a server under test");
+  probe_server->add_option("--target", pf.target, "the server under test")->required()->check(HostPortCheck());
+  probe_server->add_option("--fallback-listen", pf.fallback_listen,
+                           "where the server's --fallback points (the probe listens)")
+      ->required()->check(HostPortCheck());
+  probe_server->add_option("--echo-listen", pf.echo_listen, "a target the server may reach (the probe's echo)")
+      ->required()->check(HostPortCheck());
+  probe_server->add_option("--hello-wait", pf.hello_wait_ms, "the server's hello wait, in milliseconds");
+  CLI::App* probe_client = probe->add_subcommand("client", "play the server for a client under test");
+  probe_client->add_option("--listen", pf.listen, "where the client's --server points (the probe listens)")
+      ->required()->check(HostPortCheck());
+  probe_client->add_option("--socks", pf.socks, "the client's SOCKS5 address")->required()->check(HostPortCheck());
+  for (CLI::App* sub : {probe_server, probe_client}) {
+    sub->add_option("--user", pf.user, "a user the implementation under test knows")->check(UuidCheck());
+    sub->add_option("--profile", pf.profile, "v2 (default) or v1-compat")
+        ->check(CLI::IsMember({"v2", "v1-compat"}));
+    sub->add_option("--only", pf.only, "run one scenario");
+    sub->add_option("--json", pf.json, "also write the verdicts as JSON");
+    sub->add_flag("--list", pf.list, "print the scenarios' names and exit");
+  }
+
   for (CLI::App* sub : {server, client}) {
     for (CLI::Option* o : sub->get_options()) {
       if (o->get_items_expected_max() == 1) o->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
@@ -356,6 +426,8 @@ int main(int argc, char** argv) {
     std::printf("%.*s\n", 36, text.data());
     return 0;
   }
+  if (probe_server->parsed()) return RunProbe(pf, /*server=*/true);
+  if (probe_client->parsed()) return RunProbe(pf, /*server=*/false);
   if (server->parsed()) return RunServer(common, sf);
   if (client->parsed()) return RunClient(common, cf);
   return 2;

@@ -14,6 +14,7 @@
 #include <span>
 
 #include "pool/buffer.h"
+#include "proxy/defects.h"
 #include "proxy/asio_config.h"
 #include "proxy/env.h"
 #include "proxy/stream.h"
@@ -88,6 +89,11 @@ awaitable<PumpResult> OpenPump(Session& session, Tunnel& tunnel, Plain& plain, p
     }
     // Nothing of a failed frame was delivered: the session refuses the
     // frame before any byte of it reaches `out`.
+    if constexpr (kDefectForwardAfterFailure) {
+      if (error != Error::kOk && have > at) {
+        (void)co_await plain.WriteAll(asio::buffer(buffer.data() + at, have - at));
+      }
+    }
     if (error != Error::kOk) co_return PumpResult{{}, error};
     if (peer_closed) {
       plain.ShutdownSend();

@@ -12,6 +12,7 @@
 
 #include "proxy/asio_config.h"
 #include "proxy/connection_state.h"
+#include "proxy/defects.h"
 #include "proxy/env.h"
 #include "proxy/log.h"
 #include "proxy/relay.h"
@@ -59,6 +60,7 @@ awaitable<void> ServeFallback(Stream& client, std::span<const uint8_t> held,
     co_return;
   }
   // Every byte the client sent, in order, before anything else.
+  if constexpr (kDefectLostFallbackBytes) held = {};
   const std::array<asio::const_buffer, 2> first = {asio::buffer(held.data(), held.size()),
                                                    asio::buffer(rest.data(), rest.size())};
   if (const std::error_code wec = co_await fallback.WriteAll(first); wec) {
@@ -97,7 +99,14 @@ awaitable<void> ServeReflexConnection(Stream client, ServerEnv& env, Dialer& dia
   ConnectionRecord& rec = state->record;
   rec.start = std::chrono::steady_clock::now();
   rec.peer = client.PeerName();
-  ServerSession& session = state->session.emplace(*env.context, *env.clock, *env.random);
+  std::unique_ptr<ServerContext> defect_context;  // REFLEX_DEFECT_ACCEPT_REPLAY only
+  if constexpr (kDefectAcceptReplay) {
+    ServerConfig config = env.context->config();
+    config.replay_capacity = 16;
+    (void)ServerContext::Create(config, &defect_context);
+  }
+  ServerSession& session = state->session.emplace(defect_context ? *defect_context : *env.context,
+                                                  *env.clock, *env.random);
   auto watchdog = std::make_shared<Watchdog>(co_await asio::this_coro::executor,
                                              [&client] { client.Cancel(); });
   const auto hello_deadline = Watchdog::Clock::now() +

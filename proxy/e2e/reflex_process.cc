@@ -10,16 +10,17 @@ namespace reflex::proxy::e2e {
 
 namespace {
 
-std::vector<std::string> Base(const char* role) {
-  return {Runfile("proxy/reflex"), role, "--threads", "2", "--log-level", "info"};
+std::vector<std::string> Base(const char* role, const std::string& binary = "proxy/reflex") {
+  return {Runfile(binary), role, "--threads", "2", "--log-level", "info"};
 }
 
 }  // namespace
 
 std::unique_ptr<ReflexProcess> ReflexProcess::Server(const std::string& tag, uint16_t fallback_port,
-                                                     std::vector<std::string> extra) {
+                                                     std::vector<std::string> extra,
+                                                     const std::string& binary) {
   auto p = std::unique_ptr<ReflexProcess>(new ReflexProcess);
-  std::vector<std::string> argv = Base("server");
+  std::vector<std::string> argv = Base("server", binary);
   for (const std::string& a : {std::string("--listen"), std::string("127.0.0.1:0"),
                                std::string("--user"), std::string(kUser1), std::string("--user"),
                                std::string(kUser2), std::string("--fallback"),

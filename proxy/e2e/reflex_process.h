@@ -19,8 +19,10 @@ inline constexpr char kUser2[] = "0b7e5d44-91a3-4f0e-8c2b-7d6a5e4f3c21";
 class ReflexProcess {
  public:
   // reflex server --listen 127.0.0.1:0 --user U... --fallback 127.0.0.1:F
+  // `binary`: a runfile path (a build with a defect, say).
   static std::unique_ptr<ReflexProcess> Server(const std::string& tag, uint16_t fallback_port,
-                                               std::vector<std::string> extra = {});
+                                               std::vector<std::string> extra = {},
+                                               const std::string& binary = "proxy/reflex");
   // reflex client --server 127.0.0.1:S --user U --socks 127.0.0.1:0 --http 127.0.0.1:0
   static std::unique_ptr<ReflexProcess> Client(const std::string& tag, uint16_t server_port,
                                                std::vector<std::string> extra = {});

@@ -1,0 +1,36 @@
+// Deliberate defects, for proving that `reflex probe` can fail: each one
+// is compiled in only when its macro is defined, which only the test-only
+// binaries //proxy:reflex_with_<defect> do (never //proxy:reflex). Each is
+// a flaw a real implementation had or could easily have:
+//   REFLEX_DEFECT_LOST_FALLBACK_BYTES: the fallback does not get the bytes
+//     the session consumed (the Go original's flaw 9);
+//   REFLEX_DEFECT_ACCEPT_REPLAY: a replay filter per connection instead of
+//     per server, so a replayed hello is accepted;
+//   REFLEX_DEFECT_FORWARD_AFTER_FAILURE: after a frame fails to open, the
+//     bytes still buffered are passed to the target anyway.
+#ifndef REFLEX_PROXY_DEFECTS_H_
+#define REFLEX_PROXY_DEFECTS_H_
+
+namespace reflex::proxy {
+
+#ifdef REFLEX_DEFECT_LOST_FALLBACK_BYTES
+inline constexpr bool kDefectLostFallbackBytes = true;
+#else
+inline constexpr bool kDefectLostFallbackBytes = false;
+#endif
+
+#ifdef REFLEX_DEFECT_ACCEPT_REPLAY
+inline constexpr bool kDefectAcceptReplay = true;
+#else
+inline constexpr bool kDefectAcceptReplay = false;
+#endif
+
+#ifdef REFLEX_DEFECT_FORWARD_AFTER_FAILURE
+inline constexpr bool kDefectForwardAfterFailure = true;
+#else
+inline constexpr bool kDefectForwardAfterFailure = false;
+#endif
+
+}  // namespace reflex::proxy
+
+#endif  // REFLEX_PROXY_DEFECTS_H_

@@ -1,0 +1,243 @@
+// reflex probe client: the scenarios against a client under test. The
+// probe is its server (listening where the client's --server points) and
+// its application (through the client's SOCKS5 port).
+#include <functional>
+#include <set>
+#include <thread>
+
+#include "proxy/probe/probe.h"
+#include "proxy/probe/reflex_peer.h"
+#include "proxy/probe/report.h"
+#include "reflex/hello.h"
+#include "reflex/wire.h"
+
+namespace reflex::proxy::probe {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+Bytes B(std::string_view s) { return Bytes(s.begin(), s.end()); }
+
+// What the application side saw.
+struct App {
+  int socks_code = -1;  // the SOCKS5 reply code, -1 for none
+  Bytes received;
+  bool ended = false;
+};
+
+class ClientProbe {
+ public:
+  explicit ClientProbe(const ClientProbeOptions& o) : o_(o), listener_(o.listen) {}
+  std::string Ready() const {
+    return listener_.ok() ? "" : "cannot listen on " + FormatHostPort(o_.listen);
+  }
+  std::vector<Scenario> Scenarios();
+
+ private:
+  // The application connects through SOCKS5 to `target`, then runs
+  // `app_side`; the probe accepts the client's tunnel, completes the
+  // handshake, reads the request and runs `server_side`. "" or what went
+  // wrong; *app holds what the application saw.
+  std::string Tunnel(const HostPort& target,
+                     const std::function<void(BlockingSocket&, App*)>& app_side,
+                     const std::function<std::string(ServerPeer&, const RequestHeader&)>& server_side,
+                     App* app, Bytes* hello = nullptr);
+
+  ClientProbeOptions o_;
+  BlockingListener listener_;
+};
+
+std::string ClientProbe::Tunnel(const HostPort& target,
+                                const std::function<void(BlockingSocket&, App*)>& app_side,
+                                const std::function<std::string(ServerPeer&, const RequestHeader&)>& server_side,
+                                App* app, Bytes* hello) {
+  std::thread application([&] {
+    BlockingSocket s(o_.socks);
+    app->socks_code = Socks5Connect(s, target.host, target.port);
+    if (app->socks_code == 0) app_side(s, app);
+  });
+  std::string error;
+  {
+    BlockingSocket accepted = listener_.Accept(10000ms);
+    if (!accepted.connected()) {
+      error = "the client never connected to the probe's server";
+    } else {
+      ServerPeer peer(std::move(accepted), o_.profile, o_.user);
+      error = peer.Handshake();
+      if (hello != nullptr) *hello = peer.hello();
+      if (!error.empty()) error = "the client hello: " + error;
+      RequestHeader request;
+      Bytes data;
+      if (error.empty()) error = peer.AwaitRequest(&request, &data);
+      if (error.empty()) error = server_side(peer, request);
+    }
+  }
+  application.join();
+  return error;
+}
+
+// Connected, then nothing more: the probe's half of a plain tunnel.
+std::string Connected(ServerPeer& peer) {
+  return peer.socket().Send(peer.SealConnectResult(kConnectOk)) ? "" : "the client closed";
+}
+
+std::vector<Scenario> ClientProbe::Scenarios() {
+  std::vector<Scenario> s;
+  const HostPort somewhere{"example.test", 443};
+  auto nothing = [](BlockingSocket&, App*) {};
+  s.push_back({"hello-well-formed", [=, this] {
+    App app;
+    return Tunnel(somewhere, nothing, [](ServerPeer& p, const RequestHeader&) { return Connected(p); }, &app);
+  }});
+  s.push_back({"fresh-ephemeral-keys", [=, this] {
+    std::set<Bytes> keys;
+    for (int i = 0; i < 16; ++i) {
+      App app;
+      Bytes hello;
+      if (std::string e = Tunnel(somewhere, nothing,
+                                 [](ServerPeer& p, const RequestHeader&) { return Connected(p); }, &app, &hello);
+          !e.empty()) {
+        return "tunnel " + std::to_string(i) + ": " + e;
+      }
+      Bytes key(kPublicKeyBytes);
+      if (o_.profile == Profile::kV1Compat) {
+        ClientHello h;
+        if (DecodeClientHello(hello, &h) != Error::kOk) return std::string("a v1 hello that does not decode");
+        key.assign(h.public_key.begin(), h.public_key.end());
+      } else {
+        key.assign(hello.begin(), hello.begin() + kPublicKeyBytes);
+      }
+      if (!keys.insert(key).second) return "tunnel " + std::to_string(i) + " repeated an ephemeral key";
+    }
+    return std::string();
+  }});
+  s.push_back({"request-header-exact", [=, this] {
+    for (const HostPort& target : {HostPort{"example.test", 443}, HostPort{"192.0.2.7", 80},
+                                   HostPort{"2001:db8::7", 8443}, HostPort{std::string(255, 'x'), 1}}) {
+      RequestHeader expected;
+      (void)RequestHeaderFor(target, &expected);
+      App app;
+      std::string got;
+      const std::string e = Tunnel(target, nothing, [&](ServerPeer& p, const RequestHeader& r) {
+        if (!(r == expected)) got = FormatHostPort(TargetOf(r));
+        return Connected(p);
+      }, &app);
+      if (!e.empty()) return FormatHostPort(target).substr(0, 40) + ": " + e;
+      if (!got.empty()) return "asked for " + FormatHostPort(target).substr(0, 40) + ", the header said " + got.substr(0, 40);
+      if (app.socks_code != 0) return "SOCKS5 reply " + std::to_string(app.socks_code) + " for a connected target";
+    }
+    return std::string();
+  }});
+  s.push_back({"data-exact-no-padding", [=, this] {
+    App app;
+    const Bytes up = B("hello, reflex"), down = B("pong");
+    Bytes got_up;
+    const std::string e = Tunnel(somewhere,
+        [&](BlockingSocket& a, App* out) {
+          (void)a.Send(up);
+          out->received = a.ReadExactly(down.size(), 5000ms);
+        },
+        [&](ServerPeer& p, const RequestHeader&) {
+          if (std::string c = Connected(p); !c.empty()) return c;
+          const Received r = p.Read(up.size(), false);
+          got_up = r.data;
+          // Anything more within a moment would be padding inside DATA.
+          const Received more = p.Read(1, false, 300ms);
+          got_up.insert(got_up.end(), more.data.begin(), more.data.end());
+          return p.socket().Send(p.Seal(FrameType::kData, down)) ? std::string() : std::string("client closed");
+        }, &app);
+    if (!e.empty()) return e;
+    if (got_up != up) return "the server side received " + std::to_string(got_up.size()) + " data bytes for the " + std::to_string(up.size()) + " sent";
+    if (app.received != down) return std::string("the application did not receive the server's data exactly");
+    return std::string();
+  }});
+  s.push_back({"close-behaviour", [=, this] {
+    App app;
+    bool saw_close = false;
+    const std::string e = Tunnel(somewhere,
+        [&](BlockingSocket& a, App* out) {
+          a.ShutdownSend();  // the application is done sending
+          out->received = a.ReadAll(5000ms, &out->ended);
+        },
+        [&](ServerPeer& p, const RequestHeader&) {
+          if (std::string c = Connected(p); !c.empty()) return c;
+          saw_close = p.Read(0, true).peer_closed;
+          Bytes both = p.Seal(FrameType::kData, B("late"));
+          const Bytes close = p.SealClose();
+          both.insert(both.end(), close.begin(), close.end());
+          (void)p.socket().Send(both);
+          return std::string();
+        }, &app);
+    if (!e.empty()) return e;
+    if (!saw_close) return std::string("the application's end of stream did not become CLOSE");
+    if (app.received != B("late")) return std::string("data sent after the client's CLOSE did not reach the application (half-close)");
+    if (!app.ended) return std::string("the server's CLOSE did not end the application's stream");
+    return std::string();
+  }});
+  s.push_back({"tampered-server-frame", [=, this] {
+    App app;
+    bool client_closed = false;
+    const std::string e = Tunnel(somewhere,
+        [&](BlockingSocket& a, App* out) { out->received = a.ReadAll(8000ms, &out->ended); },
+        [&](ServerPeer& p, const RequestHeader&) {
+          if (std::string c = Connected(p); !c.empty()) return c;
+          Bytes all = p.Seal(FrameType::kData, B("one"));  // sealed in the order sent
+          Bytes bad = p.Seal(FrameType::kData, B("two"));
+          bad[bad.size() / 2] ^= 0x01;
+          all.insert(all.end(), bad.begin(), bad.end());
+          const Bytes three = p.Seal(FrameType::kData, B("three"));
+          all.insert(all.end(), three.begin(), three.end());
+          (void)p.socket().Send(all);
+          bool ended = false;
+          (void)p.socket().ReadAll(5000ms, &ended);
+          client_closed = ended;
+          return std::string();
+        }, &app);
+    if (!e.empty()) return e;
+    if (app.received != B("one")) return "the application received " + std::to_string(app.received.size()) + " bytes, not the 3 before the bad frame";
+    if (!app.ended) return std::string("the application's connection stayed open after a bad frame");
+    if (!client_closed) return std::string("the client kept the tunnel open after a bad frame");
+    return std::string();
+  }});
+  if (o_.profile == Profile::kV2) {
+    s.push_back({"connect-result-codes", [=, this] {
+      for (const uint8_t code : {kConnectRefused, kConnectHostUnreachable}) {
+        App app;
+        const std::string e = Tunnel(somewhere, nothing, [code](ServerPeer& p, const RequestHeader&) {
+          (void)p.socket().Send(p.SealConnectResult(code));
+          return std::string();
+        }, &app);
+        if (!e.empty()) return e;
+        if (app.socks_code != code) {
+          return "the server said " + std::to_string(code) + ", the SOCKS5 reply said " + std::to_string(app.socks_code);
+        }
+      }
+      return std::string();
+    }});
+  }
+  return s;
+}
+
+}  // namespace
+
+std::vector<std::string> ClientScenarioNames(Profile profile) {
+  ClientProbeOptions o;
+  o.profile = profile;
+  o.listen = {"127.0.0.1", 0};
+  ClientProbe probe(o);
+  std::vector<std::string> names;
+  for (const Scenario& s : probe.Scenarios()) names.push_back(s.name);
+  return names;
+}
+
+int ProbeClient(const ClientProbeOptions& options) {
+  ClientProbe probe(options);
+  if (const std::string e = probe.Ready(); !e.empty()) {
+    std::fprintf(stderr, "reflex probe: %s\n", e.c_str());
+    return 1;
+  }
+  return RunScenarios(probe.Scenarios(), options.only, options.json_path);
+}
+
+}  // namespace reflex::proxy::probe

@@ -1,0 +1,54 @@
+// reflex probe: a black-box conformance harness for any Reflex server or
+// client, over sockets (like BoGo and tlsfuzzer for TLS stacks).
+//
+//   reflex probe server: the harness plays the client against a server
+//     started with its fallback at --fallback-listen, and runs that
+//     fallback (a capture) and a target (an echo at --echo-listen) itself,
+//     so it sees exactly what arrives where.
+//   reflex probe client: the harness plays the server for a client started
+//     with --server at --listen, and drives it through its SOCKS5 port.
+#ifndef REFLEX_PROXY_PROBE_PROBE_H_
+#define REFLEX_PROXY_PROBE_PROBE_H_
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "proxy/address.h"
+#include "reflex/session_types.h"
+
+namespace reflex::proxy::probe {
+
+struct ServerProbeOptions {
+  HostPort target;           // the server under test
+  UserId user{};             // a user it accepts
+  Profile profile = Profile::kV2;
+  HostPort fallback_listen;  // where its fallback points
+  HostPort echo_listen;      // a target it may reach
+  // How long the server waits for a hello before falling back; scenarios
+  // about silence wait this long plus 5 s.
+  std::chrono::milliseconds hello_wait{10000};
+  std::string only;          // one scenario by name, or all
+  std::string json_path;
+};
+
+struct ClientProbeOptions {
+  HostPort listen;  // where the client under test sends its tunnels
+  UserId user{};
+  Profile profile = Profile::kV2;
+  HostPort socks;   // the client's SOCKS5 port
+  std::string only;
+  std::string json_path;
+};
+
+// The scenarios' names, in the order they run.
+std::vector<std::string> ServerScenarioNames(Profile profile);
+std::vector<std::string> ClientScenarioNames(Profile profile);
+
+// Prints the verdicts; returns the exit status (see report.h).
+int ProbeServer(const ServerProbeOptions& options);
+int ProbeClient(const ClientProbeOptions& options);
+
+}  // namespace reflex::proxy::probe
+
+#endif  // REFLEX_PROXY_PROBE_PROBE_H_

@@ -1,0 +1,286 @@
+#include "proxy/probe/reflex_peer.h"
+
+#include <thread>
+
+#include "reflex/wire.h"
+
+namespace reflex::proxy::probe {
+
+namespace {
+
+using Clock_ = std::chrono::steady_clock;
+
+std::chrono::milliseconds Left(Clock_::time_point until) {
+  return std::max(std::chrono::milliseconds(0),
+                  std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock_::now()));
+}
+
+// Records one event of either session into a Received.
+void Note(const SessionEvent& e, Received* r) {
+  switch (e.kind) {
+    case SessionEventKind::kData:
+    case SessionEventKind::kRequest:
+      r->data.insert(r->data.end(), e.data.begin(), e.data.end());
+      break;
+    case SessionEventKind::kTargetConnected:
+      r->connected = true;
+      break;
+    case SessionEventKind::kPeerClosed:
+      r->peer_closed = true;
+      r->close_code = e.close_code;
+      break;
+    case SessionEventKind::kError:
+      r->error = e.reason;
+      break;
+    default:
+      break;
+  }
+}
+
+}  // namespace
+
+ClientPeer::ClientPeer(const HostPort& server, Profile profile, const UserId& user,
+                       int64_t skew_seconds)
+    : clock_(skew_seconds), socket_(server) {
+  ClientConfig config;
+  config.profile = profile;
+  config.user = user;
+  session_.emplace(config, clock_, random_);
+  if (session_->Start() == Error::kOk) {
+    const auto hello = session_->PendingOutput();
+    hello_.assign(hello.begin(), hello.end());
+    session_->ConsumeOutput(hello.size());
+  }
+}
+
+std::string ClientPeer::Handshake(const std::vector<size_t>& pieces) {
+  if (!socket_.connected()) return "cannot connect to the server";
+  std::vector<size_t> sizes = pieces.empty() ? std::vector<size_t>{hello_.size()} : pieces;
+  size_t at = 0;
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    if (!socket_.Send(std::span<const uint8_t>(hello_).subspan(at, sizes[i]))) {
+      return "the server closed during the hello";
+    }
+    at += sizes[i];
+    if (i + 1 < sizes.size()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  const auto until = Clock_::now() + kReadTimeout;
+  while (!session_->established()) {
+    Received r;
+    if (!Feed(&r)) return "the server hello was refused: " + std::string(ErrorName(r.error));
+    if (session_->established()) break;
+    bool ended = false;
+    const Bytes part = socket_.ReadSome(65536, Left(until), &ended);
+    if (ended) return "the server closed instead of answering the hello";
+    if (part.empty()) return "no server hello within 5 s";
+    buffer_.insert(buffer_.end(), part.begin(), part.end());
+    raw_.insert(raw_.end(), part.begin(), part.end());
+  }
+  return "";
+}
+
+std::string ClientPeer::Request(const RequestHeader& request, std::span<const uint8_t> data) {
+  Bytes frame(kMaxFrameBytes);
+  size_t n = 0;
+  if (const Error e = session_->SealRequest(request, data, frame, &n); e != Error::kOk) {
+    return "sealing the request: " + std::string(ErrorName(e));
+  }
+  if (!socket_.Send(std::span<const uint8_t>(frame).first(n))) return "the server closed before the request";
+  return "";
+}
+
+std::string ClientPeer::AwaitConnected() {
+  const Received r = Read(0, false);
+  if (r.connected) return "";
+  if (r.peer_closed) return "the server could not reach the target (CLOSE code " + std::to_string(r.close_code) + ")";
+  if (r.error != Error::kOk) return "the connect result did not open: " + std::string(ErrorName(r.error));
+  if (r.ended) return "the server closed instead of sending a connect result";
+  return "no connect result within 5 s";
+}
+
+Bytes ClientPeer::Seal(FrameType type, std::span<const uint8_t> payload) {
+  Bytes frame(kMaxFrameBytes);
+  size_t n = 0;
+  if (session_->Seal(type, payload, frame, &n) != Error::kOk) return {};
+  frame.resize(n);
+  return frame;
+}
+
+Bytes ClientPeer::SealClose() {
+  Bytes frame(kMaxFrameBytes);
+  size_t n = 0;
+  if (session_->SealClose(frame, &n) != Error::kOk) return {};
+  frame.resize(n);
+  return frame;
+}
+
+bool ClientPeer::SendData(std::span<const uint8_t> data) {
+  do {
+    const size_t n = std::min(data.size(), kMaxPayloadBytes);
+    const Bytes frame = Seal(FrameType::kData, data.first(n));
+    if (frame.empty() || !socket_.Send(frame)) return false;
+    data = data.subspan(n);
+  } while (!data.empty());
+  return true;
+}
+
+bool ClientPeer::Feed(Received* r) {
+  size_t at = 0;
+  bool ok = true;
+  while (true) {
+    size_t used = 0;
+    SessionEvent e;
+    if (session_->Receive(std::span<uint8_t>(buffer_).subspan(at), &used, &e) != Error::kOk) {
+      ok = false;  // finished by an earlier error
+      break;
+    }
+    at += used;
+    Note(e, r);
+    if (e.kind == SessionEventKind::kError) {
+      ok = false;
+      break;
+    }
+    if (e.kind == SessionEventKind::kNone && used == 0) break;
+  }
+  buffer_.erase(buffer_.begin(), buffer_.begin() + static_cast<ptrdiff_t>(at));
+  return ok;
+}
+
+Received ClientPeer::Read(size_t data_bytes, bool until_close, std::chrono::milliseconds timeout) {
+  Received r;
+  const auto until = Clock_::now() + timeout;
+  auto done = [&] {
+    if (until_close) return r.peer_closed;
+    // With no data wanted: the connect result (or a CLOSE instead).
+    return r.data.size() >= data_bytes && (data_bytes > 0 || r.connected || r.peer_closed);
+  };
+  while (true) {
+    if (!Feed(&r) || done() || r.ended) return r;
+    bool ended = false;
+    const Bytes part = socket_.ReadSome(65536, Left(until), &ended);
+    if (ended) r.ended = true;
+    if (part.empty() && !ended) return r;  // the time passed
+    buffer_.insert(buffer_.end(), part.begin(), part.end());
+    raw_.insert(raw_.end(), part.begin(), part.end());
+  }
+}
+
+ServerPeer::ServerPeer(BlockingSocket socket, Profile profile, const UserId& user)
+    : socket_(std::move(socket)) {
+  ServerConfig config;
+  config.profiles = {profile};
+  config.users = {user};
+  config.replay_capacity = 4096;
+  if (ServerContext::Create(config, &context_) == Error::kOk) {
+    session_.emplace(*context_, clock_, random_);
+  }
+}
+
+bool ServerPeer::Feed(Received* r, RequestHeader* request, bool* got_request) {
+  size_t at = 0;
+  bool ok = true;
+  while (true) {
+    size_t used = 0;
+    SessionEvent e;
+    if (session_->Receive(std::span<uint8_t>(buffer_).subspan(at), &used, &e) != Error::kOk) break;
+    at += used;
+    if (e.kind == SessionEventKind::kHandshakeDone) {
+      const auto reply = session_->PendingOutput();
+      if (!socket_.Send(reply)) ok = false;
+      session_->ConsumeOutput(reply.size());
+    }
+    if (e.kind == SessionEventKind::kRequest && request != nullptr) {
+      *request = e.request;
+      *got_request = true;
+    }
+    if (e.kind == SessionEventKind::kFallback) {
+      r->error = e.reason;
+      ok = false;
+      break;
+    }
+    Note(e, r);
+    if (e.kind == SessionEventKind::kError) {
+      ok = false;
+      break;
+    }
+    if (e.kind == SessionEventKind::kNone && used == 0) break;
+  }
+  buffer_.erase(buffer_.begin(), buffer_.begin() + static_cast<ptrdiff_t>(at));
+  return ok;
+}
+
+std::string ServerPeer::Handshake() {
+  if (!session_) return "bad probe configuration";
+  const auto until = Clock_::now() + kReadTimeout;
+  Received r;
+  while (!session_->established()) {
+    bool ended = false;
+    const Bytes part = socket_.ReadSome(kClientHelloBytes - std::min(kClientHelloBytes, buffer_.size()),
+                                        Left(until), &ended);
+    if (ended) return "the client closed before its hello was whole";
+    if (part.empty()) return "no whole client hello within 5 s";
+    buffer_.insert(buffer_.end(), part.begin(), part.end());
+    hello_.insert(hello_.end(), part.begin(), part.end());
+    if (!Feed(&r, nullptr, nullptr)) return "refused: " + std::string(ErrorName(r.error));
+  }
+  return "";
+}
+
+std::string ServerPeer::AwaitRequest(RequestHeader* request, Bytes* data) {
+  const auto until = Clock_::now() + kReadTimeout;
+  Received r;
+  bool got = false;
+  while (true) {
+    if (!Feed(&r, request, &got)) return "the request did not open: " + std::string(ErrorName(r.error));
+    if (got) {
+      *data = r.data;
+      return "";
+    }
+    bool ended = false;
+    const Bytes part = socket_.ReadSome(65536, Left(until), &ended);
+    if (ended) return "the client closed before its request";
+    if (part.empty()) return "no request within 5 s";
+    buffer_.insert(buffer_.end(), part.begin(), part.end());
+  }
+}
+
+Bytes ServerPeer::Seal(FrameType type, std::span<const uint8_t> payload) {
+  Bytes frame(kMaxFrameBytes);
+  size_t n = 0;
+  if (session_->Seal(type, payload, frame, &n) != Error::kOk) return {};
+  frame.resize(n);
+  return frame;
+}
+
+Bytes ServerPeer::SealConnectResult(uint8_t code) {
+  Bytes frame(kFrameOverheadBytes + 1);
+  size_t n = 0;
+  if (session_->SealConnectResult(code, frame, &n) != Error::kOk) return {};
+  frame.resize(n);
+  return frame;
+}
+
+Bytes ServerPeer::SealClose() {
+  Bytes frame(kFrameOverheadBytes + 1);
+  size_t n = 0;
+  if (session_->SealClose(frame, &n) != Error::kOk) return {};
+  frame.resize(n);
+  return frame;
+}
+
+Received ServerPeer::Read(size_t data_bytes, bool until_close, std::chrono::milliseconds timeout) {
+  Received r;
+  const auto until = Clock_::now() + timeout;
+  while (true) {
+    if (!Feed(&r, nullptr, nullptr)) return r;
+    if (until_close ? r.peer_closed : r.data.size() >= data_bytes) return r;
+    if (r.ended) return r;
+    bool ended = false;
+    const Bytes part = socket_.ReadSome(65536, Left(until), &ended);
+    if (ended) r.ended = true;
+    if (part.empty() && !ended) return r;
+    buffer_.insert(buffer_.end(), part.begin(), part.end());
+  }
+}
+
+}  // namespace reflex::proxy::probe

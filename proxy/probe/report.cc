@@ -1,0 +1,42 @@
+#include "proxy/probe/report.h"
+
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+namespace reflex::proxy::probe {
+
+int RunScenarios(const std::vector<Scenario>& scenarios, const std::string& only,
+                 const std::string& json_path) {
+  size_t passed = 0, failed = 0;
+  nlohmann::ordered_json results = nlohmann::ordered_json::array();
+  for (const Scenario& s : scenarios) {
+    if (!only.empty() && s.name != only) continue;
+    const std::string detail = s.run();
+    if (detail.empty()) {
+      ++passed;
+      std::printf("PASS %s\n", s.name.c_str());
+    } else {
+      ++failed;
+      std::printf("FAIL %s: %s\n", s.name.c_str(), detail.c_str());
+    }
+    std::fflush(stdout);
+    results.push_back({{"name", s.name}, {"result", detail.empty() ? "pass" : "fail"}, {"detail", detail}});
+  }
+  if (passed + failed == 0) {
+    std::fprintf(stderr, "reflex probe: no scenario named '%s'\n", only.c_str());
+    return 2;
+  }
+  std::printf("%zu passed, %zu failed\n", passed, failed);
+  if (!json_path.empty()) {
+    std::ofstream out(json_path);
+    out << results.dump(2) << "\n";
+    if (!out) {
+      std::fprintf(stderr, "reflex probe: cannot write %s\n", json_path.c_str());
+      return 1;
+    }
+  }
+  return failed == 0 ? 0 : 1;
+}
+
+}  // namespace reflex::proxy::probe

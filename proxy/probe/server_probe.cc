@@ -1,0 +1,462 @@
+// reflex probe server: the scenarios against a server under test.
+#include <atomic>
+#include <cstring>
+#include <memory>
+#include <thread>
+
+#include "proxy/probe/listeners.h"
+#include "proxy/probe/probe.h"
+#include "proxy/probe/reflex_peer.h"
+#include "proxy/probe/report.h"
+#include "reflex/hello.h"
+#include "reflex/reference_model.h"
+#include "reflex/wire.h"
+
+namespace reflex::proxy::probe {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+// The echo sends this after the tunnel's end of stream reached it: seeing
+// it arrive after the probe's CLOSE shows the other direction stayed open.
+constexpr char kTrailer[] = "reflex-probe: the other direction is still open\n";
+
+Bytes B(std::string_view s) { return Bytes(s.begin(), s.end()); }
+
+Bytes RandomBytes(size_t n) {
+  Bytes b(n);
+  Csprng().Fill(b);
+  return b;
+}
+
+// What differs, for messages: "N bytes instead of M", or "M bytes that
+// differ from byte i on".
+std::string Diff(const Bytes& expected, const Bytes& got) {
+  if (expected.size() != got.size()) {
+    return std::to_string(got.size()) + " bytes instead of " + std::to_string(expected.size());
+  }
+  for (size_t i = 0; i < expected.size(); ++i) {
+    if (expected[i] != got[i]) {
+      return std::to_string(got.size()) + " bytes that differ from byte " + std::to_string(i) + " on";
+    }
+  }
+  return "the same bytes";
+}
+
+class ServerProbe {
+ public:
+  explicit ServerProbe(const ServerProbeOptions& o)
+      : o_(o),
+        capture_(o.fallback_listen, RecordingListener::Mode::kCapture),
+        echo_(o.echo_listen, RecordingListener::Mode::kEcho, kTrailer),
+        echo6_({"::1", 0}, RecordingListener::Mode::kEcho, kTrailer) {}
+
+  std::string Ready() {
+    if (!capture_.ok()) return "cannot listen on " + FormatHostPort(o_.fallback_listen) + ": " + capture_.error();
+    if (!echo_.ok()) return "cannot listen on " + FormatHostPort(o_.echo_listen) + ": " + echo_.error();
+    return "";
+  }
+
+  std::vector<Scenario> Scenarios();
+
+ private:
+  RequestHeader EchoRequest() const {
+    RequestHeader r;
+    (void)RequestHeaderFor({o_.echo_listen.host, echo_.port()}, &r);
+    return r;
+  }
+  ClientPeer Peer(int64_t skew = 0) const { return ClientPeer(o_.target, o_.profile, o_.user, skew); }
+  std::chrono::milliseconds SilenceWait() const { return o_.hello_wait + 5000ms; }
+
+  // An honest session: the hello in `pieces`, a request (with `first`
+  // in its frame), `data` as DATA frames, everything echoed back intact,
+  // then CLOSE and the echo's trailer after it.
+  std::string Honest(const Bytes& data, const std::vector<size_t>& pieces = {},
+                     std::optional<RequestHeader> request = std::nullopt, const Bytes& first = {},
+                     RecordingListener* echo = nullptr);
+  // The capture's connection n must hold exactly `sent` and end when the
+  // probe ends; the probe must receive nothing.
+  std::string FallbackGot(size_t n, BlockingSocket& s, const Bytes& sent,
+                          std::chrono::milliseconds wait = 5000ms);
+  // A hello (and more) on a new connection must reach the fallback whole.
+  std::string Refused(const Bytes& sent);
+  // The same on a connection already open (a ClientPeer's).
+  std::string RefusedOn(BlockingSocket& s, const Bytes& sent);
+  // A good session, DATA "before", then what `attack` sends: the target
+  // receives "before" and `extra` only, the server closes, and the next
+  // session works.
+  std::string Hostile(const std::function<void(ClientPeer&)>& attack, const Bytes& extra = {});
+
+  ServerProbeOptions o_;
+  RecordingListener capture_;
+  RecordingListener echo_;
+  RecordingListener echo6_;
+};
+
+std::string ServerProbe::Honest(const Bytes& data, const std::vector<size_t>& pieces,
+                                std::optional<RequestHeader> request, const Bytes& first,
+                                RecordingListener* echo) {
+  if (echo == nullptr) echo = &echo_;
+  const size_t n = echo->count() + 1;
+  ClientPeer c = Peer();
+  if (std::string e = c.Handshake(pieces); !e.empty()) return "handshake: " + e;
+  if (std::string e = c.Request(request.value_or(EchoRequest()), first); !e.empty()) return e;
+  if (std::string e = c.AwaitConnected(); !e.empty()) return e;
+  if (!c.SendData(data)) return "the server closed while the probe sent data";
+  Bytes all = first;
+  all.insert(all.end(), data.begin(), data.end());
+  const Received r = c.Read(all.size(), false);
+  if (r.data != all) {
+    return "the echo came back wrong: " + Diff(all, r.data) +
+           (r.error != Error::kOk ? " (a server frame failed: " + std::string(ErrorName(r.error)) + ")" : "");
+  }
+  const Bytes close = c.SealClose();
+  if (!c.socket().Send(close)) return "the server closed before the probe's CLOSE";
+  const Received after = c.Read(0, true);
+  if (after.data != B(kTrailer)) {
+    return "after the probe's CLOSE the target's last bytes did not arrive (half-close): " +
+           Diff(B(kTrailer), after.data);
+  }
+  if (!after.peer_closed) return "no CLOSE from the server after the target ended";
+  if (!echo->WaitFor(n, all.size(), true, 5000ms)) return "the target's connection did not end";
+  const Recorded got = echo->Connections()[n - 1];
+  if (got.bytes != all) return "the target received " + Diff(all, got.bytes);
+  if (!got.ended) return "the target did not get the end of stream the CLOSE stands for";
+  return "";
+}
+
+std::string ServerProbe::FallbackGot(size_t n, BlockingSocket& s, const Bytes& sent,
+                                     std::chrono::milliseconds wait) {
+  if (!capture_.WaitFor(n, sent.size(), false, wait)) {
+    const auto all = capture_.Connections();
+    return all.size() < n ? "nothing reached the fallback"
+                          : "the fallback received " + Diff(sent, all[n - 1].bytes);
+  }
+  s.ShutdownSend();
+  if (!capture_.WaitFor(n, sent.size(), true, 5000ms)) {
+    return "the fallback's connection did not end after the probe's end of stream";
+  }
+  const Recorded got = capture_.Connections()[n - 1];
+  if (got.bytes != sent) return "the fallback received " + Diff(sent, got.bytes);
+  if (!got.ended) return "the probe's end of stream did not reach the fallback";
+  bool ended = false;
+  const Bytes back = s.ReadAll(2000ms, &ended);
+  if (!back.empty()) return "the server itself sent " + std::to_string(back.size()) + " bytes to a refused connection";
+  return "";
+}
+
+std::string ServerProbe::Refused(const Bytes& sent) {
+  BlockingSocket s(o_.target);
+  return RefusedOn(s, sent);
+}
+
+std::string ServerProbe::RefusedOn(BlockingSocket& s, const Bytes& sent) {
+  // The server dials its fallback only once this connection's bytes are
+  // decided, so the capture's next connection is this one's.
+  const size_t n = capture_.count() + 1;
+  if (!s.connected()) return "cannot connect to the server";
+  if (!s.Send(sent)) return "the server closed the connection";
+  return FallbackGot(n, s, sent);
+}
+
+std::string ServerProbe::Hostile(const std::function<void(ClientPeer&)>& attack, const Bytes& extra) {
+  const size_t n = echo_.count() + 1;
+  {
+    ClientPeer c = Peer();
+    if (std::string e = c.Handshake(); !e.empty()) return "handshake: " + e;
+    if (std::string e = c.Request(EchoRequest()); !e.empty()) return e;
+    if (std::string e = c.AwaitConnected(); !e.empty()) return e;
+    if (!c.SendData(B("before"))) return "the server closed early";
+    if (c.Read(6, false).data != B("before")) return "the good frame before the attack was not echoed";
+    attack(c);
+    const Received r = c.Read(SIZE_MAX, false, 5000ms);
+    if (!r.ended) return "the server did not close the connection within 5 s";
+  }
+  if (!echo_.WaitFor(n, 0, true, 5000ms)) return "the server did not close the target's connection";
+  Bytes expected = B("before");
+  expected.insert(expected.end(), extra.begin(), extra.end());
+  const Bytes got = echo_.Connections()[n - 1].bytes;
+  if (got != expected) {
+    return "the target received " + Diff(expected, got) + " (of the bad frame and after it)";
+  }
+  if (std::string e = Honest(B("next")); !e.empty()) return "the next connection failed: " + e;
+  return "";
+}
+
+Bytes LengthThenJunk(uint16_t length) {
+  Bytes b = {static_cast<uint8_t>(length >> 8), static_cast<uint8_t>(length)};
+  const Bytes junk = RandomBytes(16);
+  b.insert(b.end(), junk.begin(), junk.end());
+  return b;
+}
+
+Bytes HttpProbe(const HostPort& target) {
+  return B("GET / HTTP/1.1\r\nHost: " + FormatHostPort(target) +
+           "\r\nUser-Agent: reflex-probe\r\nAccept: */*\r\n\r\n");
+}
+
+Bytes TlsClientHello() {
+  // A TLS record (handshake, version 3.1) holding a 512-byte ClientHello.
+  Bytes b = {0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03};
+  const Bytes rest = RandomBytes(517 - b.size());
+  b.insert(b.end(), rest.begin(), rest.end());
+  return b;
+}
+
+Bytes Append(Bytes a, const Bytes& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+std::vector<Scenario> ServerProbe::Scenarios() {
+  std::vector<Scenario> s;
+  const bool v1 = o_.profile == Profile::kV1Compat;
+  // Honest sessions.
+  for (const size_t size : {size_t{0}, size_t{1}, size_t{16383}, size_t{16384}}) {
+    s.push_back({"data-" + std::to_string(size), [this, size] { return Honest(RandomBytes(size)); }});
+  }
+  s.push_back({"data-multi-frame", [this] { return Honest(RandomBytes(200000)); }});
+  s.push_back({"request-ipv4", [this] { return Honest(B("after the header"), {}, EchoRequest(), B("in the request frame")); }});
+  s.push_back({"request-ipv6", [this] {
+    if (!echo6_.ok()) return "cannot listen on [::1] here: " + echo6_.error();
+    RequestHeader r;
+    (void)RequestHeaderFor({"::1", echo6_.port()}, &r);
+    return Honest(B("after the header"), {}, r, B("in the request frame"), &echo6_);
+  }});
+  s.push_back({"request-domain", [this] {
+    RequestHeader r;
+    (void)RequestHeaderFor({"localhost", echo_.port()}, &r);
+    return Honest(B("after the header"), {}, r, B("in the request frame"));
+  }});
+  for (const size_t length : {size_t{1}, size_t{255}}) {
+    s.push_back({"request-domain-" + std::to_string(length), [this, length] {
+      // A name nobody resolves: the header must still parse, and the
+      // server answer with a connect result (SPEC.md 13.4).
+      std::string name(length, 'a');
+      for (size_t i = 63; i < length; i += 64) name[i] = '.';
+      RequestHeader r;
+      (void)RequestHeaderFor({name, 9}, &r);
+      ClientPeer c = Peer();
+      if (std::string e = c.Handshake(); !e.empty()) return "handshake: " + e;
+      if (std::string e = c.Request(r); !e.empty()) return e;
+      const Received got = c.Read(0, false);
+      if (got.connected || (got.peer_closed && got.close_code >= 1 && got.close_code <= 6)) return std::string();
+      if (got.peer_closed) return "CLOSE with code " + std::to_string(got.close_code) + ", not 01..06";
+      return std::string("no connect result for a ") + std::to_string(length) + "-byte domain";
+    }});
+  }
+  s.push_back({"hello-1-byte-chunks", [this] { return Honest(B("chunked"), std::vector<size_t>(kClientHelloBytes, 1)); }});
+  s.push_back({"hello-split-at-every-offset", [this] {
+    for (size_t k = 1; k < kClientHelloBytes; ++k) {
+      if (std::string e = Honest(B("split"), {k, kClientHelloBytes - k}); !e.empty()) {
+        return "split after " + std::to_string(k) + " bytes: " + e;
+      }
+    }
+    return std::string();
+  }});
+  // Probes and refusals: each reaches the fallback byte-exact.
+  s.push_back({"probe-http", [this] { return Refused(HttpProbe(o_.target)); }});
+  s.push_back({"probe-tls-client-hello", [this] { return Refused(TlsClientHello()); }});
+  s.push_back({"probe-76-random", [this] {
+    Bytes b = RandomBytes(kClientHelloBytes + 100);
+    b[0] = 'X';  // not the v1 magic
+    return Refused(b);
+  }});
+  s.push_back({"probe-75-then-silence", [this] {
+    const size_t n = capture_.count() + 1;
+    BlockingSocket c(o_.target);
+    const Bytes sent = RandomBytes(kClientHelloBytes - 1);
+    if (!c.Send(sent)) return std::string("cannot send");
+    return FallbackGot(n, c, sent, SilenceWait());
+  }});
+  s.push_back({"probe-silence", [this] {
+    const size_t n = capture_.count() + 1;
+    BlockingSocket c(o_.target);
+    if (!c.connected()) return std::string("cannot connect");
+    return FallbackGot(n, c, {}, SilenceWait());
+  }});
+  if (v1) {
+    s.push_back({"probe-bad-magic", [this] {
+      ClientPeer c = Peer();
+      Bytes hello = c.hello();
+      hello[0] ^= 0x20;
+      return RefusedOn(c.socket(), Append(hello, B("more")));
+    }});
+  }
+  s.push_back({"probe-unknown-user", [this] {
+    UserId stranger;
+    Csprng().Fill(stranger);
+    ClientPeer c(o_.target, o_.profile, stranger);
+    return RefusedOn(c.socket(), Append(c.hello(), RandomBytes(40)));
+  }});
+  s.push_back({"probe-skewed-timestamp", [this] {
+    ClientPeer c = Peer(/*skew=*/-86400);
+    return RefusedOn(c.socket(), Append(c.hello(), RandomBytes(40)));
+  }});
+  s.push_back({"probe-replayed-hello", [this] {
+    Bytes hello;
+    {
+      ClientPeer c = Peer();
+      if (std::string e = c.Handshake(); !e.empty()) return "the original session: " + e;
+      hello = c.hello();
+    }
+    return Refused(Append(hello, RandomBytes(40)));
+  }});
+  s.push_back({"probe-low-order-key", [this] {
+    const reference::Bytes zero(kPublicKeyBytes, 0);  // u = 0: a small-order point
+    const reference::Bytes user(o_.user.begin(), o_.user.end());
+    Bytes hello;
+    if (o_.profile == Profile::kV2) {
+      if (reference::V2ClientHelloWithPublic(user, zero, SystemClock().UnixSeconds(), RandomBytes(16),
+                                             Bytes(4, 0), &hello) != Error::kOk) {
+        return std::string("cannot make the hello");
+      }
+    } else {
+      ClientHello h;
+      h.user_id = o_.user;
+      h.timestamp = SystemClock().UnixSeconds();
+      hello.resize(kClientHelloBytes);
+      if (EncodeClientHello(h, hello) != Error::kOk) return std::string("cannot make the hello");
+    }
+    return Refused(Append(hello, RandomBytes(40)));
+  }});
+  // Hostile frames after a good handshake.
+  s.push_back({"frame-flipped-bit", [this] {
+    return Hostile([](ClientPeer& c) {
+      Bytes f = c.Seal(FrameType::kData, B("flipped"));
+      f[f.size() / 2] ^= 0x04;
+      (void)c.socket().Send(f);
+      (void)c.socket().Send(c.Seal(FrameType::kData, B("after")));
+    });
+  }});
+  s.push_back({"frame-truncated", [this] {
+    return Hostile([](ClientPeer& c) {
+      const Bytes f = c.Seal(FrameType::kData, RandomBytes(1000));
+      (void)c.socket().Send(std::span<const uint8_t>(f).first(f.size() / 2));
+      c.socket().ShutdownSend();
+    });
+  }});
+  s.push_back({"frame-reordered", [this] {
+    return Hostile([](ClientPeer& c) {
+      const Bytes one = c.Seal(FrameType::kData, B("one"));
+      const Bytes two = c.Seal(FrameType::kData, B("two"));
+      (void)c.socket().Send(two);
+      (void)c.socket().Send(one);
+    });
+  }});
+  s.push_back({"frame-replayed", [this] {
+    return Hostile([](ClientPeer& c) {
+      const Bytes one = c.Seal(FrameType::kData, B("one"));
+      (void)c.socket().Send(one);
+      (void)c.socket().Send(one);
+    }, B("one"));
+  }});
+  s.push_back({"frame-reflected", [this] {
+    const size_t server_hello = o_.profile == Profile::kV2 ? kV2ServerHelloBytes : kServerHelloBytes;
+    return Hostile([server_hello](ClientPeer& c) {
+      // The server's first frame (its connect result), sent back to it.
+      const Bytes& raw = c.raw();
+      if (raw.size() < server_hello + 2) return;
+      const size_t length = size_t{raw[server_hello]} << 8 | raw[server_hello + 1];
+      const size_t end = std::min(raw.size(), server_hello + 2 + length);
+      (void)c.socket().Send(std::span<const uint8_t>(raw).subspan(server_hello, end - server_hello));
+    });
+  }});
+  for (const uint32_t length : {0u, 15u, 16u, 16402u, 0xFFFEu, 0xFFFFu}) {
+    s.push_back({"length-" + std::to_string(length), [this, length] {
+      return Hostile([length](ClientPeer& c) {
+        (void)c.socket().Send(LengthThenJunk(static_cast<uint16_t>(length)));
+      });
+    }});
+  }
+  s.push_back({"close-and-half-close", [this] {
+    const size_t n = echo_.count() + 1;
+    ClientPeer c = Peer();
+    if (std::string e = c.Handshake(); !e.empty()) return "handshake: " + e;
+    if (std::string e = c.Request(EchoRequest()); !e.empty()) return e;
+    if (std::string e = c.AwaitConnected(); !e.empty()) return e;
+    // Data and CLOSE at once: the target gets the data then its end of
+    // stream, and what it sends after that still reaches the probe.
+    Bytes both = c.Seal(FrameType::kData, B("ping"));
+    const Bytes close = c.SealClose();
+    both.insert(both.end(), close.begin(), close.end());
+    if (!c.socket().Send(both)) return std::string("the server closed early");
+    const Received r = c.Read(0, true);
+    if (r.data != Append(B("ping"), B(kTrailer))) {
+      return "after CLOSE the probe received " + Diff(Append(B("ping"), B(kTrailer)), r.data);
+    }
+    if (!r.peer_closed) return std::string("no CLOSE from the server");
+    if (!echo_.WaitFor(n, 4, true, 5000ms) || !echo_.Connections()[n - 1].ended) {
+      return std::string("the target never saw the end of stream");
+    }
+    return std::string();
+  }});
+  s.push_back({"padding-and-timing-not-forwarded", [this] {
+    const size_t n = echo_.count() + 1;
+    ClientPeer c = Peer();
+    if (std::string e = c.Handshake(); !e.empty()) return "handshake: " + e;
+    if (std::string e = c.Request(EchoRequest()); !e.empty()) return e;
+    if (std::string e = c.AwaitConnected(); !e.empty()) return e;
+    for (const Bytes& f : {c.Seal(FrameType::kData, B("a")), c.Seal(FrameType::kPadding, Bytes(100, 0)),
+                           c.Seal(FrameType::kTiming, RandomBytes(8)), c.Seal(FrameType::kData, B("b")),
+                           c.SealClose()}) {
+      if (!c.socket().Send(f)) return std::string("the server closed early");
+    }
+    (void)c.Read(0, true);
+    if (!echo_.WaitFor(n, 2, true, 5000ms)) return std::string("the target's connection did not end");
+    const Bytes got = echo_.Connections()[n - 1].bytes;
+    if (got != B("ab")) return "the target received " + Diff(B("ab"), got);
+    return std::string();
+  }});
+  s.push_back({"concurrent-100", [this] {
+    std::vector<std::thread> threads;
+    std::atomic<int> failed{0};
+    std::string first;
+    std::mutex mu;
+    for (int i = 0; i < 100; ++i) {
+      threads.emplace_back([&, i] {
+        ClientPeer c = Peer();
+        const Bytes data = RandomBytes(4096 + static_cast<size_t>(i));
+        std::string e = c.Handshake();
+        if (e.empty()) e = c.Request(EchoRequest());
+        if (e.empty()) e = c.AwaitConnected();
+        if (e.empty() && !c.SendData(data)) e = "send failed";
+        if (e.empty() && c.Read(data.size(), false, 20000ms).data != data) e = "echo differs";
+        if (e.empty()) (void)c.socket().Send(c.SealClose());
+        if (e.empty() && !c.Read(0, true, 20000ms).peer_closed) e = "no CLOSE";
+        if (!e.empty()) {
+          ++failed;
+          std::lock_guard<std::mutex> lock(mu);
+          if (first.empty()) first = "session " + std::to_string(i) + ": " + e;
+        }
+      });
+    }
+    for (std::thread& t : threads) t.join();
+    return failed == 0 ? std::string() : std::to_string(failed.load()) + " of 100 failed; " + first;
+  }});
+  return s;
+}
+
+}  // namespace
+
+std::vector<std::string> ServerScenarioNames(Profile profile) {
+  ServerProbeOptions o;
+  o.profile = profile;
+  o.fallback_listen = o.echo_listen = {"127.0.0.1", 0};
+  ServerProbe probe(o);
+  std::vector<std::string> names;
+  for (const Scenario& s : probe.Scenarios()) names.push_back(s.name);
+  return names;
+}
+
+int ProbeServer(const ServerProbeOptions& options) {
+  ServerProbe probe(options);
+  if (const std::string e = probe.Ready(); !e.empty()) {
+    std::fprintf(stderr, "reflex probe: %s\n", e.c_str());
+    return 1;
+  }
+  return RunScenarios(probe.Scenarios(), options.only, options.json_path);
+}
+
+}  // namespace reflex::proxy::probe

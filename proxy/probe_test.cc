@@ -1,0 +1,108 @@
+// reflex probe against this implementation: every scenario passes for our
+// server and client in both profiles, and each deliberately broken server
+// (proxy/defects.h) is reported by the scenario that names its defect.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "proxy/asio_config.h"
+#include "proxy/e2e/child_process.h"
+#include "proxy/e2e/reflex_process.h"
+
+namespace reflex::proxy::e2e {
+namespace {
+
+using namespace std::chrono_literals;
+
+uint16_t FreePort() {
+  asio::io_context io;
+  asio::ip::tcp::acceptor a(io, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  return a.local_endpoint().port();
+}
+
+struct ProbeRun {
+  int status = -1;
+  std::string out;
+};
+
+ProbeRun RunProbe(std::vector<std::string> args, const std::string& tag) {
+  args.insert(args.begin(), {Runfile("proxy/reflex"), "probe"});
+  ChildProcess p(args, TestDir(), tag);
+  ProbeRun r;
+  r.status = p.Wait(300s).value_or(-1);
+  r.out = p.ReadStdout() + p.ReadStderr();
+  return r;
+}
+
+// A server (ours or a defective build) and the probe against it.
+ProbeRun ProbeServerBinary(const std::string& binary, const std::string& profile, const std::string& tag,
+                           const std::string& only = "") {
+  const uint16_t fallback = FreePort();
+  auto server = ReflexProcess::Server(tag, fallback, {"--profile", profile, "--hello-wait", "1500"}, binary);
+  if (!server->ok()) return {-1, "the server did not start: " + server->child().ReadStderr()};
+  return RunProbe({"server", "--target", "127.0.0.1:" + std::to_string(server->port()), "--user", kUser1,
+                   "--profile", profile, "--fallback-listen", "127.0.0.1:" + std::to_string(fallback),
+                   "--echo-listen", "127.0.0.1:0", "--hello-wait", "1500", "--only", only},
+                  tag + "-probe");
+}
+
+TEST(Probe, OurServerPassesEveryScenarioInBothProfiles) {
+  for (const char* profile : {"v2", "v1-compat"}) {
+    const ProbeRun r = ProbeServerBinary("proxy/reflex", profile, std::string("server-") + profile);
+    EXPECT_EQ(r.status, 0) << r.out;
+    EXPECT_EQ(r.out.find("FAIL"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find(" passed, 0 failed"), std::string::npos) << r.out;
+  }
+}
+
+TEST(Probe, OurClientPassesEveryScenarioInBothProfiles) {
+  for (const char* profile : {"v2", "v1-compat"}) {
+    const uint16_t listen = FreePort();
+    auto client = ReflexProcess::Client(std::string("client-") + profile, listen, {"--profile", profile});
+    ASSERT_TRUE(client->ok()) << client->child().ReadStderr();
+    const ProbeRun r = RunProbe({"client", "--listen", "127.0.0.1:" + std::to_string(listen), "--user", kUser1,
+                                 "--profile", profile, "--socks", "127.0.0.1:" + std::to_string(client->port())},
+                                std::string("client-probe-") + profile);
+    EXPECT_EQ(r.status, 0) << r.out;
+    EXPECT_NE(r.out.find(" passed, 0 failed"), std::string::npos) << r.out;
+  }
+}
+
+TEST(Probe, EachInjectedDefectIsReportedAsAFailureByName) {
+  struct Case {
+    const char* defect;
+    const char* scenario;  // the scenario that must fail
+  };
+  for (const Case& c : {Case{"lost_fallback_bytes", "probe-76-random"},
+                        Case{"accept_replay", "probe-replayed-hello"},
+                        Case{"forward_after_failure", "frame-flipped-bit"}}) {
+    SCOPED_TRACE(c.defect);
+    const std::string binary = std::string("proxy/reflex_with_") + c.defect;
+    const ProbeRun r = ProbeServerBinary(binary, "v2", c.defect, c.scenario);
+    EXPECT_EQ(r.status, 1) << r.out;
+    EXPECT_NE(r.out.find(std::string("FAIL ") + c.scenario + ":"), std::string::npos) << r.out;
+    // The defect is the only thing wrong: an honest session still passes.
+    const ProbeRun honest = ProbeServerBinary(binary, "v2", std::string(c.defect) + "-honest", "data-16384");
+    EXPECT_EQ(honest.status, 0) << honest.out;
+  }
+}
+
+TEST(Probe, ListNamesTheScenariosAndOnlyRunsOne) {
+  const ProbeRun list = RunProbe({"server", "--list", "--target", "127.0.0.1:1", "--fallback-listen",
+                                  "127.0.0.1:0", "--echo-listen", "127.0.0.1:0"},
+                                 "list");
+  EXPECT_EQ(list.status, 0) << list.out;
+  for (const char* name : {"data-0", "hello-split-at-every-offset", "probe-replayed-hello", "frame-reflected",
+                           "length-65535", "concurrent-100"}) {
+    EXPECT_NE(list.out.find(std::string(name) + "\n"), std::string::npos) << name;
+  }
+  const ProbeRun none = RunProbe({"server", "--only", "no-such-scenario", "--user", kUser1, "--target",
+                                  "127.0.0.1:1", "--fallback-listen", "127.0.0.1:0", "--echo-listen",
+                                  "127.0.0.1:0"},
+                                 "only");
+  EXPECT_EQ(none.status, 2) << none.out;
+}
+
+}  // namespace
+}  // namespace reflex::proxy::e2e
