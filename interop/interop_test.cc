@@ -1,0 +1,121 @@
+// This implementation against the Go port (interop/go, written from
+// SPEC.md alone): each one's client through the other's server, both
+// profiles, data intact both ways; and `reflex probe` against the Go
+// server and client, every scenario passing.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "proxy/e2e/child_process.h"
+#include "proxy/e2e/load_driver.h"
+#include "proxy/e2e/reflex_process.h"
+#include "proxy/e2e/test_servers.h"
+
+namespace reflex::proxy::e2e {
+namespace {
+
+using namespace std::chrono_literals;
+
+uint16_t FreePort() {
+  asio::io_context io;
+  asio::ip::tcp::acceptor a(io, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  return a.local_endpoint().port();
+}
+
+std::string Loopback(uint16_t port) { return "127.0.0.1:" + std::to_string(port); }
+
+// The Go port's server (both profiles) or client, on OS-chosen ports.
+struct GoProcess {
+  std::unique_ptr<ChildProcess> child;
+  uint16_t port = 0;
+};
+
+GoProcess GoServer(uint16_t fallback, const std::string& tag) {
+  GoProcess g;
+  g.child = std::make_unique<ChildProcess>(
+      std::vector<std::string>{Runfile("interop/reflex-go"), "server", "--listen", "127.0.0.1:0", "--user",
+                               kUser1, "--user", kUser2, "--fallback", Loopback(fallback), "--profile", "v2",
+                               "--profile", "v1-compat", "--hello-wait", "1500ms"},
+      TestDir(), tag);
+  g.port = g.child->WaitForListening("server", 20s);
+  return g;
+}
+
+GoProcess GoClient(uint16_t server, const std::string& profile, const std::string& tag) {
+  GoProcess g;
+  g.child = std::make_unique<ChildProcess>(
+      std::vector<std::string>{Runfile("interop/reflex-go"), "client", "--server", Loopback(server), "--user",
+                               kUser1, "--socks", "127.0.0.1:0", "--profile", profile},
+      TestDir(), tag);
+  g.port = g.child->WaitForListening("socks", 20s);
+  return g;
+}
+
+std::string RunProbe(std::vector<std::string> args, const std::string& tag, int* status) {
+  args.insert(args.begin(), {Runfile("proxy/reflex"), "probe"});
+  ChildProcess p(args, TestDir(), tag);
+  *status = p.Wait(300s).value_or(-1);
+  return p.ReadStdout() + p.ReadStderr();
+}
+
+constexpr size_t kTunnels = 8;
+constexpr size_t kBytes = 1 << 20;
+
+TEST(Interop, TheGoClientThroughOurServerCarriesDataBothWaysInBothProfiles) {
+  RecordingListener echo({"127.0.0.1", 0}, RecordingListener::Mode::kEcho, "", 0);
+  auto server = ReflexProcess::Server("cpp-server", FreePort(), {"--profile", "v2", "--profile", "v1-compat"});
+  ASSERT_TRUE(server->ok()) << server->child().ReadStderr();
+  for (const char* profile : {"v2", "v1-compat"}) {
+    SCOPED_TRACE(profile);
+    GoProcess go = GoClient(server->port(), profile, std::string("go-client-") + profile);
+    ASSERT_NE(go.port, 0) << go.child->ReadStderr();
+    const LoadResult r = RunEchoLoad(go.port, echo.port(), kTunnels, kBytes, 120s);
+    EXPECT_EQ(r.intact, kTunnels) << r.first_error << "\n" << go.child->ReadStderr();
+  }
+}
+
+TEST(Interop, OurClientThroughTheGoServerCarriesDataBothWaysInBothProfiles) {
+  RecordingListener echo({"127.0.0.1", 0}, RecordingListener::Mode::kEcho, "", 0);
+  GoProcess go = GoServer(FreePort(), "go-server");
+  ASSERT_NE(go.port, 0) << go.child->ReadStderr();
+  for (const char* profile : {"v2", "v1-compat"}) {
+    SCOPED_TRACE(profile);
+    auto client = ReflexProcess::Client(std::string("cpp-client-") + profile, go.port, {"--profile", profile});
+    ASSERT_TRUE(client->ok()) << client->child().ReadStderr();
+    const LoadResult r = RunEchoLoad(client->port(), echo.port(), kTunnels, kBytes, 120s);
+    EXPECT_EQ(r.intact, kTunnels) << r.first_error << "\n" << go.child->ReadStderr();
+  }
+}
+
+TEST(Interop, TheProbeFindsTheGoServerConformantInBothProfiles) {
+  const uint16_t fallback = FreePort();
+  GoProcess go = GoServer(fallback, "probed-go-server");
+  ASSERT_NE(go.port, 0) << go.child->ReadStderr();
+  for (const char* profile : {"v2", "v1-compat"}) {
+    int status = -1;
+    const std::string out =
+        RunProbe({"server", "--target", Loopback(go.port), "--user", kUser1, "--profile", profile,
+                  "--fallback-listen", Loopback(fallback), "--echo-listen", "127.0.0.1:0", "--hello-wait", "1500"},
+                 std::string("probe-go-server-") + profile, &status);
+    EXPECT_EQ(status, 0) << out;
+    EXPECT_NE(out.find(" passed, 0 failed"), std::string::npos) << out;
+  }
+}
+
+TEST(Interop, TheProbeFindsTheGoClientConformantInBothProfiles) {
+  for (const char* profile : {"v2", "v1-compat"}) {
+    const uint16_t listen = FreePort();
+    GoProcess go = GoClient(listen, profile, std::string("probed-go-client-") + profile);
+    ASSERT_NE(go.port, 0) << go.child->ReadStderr();
+    int status = -1;
+    const std::string out = RunProbe({"client", "--listen", Loopback(listen), "--user", kUser1, "--profile",
+                                      profile, "--socks", Loopback(go.port)},
+                                     std::string("probe-go-client-") + profile, &status);
+    EXPECT_EQ(status, 0) << out;
+    EXPECT_NE(out.find(" passed, 0 failed"), std::string::npos) << out;
+  }
+}
+
+}  // namespace
+}  // namespace reflex::proxy::e2e
