@@ -53,7 +53,7 @@ awaitable<bool> ReadMore(Stream& s, pool::Buffer& buf, size_t* have) {
 template <class Stream, class Dialer>
 awaitable<void> OpenTunnel(const RequestHeader& request, ClientEnv& env, Dialer& dialer,
                            ClientSession& session, Watchdog& watchdog, Tunnel<Stream>* t) {
-  auto [ec, server] = co_await dialer.Connect(env.server);
+  auto [ec, server] = co_await dialer.Connect(env.server, watchdog);
   if (ec) {
     t->failure = "server " + FormatHostPort(env.server) + " unreachable: " + ec.message();
     REFLEX_LOG(kWarn, "reflex server %s unreachable: %s", FormatHostPort(env.server).c_str(),
@@ -73,7 +73,7 @@ awaitable<void> OpenTunnel(const RequestHeader& request, ClientEnv& env, Dialer&
     co_return;
   }
   session.ConsumeOutput(hello.size());
-  t->buffer = env.pool->Get(kReceiveBufferBytes);
+  t->buffer = env.pool->Get(kHandshakeBufferBytes);
   if (!t->buffer) co_return;
   // The server hello, then (v2) the connect result.
   bool established = false;
@@ -188,13 +188,13 @@ awaitable<void> ServeLocalConnection(Stream app, LocalProtocol protocol, ClientE
   std::optional<Stream>* server_ref = nullptr;
   Tunnel<Stream> t;
   server_ref = &t.server;
-  auto watchdog = std::make_shared<Watchdog>(co_await asio::this_coro::executor, [&app, server_ref] {
+  Watchdog watchdog(*env.sweeper, [&app, server_ref] {
     app.Cancel();
     if (*server_ref) (*server_ref)->Cancel();
   });
-  watchdog->Start(Watchdog::Clock::now() + env.timeouts.handshake, env.timeouts.idle);
+  watchdog.Start(Watchdog::Clock::now() + env.timeouts.handshake, env.timeouts.idle);
   auto finish = [&]() {
-    watchdog->Stop();
+    watchdog.Stop();
     app.Close();
     if (t.server) t.server->Close();
     env.stats->ConnectionClosed();
@@ -209,7 +209,7 @@ awaitable<void> ServeLocalConnection(Stream app, LocalProtocol protocol, ClientE
     bool greeted = false;
     while (!parsed) {
       if (!co_await ReadMore(app, in, &have)) {
-        rec.close = watchdog->expired() ? "timeout" : "client closed before its request";
+        rec.close = watchdog.expired() ? "timeout" : "client closed before its request";
         finish();
         co_return;
       }
@@ -245,7 +245,7 @@ awaitable<void> ServeLocalConnection(Stream app, LocalProtocol protocol, ClientE
   } else {
     while (!parsed) {
       if (!co_await ReadMore(app, in, &have)) {
-        rec.close = watchdog->expired() ? "timeout" : "client closed before its request";
+        rec.close = watchdog.expired() ? "timeout" : "client closed before its request";
         finish();
         co_return;
       }
@@ -266,7 +266,7 @@ awaitable<void> ServeLocalConnection(Stream app, LocalProtocol protocol, ClientE
     }
   }
   rec.target = FormatHostPort(TargetOf(request));
-  co_await OpenTunnel(request, env, dialer, session, *watchdog, &t);
+  co_await OpenTunnel(request, env, dialer, session, watchdog, &t);
   const bool ok = t.code == kConnectOk && t.server.has_value();
   if (protocol == LocalProtocol::kSocks5) {
     const auto reply = Socks5Reply(ok ? kSocks5Succeeded : t.code);
@@ -314,7 +314,7 @@ awaitable<void> ServeLocalConnection(Stream app, LocalProtocol protocol, ClientE
     }
   }
   in.Reset();
-  co_await RelayTunnel(app, t, session, env, *watchdog, rec);
+  co_await RelayTunnel(app, t, session, env, watchdog, rec);
   finish();
 }
 

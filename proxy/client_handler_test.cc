@@ -107,6 +107,7 @@ class ClientHandler : public ::testing::Test {
     env_.clock = &clock_;
     env_.random = &random_;
     env_.states = states_.get();
+    env_.sweeper = &sweeper_;
     env_.server = {"reflex.test", 443};
     env_.session.profile = Profile::kV2;
     env_.session.user = TestUser(1);
@@ -148,6 +149,7 @@ class ClientHandler : public ::testing::Test {
   }
 
   asio::io_context io_{1};
+  Sweeper sweeper_{io_.get_executor()};
   FakeClock clock_;
   SeededRandom random_;
   SeededRandom server_random_;

@@ -10,19 +10,27 @@
 #include "proxy/address.h"
 #include "proxy/connection_state.h"
 #include "proxy/stats.h"
+#include "proxy/watchdog.h"
 #include "reflex/client_session.h"
 #include "reflex/morph.h"
 #include "reflex/random.h"
 #include "reflex/server_session.h"
 #include "reflex/session_types.h"
+#include "reflex/wire.h"
 
 namespace reflex::proxy {
 
-// Receive buffers hold at least one whole frame (16403 bytes); 32 KiB is a
-// pool tier. Send batches of up to 4 frames fit the 128 KiB tier.
-inline constexpr size_t kReceiveBufferBytes = 32 * 1024;
-inline constexpr size_t kFramesPerWrite = 4;
+// A handshake's receive buffer holds the hello and the request frame (at
+// most 76 + 16403 bytes): a 32 KiB pool tier. Once a tunnel carries data,
+// its receive buffers are 128 KiB (about 8 frames a read), and its send
+// buffers hold 7 frames sealed from one scattered read and sent with one
+// gathered write. Idle tunnels hold none of them.
+inline constexpr size_t kHandshakeBufferBytes = 32 * 1024;
+inline constexpr size_t kRelayReceiveBytes = 128 * 1024;
+inline constexpr size_t kFramesPerWrite = 7;
 inline constexpr size_t kSendBufferBytes = 128 * 1024;
+static_assert(kFramesPerWrite * kMaxFrameBytes + kFrameOverheadBytes + 1 <= kSendBufferBytes,
+              "the frames and a CLOSE fit one send buffer");
 inline constexpr size_t kPlainBufferBytes = 32 * 1024;
 
 struct Timeouts {
@@ -36,6 +44,7 @@ struct ProxyEnv {
   Stats* stats = nullptr;
   const Clock* clock = nullptr;
   RandomSource* random = nullptr;
+  Sweeper* sweeper = nullptr;  // this thread's deadlines (watchdog.h)
   Timeouts timeouts;
 };
 

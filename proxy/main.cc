@@ -154,8 +154,11 @@ int RunServer(const CommonFlags& common, const ServerFlags& flags) {
   runtime.AddPoolStats("states", [&states] { return states.Stats(); });
   std::vector<std::unique_ptr<ServerEnv>> envs;
   std::vector<std::unique_ptr<TcpDialer>> dialers;
+  std::vector<std::unique_ptr<Sweeper>> sweepers;
   for (int t = 0; t < runtime.threads(); ++t) {
+    sweepers.push_back(std::make_unique<Sweeper>(runtime.context(t).get_executor()));
     auto env = std::make_unique<ServerEnv>();
+    env->sweeper = sweepers.back().get();
     env->pool = &runtime.pool();
     env->stats = &runtime.stats();
     env->clock = &clock;
@@ -194,8 +197,11 @@ int RunClient(const CommonFlags& common, const ClientFlags& flags) {
   runtime.AddPoolStats("states", [&states] { return states.Stats(); });
   std::vector<std::unique_ptr<ClientEnv>> envs;
   std::vector<std::unique_ptr<TcpDialer>> dialers;
+  std::vector<std::unique_ptr<Sweeper>> sweepers;
   for (int t = 0; t < runtime.threads(); ++t) {
+    sweepers.push_back(std::make_unique<Sweeper>(runtime.context(t).get_executor()));
     auto env = std::make_unique<ClientEnv>(base);
+    env->sweeper = sweepers.back().get();
     env->states = &states;
     env->pool = &runtime.pool();
     env->stats = &runtime.stats();

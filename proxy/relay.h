@@ -42,7 +42,7 @@ awaitable<PumpResult> OpenPump(Session& session, Tunnel& tunnel, Plain& plain, p
     if (have == 0) {
       buffer.Reset();  // idle: hold nothing while waiting
       if (const std::error_code ec = co_await tunnel.WaitReadable(); ec) co_return PumpResult{ec};
-      buffer = env.pool->Get(kReceiveBufferBytes);
+      buffer = env.pool->Get(kRelayReceiveBytes);
       if (!buffer) co_return PumpResult{{}, Error::kAllocFailed};
     }
     if (read_more) {
@@ -108,59 +108,52 @@ awaitable<PumpResult> OpenPump(Session& session, Tunnel& tunnel, Plain& plain, p
   }
 }
 
-// Plaintext from `plain` to the tunnel, sealed in place, up to
-// kFramesPerWrite frames per write. Its end of stream seals CLOSE.
+// Plaintext from `plain` to the tunnel: one read scattered over the
+// payload areas of kFramesPerWrite frame slots, each slot sealed in place,
+// the frames sent with one gathered write. Its end of stream seals CLOSE.
 template <class Session, class Plain, class Tunnel>
 awaitable<PumpResult> SealPump(Session& session, Plain& plain, Tunnel& tunnel, const ProxyEnv& env,
                                Watchdog& watchdog, uint64_t* sent) {
   constexpr size_t kSlot = kMaxFrameBytes;
+  constexpr size_t kCloseAt = kFramesPerWrite * kSlot;  // where a CLOSE goes
   while (true) {
     if (const std::error_code ec = co_await plain.WaitReadable(); ec) co_return PumpResult{ec};
     pool::Buffer buffer = env.pool->Get(kSendBufferBytes);
     if (!buffer) co_return PumpResult{{}, Error::kAllocFailed};
     buffer.set_wipe_on_return(false);  // only ciphertext is left in it
-    size_t total = 0;
-    bool eof = false;
-    for (size_t slot = 0; slot < kFramesPerWrite; ++slot) {
-      uint8_t* frame = buffer.data() + slot * kSlot;
-      std::span<uint8_t> payload(frame + kFramePayloadOffset, kMaxPayloadBytes);
-      std::error_code ec;
-      size_t n = 0;
-      if (slot == 0) {
-        const IoResult r = co_await plain.ReadSome(payload);
-        ec = r.ec;
-        n = r.n;
-      } else {
-        n = plain.ReadAvailable(payload, &ec);  // only what is already there
-      }
-      if (ec == asio::error::eof) {
-        eof = true;
-      } else if (ec) {
-        co_return PumpResult{ec};
-      }
-      if (n == 0) break;
+    std::array<asio::mutable_buffer, kFramesPerWrite> payloads;
+    for (size_t k = 0; k < kFramesPerWrite; ++k) {
+      payloads[k] = asio::buffer(buffer.data() + k * kSlot + kFramePayloadOffset, kMaxPayloadBytes);
+    }
+    const IoResult r = co_await plain.ReadSomeV(payloads);
+    const bool eof = r.ec == asio::error::eof;
+    if (r.ec && !eof) co_return PumpResult{r.ec};
+    std::array<asio::const_buffer, kFramesPerWrite + 1> frames;
+    size_t count = 0;
+    for (size_t left = r.n; left > 0; ++count) {
+      const size_t n = std::min(left, kMaxPayloadBytes);
+      uint8_t* frame = buffer.data() + count * kSlot;
       size_t written = 0;
-      if (const Error e = session.Seal(FrameType::kData, payload.first(n),
+      if (const Error e = session.Seal(FrameType::kData, std::span<const uint8_t>(frame + kFramePayloadOffset, n),
                                        std::span<uint8_t>(frame, kSlot), &written);
           e != Error::kOk) {
         co_return PumpResult{{}, e};
       }
-      // Frames are laid out slot by slot; close the gaps for one write.
-      if (total != slot * kSlot) std::memmove(buffer.data() + total, frame, written);
-      total += written;
-      *sent += n;
-      if (n < kMaxPayloadBytes || eof) break;
+      frames[count] = asio::buffer(frame, written);
+      left -= n;
     }
+    *sent += r.n;
     if (eof) {
       size_t written = 0;
-      if (const Error e = session.SealClose(buffer.span().subspan(total), &written);
-          e != Error::kOk) {
+      if (const Error e = session.SealClose(buffer.span().subspan(kCloseAt), &written); e != Error::kOk) {
         co_return PumpResult{{}, e};
       }
-      total += written;
+      frames[count++] = asio::buffer(buffer.data() + kCloseAt, written);
     }
-    if (total > 0) {
-      if (const std::error_code ec = co_await tunnel.WriteAll(asio::buffer(buffer.data(), total)); ec) {
+    if (count > 0) {
+      if (const std::error_code ec =
+              co_await tunnel.WriteAll(std::span<const asio::const_buffer>(frames.data(), count));
+          ec) {
         co_return PumpResult{ec};
       }
       watchdog.Touch();

@@ -51,7 +51,7 @@ awaitable<void> ServeFallback(Stream& client, std::span<const uint8_t> held,
                               Dialer& dialer, Watchdog& watchdog, ConnectionRecord& rec) {
   env.stats->fallbacks.fetch_add(1, std::memory_order_relaxed);
   rec.target = "fallback " + FormatHostPort(env.fallback);
-  auto dialed = co_await dialer.Connect(env.fallback);
+  auto dialed = co_await dialer.Connect(env.fallback, watchdog);
   const std::error_code ec = dialed.first;
   auto& fallback = dialed.second;
   if (ec) {
@@ -107,20 +107,19 @@ awaitable<void> ServeReflexConnection(Stream client, ServerEnv& env, Dialer& dia
   }
   ServerSession& session = state->session.emplace(defect_context ? *defect_context : *env.context,
                                                   *env.clock, *env.random);
-  auto watchdog = std::make_shared<Watchdog>(co_await asio::this_coro::executor,
-                                             [&client] { client.Cancel(); });
+  Watchdog watchdog(*env.sweeper, [&client] { client.Cancel(); });
   const auto hello_deadline = Watchdog::Clock::now() +
                               std::chrono::milliseconds(env.context->config().hello_wait_ms);
-  watchdog->Start(hello_deadline, env.timeouts.idle);
+  watchdog.Start(hello_deadline, env.timeouts.idle);
 
-  pool::Buffer in = env.pool->Get(kReceiveBufferBytes);
+  pool::Buffer in = env.pool->Get(kHandshakeBufferBytes);
   size_t have = 0;
   bool request_seen = false;
   RequestHeader request;
   // The request frame's data, and where the frames after it start, in `in`.
   size_t data_at = 0, data_size = 0, rest_at = 0;
   auto finish = [&]() {
-    watchdog->Stop();
+    watchdog.Stop();
     env.stats->ConnectionClosed();
     rec.LogLine("server");
   };
@@ -133,33 +132,33 @@ awaitable<void> ServeReflexConnection(Stream client, ServerEnv& env, Dialer& dia
   while (!request_seen) {
     const IoResult r = co_await client.ReadSome(in.span().subspan(have));
     if (r.ec && !(r.ec == asio::error::eof && !session.established())) {
-      if (watchdog->expired() && !session.established()) {
+      if (watchdog.expired() && !session.established()) {
         // The hello wait passed: what arrived goes to the fallback.
         SessionEvent e;
         if (session.OnTimer(&e) == Error::kOk && e.kind == SessionEventKind::kFallback) {
           env.stats->timeouts.fetch_add(1, std::memory_order_relaxed);
-          co_await ServeFallback(client, e.fallback_bytes, {}, false, env, dialer, *watchdog, rec);
+          co_await ServeFallback(client, e.fallback_bytes, {}, false, env, dialer, watchdog, rec);
           finish();
           co_return;
         }
       }
-      rec.close = watchdog->expired() ? std::string("timeout ") + watchdog->reason()
+      rec.close = watchdog.expired() ? std::string("timeout ") + watchdog.reason()
                                       : "read: " + r.ec.message();
-      if (watchdog->expired()) env.stats->timeouts.fetch_add(1, std::memory_order_relaxed);
+      if (watchdog.expired()) env.stats->timeouts.fetch_add(1, std::memory_order_relaxed);
       client.Close();
       finish();
       co_return;
     }
     const bool client_ended = r.ec == asio::error::eof;
     have += r.n;
-    watchdog->Touch();
+    watchdog.Touch();
     if (client_ended && !session.established()) {
       // The client ended before its hello was whole: the fallback gets what
       // it sent, then the end of stream.
       SessionEvent e;
       if (session.OnEndOfInput(&e) == Error::kOk && e.kind == SessionEventKind::kFallback) {
         co_await ServeFallback(client, e.fallback_bytes, in.span().first(have), true, env, dialer,
-                               *watchdog, rec);
+                               watchdog, rec);
         finish();
         co_return;
       }
@@ -172,7 +171,7 @@ awaitable<void> ServeReflexConnection(Stream client, ServerEnv& env, Dialer& dia
       at += used;
       if (e.kind == SessionEventKind::kFallback) {
         co_await ServeFallback(client, e.fallback_bytes, in.span().subspan(at, have - at),
-                               client_ended, env, dialer, *watchdog, rec);
+                               client_ended, env, dialer, watchdog, rec);
         finish();
         co_return;
       }
@@ -192,7 +191,7 @@ awaitable<void> ServeReflexConnection(Stream client, ServerEnv& env, Dialer& dia
           co_return;
         }
         session.ConsumeOutput(reply.size());
-        watchdog->SetDeadline(Watchdog::Clock::now() + env.timeouts.handshake);
+        watchdog.SetDeadline(Watchdog::Clock::now() + env.timeouts.handshake);
         continue;
       }
       if (e.kind == SessionEventKind::kRequest) {
@@ -227,8 +226,8 @@ awaitable<void> ServeReflexConnection(Stream client, ServerEnv& env, Dialer& dia
   // The target.
   const HostPort target = TargetOf(request);
   rec.target = FormatHostPort(target);
-  watchdog->SetDeadline(Watchdog::Clock::time_point::max());
-  auto [ec, upstream] = co_await dialer.Connect(target);
+  watchdog.SetDeadline(Watchdog::Clock::time_point::max());
+  auto [ec, upstream] = co_await dialer.Connect(target, watchdog);
   std::array<uint8_t, kFrameOverheadBytes + 1> result{};
   size_t result_size = 0;
   const uint8_t code = ec ? ConnectFailureCode(ec) : kConnectOk;
@@ -260,11 +259,11 @@ awaitable<void> ServeReflexConnection(Stream client, ServerEnv& env, Dialer& dia
   have -= rest_at;
   auto [r1, r2] = co_await RunBothWays(
       client, upstream,
-      OpenPump(session, client, upstream, std::move(in), have, env, *watchdog, &rec.up),
-      SealPump(session, upstream, client, env, *watchdog, &rec.down));
-  if (watchdog->expired()) {
+      OpenPump(session, client, upstream, std::move(in), have, env, watchdog, &rec.up),
+      SealPump(session, upstream, client, env, watchdog, &rec.down));
+  if (watchdog.expired()) {
     env.stats->timeouts.fetch_add(1, std::memory_order_relaxed);
-    rec.close = std::string("timeout ") + watchdog->reason();
+    rec.close = std::string("timeout ") + watchdog.reason();
   } else if (r1.protocol != Error::kOk && r1.protocol != Error::kTooShort) {
     env.stats->errors.fetch_add(1, std::memory_order_relaxed);
     rec.close = DescribeEnd(r1);

@@ -5,24 +5,34 @@
 
 namespace reflex::proxy {
 
-using namespace asio::experimental::awaitable_operators;
-
-awaitable<std::pair<std::error_code, TcpStream>> TcpDialer::Connect(const HostPort& target) {
+awaitable<std::pair<std::error_code, TcpStream>> TcpDialer::Connect(const HostPort& target,
+                                                                    Watchdog& watchdog) {
   asio::ip::tcp::resolver resolver(executor_);
   asio::ip::tcp::socket socket(executor_);
-  asio::steady_timer timer(executor_, timeout_);
-  // The connect (with its resolution) races the deadline; the loser is
-  // cancelled by the operator.
-  auto attempt = [&]() -> awaitable<std::error_code> {
+  watchdog.ArmConnect(Watchdog::Clock::now() + timeout_, [&] {
+    resolver.cancel();
+    std::error_code ignored;
+    socket.close(ignored);
+  });
+  std::error_code ec;
+  // An address needs no resolver: asio resolves on a thread of its own, a
+  // hand-off per connection that an IP target does not need.
+  std::error_code literal;
+  const auto ip = asio::ip::make_address(target.host, literal);
+  if (!literal) {
+    auto [cec] = co_await socket.async_connect(asio::ip::tcp::endpoint(ip, target.port), kUseTuple);
+    ec = cec;
+  } else {
     auto [rec, results] = co_await resolver.async_resolve(target.host, std::to_string(target.port),
                                                           kUseTuple);
-    if (rec) co_return rec;
-    auto [cec, endpoint] = co_await asio::async_connect(socket, results, kUseTuple);
-    (void)endpoint;
-    co_return cec;
-  };
-  auto result = co_await (attempt() || timer.async_wait(asio::use_awaitable));
-  std::error_code ec = result.index() == 0 ? std::get<0>(result) : asio::error::timed_out;
+    ec = rec;
+    if (!ec) {
+      auto [cec, endpoint] = co_await asio::async_connect(socket, results, kUseTuple);
+      (void)endpoint;
+      ec = cec;
+    }
+  }
+  if (watchdog.DisarmConnect()) ec = asio::error::timed_out;
   if (!ec) {
     std::error_code ignored;
     socket.set_option(asio::ip::tcp::no_delay(true), ignored);

@@ -4,6 +4,7 @@
 // (MemoryStream). Every operation reports errors as values, never throws.
 //
 //   ReadSome(span)     -> {ec, n}; ec == asio::error::eof at end of stream
+//   ReadSomeV(buffers) -> the same, scattered over buffers in order
 //   WaitReadable()     -> ec (no buffer held while a connection is idle)
 //   WriteAll(buffers)  -> ec (all bytes written, or an error)
 //   ShutdownSend(), Close(), Cancel() (pending operations end aborted)
@@ -20,6 +21,7 @@
 
 #include "proxy/address.h"
 #include "proxy/asio_config.h"
+#include "proxy/watchdog.h"
 
 namespace reflex::proxy {
 
@@ -40,16 +42,10 @@ class TcpStream {
     auto [ec] = co_await socket_.async_wait(asio::ip::tcp::socket::wait_read, kUseTuple);
     co_return ec;
   }
-  // Reads what is already buffered without waiting (0 if nothing).
-  size_t ReadAvailable(std::span<uint8_t> out, std::error_code* ec) {
-    socket_.non_blocking(true, *ec);
-    if (*ec) return 0;
-    const size_t n = socket_.read_some(asio::buffer(out.data(), out.size()), *ec);
-    if (*ec == asio::error::would_block || *ec == asio::error::try_again) {
-      ec->clear();
-      return 0;
-    }
-    return n;
+  // One read scattered over several buffers, in order (readv).
+  awaitable<IoResult> ReadSomeV(std::span<const asio::mutable_buffer> out) {
+    auto [ec, n] = co_await socket_.async_read_some(out, kUseTuple);
+    co_return IoResult{ec, n};
   }
   template <class Buffers>
   awaitable<std::error_code> WriteAll(const Buffers& buffers) {
@@ -81,13 +77,14 @@ class TcpStream {
   asio::ip::tcp::socket socket_;
 };
 
-// Connects TcpStreams to host:port (resolving names), within a deadline.
+// Connects TcpStreams to host:port (resolving names), within a deadline
+// kept by the connection's watchdog.
 class TcpDialer {
  public:
   TcpDialer(asio::any_io_executor executor, std::chrono::milliseconds timeout)
       : executor_(executor), timeout_(timeout) {}
   // ec: the reason (asio::error::timed_out when the deadline passed).
-  awaitable<std::pair<std::error_code, TcpStream>> Connect(const HostPort& target);
+  awaitable<std::pair<std::error_code, TcpStream>> Connect(const HostPort& target, Watchdog& watchdog);
 
  private:
   asio::any_io_executor executor_;
@@ -143,12 +140,19 @@ class MemoryStream {
     if (cancelled_) co_return asio::error::operation_aborted;
     co_return std::error_code{};
   }
-  size_t ReadAvailable(std::span<uint8_t> out, std::error_code* ec) {
-    ec->clear();
-    const size_t n = std::min(out.size(), in_->data().size());
-    std::copy(in_->data().begin(), in_->data().begin() + static_cast<ptrdiff_t>(n), out.begin());
-    in_->data().erase(in_->data().begin(), in_->data().begin() + static_cast<ptrdiff_t>(n));
-    return n;
+  awaitable<IoResult> ReadSomeV(std::span<const asio::mutable_buffer> out) {
+    if (const std::error_code ec = co_await WaitReadable(); ec) co_return IoResult{ec, 0};
+    if (in_->data().empty()) co_return IoResult{asio::error::eof, 0};
+    size_t n = 0;
+    for (const asio::mutable_buffer& b : out) {
+      const size_t m = std::min(b.size(), in_->data().size());
+      std::copy(in_->data().begin(), in_->data().begin() + static_cast<ptrdiff_t>(m),
+                static_cast<uint8_t*>(b.data()));
+      in_->data().erase(in_->data().begin(), in_->data().begin() + static_cast<ptrdiff_t>(m));
+      n += m;
+      if (in_->data().empty()) break;
+    }
+    co_return IoResult{{}, n};
   }
   template <class Buffers>
   awaitable<std::error_code> WriteAll(const Buffers& buffers) {

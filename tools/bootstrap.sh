@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Installs every Debian package this project needs, from one list. Idempotent:
 # a second run installs nothing. Needs root (or sudo) on Debian 12.
+#   tools/bootstrap.sh          what the build and every test need
+#   tools/bootstrap.sh --bench  also the peer proxies of bench/proxy (the
+#                               tests never need them)
 set -euo pipefail
 
 PACKAGES=(
@@ -27,6 +30,17 @@ PACKAGES=(
   zip                  # OSS-Fuzz seed corpus archives (.clusterfuzzlite/build.sh)
   unzip                # tools/check_oss_fuzz_build.sh
 )
+
+BENCH_PACKAGES=(
+  shadowsocks-libev    # bench/proxy: ss-server / ss-local (chacha20-ietf-poly1305)
+  v2ray                # bench/proxy: VMess (chacha20-poly1305)
+)
+
+case "${1:-}" in
+  "") ;;
+  --bench) PACKAGES+=("${BENCH_PACKAGES[@]}") ;;
+  *) echo "usage: $0 [--bench]" >&2; exit 2 ;;
+esac
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -90,7 +90,10 @@ std::string ClientPeer::Request(const RequestHeader& request, std::span<const ui
 }
 
 std::string ClientPeer::AwaitConnected() {
-  const Received r = Read(0, false);
+  Received r = Read(0, false);
+  // Data may follow the connect result in the same read (an echo of the
+  // request frame's data): the next Read returns it.
+  carry_ = std::move(r.data);
   if (r.connected) return "";
   if (r.peer_closed) return "the server could not reach the target (CLOSE code " + std::to_string(r.close_code) + ")";
   if (r.error != Error::kOk) return "the connect result did not open: " + std::string(ErrorName(r.error));
@@ -148,6 +151,8 @@ bool ClientPeer::Feed(Received* r) {
 
 Received ClientPeer::Read(size_t data_bytes, bool until_close, std::chrono::milliseconds timeout) {
   Received r;
+  r.data = std::move(carry_);
+  carry_.clear();
   const auto until = Clock_::now() + timeout;
   auto done = [&] {
     if (until_close) return r.peer_closed;

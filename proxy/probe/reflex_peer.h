@@ -57,8 +57,9 @@ class ClientPeer {
   // apart, and reads the server hello. "" or what went wrong.
   const Bytes& hello() const { return hello_; }
   std::string Handshake(const std::vector<size_t>& pieces = {});
-  // The request frame (header, then `data`) and, with `expect_result`,
-  // the server's connect result. "" or what went wrong.
+  // The request frame (header, then `data`); then AwaitConnected reads the
+  // server's connect result (data arriving with it is kept for Read).
+  // "" or what went wrong.
   std::string Request(const RequestHeader& request, std::span<const uint8_t> data = {});
   std::string AwaitConnected();
   // A frame's wire bytes (uses the next counter); empty if refused.
@@ -83,6 +84,7 @@ class ClientPeer {
   Bytes hello_;
   Bytes buffer_;
   Bytes raw_;
+  Bytes carry_;  // data received before a Read asked for it
 };
 
 class ServerPeer {

@@ -20,6 +20,7 @@
 #include "proxy/address.h"
 #include "proxy/asio_config.h"
 #include "proxy/stream.h"
+#include "proxy/watchdog.h"
 
 namespace reflex::proxy::testing {
 
@@ -77,7 +78,7 @@ class MemoryDialer {
     greet_close_ = then_close;
   }
 
-  awaitable<std::pair<std::error_code, MemoryStream>> Connect(const HostPort& target) {
+  awaitable<std::pair<std::error_code, MemoryStream>> Connect(const HostPort& target, Watchdog&) {
     auto [stream, peer] = MemoryLink(executor_);
     if (fail_) co_return std::pair<std::error_code, MemoryStream>{fail_, std::move(stream)};
     if (!greeting_.empty()) peer.Send(greeting_);

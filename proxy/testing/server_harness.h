@@ -49,6 +49,7 @@ class ServerHarness {
     env_.context = context_.get();
     env_.states = states_.get();
     env_.fallback = {"fallback.test", 80};
+    env_.sweeper = &sweeper_;
   }
   ~ServerHarness() {
     // Let every handler unwind: the client side ends, then the far ends.
@@ -82,6 +83,7 @@ class ServerHarness {
 
  private:
   asio::io_context io_{1};
+  Sweeper sweeper_{io_.get_executor()};
   FakeClock clock_;
   SeededRandom random_;
   std::unique_ptr<ServerContext> context_;
