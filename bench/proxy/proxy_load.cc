@@ -13,8 +13,12 @@
 //       memory the processes P1, P2 grew by, per tunnel;
 //   proxy_load aead --bytes N
 //       the machine's AEAD limit: raw libsodium ChaCha20-Poly1305 seal and
-//       open of N bytes in 16 KiB messages (the bytes a tunnel carries).
-// One line of JSON on stdout per run.
+//       open of N bytes in 16 KiB messages (the bytes a tunnel carries);
+//   proxy_load freeport
+//       a loopback port nothing listens on, for the peers' configurations;
+//   proxy_load report FILE
+//       the results table (Markdown) from the JSON lines run.sh collected.
+// One line of JSON on stdout per measurement.
 #include <sodium.h>
 
 #include <algorithm>
@@ -25,6 +29,9 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <map>
+#include <nlohmann/json.hpp>
 
 #include "proxy/address.h"
 #include "proxy/asio_config.h"
@@ -165,18 +172,27 @@ int Bulk(const Options& o) {
 int Rate(const Options& o) {
   asio::io_context io;
   std::vector<double> latencies;
-  size_t failed = 0;
+  size_t failed = 0, in_window = 0;
   std::string first_error;
   const auto start = Clock::now();
   const auto until = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.seconds));
   for (size_t i = 0; i < o.concurrency; ++i) {
     asio::co_spawn(io, [&]() -> awaitable<void> {
       std::vector<uint8_t> buf(64 * 1024);
+      asio::steady_timer limit(co_await asio::this_coro::executor);
       while (Clock::now() < until) {
         const auto t0 = Clock::now();
         tcp::socket s(co_await asio::this_coro::executor);
+        // A tunnel that does not finish in 5 s is a failure (a proxy that
+        // silently holds a connection must not stall the run).
+        limit.expires_after(std::chrono::seconds(5));
+        limit.async_wait([&s](std::error_code ec) {
+          std::error_code ignored;
+          if (!ec) s.close(ignored);
+        });
         std::string e = co_await Open(s, o);
         if (e.empty()) e = co_await Fetch(s, o.bytes, buf);
+        limit.cancel();
         // A reset, not a FIN: 10^5 tunnels in TIME_WAIT would exhaust the
         // ephemeral ports and measure the kernel's port search instead.
         // Every proxy sees the same.
@@ -185,6 +201,7 @@ int Rate(const Options& o) {
         s.close(ignored);
         if (e.empty()) {
           latencies.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+          if (Clock::now() <= until) ++in_window;
         } else if (failed++ == 0) {
           first_error = e;
         }
@@ -192,14 +209,15 @@ int Rate(const Options& o) {
     }, asio::detached);
   }
   io.run();
-  const double secs = std::chrono::duration<double>(Clock::now() - start).count();
+  // The rate counts tunnels finished within the window (a stalled one
+  // would otherwise stretch the run).
   std::sort(latencies.begin(), latencies.end());
   auto pct = [&](double p) {
     return latencies.empty() ? 0.0 : latencies[std::min(latencies.size() - 1, static_cast<size_t>(p * latencies.size()))];
   };
   std::printf("{\"mode\":\"rate\",\"concurrency\":%zu,\"tunnels\":%zu,\"per_s\":%.0f,\"p50_ms\":%.2f,"
               "\"p99_ms\":%.2f,\"failed\":%zu,\"error\":\"%s\"}\n",
-              o.concurrency, latencies.size(), latencies.size() / secs, pct(0.5), pct(0.99), failed,
+              o.concurrency, latencies.size(), static_cast<double>(in_window) / o.seconds, pct(0.5), pct(0.99), failed,
               first_error.c_str());
   return failed == 0 ? 0 : 1;
 }
@@ -276,9 +294,81 @@ int Aead(const Options& o) {
   return 0;
 }
 
+// The median of each (peer, workload, metric) over the rounds, as a table
+// with each figure's ratio to the best peer beside reflex's.
+int Report(const char* path) {
+  std::ifstream in(path);
+  std::map<std::string, std::map<std::string, std::vector<double>>> values;  // row -> peer -> values
+  std::vector<std::string> rows;  // in the order measured
+  double aead = 0;
+  for (std::string line; std::getline(in, line);) {
+    const auto j = nlohmann::json::parse(line, nullptr, false);
+    if (!j.is_object() || !j.contains("peer")) continue;
+    const std::string peer = j["peer"], w = j["workload"];
+    if (j["mode"] == "aead") { aead = j["mb_per_s"]; continue; }
+    auto add = [&](const std::string& row, double v) {
+      if (!values.contains(row)) rows.push_back(row);
+      values[row][peer].push_back(v);
+    };
+    if (j["mode"] == "bulk") add(w + " (MB/s)", j["mb_per_s"]);
+    if (j["mode"] == "rate") {
+      add(w + " (tunnels/s)", j["per_s"]);
+      add(w + " p50 (ms)", j["p50_ms"]);
+      add(w + " p99 (ms)", j["p99_ms"]);
+      add(w + " failed", j["failed"]);
+    }
+    if (j["mode"] == "idle") {
+      add(w + " client (KiB/tunnel)", j["kib_per_tunnel"][0]);
+      add(w + " server (KiB/tunnel)", j["kib_per_tunnel"][1]);
+    }
+  }
+  auto median = [](std::vector<double> v) {
+    if (v.empty()) return -1.0;
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+  };
+  const std::vector<std::string> peers = {"direct", "reflex", "ss-libev", "v2ray"};
+  std::printf("| workload | direct | reflex | ss-libev | v2ray | reflex vs best peer |\n|---|---|---|---|---|---|\n");
+  for (const std::string& row : rows) {
+    const auto& by_peer = values[row];
+    std::printf("| %s |", row.c_str());
+    for (const std::string& p : peers) {
+      const auto it = by_peer.find(p);
+      const double m = it == by_peer.end() ? -1 : median(it->second);
+      if (m < 0) std::printf(" - |");
+      else std::printf(" %.*f |", m < 100 ? 2 : 0, m);
+    }
+    // Higher is better for rates, lower for latency, memory and failures.
+    const bool higher = row.find("MB/s") != std::string::npos || row.find("tunnels/s") != std::string::npos;
+    double best = -1;
+    for (const char* p : {"ss-libev", "v2ray"}) {
+      const auto it = by_peer.find(p);
+      if (it == by_peer.end()) continue;
+      const double m = median(it->second);
+      if (best < 0 || (higher ? m > best : m < best)) best = m;
+    }
+    const auto r = by_peer.find("reflex");
+    if (r != by_peer.end() && best > 0) {
+      std::printf(" %.2fx %s |\n", median(r->second) / best, higher ? "(higher is better)" : "(lower is better)");
+    } else {
+      std::printf(" - |\n");
+    }
+  }
+  std::printf("\nAEAD limit of this machine (raw libsodium ChaCha20-Poly1305, seal + open of 16 KiB "
+              "messages): %.0f MB/s\n", aead);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc == 3 && std::string(argv[1]) == "report") return Report(argv[2]);
+  if (argc == 2 && std::string(argv[1]) == "freeport") {
+    asio::io_context io;
+    tcp::acceptor a(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    std::printf("%u\n", a.local_endpoint().port());
+    return 0;
+  }
   Options o;
   if (!Parse(argc, argv, &o)) {
     std::fprintf(stderr, "usage: proxy_load serve|bulk|rate|idle|aead [options] (see the source's header)\n");

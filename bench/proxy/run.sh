@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# The proxy benchmark: reflex beside shadowsocks-libev and v2ray (and no
+# proxy at all, the ceiling) on this machine, in one run, with the same
+# driver and target (bench/proxy/proxy_load.cc) for all. Not a test.
+#   tools/bootstrap.sh --bench     # the peers, once
+#   bench/proxy/run.sh [--rounds N] [--out FILE]
+# Each round starts every peer afresh and runs, per peer:
+#   1 connection fetching 1 GiB; 64 connections x 64 MiB at once;
+#   new tunnels (connect, fetch 1 KiB, close) for 5 s at concurrency 1 and 64;
+#   9,500 idle tunnels (resident memory of client and server per tunnel;
+#   10,000 do not fit the open-file limit of 20,000 per process).
+# The table gives each figure's median over the rounds and reflex's ratio to
+# the best peer; the AEAD limit (raw libsodium seal + open) is measured in
+# the same run.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+rounds=3
+out=bench/proxy/results.md
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --rounds) rounds="$2"; shift 2 ;;
+    --out) out="$2"; shift 2 ;;
+    *) echo "usage: $0 [--rounds N] [--out FILE]" >&2; exit 2 ;;
+  esac
+done
+for tool in ss-server ss-local v2ray; do
+  command -v "$tool" >/dev/null || { echo "$tool missing: run tools/bootstrap.sh --bench" >&2; exit 1; }
+done
+bazel build --config=bench //proxy:reflex //bench:proxy_load >/dev/null 2>&1
+reflex=$(pwd)/bazel-bin/proxy/reflex
+load=$(pwd)/bazel-bin/bench/proxy_load
+work=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap 'cleanup; rm -rf "$work"' EXIT
+ulimit -n "$(ulimit -Hn)"
+user=6f1c2a9e-2b1d-4c1e-9a55-0f3b8d7c6e51
+
+wait_port() {  # wait_port PORT: until something listens there (10 s)
+  for _ in $(seq 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "nothing listens on $1" >&2; return 1
+}
+
+"$load" serve --listen 127.0.0.1:0 2>"$work/target.log" &
+pids+=($!)
+sleep 0.3
+target_port=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$work/target.log")
+target=127.0.0.1:$target_port
+
+# start_peer NAME: starts its client and server; sets socks, client_pid,
+# server_pid.
+start_peer() {
+  local s; s=$("$load" freeport); socks=$("$load" freeport)
+  case "$1" in
+    direct) client_pid=""; server_pid=""; socks=""; return ;;
+    reflex)
+      "$reflex" server --listen 127.0.0.1:$s --user $user --fallback 127.0.0.1:9 --log-level error 2>/dev/null &
+      server_pid=$!
+      "$reflex" client --server 127.0.0.1:$s --user $user --socks 127.0.0.1:$socks --log-level error 2>/dev/null &
+      client_pid=$! ;;
+    ss-libev)
+      ss-server -s 127.0.0.1 -p $s -k bench-password -m chacha20-ietf-poly1305 >/dev/null 2>&1 &
+      server_pid=$!
+      ss-local -s 127.0.0.1 -p $s -b 127.0.0.1 -l $socks -k bench-password -m chacha20-ietf-poly1305 \
+        >/dev/null 2>&1 &
+      client_pid=$! ;;
+    v2ray)
+      cat >"$work/v2s.json" <<JSON
+{"log":{"loglevel":"none"},"inbounds":[{"listen":"127.0.0.1","port":$s,"protocol":"vmess",
+ "settings":{"clients":[{"id":"$user","alterId":0}]}}],"outbounds":[{"protocol":"freedom"}]}
+JSON
+      cat >"$work/v2c.json" <<JSON
+{"log":{"loglevel":"none"},"inbounds":[{"listen":"127.0.0.1","port":$socks,"protocol":"socks",
+ "settings":{"auth":"noauth","udp":false}}],"outbounds":[{"protocol":"vmess","settings":{"vnext":[
+ {"address":"127.0.0.1","port":$s,"users":[{"id":"$user","alterId":0,"security":"chacha20-poly1305"}]}]}}]}
+JSON
+      v2ray -config "$work/v2s.json" >/dev/null 2>&1 &
+      server_pid=$!
+      v2ray -config "$work/v2c.json" >/dev/null 2>&1 &
+      client_pid=$! ;;
+  esac
+  pids+=("$server_pid" "$client_pid")
+  wait_port "$s"; wait_port "$socks"
+}
+stop_peer() {
+  [ -n "$client_pid" ] && kill "$client_pid" "$server_pid" 2>/dev/null || true
+  [ -n "$client_pid" ] && wait "$client_pid" "$server_pid" 2>/dev/null || true
+  sleep 1  # let the sockets go
+}
+
+results="$work/results.jsonl"
+record() {  # record PEER WORKLOAD JSON
+  printf '%s\n' "$3" | sed "s/^{/{\"peer\":\"$1\",\"workload\":\"$2\",/" >>"$results"
+  echo "  $1 $2: $3"
+}
+
+for round in $(seq "$rounds"); do
+  echo "round $round of $rounds"
+  for peer in direct reflex ss-libev v2ray; do
+    start_peer "$peer"
+    via=(); [ -n "$socks" ] && via=(--socks 127.0.0.1:$socks)
+    record $peer "1 connection, 1 GiB" "$("$load" bulk --target $target "${via[@]}" --connections 1 --bytes 1073741824 || true)"
+    record $peer "64 connections x 64 MiB" "$("$load" bulk --target $target "${via[@]}" --connections 64 --bytes 67108864 || true)"
+    record $peer "new tunnels, 1 at a time" "$("$load" rate --target $target "${via[@]}" --concurrency 1 --seconds 5 --bytes 1024 || true)"
+    record $peer "new tunnels, 64 at a time" "$("$load" rate --target $target "${via[@]}" --concurrency 64 --seconds 5 --bytes 1024 || true)"
+    stop_peer
+    if [ "$peer" != direct ]; then  # fresh processes: their memory grows only by the tunnels
+      start_peer "$peer"
+      via=(--socks 127.0.0.1:$socks)
+      record $peer "9,500 idle tunnels" "$("$load" idle --target $target "${via[@]}" --connections 9500 --pids $client_pid,$server_pid || true)"
+      stop_peer
+    fi
+  done
+done
+record aead "AEAD limit" "$("$load" aead --bytes 1073741824)"
+
+{
+  echo "# bench/proxy results"
+  echo
+  echo "Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(uname -r)."
+  echo "Run: $(date -u +%Y-%m-%dT%H:%MZ), $rounds rounds, medians. Peers: shadowsocks-libev $(ss-server -h 2>&1 | sed -n 's/^shadowsocks-libev \([0-9.]*\).*/\1/p' | head -1) (chacha20-ietf-poly1305), v2ray $(v2ray -version 2>/dev/null | awk 'NR==1{print $2}') (VMess, chacha20-poly1305); reflex v2 (OpenSSL AEAD)."
+  echo
+  "$load" report "$results"
+} >"$out"
+cat "$out"
