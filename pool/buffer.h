@@ -57,6 +57,14 @@ class Buffer {
   // ciphertext about to be sent). Checked pools write their pattern anyway.
   void set_wipe_on_return(bool wipe) { wipe_ = wipe; }
 
+  // Limits the wipe on return to the first n bytes: the caller promises it
+  // wrote nothing past them (a 128 KiB receive buffer that a read filled
+  // only 300 bytes into). Saves the memset and keeps untouched pages out
+  // of memory. Checked pools write their pattern over everything anyway.
+  void set_wipe_extent(size_t n) {
+    if (n < high_water_) high_water_ = static_cast<uint32_t>(n);
+  }
+
   // Returns the memory now; the handle becomes empty. Safe to call again.
   void Reset() {
     if (data_ == nullptr) return;

@@ -153,6 +153,23 @@ TEST(BufferPool, ReturnedBytesAreWipedBeforeReuse) {
   }
 }
 
+TEST(BufferPool, AWipeExtentLimitsTheWipeToTheBytesWritten) {
+  PoolOptions options;
+  options.checked = false;  // checked pools write their pattern everywhere
+  BufferPool pool(options);
+  uint8_t* address;
+  {
+    Buffer b = pool.Get(2048);
+    std::memset(b.data(), 0x42, 2048);
+    b.set_wipe_extent(100);  // a promise broken on purpose, to see the extent
+    address = b.data();
+  }
+  Buffer next = pool.Get(2048);
+  ASSERT_EQ(next.data(), address);
+  for (size_t i = 0; i < 100; ++i) ASSERT_EQ(next.data()[i], kFillByte) << "offset " << i;
+  EXPECT_EQ(next.data()[100], 0x42) << "past the extent nothing was wiped";
+}
+
 // What the allocator sees of one block when it is freed.
 struct FreedBlock {
   const void* address = nullptr;

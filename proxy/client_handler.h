@@ -31,6 +31,8 @@ struct Tunnel {
   pool::Buffer buffer;  // received bytes not yet opened (from `at`)
   size_t at = 0;
   size_t have = 0;
+  size_t dirty = 0;  // how far `buffer` was ever written (its wipe)
+  ~Tunnel() { buffer.set_wipe_extent(dirty); }
   uint8_t code = kConnectGeneralFailure;  // SOCKS5 reply code
   std::string failure;
   // Data the server sent instead of a connect result (a server that sends
@@ -129,7 +131,9 @@ awaitable<void> OpenTunnel(const RequestHeader& request, ClientEnv& env, Dialer&
     }
     // Need more bytes.
     if (t->at == t->have) t->at = t->have = 0;
-    if (!co_await ReadMore(s, t->buffer, &t->have)) {
+    const bool more = co_await ReadMore(s, t->buffer, &t->have);
+    t->dirty = std::max(t->dirty, t->have);
+    if (!more) {
       t->failure = watchdog.expired() ? "server: timeout"
                                       : (established ? "server closed before the connect result"
                                                      : "server closed during the handshake");
@@ -156,7 +160,8 @@ awaitable<void> RelayTunnel(Stream& app, Tunnel<Stream>& t, ClientSession& sessi
   };
   auto [r1, r2] = co_await RunBothWays(
       *t.server, app,
-      OpenPump(session, *t.server, app, std::move(t.buffer), have, env, watchdog, &rec.down), up());
+      OpenPump(session, *t.server, app, std::move(t.buffer), have, t.dirty, env, watchdog, &rec.down),
+      up());
   if (watchdog.expired()) {
     rec.close = std::string("timeout ") + watchdog.reason();
   } else {
@@ -202,13 +207,17 @@ awaitable<void> ServeLocalConnection(Stream app, LocalProtocol protocol, ClientE
   };
   pool::Buffer in = env.pool->Get(kPlainBufferBytes);
   size_t have = 0;
+  size_t in_dirty = 0;  // how far `in` was ever written (its wipe)
+  WipeExtent in_extent{in, in_dirty};
   RequestHeader request;
   size_t head = 0;  // bytes of the local request
   bool parsed = false;
   if (protocol == LocalProtocol::kSocks5) {
     bool greeted = false;
     while (!parsed) {
-      if (!co_await ReadMore(app, in, &have)) {
+      const bool more = co_await ReadMore(app, in, &have);
+      in_dirty = std::max(in_dirty, have);
+      if (!more) {
         rec.close = watchdog.expired() ? "timeout" : "client closed before its request";
         finish();
         co_return;
@@ -244,7 +253,9 @@ awaitable<void> ServeLocalConnection(Stream app, LocalProtocol protocol, ClientE
     }
   } else {
     while (!parsed) {
-      if (!co_await ReadMore(app, in, &have)) {
+      const bool more = co_await ReadMore(app, in, &have);
+      in_dirty = std::max(in_dirty, have);
+      if (!more) {
         rec.close = watchdog.expired() ? "timeout" : "client closed before its request";
         finish();
         co_return;
@@ -313,6 +324,7 @@ awaitable<void> ServeLocalConnection(Stream app, LocalProtocol protocol, ClientE
       early = early.subspan(n);
     }
   }
+  in.set_wipe_extent(in_dirty);
   in.Reset();
   co_await RelayTunnel(app, t, session, env, watchdog, rec);
   finish();

@@ -31,19 +31,45 @@ struct PumpResult {
   bool ok() const { return !io && protocol == Error::kOk; }
 };
 
+// Limits a buffer's wipe to the bytes written into it, whatever way the
+// pump ends (pool/buffer.h: set_wipe_extent).
+struct WipeExtent {
+  pool::Buffer& buffer;
+  size_t& dirty;
+  ~WipeExtent() { buffer.set_wipe_extent(dirty); }
+};
+
 // Frames from `tunnel` to `plain`. `buffer` may hold `have` bytes already
-// received (the rest of the read that completed the handshake).
+// received (the rest of the read that completed the handshake); `dirty` is
+// how far it was ever written. The buffer is kept while bytes keep
+// arriving and given back when the tunnel goes idle.
 template <class Session, class Tunnel, class Plain>
 awaitable<PumpResult> OpenPump(Session& session, Tunnel& tunnel, Plain& plain, pool::Buffer buffer,
-                               size_t have, const ProxyEnv& env, Watchdog& watchdog,
+                               size_t have, size_t dirty, const ProxyEnv& env, Watchdog& watchdog,
                                uint64_t* delivered) {
+  WipeExtent extent{buffer, dirty};
   bool read_more = have == 0;
   while (true) {
-    if (have == 0) {
-      buffer.Reset();  // idle: hold nothing while waiting
+    if (have == 0 && buffer) {
+      const IoResult r = tunnel.TryRead(buffer.span());
+      if (r.ec == asio::error::eof) co_return PumpResult{{}, Error::kTooShort};
+      if (r.ec) co_return PumpResult{r.ec};
+      have = r.n;
+      dirty = std::max(dirty, have);
+      read_more = have == 0;
+      if (have == 0) {  // idle: hold nothing while waiting
+        buffer.set_wipe_extent(dirty);
+        buffer.Reset();
+      } else {
+        watchdog.Touch();
+      }
+    }
+    if (!buffer) {
       if (const std::error_code ec = co_await tunnel.WaitReadable(); ec) co_return PumpResult{ec};
       buffer = env.pool->Get(kRelayReceiveBytes);
       if (!buffer) co_return PumpResult{{}, Error::kAllocFailed};
+      dirty = 0;
+      read_more = true;
     }
     if (read_more) {
       const IoResult r = co_await tunnel.ReadSome(buffer.span().subspan(have));
@@ -52,6 +78,7 @@ awaitable<PumpResult> OpenPump(Session& session, Tunnel& tunnel, Plain& plain, p
       if (r.ec) co_return PumpResult{r.ec};
       watchdog.Touch();
       have += r.n;
+      dirty = std::max(dirty, have);
     }
     // Open every whole frame; gather their data into one write.
     std::array<asio::const_buffer, 32> out;

@@ -114,6 +114,8 @@ awaitable<void> ServeReflexConnection(Stream client, ServerEnv& env, Dialer& dia
 
   pool::Buffer in = env.pool->Get(kHandshakeBufferBytes);
   size_t have = 0;
+  size_t in_dirty = 0;  // how far `in` was ever written (its wipe)
+  WipeExtent in_extent{in, in_dirty};
   bool request_seen = false;
   RequestHeader request;
   // The request frame's data, and where the frames after it start, in `in`.
@@ -151,6 +153,7 @@ awaitable<void> ServeReflexConnection(Stream client, ServerEnv& env, Dialer& dia
     }
     const bool client_ended = r.ec == asio::error::eof;
     have += r.n;
+    in_dirty = std::max(in_dirty, have);
     watchdog.Touch();
     if (client_ended && !session.established()) {
       // The client ended before its hello was whole: the fallback gets what
@@ -259,7 +262,7 @@ awaitable<void> ServeReflexConnection(Stream client, ServerEnv& env, Dialer& dia
   have -= rest_at;
   auto [r1, r2] = co_await RunBothWays(
       client, upstream,
-      OpenPump(session, client, upstream, std::move(in), have, env, watchdog, &rec.up),
+      OpenPump(session, client, upstream, std::move(in), have, in_dirty, env, watchdog, &rec.up),
       SealPump(session, upstream, client, env, watchdog, &rec.down));
   if (watchdog.expired()) {
     env.stats->timeouts.fetch_add(1, std::memory_order_relaxed);

@@ -5,6 +5,7 @@
 //
 //   ReadSome(span)     -> {ec, n}; ec == asio::error::eof at end of stream
 //   ReadSomeV(buffers) -> the same, scattered over buffers in order
+//   TryRead(span)      -> what has already arrived, without waiting
 //   WaitReadable()     -> ec (no buffer held while a connection is idle)
 //   WriteAll(buffers)  -> ec (all bytes written, or an error)
 //   ShutdownSend(), Close(), Cancel() (pending operations end aborted)
@@ -32,7 +33,10 @@ struct IoResult {
 
 class TcpStream {
  public:
-  explicit TcpStream(asio::ip::tcp::socket socket) : socket_(std::move(socket)) {}
+  explicit TcpStream(asio::ip::tcp::socket socket) : socket_(std::move(socket)) {
+    std::error_code ignored;
+    socket_.non_blocking(true, ignored);  // for TryRead; async operations are unaffected
+  }
 
   awaitable<IoResult> ReadSome(std::span<uint8_t> out) {
     auto [ec, n] = co_await socket_.async_read_some(asio::buffer(out.data(), out.size()), kUseTuple);
@@ -46,6 +50,13 @@ class TcpStream {
   awaitable<IoResult> ReadSomeV(std::span<const asio::mutable_buffer> out) {
     auto [ec, n] = co_await socket_.async_read_some(out, kUseTuple);
     co_return IoResult{ec, n};
+  }
+  // What has already arrived, without waiting: 0 and no error if nothing.
+  IoResult TryRead(std::span<uint8_t> out) {
+    std::error_code ec;
+    const size_t n = socket_.read_some(asio::buffer(out.data(), out.size()), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) return IoResult{};
+    return IoResult{ec, n};
   }
   template <class Buffers>
   awaitable<std::error_code> WriteAll(const Buffers& buffers) {
@@ -139,6 +150,14 @@ class MemoryStream {
     }
     if (cancelled_) co_return asio::error::operation_aborted;
     co_return std::error_code{};
+  }
+  IoResult TryRead(std::span<uint8_t> out) {
+    if (cancelled_) return IoResult{asio::error::operation_aborted, 0};
+    if (in_->data().empty()) return IoResult{in_->closed() ? asio::error::eof : std::error_code{}, 0};
+    const size_t n = std::min(out.size(), in_->data().size());
+    std::copy(in_->data().begin(), in_->data().begin() + static_cast<ptrdiff_t>(n), out.begin());
+    in_->data().erase(in_->data().begin(), in_->data().begin() + static_cast<ptrdiff_t>(n));
+    return IoResult{{}, n};
   }
   awaitable<IoResult> ReadSomeV(std::span<const asio::mutable_buffer> out) {
     if (const std::error_code ec = co_await WaitReadable(); ec) co_return IoResult{ec, 0};
