@@ -205,7 +205,7 @@ awaitable<void> ServeLocalConnection(Stream app, LocalProtocol protocol, ClientE
     env.stats->ConnectionClosed();
     rec.LogLine(protocol == LocalProtocol::kSocks5 ? "socks" : "http");
   };
-  pool::Buffer in = env.pool->Get(kPlainBufferBytes);
+  pool::Buffer in = env.pool->Get(kLocalRequestBytes);
   size_t have = 0;
   size_t in_dirty = 0;  // how far `in` was ever written (its wipe)
   WipeExtent in_extent{in, in_dirty};
@@ -313,12 +313,15 @@ awaitable<void> ServeLocalConnection(Stream app, LocalProtocol protocol, ClientE
   }
   // Bytes the application sent after its request (pipelined) go first.
   if (have > head) {
-    std::array<uint8_t, kMaxFrameBytes> frame;
+    // (A pooled buffer, not an array: a coroutine's locals live in its
+    // frame for the whole connection.)
+    pool::Buffer frame = env.pool->Get(kMaxFrameBytes);
+    frame.set_wipe_on_return(false);  // ciphertext only
     std::span<const uint8_t> early(in.data() + head, have - head);
-    while (!early.empty()) {
+    while (frame && !early.empty()) {
       const size_t n = std::min(early.size(), kMaxPayloadBytes);
       size_t w = 0;
-      if (session.Seal(FrameType::kData, early.first(n), frame, &w) != Error::kOk) break;
+      if (session.Seal(FrameType::kData, early.first(n), frame.span(), &w) != Error::kOk) break;
       if (co_await t.server->WriteAll(asio::buffer(frame.data(), w))) break;
       rec.up += n;
       early = early.subspan(n);

@@ -21,16 +21,21 @@
 namespace reflex::proxy {
 
 // A handshake's receive buffer holds the hello and the request frame (at
-// most 76 + 16403 bytes): a 32 KiB pool tier. Once a tunnel carries data,
-// its receive buffers are 128 KiB (about 8 frames a read), and its send
-// buffers hold 7 frames sealed from one scattered read and sent with one
-// gathered write. Idle tunnels hold none of them.
+// most 76 + 16403 bytes): a 32 KiB pool tier. A local SOCKS5 or HTTP
+// CONNECT request fits 8 KiB. A tunnel receives into 128 KiB buffers
+// (about 8 frames a read; smaller ones, switched by size, measured slower),
+// and sends from a small buffer (one frame, 32 KiB) until a read fills it,
+// then from 128 KiB ones: 7 frames sealed from one scattered read and sent
+// with one gathered write. Idle tunnels hold no buffer at all.
 inline constexpr size_t kHandshakeBufferBytes = 32 * 1024;
-inline constexpr size_t kRelayReceiveBytes = 128 * 1024;
-inline constexpr size_t kFramesPerWrite = 7;
-inline constexpr size_t kSendBufferBytes = 128 * 1024;
-static_assert(kFramesPerWrite * kMaxFrameBytes + kFrameOverheadBytes + 1 <= kSendBufferBytes,
-              "the frames and a CLOSE fit one send buffer");
+inline constexpr size_t kLocalRequestBytes = 8 * 1024;
+inline constexpr size_t kSmallBufferBytes = 32 * 1024;
+inline constexpr size_t kLargeBufferBytes = 128 * 1024;
+inline constexpr size_t kMaxFramesPerWrite = 7;
+static_assert(kMaxFramesPerWrite * kMaxFrameBytes + kFrameOverheadBytes + 1 <= kLargeBufferBytes,
+              "7 frames and a CLOSE fit a large buffer");
+static_assert(kMaxFrameBytes + kFrameOverheadBytes + 1 <= kSmallBufferBytes,
+              "a frame and a CLOSE fit a small buffer");
 inline constexpr size_t kPlainBufferBytes = 32 * 1024;
 
 struct Timeouts {

@@ -66,7 +66,7 @@ awaitable<PumpResult> OpenPump(Session& session, Tunnel& tunnel, Plain& plain, p
     }
     if (!buffer) {
       if (const std::error_code ec = co_await tunnel.WaitReadable(); ec) co_return PumpResult{ec};
-      buffer = env.pool->Get(kRelayReceiveBytes);
+      buffer = env.pool->Get(kLargeBufferBytes);
       if (!buffer) co_return PumpResult{{}, Error::kAllocFailed};
       dirty = 0;
       read_more = true;
@@ -136,26 +136,32 @@ awaitable<PumpResult> OpenPump(Session& session, Tunnel& tunnel, Plain& plain, p
 }
 
 // Plaintext from `plain` to the tunnel: one read scattered over the
-// payload areas of kFramesPerWrite frame slots, each slot sealed in place,
-// the frames sent with one gathered write. Its end of stream seals CLOSE.
+// payload areas of up to kMaxFramesPerWrite frame slots (one while reads
+// are small), each slot sealed in place, the frames sent with one gathered
+// write. Its end of stream seals CLOSE.
 template <class Session, class Plain, class Tunnel>
 awaitable<PumpResult> SealPump(Session& session, Plain& plain, Tunnel& tunnel, const ProxyEnv& env,
                                Watchdog& watchdog, uint64_t* sent) {
   constexpr size_t kSlot = kMaxFrameBytes;
-  constexpr size_t kCloseAt = kFramesPerWrite * kSlot;  // where a CLOSE goes
+  bool busy = false;  // data is streaming: use large buffers
   while (true) {
     if (const std::error_code ec = co_await plain.WaitReadable(); ec) co_return PumpResult{ec};
-    pool::Buffer buffer = env.pool->Get(kSendBufferBytes);
+    pool::Buffer buffer = env.pool->Get(busy ? kLargeBufferBytes : kSmallBufferBytes);
     if (!buffer) co_return PumpResult{{}, Error::kAllocFailed};
     buffer.set_wipe_on_return(false);  // only ciphertext is left in it
-    std::array<asio::mutable_buffer, kFramesPerWrite> payloads;
-    for (size_t k = 0; k < kFramesPerWrite; ++k) {
+    const size_t slots = busy ? kMaxFramesPerWrite : 1;
+    const size_t close_at = slots * kSlot;  // where a CLOSE goes
+    std::array<asio::mutable_buffer, kMaxFramesPerWrite> payloads;
+    for (size_t k = 0; k < slots; ++k) {
       payloads[k] = asio::buffer(buffer.data() + k * kSlot + kFramePayloadOffset, kMaxPayloadBytes);
     }
-    const IoResult r = co_await plain.ReadSomeV(payloads);
+    const IoResult r = co_await plain.ReadSomeV(std::span<const asio::mutable_buffer>(payloads.data(), slots));
     const bool eof = r.ec == asio::error::eof;
     if (r.ec && !eof) co_return PumpResult{r.ec};
-    std::array<asio::const_buffer, kFramesPerWrite + 1> frames;
+    // Large buffers once a read fills the one slot; small again once a
+    // read brings less than a frame's worth.
+    busy = r.n >= kMaxPayloadBytes;
+    std::array<asio::const_buffer, kMaxFramesPerWrite + 1> frames;
     size_t count = 0;
     for (size_t left = r.n; left > 0; ++count) {
       const size_t n = std::min(left, kMaxPayloadBytes);
@@ -172,10 +178,10 @@ awaitable<PumpResult> SealPump(Session& session, Plain& plain, Tunnel& tunnel, c
     *sent += r.n;
     if (eof) {
       size_t written = 0;
-      if (const Error e = session.SealClose(buffer.span().subspan(kCloseAt), &written); e != Error::kOk) {
+      if (const Error e = session.SealClose(buffer.span().subspan(close_at), &written); e != Error::kOk) {
         co_return PumpResult{{}, e};
       }
-      frames[count++] = asio::buffer(buffer.data() + kCloseAt, written);
+      frames[count++] = asio::buffer(buffer.data() + close_at, written);
     }
     if (count > 0) {
       if (const std::error_code ec =

@@ -1,6 +1,7 @@
 #include "proxy/stats.h"
 
 #include <dirent.h>
+#include <malloc.h>
 
 #include <cstdio>
 #include <fstream>
@@ -81,6 +82,7 @@ std::string StatsJson(const Stats& s, const std::vector<NamedPoolStats>& named,
       {"bytes", {{"up", v(s.bytes_up)}, {"down", v(s.bytes_down)}}},
       {"pools", pools},
       {"rss_kib", rss},
+      {"heap_in_use_bytes", static_cast<uint64_t>(mallinfo2().uordblks)},
       {"peak_rss_kib", peak},
       {"fds", OpenFds()}};
   return j.dump();

@@ -38,7 +38,8 @@ struct NamedPoolStats {
 };
 
 // {"role": ..., "connections": {...}, "bytes": {...}, "pools": {name:
-//  {...}, ...}, "rss_kib": N, "peak_rss_kib": N, "fds": N}
+//  {...}, ...}, "rss_kib": N, "heap_in_use_bytes": N (malloc's, from
+//  mallinfo2), "peak_rss_kib": N, "fds": N}
 std::string StatsJson(const Stats& stats, const std::vector<NamedPoolStats>& pools,
                       std::string_view role);
 
