@@ -85,6 +85,27 @@ awaitable<void> ServeFallback(Stream& client, std::span<const uint8_t> held,
   fallback.Close();
 }
 
+// Refuses a request: CLOSE carrying `code`, the end of the server's
+// stream, then whatever the client still sends is read and dropped until it
+// ends (at most 2 s), so closing does not reset the connection under the
+// CLOSE before the client has read it.
+template <class Stream>
+awaitable<void> Refuse(Stream& client, ServerSession& session, uint8_t code, std::span<uint8_t> scratch,
+                       Watchdog& watchdog) {
+  std::array<uint8_t, kFrameOverheadBytes + 1> result{};
+  size_t size = 0;
+  if (session.SealConnectResult(code, result, &size) == Error::kOk &&
+      !co_await client.WriteAll(asio::buffer(result.data(), size))) {
+    client.ShutdownSend();
+    watchdog.SetDeadline(Watchdog::Clock::now() + std::chrono::seconds(2));
+    while (true) {
+      const IoResult r = co_await client.ReadSome(scratch);
+      if (r.ec) break;
+    }
+  }
+  client.Close();
+}
+
 // One inbound connection, start to end.
 template <class Stream, class Dialer>
 awaitable<void> ServeReflexConnection(Stream client, ServerEnv& env, Dialer& dialer) {
@@ -226,23 +247,29 @@ awaitable<void> ServeReflexConnection(Stream client, ServerEnv& env, Dialer& dia
     have -= at;
   }
 
-  // The target.
+  // The target. CONNECT is the only command; anything else is refused
+  // with the SOCKS5 code for an unsupported command (SPEC.md 13.4).
   const HostPort target = TargetOf(request);
   rec.target = FormatHostPort(target);
-  watchdog.SetDeadline(Watchdog::Clock::time_point::max());
-  auto [ec, upstream] = co_await dialer.Connect(target, watchdog);
-  std::array<uint8_t, kFrameOverheadBytes + 1> result{};
-  size_t result_size = 0;
-  const uint8_t code = ec ? ConnectFailureCode(ec) : kConnectOk;
-  if (session.SealConnectResult(code, result, &result_size) == Error::kOk) {
-    (void)co_await client.WriteAll(asio::buffer(result.data(), result_size));
-  }
-  if (ec) {
-    env.stats->target_failures.fetch_add(1, std::memory_order_relaxed);
-    rec.close = "target: " + ec.message();
-    client.Close();
+  if (request.command != kCommandConnect) {
+    co_await Refuse(client, session, kConnectCommandNotSupported, in.span(), watchdog);
+    rec.close = "command " + std::to_string(request.command) + " not supported";
     finish();
     co_return;
+  }
+  watchdog.SetDeadline(Watchdog::Clock::time_point::max());
+  auto [ec, upstream] = co_await dialer.Connect(target, watchdog);
+  if (ec) {
+    env.stats->target_failures.fetch_add(1, std::memory_order_relaxed);
+    co_await Refuse(client, session, ConnectFailureCode(ec), in.span(), watchdog);
+    rec.close = "target: " + ec.message();
+    finish();
+    co_return;
+  }
+  std::array<uint8_t, kFrameOverheadBytes> connected{};
+  size_t connected_size = 0;
+  if (session.SealConnectResult(kConnectOk, connected, &connected_size) == Error::kOk) {
+    (void)co_await client.WriteAll(asio::buffer(connected.data(), connected_size));
   }
   env.stats->tunnels.fetch_add(1, std::memory_order_relaxed);
   if (data_size > 0) {

@@ -217,6 +217,24 @@ TEST_F(ServerHandler, AnUnreachableTargetIsAnsweredWithCloseCarryingItsSocksCode
   EXPECT_EQ(c.close_code(), kConnectRefused);
   EXPECT_TRUE(c.peer().HandlerClosed());
   EXPECT_EQ(h.stats().target_failures.load(), 1u);
+  // The server reads on until the client ends, so the CLOSE is not reset away.
+  EXPECT_EQ(h.running(), 1);
+  c.peer().CloseSend();
+  ExpectAllReturned(h);
+}
+
+TEST_F(ServerHandler, ACommandOtherThanConnectIsAnsweredWithCloseCode7) {
+  ServerHarness h;
+  HonestClient c(h, Profile::kV2, TestUser(1));
+  ASSERT_TRUE(c.Handshake());
+  RequestHeader bind = RequestTo("example.test", 81);
+  bind.command = 2;
+  ASSERT_TRUE(c.Request(bind));
+  ASSERT_TRUE(c.Receive());
+  EXPECT_TRUE(c.peer_closed());
+  EXPECT_EQ(c.close_code(), kConnectCommandNotSupported);
+  EXPECT_TRUE(h.dialer().dialed().empty()) << "nothing is dialed for it";
+  c.peer().CloseSend();
   ExpectAllReturned(h);
 }
 

@@ -95,6 +95,9 @@ inline constexpr uint8_t kConnectNetworkUnreachable = 0x03;
 inline constexpr uint8_t kConnectHostUnreachable = 0x04;
 inline constexpr uint8_t kConnectRefused = 0x05;
 inline constexpr uint8_t kConnectTimedOut = 0x06;
+inline constexpr uint8_t kConnectCommandNotSupported = 0x07;
+// The request header's command: the only one there is (SPEC.md 6).
+inline constexpr uint8_t kCommandConnect = 0x01;
 
 }  // namespace reflex
 

@@ -27,9 +27,11 @@ for tool in ss-server ss-local v2ray; do
   command -v "$tool" >/dev/null || { echo "$tool missing: run tools/bootstrap.sh --bench" >&2; exit 1; }
 done
 bazel build --config=bench //proxy:reflex //bench:proxy_load >/dev/null 2>&1
-reflex=$(pwd)/bazel-bin/proxy/reflex
-load=$(pwd)/bazel-bin/bench/proxy_load
 work=$(mktemp -d)
+# Copies: bazel-bin follows whatever is built next, and the run is long.
+cp bazel-bin/proxy/reflex bazel-bin/bench/proxy_load "$work/"
+reflex=$work/reflex
+load=$work/proxy_load
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap 'cleanup; rm -rf "$work"' EXIT
