@@ -38,7 +38,8 @@ void FrameChannel::Receive(std::span<uint8_t> input, size_t* consumed, SessionEv
       case FrameType::kClose:
         peer_closed_ = true;
         event->kind = SessionEventKind::kPeerClosed;
-        event->close_code = frame.payload.empty() ? 0 : frame.payload[0];
+        // A code only as exactly one byte (SPEC.md 13.4); 0 otherwise.
+        event->close_code = frame.payload.size() == 1 ? frame.payload[0] : 0;
         break;
       case FrameType::kData:
         if (side_ == Side::kClient && !connect_result_seen_) {
