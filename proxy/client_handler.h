@@ -55,6 +55,9 @@ awaitable<bool> ReadMore(Stream& s, pool::Buffer& buf, size_t* have) {
 template <class Stream, class Dialer>
 awaitable<void> OpenTunnel(const RequestHeader& request, ClientEnv& env, Dialer& dialer,
                            ClientSession& session, Watchdog& watchdog, Tunnel<Stream>* t) {
+  // The dial and the handshake after it get their own time, whatever is
+  // left of the local request's.
+  watchdog.SetDeadline(Watchdog::Clock::now() + env.timeouts.connect + env.timeouts.handshake);
   auto [ec, server] = co_await dialer.Connect(env.server, watchdog);
   if (ec) {
     t->failure = "server " + FormatHostPort(env.server) + " unreachable: " + ec.message();
@@ -129,8 +132,10 @@ awaitable<void> OpenTunnel(const RequestHeader& request, ClientEnv& env, Dialer&
       t->failure = "server: " + std::string(ErrorName(e.reason));
       co_return;
     }
-    // Need more bytes.
-    if (t->at == t->have) t->at = t->have = 0;
+    // Need more bytes: keep what is unopened at the front.
+    std::memmove(t->buffer.data(), t->buffer.data() + t->at, t->have - t->at);
+    t->have -= t->at;
+    t->at = 0;
     const bool more = co_await ReadMore(s, t->buffer, &t->have);
     t->dirty = std::max(t->dirty, t->have);
     if (!more) {
@@ -318,11 +323,19 @@ awaitable<void> ServeLocalConnection(Stream app, LocalProtocol protocol, ClientE
     pool::Buffer frame = env.pool->Get(kMaxFrameBytes);
     frame.set_wipe_on_return(false);  // ciphertext only
     std::span<const uint8_t> early(in.data() + head, have - head);
-    while (frame && !early.empty()) {
+    while (!early.empty()) {
       const size_t n = std::min(early.size(), kMaxPayloadBytes);
       size_t w = 0;
-      if (session.Seal(FrameType::kData, early.first(n), frame.span(), &w) != Error::kOk) break;
-      if (co_await t.server->WriteAll(asio::buffer(frame.data(), w))) break;
+      // A hole in the stream would be worse than no stream: any failure
+      // ends the connection.
+      if (!frame || session.Seal(FrameType::kData, early.first(n), frame.span(), &w) != Error::kOk ||
+          co_await t.server->WriteAll(asio::buffer(frame.data(), w))) {
+        rec.close = "sending the application's first bytes failed";
+        app.Abort();
+        t.server->Abort();
+        finish();
+        co_return;
+      }
       rec.up += n;
       early = early.subspan(n);
     }

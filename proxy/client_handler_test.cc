@@ -287,8 +287,8 @@ TEST_F(ClientHandler, AfterATamperedServerFrameNothingMoreIsDeliveredAndBothSide
   server_peer().Send(server.Seal(B("after")));
   Poll();
   EXPECT_TRUE(app.Take().empty());
-  EXPECT_TRUE(app.HandlerClosed());
-  EXPECT_TRUE(server_peer().HandlerClosed());
+  EXPECT_TRUE(app.HandlerAborted()) << "the application must not take the cut for an end";
+  EXPECT_TRUE(server_peer().HandlerAborted());
   ExpectAllReturned();
 }
 

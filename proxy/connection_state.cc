@@ -1,8 +1,22 @@
 #include "proxy/connection_state.h"
 
+#include <sodium.h>
+
 #include "proxy/log.h"
 
 namespace reflex::proxy {
+
+std::array<char, 9> ShortUserId(const UserId& id) {
+  uint8_t digest[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256(digest, id.data(), id.size());
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::array<char, 9> out{};
+  for (size_t i = 0; i < 4; ++i) {
+    out[2 * i] = kHex[digest[i] >> 4];
+    out[2 * i + 1] = kHex[digest[i] & 15];
+  }
+  return out;
+}
 
 void ConnectionRecord::LogLine(const char* role) const {
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(

@@ -7,6 +7,7 @@
 #define REFLEX_PROXY_CONNECTION_STATE_H_
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <cstring>
@@ -26,9 +27,14 @@ class FixedText {
  public:
   FixedText() noexcept = default;
   FixedText(std::string_view s) noexcept { *this = s; }  // NOLINT: implicit, like std::string
+  // Control characters become '?': a target name from the wire must not
+  // break a log line.
   FixedText& operator=(std::string_view s) noexcept {
     size_ = std::min(s.size(), N - 1);
-    std::memcpy(text_, s.data(), size_);
+    for (size_t i = 0; i < size_; ++i) {
+      const auto c = static_cast<unsigned char>(s[i]);
+      text_[i] = c < 0x20 || c == 0x7f ? '?' : s[i];
+    }
     text_[size_] = '\0';
     return *this;
   }
@@ -39,6 +45,10 @@ class FixedText {
   char text_[N] = {};
   size_t size_ = 0;
 };
+
+// A user as logs name them: 8 hex digits of SHA-256 of the id. Not the
+// id's own digits: in v2 the id is the only input of the user's PSK.
+std::array<char, 9> ShortUserId(const UserId& id);
 
 // What one connection did, for its log line (one line at info when it
 // ends: peer, user's short id, profile, target or fallback, bytes each

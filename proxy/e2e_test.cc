@@ -280,7 +280,13 @@ TEST_F(Probes, ARecordedClientHelloReplayedLaterGoesToTheFallback) {
 // with no descriptor left behind.
 class Faults : public Proxy {
  protected:
-  static uint64_t Fds(ReflexProcess* p) { return p->WaitIdle(10s)["fds"].get<uint64_t>(); }
+  // The descriptors open once the process is idle (and it must become
+  // idle: nothing open, every buffer and state back in its pool).
+  static uint64_t Fds(ReflexProcess* p) {
+    const nlohmann::json s = p->WaitIdle(10s);
+    EXPECT_TRUE(IsIdle(s)) << s.dump();
+    return s.is_object() ? s["fds"].get<uint64_t>() : 0;
+  }
 };
 
 TEST_F(Faults, TheTargetClosingEarlyEndsTheTransferAndLeaksNothing) {
@@ -400,7 +406,7 @@ TEST_F(Faults, ASlowSocksClientHitsTheClientsHandshakeTimeout) {
   ExpectIdle(client.get());
 }
 
-TEST_F(Faults, SigtermDrainsAndExitsCleanly) {
+TEST_F(Faults, SigtermStopsAcceptingAndEndsWhatIsLeftWhenTheDrainTimeoutPasses) {
   auto server = ReflexProcess::Server("drained", http_->port(), {"--drain-timeout", "1", "--stats"});
   ASSERT_TRUE(server->ok());
   auto client = ReflexProcess::Client("drained-client", server->port());
@@ -410,6 +416,10 @@ TEST_F(Faults, SigtermDrainsAndExitsCleanly) {
   ASSERT_TRUE(s.Send(std::string("GET /stall/1048576 HTTP/1.1\r\n\r\n")));
   ASSERT_EQ(s.ReadExactly(1000, 10s).size(), 1000u);
   server->child().Signal(SIGTERM);
+  std::this_thread::sleep_for(300ms);
+  BlockingSocket late(server->port());
+  EXPECT_FALSE(late.connected()) << "a draining server accepts nothing new";
+  // The stalled tunnel is still open; the drain timeout (1 s) ends it.
   EXPECT_EQ(server->child().Wait(10s), std::optional<int>(0));
   EXPECT_NE(server->child().ReadStdout().find("\"role\":\"server\""), std::string::npos)
       << "--stats prints the statistics at exit";

@@ -20,13 +20,15 @@
 
 namespace reflex::proxy {
 
-// A handshake's receive buffer holds the hello and the request frame (at
-// most 76 + 16403 bytes): a 32 KiB pool tier. A local SOCKS5 or HTTP
+// A server connection reads its hello into 2 KiB (taken only once bytes
+// arrive), then, after the handshake, the request frame into 32 KiB (at
+// most 76 + 16403 bytes in all). A local SOCKS5 or HTTP
 // CONNECT request fits 8 KiB. A tunnel receives into 128 KiB buffers
 // (about 8 frames a read; smaller ones, switched by size, measured slower),
 // and sends from a small buffer (one frame, 32 KiB) until a read fills it,
 // then from 128 KiB ones: 7 frames sealed from one scattered read and sent
 // with one gathered write. Idle tunnels hold no buffer at all.
+inline constexpr size_t kHelloBufferBytes = 2 * 1024;
 inline constexpr size_t kHandshakeBufferBytes = 32 * 1024;
 inline constexpr size_t kLocalRequestBytes = 8 * 1024;
 inline constexpr size_t kSmallBufferBytes = 32 * 1024;

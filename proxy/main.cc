@@ -145,6 +145,10 @@ int RunServer(const CommonFlags& common, const ServerFlags& flags) {
     return Fail("bad server configuration (" + std::string(ErrorName(e)) +
                 "): users must be distinct, window and wait positive");
   }
+  if (common.idle_timeout_s * 1000 < static_cast<double>(flags.hello_wait_ms)) {
+    return Fail("--idle-timeout must be at least the hello wait (--hello-wait): a connection "
+                "still waiting for its hello goes to the fallback, it is not dropped as idle");
+  }
   HostPort listen, fallback;
   (void)ParseHostPort(flags.listen, &listen);
   (void)ParseHostPort(flags.fallback, &fallback);

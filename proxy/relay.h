@@ -148,7 +148,7 @@ awaitable<PumpResult> SealPump(Session& session, Plain& plain, Tunnel& tunnel, c
     if (const std::error_code ec = co_await plain.WaitReadable(); ec) co_return PumpResult{ec};
     pool::Buffer buffer = env.pool->Get(busy ? kLargeBufferBytes : kSmallBufferBytes);
     if (!buffer) co_return PumpResult{{}, Error::kAllocFailed};
-    buffer.set_wipe_on_return(false);  // only ciphertext is left in it
+    buffer.set_wipe_on_return(false);  // only ciphertext is left in it (unless a seal fails)
     const size_t slots = busy ? kMaxFramesPerWrite : 1;
     const size_t close_at = slots * kSlot;  // where a CLOSE goes
     std::array<asio::mutable_buffer, kMaxFramesPerWrite> payloads;
@@ -170,6 +170,7 @@ awaitable<PumpResult> SealPump(Session& session, Plain& plain, Tunnel& tunnel, c
       if (const Error e = session.Seal(FrameType::kData, std::span<const uint8_t>(frame + kFramePayloadOffset, n),
                                        std::span<uint8_t>(frame, kSlot), &written);
           e != Error::kOk) {
+        buffer.set_wipe_on_return(true);  // plaintext is left in the slots not sealed
         co_return PumpResult{{}, e};
       }
       frames[count] = asio::buffer(frame, written);

@@ -23,15 +23,16 @@
 namespace reflex::proxy {
 
 // Both pumps of a tunnel, until both directions ended or one failed; a
-// failure (or the watchdog) closes both streams, which ends the other.
+// failure (or the watchdog) resets both streams, which ends the other: a
+// failed tunnel never reaches either end as a clean end of stream.
 template <class A, class B, class PumpAB, class PumpBA>
 awaitable<std::pair<PumpResult, PumpResult>> RunBothWays(A& a, B& b, PumpAB ab, PumpBA ba) {
   using namespace asio::experimental::awaitable_operators;
   auto guard = [&](auto pump) -> awaitable<PumpResult> {
     PumpResult r = co_await std::move(pump);
     if (!r.ok()) {
-      a.Close();
-      b.Close();
+      a.Abort();
+      b.Abort();
     }
     co_return r;
   };
@@ -45,10 +46,15 @@ inline std::string DescribeEnd(const PumpResult& r) {
   return "done";
 }
 
+// The fallback: `held` (what the session consumed) and `rest` (received
+// after it, in `storage`) first, then a plain splice both ways. `storage`
+// goes back to the pool once they are written. `other` points at the
+// fallback's stream while it exists, for the watchdog's cancel.
 template <class Stream, class Dialer>
 awaitable<void> ServeFallback(Stream& client, std::span<const uint8_t> held,
                               std::span<const uint8_t> rest, bool client_ended, ServerEnv& env,
-                              Dialer& dialer, Watchdog& watchdog, ConnectionRecord& rec) {
+                              Dialer& dialer, Watchdog& watchdog, ConnectionRecord& rec,
+                              pool::Buffer& storage, size_t storage_dirty, Stream*& other) {
   env.stats->fallbacks.fetch_add(1, std::memory_order_relaxed);
   rec.target = "fallback " + FormatHostPort(env.fallback);
   auto dialed = co_await dialer.Connect(env.fallback, watchdog);
@@ -59,6 +65,11 @@ awaitable<void> ServeFallback(Stream& client, std::span<const uint8_t> held,
     client.Close();
     co_return;
   }
+  other = &fallback;
+  struct Forget {
+    Stream*& other;
+    ~Forget() { other = nullptr; }
+  } forget{other};
   // Every byte the client sent, in order, before anything else.
   if constexpr (kDefectLostFallbackBytes) held = {};
   const std::array<asio::const_buffer, 2> first = {asio::buffer(held.data(), held.size()),
@@ -70,6 +81,8 @@ awaitable<void> ServeFallback(Stream& client, std::span<const uint8_t> held,
     co_return;
   }
   rec.up += held.size() + rest.size();
+  storage.set_wipe_extent(storage_dirty);
+  storage.Reset();  // (rest pointed into it)
   if (client_ended) fallback.ShutdownSend();
   watchdog.SetDeadline(Watchdog::Clock::time_point::max());
   // (No conditional operator between two coroutine calls here: GCC 12
@@ -128,12 +141,19 @@ awaitable<void> ServeReflexConnection(Stream client, ServerEnv& env, Dialer& dia
   }
   ServerSession& session = state->session.emplace(defect_context ? *defect_context : *env.context,
                                                   *env.clock, *env.random);
-  Watchdog watchdog(*env.sweeper, [&client] { client.Cancel(); });
+  Stream* other = nullptr;  // the target or the fallback, once dialed
+  Watchdog watchdog(*env.sweeper, [&client, &other] {
+    client.Cancel();
+    if (other != nullptr) other->Cancel();
+  });
   const auto hello_deadline = Watchdog::Clock::now() +
                               std::chrono::milliseconds(env.context->config().hello_wait_ms);
   watchdog.Start(hello_deadline, env.timeouts.idle);
 
-  pool::Buffer in = env.pool->Get(kHandshakeBufferBytes);
+  // No buffer until the client sends something (a silent connection holds
+  // its state only), then a small one for the hello, grown once the
+  // handshake is done to hold the request frame.
+  pool::Buffer in;
   size_t have = 0;
   size_t in_dirty = 0;  // how far `in` was ever written (its wipe)
   WipeExtent in_extent{in, in_dirty};
@@ -146,21 +166,33 @@ awaitable<void> ServeReflexConnection(Stream client, ServerEnv& env, Dialer& dia
     env.stats->ConnectionClosed();
     rec.LogLine("server");
   };
-  if (!in) {
-    rec.close = "out of memory";
-    finish();
-    co_return;
-  }
   // The hello, then the request: read, feed, until the session decides.
   while (!request_seen) {
-    const IoResult r = co_await client.ReadSome(in.span().subspan(have));
+    IoResult r;
+    if (!in) {
+      r.ec = co_await client.WaitReadable();
+      if (!r.ec) {
+        in = env.pool->Get(kHelloBufferBytes);
+        if (!in) {
+          rec.close = "out of memory";
+          client.Close();
+          finish();
+          co_return;
+        }
+      }
+    }
+    if (!r.ec) r = co_await client.ReadSome(in.span().subspan(have));
     if (r.ec && !(r.ec == asio::error::eof && !session.established())) {
       if (watchdog.expired() && !session.established()) {
-        // The hello wait passed: what arrived goes to the fallback.
+        // The hello wait passed: what arrived goes to the fallback, which
+        // is watched from now on like any connection.
         SessionEvent e;
         if (session.OnTimer(&e) == Error::kOk && e.kind == SessionEventKind::kFallback) {
           env.stats->timeouts.fetch_add(1, std::memory_order_relaxed);
-          co_await ServeFallback(client, e.fallback_bytes, {}, false, env, dialer, watchdog, rec);
+          client.ClearCancel();
+          watchdog.Rearm(Watchdog::Clock::time_point::max());
+          co_await ServeFallback(client, e.fallback_bytes, {}, false, env, dialer, watchdog, rec, in,
+                                 in_dirty, other);
           finish();
           co_return;
         }
@@ -181,8 +213,8 @@ awaitable<void> ServeReflexConnection(Stream client, ServerEnv& env, Dialer& dia
       // it sent, then the end of stream.
       SessionEvent e;
       if (session.OnEndOfInput(&e) == Error::kOk && e.kind == SessionEventKind::kFallback) {
-        co_await ServeFallback(client, e.fallback_bytes, in.span().first(have), true, env, dialer,
-                               watchdog, rec);
+        co_await ServeFallback(client, e.fallback_bytes, in ? in.span().first(have) : std::span<uint8_t>(),
+                               true, env, dialer, watchdog, rec, in, in_dirty, other);
         finish();
         co_return;
       }
@@ -195,7 +227,7 @@ awaitable<void> ServeReflexConnection(Stream client, ServerEnv& env, Dialer& dia
       at += used;
       if (e.kind == SessionEventKind::kFallback) {
         co_await ServeFallback(client, e.fallback_bytes, in.span().subspan(at, have - at),
-                               client_ended, env, dialer, watchdog, rec);
+                               client_ended, env, dialer, watchdog, rec, in, in_dirty, other);
         finish();
         co_return;
       }
@@ -203,8 +235,7 @@ awaitable<void> ServeReflexConnection(Stream client, ServerEnv& env, Dialer& dia
         (e.profile == Profile::kV2 ? env.stats->handshakes_v2 : env.stats->handshakes_v1)
             .fetch_add(1, std::memory_order_relaxed);
         rec.profile = std::string(ProfileName(e.profile));
-        const UserId& id = env.context->config().users[e.user_index];
-        rec.user = std::string(FormatUserId(id).data(), 8);
+        rec.user = ShortUserId(env.context->config().users[e.user_index]).data();
         const auto reply = session.PendingOutput();
         if (const std::error_code ec =
                 co_await client.WriteAll(asio::buffer(reply.data(), reply.size()));
@@ -216,6 +247,19 @@ awaitable<void> ServeReflexConnection(Stream client, ServerEnv& env, Dialer& dia
         }
         session.ConsumeOutput(reply.size());
         watchdog.SetDeadline(Watchdog::Clock::now() + env.timeouts.handshake);
+        if (in.size() < kHandshakeBufferBytes) {  // room for the request frame
+          pool::Buffer bigger = env.pool->Get(kHandshakeBufferBytes);
+          if (!bigger) {
+            rec.close = "out of memory";
+            client.Abort();
+            finish();
+            co_return;
+          }
+          std::memcpy(bigger.data(), in.data(), have);  // offsets stay valid
+          in.set_wipe_extent(in_dirty);
+          in = std::move(bigger);
+          in_dirty = have;
+        }
         continue;
       }
       if (e.kind == SessionEventKind::kRequest) {
@@ -252,6 +296,7 @@ awaitable<void> ServeReflexConnection(Stream client, ServerEnv& env, Dialer& dia
   const HostPort target = TargetOf(request);
   rec.target = FormatHostPort(target);
   if (request.command != kCommandConnect) {
+    in_dirty = in.size();  // Refuse reads into all of it
     co_await Refuse(client, session, kConnectCommandNotSupported, in.span(), watchdog);
     rec.close = "command " + std::to_string(request.command) + " not supported";
     finish();
@@ -261,11 +306,13 @@ awaitable<void> ServeReflexConnection(Stream client, ServerEnv& env, Dialer& dia
   auto [ec, upstream] = co_await dialer.Connect(target, watchdog);
   if (ec) {
     env.stats->target_failures.fetch_add(1, std::memory_order_relaxed);
+    in_dirty = in.size();  // Refuse reads into all of it
     co_await Refuse(client, session, ConnectFailureCode(ec), in.span(), watchdog);
     rec.close = "target: " + ec.message();
     finish();
     co_return;
   }
+  other = &upstream;
   std::array<uint8_t, kFrameOverheadBytes> connected{};
   size_t connected_size = 0;
   if (session.SealConnectResult(kConnectOk, connected, &connected_size) == Error::kOk) {

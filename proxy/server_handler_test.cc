@@ -81,6 +81,39 @@ TEST_F(ServerHandler, AnHonestClientsRequestReachesItsTargetAndDataFlowsBothWays
   }
 }
 
+TEST_F(ServerHandler, BytesThenSilenceGoToTheFallbackWhenTheHelloWaitEndsAndAreThenWatchedForIdleness) {
+  ServerConfig config = testing::HarnessServerConfig();
+  config.hello_wait_ms = 50;
+  ServerHarness h(config);
+  h.env().timeouts.idle = std::chrono::milliseconds(1000);
+  testing::MemoryPeer& client = h.Connect();
+  const Bytes sent = Pattern(10, 3);
+  client.Send(sent);
+  h.Poll();
+  EXPECT_TRUE(h.dialer().dialed().empty());
+  h.clock().Advance(50);                          // the session's clock
+  h.io().run_for(std::chrono::milliseconds(600));  // the watchdog's sweeps (every 250 ms)
+  ASSERT_EQ(h.dialer().dialed().size(), 1u) << "the hello wait ended: the fallback";
+  auto& fallback = h.dialer().dialed()[0];
+  EXPECT_EQ(fallback.peer.Take(), sent);
+  EXPECT_EQ(h.running(), 1);
+  // Neither side sends anything more: the idle limit ends the splice.
+  h.io().run_for(std::chrono::milliseconds(1700));
+  EXPECT_EQ(h.running(), 0) << "the fallback splice is watched for idleness too";
+  EXPECT_TRUE(client.HandlerAborted());
+  EXPECT_TRUE(fallback.peer.HandlerAborted());
+  ExpectAllReturned(h);
+}
+
+TEST_F(ServerHandler, ASilentConnectionHoldsNoBuffer) {
+  ServerHarness h;
+  h.Connect();
+  h.Poll();
+  EXPECT_EQ(h.running(), 1);
+  EXPECT_EQ(h.buffers_outstanding(), 0u);
+  EXPECT_EQ(h.states_outstanding(), 1u);
+}
+
 TEST_F(ServerHandler, AHelloArrivingOneByteAtATimeIsAccepted) {
   ServerHarness h;
   HonestClient c(h, Profile::kV2, TestUser(1));
@@ -199,8 +232,8 @@ TEST_F(ServerHandler, AFrameWithAFlippedBitForwardsNothingAndClosesBothSides) {
   c.SendRaw(bad);
   c.SendRaw(c.Seal(FrameType::kData, B("after")));
   EXPECT_TRUE(target.peer.Take().empty());
-  EXPECT_TRUE(target.peer.HandlerClosed());
-  EXPECT_TRUE(c.peer().HandlerClosed());
+  EXPECT_TRUE(target.peer.HandlerAborted()) << "a failed tunnel is reset, not ended cleanly";
+  EXPECT_TRUE(c.peer().HandlerAborted());
   EXPECT_EQ(h.stats().errors.load(), 1u);
   ExpectAllReturned(h);
 }
@@ -269,7 +302,7 @@ TEST_F(ServerHandler, AClientVanishingMidFrameEndsTheTunnelAndForwardsNothingOfI
   c.peer().CloseSend();
   h.Poll();
   EXPECT_TRUE(target.peer.Take().empty());
-  EXPECT_TRUE(target.peer.HandlerClosed());
+  EXPECT_TRUE(target.peer.HandlerAborted()) << "the target must not take the cut for an end";
   ExpectAllReturned(h);
 }
 

@@ -8,7 +8,8 @@
 //   TryRead(span)      -> what has already arrived, without waiting
 //   WaitReadable()     -> ec (no buffer held while a connection is idle)
 //   WriteAll(buffers)  -> ec (all bytes written, or an error)
-//   ShutdownSend(), Close(), Cancel() (pending operations end aborted)
+//   ShutdownSend(), Close(), Abort() (a reset: the stream failed)
+//   Cancel() (pending and later operations end aborted), ClearCancel()
 #ifndef REFLEX_PROXY_STREAM_H_
 #define REFLEX_PROXY_STREAM_H_
 
@@ -39,20 +40,24 @@ class TcpStream {
   }
 
   awaitable<IoResult> ReadSome(std::span<uint8_t> out) {
+    if (cancelled_) co_return IoResult{asio::error::operation_aborted, 0};
     auto [ec, n] = co_await socket_.async_read_some(asio::buffer(out.data(), out.size()), kUseTuple);
     co_return IoResult{ec, n};
   }
   awaitable<std::error_code> WaitReadable() {
+    if (cancelled_) co_return asio::error::operation_aborted;
     auto [ec] = co_await socket_.async_wait(asio::ip::tcp::socket::wait_read, kUseTuple);
     co_return ec;
   }
   // One read scattered over several buffers, in order (readv).
   awaitable<IoResult> ReadSomeV(std::span<const asio::mutable_buffer> out) {
+    if (cancelled_) co_return IoResult{asio::error::operation_aborted, 0};
     auto [ec, n] = co_await socket_.async_read_some(out, kUseTuple);
     co_return IoResult{ec, n};
   }
   // What has already arrived, without waiting: 0 and no error if nothing.
   IoResult TryRead(std::span<uint8_t> out) {
+    if (cancelled_) return IoResult{asio::error::operation_aborted, 0};
     std::error_code ec;
     const size_t n = socket_.read_some(asio::buffer(out.data(), out.size()), ec);
     if (ec == asio::error::would_block || ec == asio::error::try_again) return IoResult{};
@@ -60,6 +65,7 @@ class TcpStream {
   }
   template <class Buffers>
   awaitable<std::error_code> WriteAll(const Buffers& buffers) {
+    if (cancelled_) co_return asio::error::operation_aborted;
     auto [ec, n] = co_await asio::async_write(socket_, buffers, kUseTuple);
     (void)n;
     co_return ec;
@@ -72,10 +78,23 @@ class TcpStream {
     std::error_code ignored;
     socket_.close(ignored);
   }
+  // Closes with a reset, not a FIN: the peer must not take a tunnel that
+  // failed for a stream that ended (a truncated download looks complete
+  // when its length is its end of stream).
+  void Abort() {
+    std::error_code ignored;
+    socket_.set_option(asio::socket_base::linger(true, 0), ignored);
+    socket_.close(ignored);
+  }
+  // Ends every pending operation (operation_aborted), and every later one
+  // until ClearCancel: a watchdog's cancel is never lost on an operation
+  // that had not started yet.
   void Cancel() {
+    cancelled_ = true;
     std::error_code ignored;
     socket_.cancel(ignored);
   }
+  void ClearCancel() { cancelled_ = false; }
   std::string PeerName() const {
     std::error_code ec;
     const auto ep = socket_.remote_endpoint(ec);
@@ -86,6 +105,7 @@ class TcpStream {
 
  private:
   asio::ip::tcp::socket socket_;
+  bool cancelled_ = false;
 };
 
 // Connects TcpStreams to host:port (resolving names), within a deadline
@@ -117,13 +137,20 @@ class MemoryPipe {
     closed_ = true;
     signal_.cancel();
   }
+  // The writer reset the connection (Abort).
+  void Abort() {
+    aborted_ = true;
+    CloseWrite();
+  }
   bool closed() const { return closed_; }
+  bool aborted() const { return aborted_; }
   std::deque<uint8_t>& data() { return data_; }
   asio::steady_timer& signal() { return signal_; }
 
  private:
   std::deque<uint8_t> data_;
   bool closed_ = false;
+  bool aborted_ = false;
   asio::steady_timer signal_;
 };
 
@@ -187,10 +214,15 @@ class MemoryStream {
     out_->CloseWrite();
     Cancel();
   }
+  void Abort() {
+    out_->Abort();
+    Cancel();
+  }
   void Cancel() {
     cancelled_ = true;
     in_->signal().cancel();
   }
+  void ClearCancel() { cancelled_ = false; }
   std::string PeerName() const { return "memory"; }
 
  private:

@@ -29,6 +29,9 @@ class Sweeper {
   static constexpr std::chrono::milliseconds kTick{250};
 
   explicit Sweeper(asio::any_io_executor executor) : timer_(executor) {}
+  // Watchdogs may outlive the sweeper (coroutine frames destroyed with
+  // their io_context at exit): they are let go, not left pointing here.
+  ~Sweeper();
   Sweeper(const Sweeper&) = delete;
   Sweeper& operator=(const Sweeper&) = delete;
 
@@ -56,7 +59,7 @@ class Watchdog {
   using Clock = Sweeper::Clock;
 
   Watchdog(Sweeper& sweeper, std::function<void()> cancel)
-      : sweeper_(sweeper), cancel_(std::move(cancel)) {}
+      : sweeper_(&sweeper), cancel_(std::move(cancel)) {}
   ~Watchdog() { Stop(); }
   Watchdog(const Watchdog&) = delete;
   Watchdog& operator=(const Watchdog&) = delete;
@@ -67,14 +70,25 @@ class Watchdog {
     deadline_ = deadline;
     idle_ = idle;
     last_activity_ = Clock::now();
-    if (!registered_) sweeper_.Add(this);
+    if (!registered_ && sweeper_ != nullptr) sweeper_->Add(this);
   }
   void SetDeadline(Clock::time_point deadline) { deadline_ = deadline; }
+  // Watching again after an expiry (the hello wait passed and the
+  // connection goes on to the fallback): a new deadline, the idle limit
+  // from now.
+  void Rearm(Clock::time_point deadline) {
+    expired_ = false;
+    reason_ = "";
+    Start(deadline, idle_);
+  }
   Clock::time_point deadline() const { return deadline_; }
-  void Touch() { last_activity_ = sweeper_.now(); }
+  void Touch() {
+    if (sweeper_ != nullptr) last_activity_ = sweeper_->now();
+  }
   // Stops watching (idempotent); the connection is no longer cancelled.
   void Stop() {
-    if (registered_) sweeper_.Remove(this);
+    if (registered_ && sweeper_ != nullptr) sweeper_->Remove(this);
+    registered_ = false;
   }
   bool expired() const { return expired_; }
   // What expired: "deadline" or "idle".
@@ -111,7 +125,7 @@ class Watchdog {
     }
   }
 
-  Sweeper& sweeper_;
+  Sweeper* sweeper_;  // null once the sweeper is gone
   std::function<void()> cancel_;
   Clock::time_point deadline_ = Clock::time_point::max();
   Clock::duration idle_ = Clock::duration::max();
@@ -147,6 +161,14 @@ inline void Sweeper::Remove(Watchdog* w) {
   w->prev_ = w->next_ = nullptr;
   w->registered_ = false;
   --count_;
+}
+
+inline Sweeper::~Sweeper() {
+  while (head_ != nullptr) {
+    Watchdog* w = head_;
+    Remove(w);
+    w->sweeper_ = nullptr;
+  }
 }
 
 inline void Sweeper::Sweep() {

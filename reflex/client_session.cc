@@ -1,5 +1,7 @@
 #include "reflex/client_session.h"
 
+#include <sodium.h>
+
 #include <algorithm>
 
 #include "reflex/hello.h"
@@ -21,6 +23,11 @@ Error ClientSession::Start() {
   if (e != Error::kOk) return e;
   state_ = State::kHello;
   return Error::kOk;
+}
+
+ClientSession::~ClientSession() {
+  // The hello (a v1 hello carries the user id in the clear).
+  sodium_memzero(output_.data(), output_.size());
 }
 
 Error ClientSession::StartV1() {

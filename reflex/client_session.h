@@ -35,6 +35,9 @@ struct ClientConfig {
 class ClientSession {
  public:
   ClientSession(const ClientConfig& config, const Clock& clock, RandomSource& random);
+  ~ClientSession();
+  ClientSession(const ClientSession&) = delete;
+  ClientSession& operator=(const ClientSession&) = delete;
 
   // Makes the client hello: v2, a Noise message 1 whose payload is the
   // clock's time, a fresh 16-byte nonce and 4 zero bytes; v1-compat, the

@@ -25,6 +25,17 @@
 #include "reflex/pooled_frames.h"
 // 6. Request header.
 #include "reflex/request_header.h"
+// 11. Profile v2: Noise NNpsk0 and its hellos.
+#include "reflex/hello_v2.h"
+#include "reflex/noise.h"
+// 12, 13. The server's decision, sessions, traffic morphing.
+#include "reflex/client_session.h"
+#include "reflex/frame_channel.h"
+#include "reflex/morph.h"
+#include "reflex/random.h"
+#include "reflex/replay_filter.h"
+#include "reflex/server_session.h"
+#include "reflex/session_types.h"
 // Bounded readers and writers used by every decoder and encoder above.
 #include "reflex/byte_reader.h"
 #include "reflex/byte_writer.h"

@@ -1,5 +1,7 @@
 #include "reflex/server_session.h"
 
+#include <sodium.h>
+
 #include <algorithm>
 #include <cstring>
 #include <set>
@@ -51,11 +53,15 @@ bool ServerContext::accepts(Profile p) const {
   return std::find(config_.profiles.begin(), config_.profiles.end(), p) != config_.profiles.end();
 }
 
+// Every user is compared, each in constant time: how long the lookup takes
+// does not tell which user matched, or whether one did.
 size_t ServerContext::FindUser(const UserId& id) const {
+  size_t found = SIZE_MAX;
   for (size_t i = 0; i < config_.users.size(); ++i) {
-    if (config_.users[i] == id) return i;
+    const bool same = sodium_memcmp(config_.users[i].data(), id.data(), id.size()) == 0;
+    found = same && found == SIZE_MAX ? i : found;
   }
-  return SIZE_MAX;
+  return found;
 }
 
 ServerSession::ServerSession(const ServerContext& context, const Clock& clock,
@@ -64,6 +70,12 @@ ServerSession::ServerSession(const ServerContext& context, const Clock& clock,
       clock_(&clock),
       random_(&random),
       deadline_ms_(clock.MonotonicMillis() + context.config().hello_wait_ms) {}
+
+ServerSession::~ServerSession() {
+  // The hello (a v1 hello carries the user id in the clear).
+  sodium_memzero(hello_.data(), hello_.size());
+  sodium_memzero(output_.data(), output_.size());
+}
 
 void ServerSession::Fallback(Error reason, SessionEvent* event) {
   state_ = State::kFinished;

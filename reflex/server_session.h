@@ -82,6 +82,9 @@ class ServerSession {
  public:
   // The hello wait starts now (clock.MonotonicMillis()).
   ServerSession(const ServerContext& context, const Clock& clock, RandomSource& random);
+  ~ServerSession();
+  ServerSession(const ServerSession&) = delete;
+  ServerSession& operator=(const ServerSession&) = delete;
 
   // Feeds received bytes (decrypted in place once the session speaks
   // frames; keep a receive buffer of at least kMaxFrameBytes). Consumes

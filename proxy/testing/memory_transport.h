@@ -44,8 +44,10 @@ class MemoryPeer {
     from_->data().clear();
     return out;
   }
-  // The handler ended its sending direction (shutdown or close).
+  // The handler ended its sending direction (shutdown, close or abort).
   bool HandlerClosed() const { return from_->closed(); }
+  // The handler reset the connection (a failed tunnel), not a clean end.
+  bool HandlerAborted() const { return from_->aborted(); }
 
  private:
   std::shared_ptr<MemoryPipe> from_;

@@ -63,7 +63,10 @@ class ServerHarness {
     auto [stream, peer] = MemoryLink(io_.get_executor());
     ++running_;
     asio::co_spawn(io_, ServeReflexConnection(std::move(stream), env_, dialer_),
-                   [this](std::exception_ptr) { --running_; });
+                   [this](std::exception_ptr e) {
+                     --running_;
+                     if (e) std::rethrow_exception(e);  // out of Poll: the test fails loudly
+                   });
     clients_.push_back(std::move(peer));
     return clients_.back();
   }
@@ -73,6 +76,7 @@ class ServerHarness {
     io_.poll();
   }
   int running() const { return running_; }
+  ServerEnv& env() { return env_; }
 
   MemoryDialer& dialer() { return dialer_; }
   FakeClock& clock() { return clock_; }
