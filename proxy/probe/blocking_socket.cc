@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 
 namespace reflex::proxy::probe {
@@ -92,16 +93,22 @@ Bytes BlockingSocket::ReadSome(size_t max, std::chrono::milliseconds timeout, bo
     *ended = true;
     return {};
   }
-  pollfd p{fd_, POLLIN, 0};
-  if (poll(&p, 1, static_cast<int>(timeout.count())) <= 0) return {};
-  Bytes out(std::min<size_t>(max, 65536));
-  const ssize_t n = ::recv(fd_, out.data(), out.size(), 0);
-  if (n <= 0) {
-    *ended = true;  // end of stream, or reset
-    return {};
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    pollfd p{fd_, POLLIN, 0};
+    const int ready = poll(&p, 1, MillisLeft(until));
+    if (ready < 0 && errno == EINTR) continue;  // a signal is not the peer's doing
+    if (ready <= 0) return {};
+    Bytes out(std::min<size_t>(max, 65536));
+    const ssize_t n = ::recv(fd_, out.data(), out.size(), 0);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)) continue;
+    if (n <= 0) {
+      *ended = true;  // end of stream, or reset
+      return {};
+    }
+    out.resize(static_cast<size_t>(n));
+    return out;
   }
-  out.resize(static_cast<size_t>(n));
-  return out;
 }
 
 Bytes BlockingSocket::ReadAll(std::chrono::milliseconds timeout, bool* ended) {
@@ -177,7 +184,11 @@ BlockingListener::~BlockingListener() {
 
 BlockingSocket BlockingListener::Accept(std::chrono::milliseconds timeout) {
   pollfd p{fd_, POLLIN, 0};
-  if (fd_ < 0 || poll(&p, 1, static_cast<int>(timeout.count())) <= 0) return BlockingSocket();
+  int ready;
+  do {
+    ready = fd_ < 0 ? 0 : poll(&p, 1, static_cast<int>(timeout.count()));
+  } while (ready < 0 && errno == EINTR);
+  if (ready <= 0) return BlockingSocket();
   const int fd = accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
   if (fd < 0) return BlockingSocket();
   const int one = 1;

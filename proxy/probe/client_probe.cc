@@ -155,6 +155,7 @@ std::vector<Scenario> ClientProbe::Scenarios() {
   s.push_back({"close-behaviour", [=, this] {
     App app;
     bool saw_close = false;
+    std::string detail;
     const std::string e = Tunnel(somewhere,
         [&](BlockingSocket& a, App* out) {
           a.ShutdownSend();  // the application is done sending
@@ -162,7 +163,12 @@ std::vector<Scenario> ClientProbe::Scenarios() {
         },
         [&](ServerPeer& p, const RequestHeader&) {
           if (std::string c = Connected(p); !c.empty()) return c;
-          saw_close = p.Read(0, true).peer_closed;
+          const Received closing = p.Read(0, true);
+          saw_close = closing.peer_closed;
+          if (!saw_close) {
+            detail = std::string(closing.ended ? "the tunnel ended" : "nothing for 5 s") +
+                     (closing.error != Error::kOk ? std::string(", ") + std::string(ErrorName(closing.error)) : "");
+          }
           Bytes both = p.Seal(FrameType::kData, B("late"));
           const Bytes close = p.SealClose();
           both.insert(both.end(), close.begin(), close.end());
@@ -170,7 +176,7 @@ std::vector<Scenario> ClientProbe::Scenarios() {
           return std::string();
         }, &app);
     if (!e.empty()) return e;
-    if (!saw_close) return std::string("the application's end of stream did not become CLOSE");
+    if (!saw_close) return "the application's end of stream did not become CLOSE (" + detail + ")";
     if (app.received != B("late")) return std::string("data sent after the client's CLOSE did not reach the application (half-close)");
     if (!app.ended) return std::string("the server's CLOSE did not end the application's stream");
     return std::string();

@@ -197,6 +197,8 @@ bool ServerPeer::Feed(Received* r, RequestHeader* request, bool* got_request) {
     if (e.kind == SessionEventKind::kRequest && request != nullptr) {
       *request = e.request;
       *got_request = true;
+      Note(e, r);
+      break;  // what follows the request is for the next Read
     }
     if (e.kind == SessionEventKind::kFallback) {
       r->error = e.reason;
