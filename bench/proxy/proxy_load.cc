@@ -328,7 +328,8 @@ int Report(const char* path) {
     return v[v.size() / 2];
   };
   const std::vector<std::string> peers = {"direct", "reflex", "ss-libev", "v2ray"};
-  std::printf("| workload | direct | reflex | ss-libev | v2ray | reflex vs best peer |\n|---|---|---|---|---|---|\n");
+  std::printf("| workload | direct | reflex | ss-libev | v2ray | reflex vs best peer (above 1: reflex ahead) |\n"
+              "|---|---|---|---|---|---|\n");
   for (const std::string& row : rows) {
     const auto& by_peer = values[row];
     std::printf("| %s |", row.c_str());
@@ -348,8 +349,9 @@ int Report(const char* path) {
       if (best < 0 || (higher ? m > best : m < best)) best = m;
     }
     const auto r = by_peer.find("reflex");
-    if (r != by_peer.end() && best > 0) {
-      std::printf(" %.2fx %s |\n", median(r->second) / best, higher ? "(higher is better)" : "(lower is better)");
+    const double ours = r == by_peer.end() ? -1 : median(r->second);
+    if (row.find("failed") == std::string::npos && ours > 0 && best > 0) {
+      std::printf(" %.2fx |\n", higher ? ours / best : best / ours);
     } else {
       std::printf(" - |\n");
     }

@@ -93,7 +93,8 @@ stop_peer() {
   sleep 1  # let the sockets go
 }
 
-results="$work/results.jsonl"
+results="${out%.md}.jsonl"  # kept beside the table: the raw figures
+: >"$results"
 record() {  # record PEER WORKLOAD JSON
   printf '%s\n' "$3" | sed "s/^{/{\"peer\":\"$1\",\"workload\":\"$2\",/" >>"$results"
   echo "  $1 $2: $3"
