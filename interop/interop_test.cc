@@ -17,12 +17,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-uint16_t FreePort() {
-  asio::io_context io;
-  asio::ip::tcp::acceptor a(io, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-  return a.local_endpoint().port();
-}
-
 std::string Loopback(uint16_t port) { return "127.0.0.1:" + std::to_string(port); }
 
 // The Go port's server (both profiles) or client, on OS-chosen ports.
@@ -64,7 +58,7 @@ constexpr size_t kBytes = 1 << 20;
 
 TEST(Interop, TheGoClientThroughOurServerCarriesDataBothWaysInBothProfiles) {
   RecordingListener echo({"127.0.0.1", 0}, RecordingListener::Mode::kEcho, "", 0);
-  auto server = ReflexProcess::Server("cpp-server", FreePort(), {"--profile", "v2", "--profile", "v1-compat"});
+  auto server = ReflexProcess::Server("cpp-server", UnusedPort(), {"--profile", "v2", "--profile", "v1-compat"});
   ASSERT_TRUE(server->ok()) << server->child().ReadStderr();
   for (const char* profile : {"v2", "v1-compat"}) {
     SCOPED_TRACE(profile);
@@ -77,7 +71,7 @@ TEST(Interop, TheGoClientThroughOurServerCarriesDataBothWaysInBothProfiles) {
 
 TEST(Interop, OurClientThroughTheGoServerCarriesDataBothWaysInBothProfiles) {
   RecordingListener echo({"127.0.0.1", 0}, RecordingListener::Mode::kEcho, "", 0);
-  GoProcess go = GoServer(FreePort(), "go-server");
+  GoProcess go = GoServer(UnusedPort(), "go-server");
   ASSERT_NE(go.port, 0) << go.child->ReadStderr();
   for (const char* profile : {"v2", "v1-compat"}) {
     SCOPED_TRACE(profile);
@@ -89,7 +83,7 @@ TEST(Interop, OurClientThroughTheGoServerCarriesDataBothWaysInBothProfiles) {
 }
 
 TEST(Interop, TheProbeFindsTheGoServerConformantInBothProfiles) {
-  const uint16_t fallback = FreePort();
+  const uint16_t fallback = UnusedPort();
   GoProcess go = GoServer(fallback, "probed-go-server");
   ASSERT_NE(go.port, 0) << go.child->ReadStderr();
   for (const char* profile : {"v2", "v1-compat"}) {
@@ -105,7 +99,7 @@ TEST(Interop, TheProbeFindsTheGoServerConformantInBothProfiles) {
 
 TEST(Interop, TheProbeFindsTheGoClientConformantInBothProfiles) {
   for (const char* profile : {"v2", "v1-compat"}) {
-    const uint16_t listen = FreePort();
+    const uint16_t listen = UnusedPort();
     GoProcess go = GoClient(listen, profile, std::string("probed-go-client-") + profile);
     ASSERT_NE(go.port, 0) << go.child->ReadStderr();
     int status = -1;

@@ -31,13 +31,6 @@ using namespace std::chrono_literals;
 constexpr uint64_t kMiB = 1 << 20;
 constexpr char kCurl[] = "/usr/bin/curl";
 
-// A port nothing listens on (bound, then closed).
-uint16_t ClosedPort() {
-  asio::io_context io;
-  asio::ip::tcp::acceptor a(io, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-  return a.local_endpoint().port();
-}
-
 struct CurlResult {
   int status = -1;  // curl's exit status
   std::string body;
@@ -346,7 +339,7 @@ TEST_F(Faults, AClientVanishingMidFrameLeavesTheServerIdle) {
 }
 
 TEST_F(Faults, AFallbackThatRefusesClosesTheProbeWithNothingSent) {
-  auto server = ReflexProcess::Server("refusing-fallback", ClosedPort());
+  auto server = ReflexProcess::Server("refusing-fallback", UnusedPort());
   ASSERT_TRUE(server->ok());
   BlockingSocket p(server->port());
   ASSERT_TRUE(p.Send(std::string("GET / HTTP/1.1\r\n\r\n")));
@@ -359,7 +352,7 @@ TEST_F(Faults, AFallbackThatRefusesClosesTheProbeWithNothingSent) {
 TEST_F(Faults, AnUnreachableTargetIsRepliedWithSocksCodeFiveOrFour) {
   {
     BlockingSocket s(v2_->port());
-    EXPECT_EQ(Socks5Connect(s, "127.0.0.1", ClosedPort()), 5) << "connection refused";
+    EXPECT_EQ(Socks5Connect(s, "127.0.0.1", UnusedPort()), 5) << "connection refused";
   }
   {
     BlockingSocket s(v2_->port());

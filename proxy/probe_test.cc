@@ -9,17 +9,12 @@
 #include "proxy/asio_config.h"
 #include "proxy/e2e/child_process.h"
 #include "proxy/e2e/reflex_process.h"
+#include "proxy/e2e/test_servers.h"
 
 namespace reflex::proxy::e2e {
 namespace {
 
 using namespace std::chrono_literals;
-
-uint16_t FreePort() {
-  asio::io_context io;
-  asio::ip::tcp::acceptor a(io, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-  return a.local_endpoint().port();
-}
 
 struct ProbeRun {
   int status = -1;
@@ -38,7 +33,7 @@ ProbeRun RunProbe(std::vector<std::string> args, const std::string& tag) {
 // A server (ours or a defective build) and the probe against it.
 ProbeRun ProbeServerBinary(const std::string& binary, const std::string& profile, const std::string& tag,
                            const std::string& only = "") {
-  const uint16_t fallback = FreePort();
+  const uint16_t fallback = UnusedPort();
   auto server = ReflexProcess::Server(tag, fallback, {"--profile", profile, "--hello-wait", "1500"}, binary);
   if (!server->ok()) return {-1, "the server did not start: " + server->child().ReadStderr()};
   return RunProbe({"server", "--target", "127.0.0.1:" + std::to_string(server->port()), "--user", kUser1,
@@ -58,7 +53,7 @@ TEST(Probe, OurServerPassesEveryScenarioInBothProfiles) {
 
 TEST(Probe, OurClientPassesEveryScenarioInBothProfiles) {
   for (const char* profile : {"v2", "v1-compat"}) {
-    const uint16_t listen = FreePort();
+    const uint16_t listen = UnusedPort();
     auto client = ReflexProcess::Client(std::string("client-") + profile, listen, {"--profile", profile});
     ASSERT_TRUE(client->ok()) << client->child().ReadStderr();
     const ProbeRun r = RunProbe({"client", "--listen", "127.0.0.1:" + std::to_string(listen), "--user", kUser1,

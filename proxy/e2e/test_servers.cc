@@ -33,6 +33,12 @@ std::string Hex(const uint8_t* p, size_t n) {
 
 }  // namespace
 
+uint16_t UnusedPort() {
+  asio::io_context io;
+  asio::ip::tcp::acceptor a(io, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  return a.local_endpoint().port();
+}
+
 uint8_t ContentByte(uint64_t i) { return static_cast<uint8_t>(Mix(i / 8) >> (8 * (i % 8))); }
 
 Bytes Content(uint64_t offset, size_t n) {

@@ -36,6 +36,10 @@ Bytes Content(uint64_t offset, size_t n);
 std::string ContentSha256(uint64_t n);
 std::string Sha256Hex(const std::string& bytes);
 
+// A loopback port nothing listens on (bound by the OS, then let go): for a
+// peer that must be told its port before it starts, or must be refused.
+uint16_t UnusedPort();
+
 inline constexpr char kIndexPage[] =
     "<!doctype html><title>fallback</title><p>An ordinary web server.</p>\n";
 
