@@ -15,21 +15,31 @@ flags="$CXXFLAGS -std=c++20 -I. -Wall -Wextra"
 # (it interposes malloc) and programs with a main() stay out.
 sources=$(ls pool/*.cc reflex/*.cc proxy/*.cc tools/vector_file.cc tools/conformance_checker.cc \
   tools/testing/hex.cc tools/testing/chunked_decode.cc | grep -v -e '_test\.cc$' -e '^proxy/main\.cc$')
+# Compiled on every core: the proxy's coroutine sources take most of the
+# time, and one compiler at a time would leave the other cores idle.
+parallel=$(nproc 2>/dev/null || echo 1)
+failed=0
 objs=()
 for src in $sources; do
+  while [ "$(jobs -rp | wc -l)" -ge "$parallel" ]; do wait -n || failed=1; done
   obj="$WORK/obj/$(echo "${src%.cc}" | tr / _).o"
-  $CXX $flags -c "$src" -o "$obj"
+  $CXX $flags -c "$src" -o "$obj" &
   objs+=("$obj")
 done
+while [ -n "$(jobs -p)" ]; do wait -n || failed=1; done
+[ "$failed" -eq 0 ] || { echo "build.sh: a library source failed to compile" >&2; exit 1; }
 rm -f "$WORK/libreflex.a"
 ar rcs "$WORK/libreflex.a" "${objs[@]}"
 
 for t in $targets; do
+  while [ "$(jobs -rp | wc -l)" -ge "$parallel" ]; do wait -n || failed=1; done
   $CXX $flags "fuzz/${t}_fuzzer.cc" "$WORK/libreflex.a" $LIB_FUZZING_ENGINE \
-    -l:libsodium.a -l:libcrypto.a -ldl -lpthread -o "$OUT/$t"
+    -l:libsodium.a -l:libcrypto.a -ldl -lpthread -o "$OUT/$t" &
   rm -f "$OUT/${t}_seed_corpus.zip"
   zip -q -j "$OUT/${t}_seed_corpus.zip" testdata/corpus/"$t"/*
   cp "fuzz/$t.dict" "$OUT/$t.dict"
   cp "fuzz/$t.options" "$OUT/$t.options"
 done
+while [ -n "$(jobs -p)" ]; do wait -n || failed=1; done
+[ "$failed" -eq 0 ] || { echo "build.sh: a fuzz target failed to build" >&2; exit 1; }
 echo "built $(echo $targets | wc -w) fuzz targets into $OUT"
