@@ -9,7 +9,9 @@ def reflex_fuzz_target(name, deps):
     otherwise (then `bazel-bin/fuzz/NAME FILE...` reproduces a crash).
     NAME_replay is a test: every file of testdata/corpus/NAME and
     testdata/crashes/NAME through the entry point, in whatever config
-    `bazel test` runs (default, asan).
+    `bazel test` runs (default, asan). Tagged fuzz_replay: CI's ASan step
+    skips it because CI's fuzz campaign runs the same files first, under
+    ASan + UBSan, in the libFuzzer build.
     """
     srcs = [name + "_fuzzer.cc"]
     cc_binary(
@@ -28,6 +30,7 @@ def reflex_fuzz_target(name, deps):
     cc_test(
         name = name + "_replay",
         size = "medium",
+        tags = ["fuzz_replay"],
         srcs = srcs,
         deps = deps + ["//fuzz:replay_main"],
         args = [

@@ -3,16 +3,26 @@
 # directly, with the variables OSS-Fuzz sets: every target must land in $OUT
 # with its seed corpus, dictionary and options, and survive 1000 runs over
 # its seed corpus.
+#   tools/check_oss_fuzz_build.sh [--out DIR]   # keep $OUT in DIR
+# The flags are OSS-Fuzz's address build plus UBSan (as --config=fuzz), so
+# CI's fuzz campaign can run these binaries (--prebuilt) instead of building
+# every target a second time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
+out="$scratch/out"
+case "${1:-}" in
+  --out) out="$2"; rm -rf "$out" ;;
+  "") ;;
+  *) echo "check_oss_fuzz_build: unknown option $1 (only --out DIR)" >&2; exit 2 ;;
+esac
 
 export CC=clang CXX=clang++
-export CFLAGS="-O1 -fno-omit-frame-pointer -gline-tables-only -fsanitize=address,fuzzer-no-link"
+export CFLAGS="-O1 -fno-omit-frame-pointer -gline-tables-only -fsanitize=address,undefined,fuzzer-no-link -fno-sanitize=function -fno-sanitize-recover=all"
 export CXXFLAGS="$CFLAGS"
 export LIB_FUZZING_ENGINE="-fsanitize=fuzzer"
-export OUT="$scratch/out" WORK="$scratch/work"
+export OUT="$out" WORK="$scratch/work"
 mkdir -p "$OUT" "$WORK"
 bash .clusterfuzzlite/build.sh
 

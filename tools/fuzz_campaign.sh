@@ -8,6 +8,8 @@
 #   tools/fuzz_campaign.sh --time 600 --target stream_decode --target roundtrip
 #   tools/fuzz_campaign.sh --merge               # then minimize new inputs
 #                                                # into testdata/corpus
+#   tools/fuzz_campaign.sh --prebuilt DIR        # run binaries DIR/<target>
+#                                                # (an OSS-Fuzz $OUT) unbuilt
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,11 +18,12 @@ time_per_target=60
 jobs=$(nproc)
 work=.fuzz-work
 merge=0
+prebuilt=
 targets=()
 
 usage() {
   sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
-  echo "options: --time SECONDS  --target NAME (repeatable)  --jobs N  --work DIR  --merge"
+  echo "options: --time SECONDS  --target NAME (repeatable)  --jobs N  --work DIR  --merge  --prebuilt DIR"
   echo "targets: $(echo $ALL_TARGETS)"
 }
 
@@ -31,6 +34,7 @@ while [ $# -gt 0 ]; do
     --jobs) jobs="$2"; shift 2 ;;
     --work) work="$2"; shift 2 ;;
     --merge) merge=1; shift ;;
+    --prebuilt) prebuilt="$2"; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "fuzz_campaign: unknown option $1" >&2; usage >&2; exit 2 ;;
   esac
@@ -41,14 +45,18 @@ for t in "${targets[@]}"; do
 done
 
 echo "fuzz campaign: ${#targets[@]} target(s), ${time_per_target}s each, $jobs at a time, work dir $work"
-labels=()
-for t in "${targets[@]}"; do labels+=("//fuzz:$t"); done
-bazel build --config=fuzz "${labels[@]}" || { echo "fuzz_campaign: build failed" >&2; exit 1; }
+bin_dir=$prebuilt
+if [ -z "$bin_dir" ]; then
+  labels=()
+  for t in "${targets[@]}"; do labels+=("//fuzz:$t"); done
+  bazel build --config=fuzz "${labels[@]}" || { echo "fuzz_campaign: build failed" >&2; exit 1; }
+  bin_dir=bazel-bin/fuzz
+fi
 
 mkdir -p "$work/bin" "$work/logs"
 for t in "${targets[@]}"; do
   # A private copy: another bazel build may replace bazel-bin while we run.
-  cp -f "bazel-bin/fuzz/$t" "$work/bin/$t"
+  cp -f "$bin_dir/$t" "$work/bin/$t" || { echo "fuzz_campaign: no binary $bin_dir/$t" >&2; exit 1; }
   mkdir -p "$work/corpus/$t" "$work/artifacts/$t"
 done
 
@@ -58,13 +66,17 @@ option() {  # option TARGET KEY: a value from fuzz/TARGET.options
 
 run_target() {
   local t=$1
+  # The known crash inputs are read too (never written: libFuzzer writes
+  # new inputs into the first directory only), so they are replayed first.
+  local crashes=()
+  [ -d "testdata/crashes/$t" ] && crashes=("testdata/crashes/$t")
   "$work/bin/$t" \
     -max_total_time="$time_per_target" \
     -max_len="$(option "$t" max_len)" \
     -dict="fuzz/$(option "$t" dict)" \
     -timeout=25 -rss_limit_mb=4096 -print_final_stats=1 \
     -artifact_prefix="$work/artifacts/$t/" \
-    "$work/corpus/$t" "testdata/corpus/$t" >"$work/logs/$t.log" 2>&1
+    "$work/corpus/$t" "testdata/corpus/$t" "${crashes[@]+"${crashes[@]}"}" >"$work/logs/$t.log" 2>&1
 }
 
 status_of() {  # the last libFuzzer status line of a target, shortened
