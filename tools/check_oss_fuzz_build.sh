@@ -13,7 +13,9 @@ scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 out="$scratch/out"
 case "${1:-}" in
-  --out) out="$2"; rm -rf "$out" ;;
+  --out) out="$2"
+    # Written into, never cleared: refuse a directory that holds anything.
+    [ -z "$(ls -A "$out" 2>/dev/null)" ] || { echo "check_oss_fuzz_build: $out is not empty" >&2; exit 2; } ;;
   "") ;;
   *) echo "check_oss_fuzz_build: unknown option $1 (only --out DIR)" >&2; exit 2 ;;
 esac

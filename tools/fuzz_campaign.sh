@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The fuzz campaign: builds every libFuzzer target (--config=fuzz), runs each
-# for a time budget on all cores, keeps new inputs in a work corpus outside
-# testdata/, prints progress while it runs and a summary table at the end.
-# Exits 1 if any target crashed or broke an invariant.
+# The fuzz campaign: builds every libFuzzer target (--config=fuzz) unless
+# given --prebuilt, runs each for a time budget on all cores (seeds and known
+# crash inputs first), keeps new inputs in a work corpus outside testdata/,
+# prints progress while it runs and a summary table at the end. Exits 1 if
+# any target crashed, broke an invariant or did not run to its end.
 #
 #   tools/fuzz_campaign.sh                       # every target, 60 s each
 #   tools/fuzz_campaign.sh --time 600 --target stream_decode --target roundtrip
@@ -70,13 +71,18 @@ run_target() {
   # new inputs into the first directory only), so they are replayed first.
   local crashes=()
   [ -d "testdata/crashes/$t" ] && crashes=("testdata/crashes/$t")
-  "$work/bin/$t" \
+  # strict_string_checks as in the asan config's tests; libFuzzer's own
+  # leak detection stays on.
+  ASAN_OPTIONS=${ASAN_OPTIONS:-strict_string_checks=1} "$work/bin/$t" \
     -max_total_time="$time_per_target" \
     -max_len="$(option "$t" max_len)" \
     -dict="fuzz/$(option "$t" dict)" \
     -timeout=25 -rss_limit_mb=4096 -print_final_stats=1 \
     -artifact_prefix="$work/artifacts/$t/" \
     "$work/corpus/$t" "testdata/corpus/$t" "${crashes[@]+"${crashes[@]}"}" >"$work/logs/$t.log" 2>&1
+  # Its exit status, for the verdict: a fuzzer killed (out of memory, say)
+  # or refused at start leaves no artifact and no sanitizer report.
+  echo $? >"$work/logs/$t.status"
 }
 
 status_of() {  # the last libFuzzer status line of a target, shortened
@@ -129,8 +135,12 @@ for t in "${targets[@]}"; do
   ft=$(echo "$last" | sed -n 's/.* ft: \([0-9]*\).*/\1/p')
   corpus=$(( $(ls "$work/corpus/$t" | wc -l) + $(ls "testdata/corpus/$t" | wc -l) ))
   artifacts=$(ls "$work/artifacts/$t" 2>/dev/null | sed "s|^|$work/artifacts/$t/|" | tr '\n' ' ')
+  status=$(cat "$work/logs/$t.status" 2>/dev/null || echo missing)
   if [ -n "$artifacts" ] || grep -a -q -E 'ERROR: (AddressSanitizer|libFuzzer)|invariant broken|runtime error' "$work/logs/$t.log"; then
     crashed=1
+  elif [ "$status" != 0 ] || [ -z "$(stat "$t" number_of_executed_units)" ]; then
+    crashed=1
+    artifacts="exit status $status, see $work/logs/$t.log"
   fi
   echo "| $t | $(stat "$t" number_of_executed_units) | $(stat "$t" average_exec_per_sec) | ${cov:-?} | ${ft:-?} | $corpus | ${artifacts:-none} |"
 done
