@@ -12,6 +12,8 @@ cd "$(dirname "$0")/.."
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 out="$scratch/out"
+[ $# -eq 0 ] || { [ $# -eq 2 ] && [ "$1" = --out ]; } ||
+  { echo "usage: tools/check_oss_fuzz_build.sh [--out DIR]" >&2; exit 2; }
 case "${1:-}" in
   --out) out="$2"
     # Written into, never cleared: refuse a directory that holds anything.

@@ -138,6 +138,8 @@ for t in "${targets[@]}"; do
   status=$(cat "$work/logs/$t.status" 2>/dev/null || echo missing)
   if [ -n "$artifacts" ] || grep -a -q -E 'ERROR: (AddressSanitizer|libFuzzer)|invariant broken|runtime error' "$work/logs/$t.log"; then
     crashed=1
+    # A report without an artifact must not print as "none" (a pass in CI).
+    artifacts=${artifacts:-"report in $work/logs/$t.log"}
   elif [ "$status" != 0 ] || [ -z "$(stat "$t" number_of_executed_units)" ]; then
     crashed=1
     artifacts="exit status $status, see $work/logs/$t.log"

@@ -12,7 +12,7 @@
 //       opens C tunnels (each fetches 1 byte), then reports the resident
 //       memory the processes P1, P2 grew by, per tunnel;
 //   proxy_load aead --bytes N
-//       the machine's AEAD limit: raw libsodium ChaCha20-Poly1305 seal and
+//       raw libsodium, for scale: ChaCha20-Poly1305 seal and
 //       open of N bytes in 16 KiB messages (the bytes a tunnel carries);
 //   proxy_load freeport
 //       a loopback port nothing listens on, for the peers' configurations;
@@ -356,7 +356,7 @@ int Report(const char* path) {
       std::printf(" - |\n");
     }
   }
-  std::printf("\nAEAD limit of this machine (raw libsodium ChaCha20-Poly1305, seal + open of 16 KiB "
+  std::printf("\nRaw libsodium ChaCha20-Poly1305 on this machine, for scale (seal + open of 16 KiB "
               "messages): %.0f MB/s\n", aead);
   return 0;
 }
