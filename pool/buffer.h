@@ -60,7 +60,10 @@ class Buffer {
   // Limits the wipe on return to the first n bytes: the caller promises it
   // wrote nothing past them (a 128 KiB receive buffer that a read filled
   // only 300 bytes into). Saves the memset and keeps untouched pages out
-  // of memory. Checked pools write their pattern over everything anyway.
+  // of memory. A caller that breaks the promise leaves the bytes it wrote
+  // past n in the pool's free memory until the block is handed out again
+  // (and then to its next holder). Checked pools ignore the extent: they
+  // write their pattern over the whole capacity and verify all of it.
   void set_wipe_extent(size_t n) {
     if (n < high_water_) high_water_ = static_cast<uint32_t>(n);
   }
@@ -68,10 +71,11 @@ class Buffer {
   // Returns the memory now; the handle becomes empty. Safe to call again.
   void Reset() {
     if (data_ == nullptr) return;
+    const size_t used = core_->fills_whole_blocks() ? capacity_ : high_water_;
     if (cls_ == detail::kOversizeClass) {
-      core_->PutOversize(data_, high_water_, wipe_);
+      core_->PutOversize(data_, used, wipe_);
     } else {
-      core_->Put(data_, cls_, high_water_, wipe_);
+      core_->Put(data_, cls_, used, wipe_);
     }
     data_ = nullptr;
     core_ = nullptr;

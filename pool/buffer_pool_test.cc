@@ -170,6 +170,30 @@ TEST(BufferPool, AWipeExtentLimitsTheWipeToTheBytesWritten) {
   EXPECT_EQ(next.data()[100], 0x42) << "past the extent nothing was wiped";
 }
 
+// A checked pool verifies the whole block when it hands it out again, so it
+// must wipe the whole block on return, whatever extent its holder
+// declared: a holder that wrote past its extent leaves no plaintext behind
+// and draws no false "write after return" report.
+TEST(BufferPool, ACheckedPoolWipesTheWholeBlockWhateverTheExtent) {
+  PoolOptions options;
+  options.checked = true;
+  options.abort_on_violation = false;  // count a violation instead
+  BufferPool pool(options);
+  uint8_t* address;
+  {
+    Buffer b = pool.Get(2048);
+    std::memset(b.data(), 0x42, 1000);
+    b.set_wipe_extent(10);  // a promise broken: 990 bytes past it
+    address = b.data();
+  }
+  Buffer next = pool.Get(2048);
+  EXPECT_EQ(pool.Stats().tiers[0].poison_violations, 0u);
+  ASSERT_EQ(next.data(), address);
+  for (size_t i = 0; i < next.size(); ++i) {
+    ASSERT_EQ(next.data()[i], kFillByte) << "offset " << i;
+  }
+}
+
 // What the allocator sees of one block when it is freed.
 struct FreedBlock {
   const void* address = nullptr;

@@ -143,6 +143,11 @@ class PoolCore {
   void PutOversize(void* block, size_t used, bool wipe)
       REFLEX_EXCLUDES(life_mu_);
 
+  // Checked mode: a return fills the whole block with the pattern, not
+  // only the extent its holder declared, because the hand-out check
+  // verifies the whole block.
+  bool fills_whole_blocks() const { return fill_on_return_; }
+
   // Under ASan: marks [0, size) of a handed-out block addressable and
   // [size, capacity) poisoned. No-op otherwise.
   static void SetAccessible(void* block, size_t size, size_t capacity) {
