@@ -1,21 +1,36 @@
-// The client (outbound) side: a local SOCKS5 or HTTP CONNECT request,
-// a tunnel to the Reflex server (ClientSession), the server's connect
-// result turned into the local protocol's reply, then the relay. On any
-// stream type (stream.h).
+// The client (outbound) side of one local connection, on any stream type
+// (stream.h), as named phases. Each phase is a member coroutine that does
+// one job and returns the next phase; Run() dispatches them:
+//
+//   ReadSocks5Request ──┐
+//                       ├──► DialServer ──► ReadServerHello ──► ReadConnectResult
+//   ReadHttpConnectRequest                        │                    │
+//                                                 ▼                    ▼
+//                                             ReplyLocal ◄─────────────┘
+//                                                 │
+//                                                 ▼
+//                                         SendEarlyData ──► Relay
+//
+// A tunnel that fails before it is open still goes through ReplyLocal, so
+// the application gets its protocol's failure reply. Every phase may also
+// end the connection (kEnd) after recording why; Run() then closes both
+// streams, stops the watchdog and writes the one log line.
 #ifndef REFLEX_PROXY_CLIENT_HANDLER_H_
 #define REFLEX_PROXY_CLIENT_HANDLER_H_
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
 
 #include "proxy/asio_config.h"
+#include "proxy/close_reason.h"
+#include "proxy/connection_state.h"
 #include "proxy/env.h"
 #include "proxy/http_connect.h"
 #include "proxy/log.h"
 #include "proxy/relay.h"
-#include "proxy/server_handler.h"
 #include "proxy/socks5.h"
 #include "proxy/stream.h"
 #include "proxy/watchdog.h"
@@ -23,26 +38,22 @@
 
 namespace reflex::proxy {
 
-// A tunnel being opened: the connection to the server, the session, and
-// what the server already sent past its connect result.
-template <class Stream>
-struct Tunnel {
-  std::optional<Stream> server;
-  pool::Buffer buffer;  // received bytes not yet opened (from `at`)
-  size_t at = 0;
-  size_t have = 0;
-  size_t dirty = 0;  // how far `buffer` was ever written (its wipe)
-  ~Tunnel() { buffer.set_wipe_extent(dirty); }
-  uint8_t code = kConnectGeneralFailure;  // SOCKS5 reply code
-  std::string failure;
-  // Data the server sent instead of a connect result (a server that sends
-  // none): delivered to the application right after its reply.
-  size_t early_at = 0;
-  size_t early_size = 0;
+enum class LocalProtocol : uint8_t { kSocks5, kHttpConnect };
+
+enum class ClientPhase : uint8_t {
+  kReadSocks5Request,       // greeting, method reply, request
+  kReadHttpConnectRequest,  // a CONNECT request head
+  kDialServer,              // connect to the Reflex server, send the hello
+  kReadServerHello,         // until the handshake is done; send the request
+  kReadConnectResult,       // (v2) until the server reached the target or not
+  kReplyLocal,              // the local protocol's reply, success or failure
+  kSendEarlyData,           // bytes that arrived before the relay, both ways
+  kRelay,                   // the tunnel, both ways
+  kEnd,
 };
 
-// Reads from `s` into buf[have..] until `parse` says done, an error, or
-// the watchdog ends it. Returns false on failure.
+// Reads once from `s` into buf[*have..]. False on an error, the end of
+// stream, or a full buffer.
 template <class Stream>
 awaitable<bool> ReadMore(Stream& s, pool::Buffer& buf, size_t* have) {
   if (*have == buf.size()) co_return false;
@@ -53,130 +64,331 @@ awaitable<bool> ReadMore(Stream& s, pool::Buffer& buf, size_t* have) {
 }
 
 template <class Stream, class Dialer>
-awaitable<void> OpenTunnel(const RequestHeader& request, ClientEnv& env, Dialer& dialer,
-                           ClientSession& session, Watchdog& watchdog, Tunnel<Stream>* t) {
+class ClientConnection {
+ public:
+  ClientConnection(Stream app, LocalProtocol protocol, ClientEnv& env, Dialer& dialer,
+                   ClientConnectionState& state)
+      : env_(env),
+        dialer_(dialer),
+        protocol_(protocol),
+        rec_(state.record),
+        session_(state.session.emplace(env.session, *env.clock, *env.random)),
+        app_(std::move(app)),
+        watchdog_(*env.sweeper, [this] {
+          app_.Cancel();
+          if (server_) server_->Cancel();
+        }) {
+    rec_.start = std::chrono::steady_clock::now();
+    rec_.peer = app_.PeerName();
+    rec_.profile = ProfileName(env.session.profile);
+    watchdog_.Start(Watchdog::Clock::now() + env.timeouts.handshake, env.timeouts.idle);
+  }
+  ClientConnection(const ClientConnection&) = delete;
+  ClientConnection& operator=(const ClientConnection&) = delete;
+  ~ClientConnection() { local_.set_wipe_extent(local_dirty_); }
+
+  // The dispatcher; the one way out, whatever the phase that ended.
+  awaitable<void> Run() {
+    ClientPhase phase = protocol_ == LocalProtocol::kSocks5 ? ClientPhase::kReadSocks5Request
+                                                             : ClientPhase::kReadHttpConnectRequest;
+    while (phase != ClientPhase::kEnd) phase = co_await Step(phase);
+    watchdog_.Stop();
+    app_.Close();
+    if (server_) server_->Close();
+    env_.stats->ConnectionClosed(rec_.reason);
+    rec_.LogLine(protocol_ == LocalProtocol::kSocks5 ? "socks" : "http");
+  }
+
+  awaitable<ClientPhase> Step(ClientPhase phase) {
+    switch (phase) {
+      case ClientPhase::kReadSocks5Request: co_return co_await ReadSocks5Request();
+      case ClientPhase::kReadHttpConnectRequest: co_return co_await ReadHttpConnectRequest();
+      case ClientPhase::kDialServer: co_return co_await DialServer();
+      case ClientPhase::kReadServerHello: co_return co_await ReadServerHello();
+      case ClientPhase::kReadConnectResult: co_return co_await ReadConnectResult();
+      case ClientPhase::kReplyLocal: co_return co_await ReplyLocal();
+      case ClientPhase::kSendEarlyData: co_return co_await SendEarlyData();
+      case ClientPhase::kRelay: co_return co_await Relay();
+      case ClientPhase::kEnd: break;
+    }
+    co_return ClientPhase::kEnd;
+  }
+
+ private:
+  ClientPhase End(CloseReason reason, std::string_view detail = {}) {
+    rec_.Close(reason, detail);
+    return ClientPhase::kEnd;
+  }
+  // The tunnel could not be opened: the application still gets its reply.
+  ClientPhase Fail(CloseReason reason, std::string_view detail = {}) {
+    rec_.Close(reason, detail);
+    return ClientPhase::kReplyLocal;
+  }
+
+  // One more read of the local request; false once it cannot come.
+  awaitable<bool> ReadLocal() {
+    if (!local_) local_ = env_.pool->Get(kLocalRequestBytes);
+    const bool more = local_ && co_await ReadMore(app_, local_, &local_have_);
+    local_dirty_ = std::max(local_dirty_, local_have_);
+    if (!more) rec_.Close(watchdog_.expired() ? CloseReason::kTimeout : CloseReason::kLocalClosedEarly);
+    co_return more;
+  }
+
+  awaitable<ClientPhase> ReadSocks5Request() {
+    bool greeted = false;
+    while (true) {
+      if (!co_await ReadLocal()) co_return ClientPhase::kEnd;
+      if (!greeted) {
+        size_t n = 0;
+        const Socks5Status st = ParseSocks5Greeting(local_.span().first(local_have_), &n);
+        if (st == Socks5Status::kNeedMore) continue;
+        const auto reply = Socks5MethodReply(st == Socks5Status::kOk);
+        (void)co_await app_.WriteAll(asio::buffer(reply));
+        if (st != Socks5Status::kOk) co_return End(CloseReason::kLocalRequestRefused, "socks greeting");
+        greeted = true;
+        std::memmove(local_.data(), local_.data() + n, local_have_ - n);
+        local_have_ -= n;
+      }
+      const Socks5Status st = ParseSocks5Request(local_.span().first(local_have_), &head_, &request_);
+      if (st == Socks5Status::kNeedMore) continue;
+      if (st != Socks5Status::kOk) {
+        const uint8_t code = st == Socks5Status::kUnsupportedCommand ? kSocks5CommandNotSupported
+                             : st == Socks5Status::kBadAddressType ? kSocks5AddressTypeNotSupported
+                                                                   : kConnectGeneralFailure;
+        const auto reply = Socks5Reply(code);
+        (void)co_await app_.WriteAll(asio::buffer(reply));
+        co_return End(CloseReason::kLocalRequestRefused, "socks request");
+      }
+      co_return ClientPhase::kDialServer;
+    }
+  }
+
+  awaitable<ClientPhase> ReadHttpConnectRequest() {
+    while (true) {
+      if (!co_await ReadLocal()) co_return ClientPhase::kEnd;
+      HostPort target;
+      const HttpConnectStatus st = ParseHttpConnect(local_.span().first(local_have_), &head_, &target);
+      if (st == HttpConnectStatus::kNeedMore) continue;
+      if (st != HttpConnectStatus::kOk || !RequestHeaderFor(target, &request_)) {
+        const int status = st == HttpConnectStatus::kTooLarge    ? 431
+                           : st == HttpConnectStatus::kNotConnect ? 405
+                                                                  : 400;
+        const std::string_view reply = HttpConnectResponse(status);
+        (void)co_await app_.WriteAll(asio::buffer(reply.data(), reply.size()));
+        co_return End(CloseReason::kLocalRequestRefused, "http request");
+      }
+      co_return ClientPhase::kDialServer;
+    }
+  }
+
   // The dial and the handshake after it get their own time, whatever is
   // left of the local request's.
-  watchdog.SetDeadline(Watchdog::Clock::now() + env.timeouts.connect + env.timeouts.handshake);
-  auto [ec, server] = co_await dialer.Connect(env.server, watchdog);
-  if (ec) {
-    t->failure = "server " + FormatHostPort(env.server) + " unreachable: " + ec.message();
-    REFLEX_LOG(kWarn, "reflex server %s unreachable: %s", FormatHostPort(env.server).c_str(),
-               ec.message().c_str());
-    co_return;
+  awaitable<ClientPhase> DialServer() {
+    rec_.target = FormatHostPort(TargetOf(request_));
+    watchdog_.SetDeadline(Watchdog::Clock::now() + env_.timeouts.connect + env_.timeouts.handshake);
+    auto [ec, server] = co_await dialer_.Connect(env_.server, watchdog_);
+    if (ec) {
+      REFLEX_LOG(kWarn, "reflex server %s unreachable: %s", FormatHostPort(env_.server).c_str(),
+                 ec.message().c_str());
+      co_return Fail(CloseReason::kServerUnreachable, ec.message());
+    }
+    server_.emplace(std::move(server));
+    watchdog_.SetDeadline(Watchdog::Clock::now() + env_.timeouts.handshake);
+    if (session_.Start() != Error::kOk) co_return Fail(CloseReason::kServerFailed, "session start");
+    const auto hello = session_.PendingOutput();
+    if (const std::error_code wec = co_await server_->WriteAll(asio::buffer(hello.data(), hello.size()));
+        wec) {
+      co_return Fail(CloseReason::kServerFailed, "write: " + wec.message());
+    }
+    session_.ConsumeOutput(hello.size());
+    from_server_.buffer = env_.pool->Get(kHandshakeBufferBytes);
+    if (!from_server_.buffer) co_return Fail(CloseReason::kOutOfMemory);
+    co_return ClientPhase::kReadServerHello;
   }
-  t->server.emplace(std::move(server));
-  Stream& s = *t->server;
-  watchdog.SetDeadline(Watchdog::Clock::now() + env.timeouts.handshake);
-  if (session.Start() != Error::kOk) {
-    t->failure = "session start";
-    co_return;
+
+  // The server hello, then the request frame. v1-compat's Go server sends
+  // no connect result: the tunnel counts as open once the request is sent.
+  awaitable<ClientPhase> ReadServerHello() {
+    const std::optional<SessionEvent> e = co_await NextServerEvent("server closed during the handshake");
+    if (!e) co_return ClientPhase::kReplyLocal;
+    if (e->kind != SessionEventKind::kHandshakeDone) co_return FailOnEvent(*e);
+    std::array<uint8_t, kFrameOverheadBytes + kMaxRequestHeaderBytes> frame;
+    size_t n = 0;
+    if (session_.SealRequest(request_, {}, frame, &n) != Error::kOk) {
+      co_return Fail(CloseReason::kServerFailed, "request");
+    }
+    if (const std::error_code wec = co_await server_->WriteAll(asio::buffer(frame.data(), n)); wec) {
+      co_return Fail(CloseReason::kServerFailed, "write: " + wec.message());
+    }
+    watchdog_.SetDeadline(Watchdog::Clock::now() + env_.timeouts.connect + env_.timeouts.handshake);
+    if (env_.session.profile != Profile::kV2) {
+      code_ = kConnectOk;
+      co_return ClientPhase::kReplyLocal;
+    }
+    co_return ClientPhase::kReadConnectResult;
   }
-  const auto hello = session.PendingOutput();
-  if (const std::error_code wec = co_await s.WriteAll(asio::buffer(hello.data(), hello.size())); wec) {
-    t->failure = "server write: " + wec.message();
-    co_return;
+
+  // The server's connect result (SPEC.md 13.4). Data in its place (a
+  // server that sends none) means connected; it reaches the application
+  // right after its reply.
+  awaitable<ClientPhase> ReadConnectResult() {
+    const std::optional<SessionEvent> e =
+        co_await NextServerEvent("server closed before the connect result");
+    if (!e) co_return ClientPhase::kReplyLocal;
+    if (e->kind == SessionEventKind::kTargetConnected) {
+      code_ = kConnectOk;
+    } else if (e->kind == SessionEventKind::kData) {
+      code_ = kConnectOk;
+      early_at_ = static_cast<size_t>(e->data.data() - from_server_.buffer.data());
+      early_size_ = e->data.size();
+    } else {
+      co_return FailOnEvent(*e);
+    }
+    co_return ClientPhase::kReplyLocal;
   }
-  session.ConsumeOutput(hello.size());
-  t->buffer = env.pool->Get(kHandshakeBufferBytes);
-  if (!t->buffer) co_return;
-  // The server hello, then (v2) the connect result.
-  bool established = false;
-  const bool wait_result = env.session.profile == Profile::kV2;
-  while (true) {
-    SessionEvent e;
-    size_t used = 0;
-    if (session.Receive(t->buffer.span().subspan(t->at, t->have - t->at), &used, &e) !=
-        Error::kOk) {
-      t->failure = "session finished";
-      co_return;
+
+  // The local protocol's reply: success only once the server reached the
+  // target; otherwise the failure the tunnel recorded, with its code.
+  awaitable<ClientPhase> ReplyLocal() {
+    const bool ok = code_ == kConnectOk;
+    std::error_code ec;
+    if (protocol_ == LocalProtocol::kSocks5) {
+      const auto reply = Socks5Reply(ok ? kSocks5Succeeded : code_);
+      ec = co_await app_.WriteAll(asio::buffer(reply));
+    } else {
+      const std::string_view reply = HttpConnectResponse(ok ? 200 : code_ == kConnectTimedOut ? 504 : 502);
+      ec = co_await app_.WriteAll(asio::buffer(reply.data(), reply.size()));
     }
-    t->at += used;
-    if (e.kind == SessionEventKind::kHandshakeDone) {
-      established = true;
-      std::array<uint8_t, kFrameOverheadBytes + kMaxRequestHeaderBytes> frame;
-      size_t n = 0;
-      if (session.SealRequest(request, {}, frame, &n) != Error::kOk) {
-        t->failure = "request";
-        co_return;
+    if (!ok) {
+      env_.stats->target_failures.fetch_add(1, std::memory_order_relaxed);
+      co_return ClientPhase::kEnd;  // the tunnel's failure is recorded
+    }
+    if (ec) co_return End(CloseReason::kWriteFailed, ec.message());
+    env_.stats->tunnels.fetch_add(1, std::memory_order_relaxed);
+    co_return ClientPhase::kSendEarlyData;
+  }
+
+  // What the server sent in place of a connect result, to the application;
+  // what the application sent after its request (pipelined), to the server.
+  awaitable<ClientPhase> SendEarlyData() {
+    if (early_size_ > 0) {
+      const auto early = asio::buffer(from_server_.buffer.data() + early_at_, early_size_);
+      if (const std::error_code ec = co_await app_.WriteAll(early); ec) {
+        co_return End(CloseReason::kWriteFailed, ec.message());
       }
-      if (const std::error_code wec = co_await s.WriteAll(asio::buffer(frame.data(), n)); wec) {
-        t->failure = "server write: " + wec.message();
-        co_return;
+      rec_.down += early_size_;
+    }
+    if (local_have_ > head_ && !co_await SendPipelined()) {
+      // A hole in the stream would be worse than no stream.
+      app_.Abort();
+      server_->Abort();
+      co_return End(CloseReason::kEarlyDataFailed);
+    }
+    local_.set_wipe_extent(local_dirty_);
+    local_.Reset();
+    co_return ClientPhase::kRelay;
+  }
+
+  awaitable<bool> SendPipelined() {
+    // (A pooled buffer, not an array: a coroutine's locals live in its
+    // frame for the whole connection.)
+    pool::Buffer frame = env_.pool->Get(kMaxFrameBytes);
+    if (!frame) co_return false;
+    frame.set_wipe_on_return(false);  // ciphertext only
+    std::span<const uint8_t> early(local_.data() + head_, local_have_ - head_);
+    while (!early.empty()) {
+      const size_t n = std::min(early.size(), kMaxPayloadBytes);
+      size_t w = 0;
+      if (session_.Seal(FrameType::kData, early.first(n), frame.span(), &w) != Error::kOk ||
+          co_await server_->WriteAll(asio::buffer(frame.data(), w))) {
+        co_return false;
       }
-      watchdog.SetDeadline(Watchdog::Clock::now() + env.timeouts.connect + env.timeouts.handshake);
-      if (!wait_result) {
-        // v1-compat: the Go server sends no connect result.
-        t->code = kConnectOk;
-        co_return;
-      }
-      continue;
+      rec_.up += n;
+      early = early.subspan(n);
     }
-    if (e.kind == SessionEventKind::kTargetConnected) {
-      t->code = kConnectOk;
-      co_return;
-    }
-    if (e.kind == SessionEventKind::kData) {
-      // A server that sends no connect result: data means connected.
-      t->code = kConnectOk;
-      t->early_at = static_cast<size_t>(e.data.data() - t->buffer.data());
-      t->early_size = e.data.size();
-      co_return;
-    }
+    co_return true;
+  }
+
+  awaitable<ClientPhase> Relay() {
+    watchdog_.SetDeadline(Watchdog::Clock::time_point::max());
+    from_server_.Compact();
+    std::unique_ptr<Shaper> shaper;
+    if (env_.morph != nullptr) shaper = std::make_unique<Shaper>(*env_.morph, *env_.random);
+    // The choice is made inside a coroutine, not with a conditional operator
+    // between two coroutine calls (GCC 12 destroys the unused one wrongly).
+    auto up = [&]() -> awaitable<PumpResult> {
+      if (shaper) co_return co_await ShapedSealPump(session_, *shaper, app_, *server_, env_, watchdog_, &rec_.up);
+      co_return co_await SealPump(session_, app_, *server_, env_, watchdog_, &rec_.up);
+    };
+    auto [r1, r2] = co_await RunBothWays(*server_, app_,
+                                         OpenPump(session_, *server_, app_, std::move(from_server_.buffer),
+                                                  from_server_.have, from_server_.dirty, env_, watchdog_,
+                                                  &rec_.down),
+                                         up());
+    from_server_.have = from_server_.dirty = 0;
+    RecordRelayEnd(r1, r2, watchdog_, rec_);
+    env_.stats->bytes_up.fetch_add(rec_.up, std::memory_order_relaxed);
+    env_.stats->bytes_down.fetch_add(rec_.down, std::memory_order_relaxed);
+    co_return ClientPhase::kEnd;
+  }
+
+  // A server event other than the one the phase waits for.
+  ClientPhase FailOnEvent(const SessionEvent& e) {
     if (e.kind == SessionEventKind::kPeerClosed) {
-      t->code = e.close_code != 0 ? e.close_code : kConnectGeneralFailure;
-      t->failure = "target refused by the server (code " + std::to_string(e.close_code) + ")";
-      co_return;
+      code_ = e.close_code != 0 ? e.close_code : kConnectGeneralFailure;
+      return Fail(CloseReason::kTargetRefused, "code " + std::to_string(e.close_code));
     }
-    if (e.kind == SessionEventKind::kError) {
-      t->failure = "server: " + std::string(ErrorName(e.reason));
-      co_return;
-    }
-    // Need more bytes: keep what is unopened at the front.
-    std::memmove(t->buffer.data(), t->buffer.data() + t->at, t->have - t->at);
-    t->have -= t->at;
-    t->at = 0;
-    const bool more = co_await ReadMore(s, t->buffer, &t->have);
-    t->dirty = std::max(t->dirty, t->have);
-    if (!more) {
-      t->failure = watchdog.expired() ? "server: timeout"
-                                      : (established ? "server closed before the connect result"
-                                                     : "server closed during the handshake");
-      co_return;
-    }
-    watchdog.Touch();
+    return Fail(CloseReason::kServerFailed,
+                ErrorName(e.kind == SessionEventKind::kError ? e.reason : Error::kInvalidArgument));
   }
-}
 
-// The relay of an open tunnel, with the record's byte counts.
-template <class Stream>
-awaitable<void> RelayTunnel(Stream& app, Tunnel<Stream>& t, ClientSession& session, ClientEnv& env,
-                            Watchdog& watchdog, ConnectionRecord& rec) {
-  watchdog.SetDeadline(Watchdog::Clock::time_point::max());
-  std::memmove(t.buffer.data(), t.buffer.data() + t.at, t.have - t.at);
-  const size_t have = t.have - t.at;
-  std::unique_ptr<Shaper> shaper;
-  if (env.morph != nullptr) shaper = std::make_unique<Shaper>(*env.morph, *env.random);
-  // The choice is made inside a coroutine, not with a conditional operator
-  // between two coroutine calls (GCC 12 destroys the unused one wrongly).
-  auto up = [&]() -> awaitable<PumpResult> {
-    if (shaper) co_return co_await ShapedSealPump(session, *shaper, app, *t.server, env, watchdog, &rec.up);
-    co_return co_await SealPump(session, app, *t.server, env, watchdog, &rec.up);
-  };
-  auto [r1, r2] = co_await RunBothWays(
-      *t.server, app,
-      OpenPump(session, *t.server, app, std::move(t.buffer), have, t.dirty, env, watchdog, &rec.down),
-      up());
-  if (watchdog.expired()) {
-    rec.close = std::string("timeout ") + watchdog.reason();
-  } else {
-    rec.close = r1.ok() && r2.ok() ? "done" : DescribeEnd(r1.ok() ? r2 : r1);
+  // The session's next event, reading from the server whenever it needs
+  // more bytes; nullopt (the failure recorded) once it cannot get them.
+  awaitable<std::optional<SessionEvent>> NextServerEvent(std::string_view closed_early) {
+    while (true) {
+      SessionEvent e;
+      size_t used = 0;
+      if (session_.Receive(from_server_.unread(), &used, &e) != Error::kOk) {
+        rec_.Close(CloseReason::kServerFailed, "session finished");
+        co_return std::nullopt;
+      }
+      from_server_.at += used;
+      if (e.kind != SessionEventKind::kNone) co_return e;
+      if (used > 0) continue;
+      from_server_.Compact();
+      const bool more = co_await ReadMore(*server_, from_server_.buffer, &from_server_.have);
+      from_server_.dirty = std::max(from_server_.dirty, from_server_.have);
+      if (!more) {
+        if (watchdog_.expired()) {
+          rec_.Close(CloseReason::kTimeout, watchdog_.reason());
+        } else {
+          rec_.Close(CloseReason::kServerFailed, closed_early);
+        }
+        co_return std::nullopt;
+      }
+      watchdog_.Touch();
+    }
   }
-  env.stats->bytes_up.fetch_add(rec.up, std::memory_order_relaxed);
-  env.stats->bytes_down.fetch_add(rec.down, std::memory_order_relaxed);
-}
 
-enum class LocalProtocol : uint8_t { kSocks5, kHttpConnect };
+  ClientEnv& env_;
+  Dialer& dialer_;
+  const LocalProtocol protocol_;
+  ConnectionRecord& rec_;
+  ClientSession& session_;
+  Stream app_;
+  std::optional<Stream> server_;  // the Reflex server, once dialed
+  Watchdog watchdog_;
+  // The local request, and the application's bytes after it (from head_).
+  pool::Buffer local_;
+  size_t local_have_ = 0;
+  size_t local_dirty_ = 0;  // how far `local_` was ever written (its wipe)
+  size_t head_ = 0;         // bytes of the local request
+  RequestHeader request_;
+  InputBuffer from_server_;
+  uint8_t code_ = kConnectGeneralFailure;  // the SOCKS5 reply code
+  size_t early_at_ = 0;  // data the server sent in place of a connect result
+  size_t early_size_ = 0;
+};
 
 // One local connection (SOCKS5 or HTTP CONNECT), start to end.
 template <class Stream, class Dialer>
@@ -186,164 +398,12 @@ awaitable<void> ServeLocalConnection(Stream app, LocalProtocol protocol, ClientE
   ClientStatePool::Handle state = env.states->Get();
   if (!state) {
     app.Close();
-    env.stats->ConnectionClosed();
+    env.stats->ConnectionClosed(CloseReason::kOutOfMemory);
     REFLEX_LOG(kWarn, "client: out of memory for a connection's state");
     co_return;
   }
-  ConnectionRecord& rec = state->record;
-  rec.start = std::chrono::steady_clock::now();
-  rec.peer = app.PeerName();
-  rec.profile = ProfileName(env.session.profile);
-  ClientSession& session = state->session.emplace(env.session, *env.clock, *env.random);
-  std::optional<Stream>* server_ref = nullptr;
-  Tunnel<Stream> t;
-  server_ref = &t.server;
-  Watchdog watchdog(*env.sweeper, [&app, server_ref] {
-    app.Cancel();
-    if (*server_ref) (*server_ref)->Cancel();
-  });
-  watchdog.Start(Watchdog::Clock::now() + env.timeouts.handshake, env.timeouts.idle);
-  auto finish = [&]() {
-    watchdog.Stop();
-    app.Close();
-    if (t.server) t.server->Close();
-    env.stats->ConnectionClosed();
-    rec.LogLine(protocol == LocalProtocol::kSocks5 ? "socks" : "http");
-  };
-  pool::Buffer in = env.pool->Get(kLocalRequestBytes);
-  size_t have = 0;
-  size_t in_dirty = 0;  // how far `in` was ever written (its wipe)
-  WipeExtent in_extent{in, in_dirty};
-  RequestHeader request;
-  size_t head = 0;  // bytes of the local request
-  bool parsed = false;
-  if (protocol == LocalProtocol::kSocks5) {
-    bool greeted = false;
-    while (!parsed) {
-      const bool more = co_await ReadMore(app, in, &have);
-      in_dirty = std::max(in_dirty, have);
-      if (!more) {
-        rec.close = watchdog.expired() ? "timeout" : "client closed before its request";
-        finish();
-        co_return;
-      }
-      if (!greeted) {
-        size_t n = 0;
-        const Socks5Status st = ParseSocks5Greeting(in.span().first(have), &n);
-        if (st == Socks5Status::kNeedMore) continue;
-        const auto reply = Socks5MethodReply(st == Socks5Status::kOk);
-        (void)co_await app.WriteAll(asio::buffer(reply));
-        if (st != Socks5Status::kOk) {
-          rec.close = "socks greeting refused";
-          finish();
-          co_return;
-        }
-        greeted = true;
-        std::memmove(in.data(), in.data() + n, have - n);
-        have -= n;
-      }
-      const Socks5Status st = ParseSocks5Request(in.span().first(have), &head, &request);
-      if (st == Socks5Status::kNeedMore) continue;
-      if (st != Socks5Status::kOk) {
-        const uint8_t code = st == Socks5Status::kUnsupportedCommand ? kSocks5CommandNotSupported
-                             : st == Socks5Status::kBadAddressType ? kSocks5AddressTypeNotSupported
-                                                                   : kConnectGeneralFailure;
-        const auto reply = Socks5Reply(code);
-        (void)co_await app.WriteAll(asio::buffer(reply));
-        rec.close = "bad socks request";
-        finish();
-        co_return;
-      }
-      parsed = true;
-    }
-  } else {
-    while (!parsed) {
-      const bool more = co_await ReadMore(app, in, &have);
-      in_dirty = std::max(in_dirty, have);
-      if (!more) {
-        rec.close = watchdog.expired() ? "timeout" : "client closed before its request";
-        finish();
-        co_return;
-      }
-      HostPort target;
-      const HttpConnectStatus st = ParseHttpConnect(in.span().first(have), &head, &target);
-      if (st == HttpConnectStatus::kNeedMore) continue;
-      if (st != HttpConnectStatus::kOk || !RequestHeaderFor(target, &request)) {
-        const int status = st == HttpConnectStatus::kTooLarge    ? 431
-                           : st == HttpConnectStatus::kNotConnect ? 405
-                                                                  : 400;
-        const std::string_view reply = HttpConnectResponse(status);
-        (void)co_await app.WriteAll(asio::buffer(reply.data(), reply.size()));
-        rec.close = "bad http request";
-        finish();
-        co_return;
-      }
-      parsed = true;
-    }
-  }
-  rec.target = FormatHostPort(TargetOf(request));
-  co_await OpenTunnel(request, env, dialer, session, watchdog, &t);
-  const bool ok = t.code == kConnectOk && t.server.has_value();
-  if (protocol == LocalProtocol::kSocks5) {
-    const auto reply = Socks5Reply(ok ? kSocks5Succeeded : t.code);
-    if (const std::error_code ec = co_await app.WriteAll(asio::buffer(reply)); ec) {
-      rec.close = "client write: " + ec.message();
-      finish();
-      co_return;
-    }
-  } else {
-    const std::string_view reply =
-        HttpConnectResponse(ok ? 200 : t.code == kConnectTimedOut ? 504 : 502);
-    if (const std::error_code ec = co_await app.WriteAll(asio::buffer(reply.data(), reply.size()));
-        ec) {
-      rec.close = "client write: " + ec.message();
-      finish();
-      co_return;
-    }
-  }
-  if (!ok) {
-    env.stats->target_failures.fetch_add(1, std::memory_order_relaxed);
-    rec.close = t.failure.empty() ? "failed" : t.failure;
-    finish();
-    co_return;
-  }
-  env.stats->tunnels.fetch_add(1, std::memory_order_relaxed);
-  if (t.early_size > 0) {
-    if (co_await app.WriteAll(asio::buffer(t.buffer.data() + t.early_at, t.early_size))) {
-      rec.close = "client write";
-      finish();
-      co_return;
-    }
-    rec.down += t.early_size;
-  }
-  // Bytes the application sent after its request (pipelined) go first.
-  if (have > head) {
-    // (A pooled buffer, not an array: a coroutine's locals live in its
-    // frame for the whole connection.)
-    pool::Buffer frame = env.pool->Get(kMaxFrameBytes);
-    frame.set_wipe_on_return(false);  // ciphertext only
-    std::span<const uint8_t> early(in.data() + head, have - head);
-    while (!early.empty()) {
-      const size_t n = std::min(early.size(), kMaxPayloadBytes);
-      size_t w = 0;
-      // A hole in the stream would be worse than no stream: any failure
-      // ends the connection.
-      if (!frame || session.Seal(FrameType::kData, early.first(n), frame.span(), &w) != Error::kOk ||
-          co_await t.server->WriteAll(asio::buffer(frame.data(), w))) {
-        rec.close = "sending the application's first bytes failed";
-        app.Abort();
-        t.server->Abort();
-        finish();
-        co_return;
-      }
-      rec.up += n;
-      early = early.subspan(n);
-    }
-  }
-  in.set_wipe_extent(in_dirty);
-  in.Reset();
-  co_await RelayTunnel(app, t, session, env, watchdog, rec);
-  finish();
+  ClientConnection<Stream, Dialer> connection(std::move(app), protocol, env, dialer, *state);
+  co_await connection.Run();
 }
 
 }  // namespace reflex::proxy

@@ -15,6 +15,7 @@
 #include <string_view>
 
 #include "pool/object_pool.h"
+#include "proxy/close_reason.h"
 #include "reflex/client_session.h"
 #include "reflex/server_session.h"
 
@@ -52,17 +53,22 @@ std::array<char, 9> ShortUserId(const UserId& id);
 
 // What one connection did, for its log line (one line at info when it
 // ends: peer, user's short id, profile, target or fallback, bytes each
-// way, duration, close reason).
+// way, duration, close reason and its detail).
 struct ConnectionRecord {
   FixedText<64> peer;
   FixedText<16> user{"-"};
   FixedText<16> profile{"-"};
   FixedText<280> target{"-"};  // a 255-byte domain name and a port fit
-  FixedText<160> close{"closed"};
+  CloseReason reason = CloseReason::kDone;
+  FixedText<128> detail;  // e.g. the I/O error's message; may be empty
   uint64_t up = 0;    // plaintext towards the target / fallback
   uint64_t down = 0;  // plaintext towards the client
   std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
 
+  void Close(CloseReason why, std::string_view what = {}) {
+    reason = why;
+    detail = what;
+  }
   void LogLine(const char* role) const;
 };
 

@@ -8,8 +8,16 @@
 //     per server, so a replayed hello is accepted;
 //   REFLEX_DEFECT_FORWARD_AFTER_FAILURE: after a frame fails to open, the
 //     bytes still buffered are passed to the target anyway.
+//
+// The handlers take the replay defect as a hook in their environment
+// (ServerEnv::per_connection_context), set by main.cc; the other two are
+// one-line `if constexpr` branches at the place the flaw would be.
 #ifndef REFLEX_PROXY_DEFECTS_H_
 #define REFLEX_PROXY_DEFECTS_H_
+
+#include <memory>
+
+#include "reflex/server_session.h"
 
 namespace reflex::proxy {
 
@@ -24,6 +32,16 @@ inline constexpr bool kDefectAcceptReplay = true;
 #else
 inline constexpr bool kDefectAcceptReplay = false;
 #endif
+
+// REFLEX_DEFECT_ACCEPT_REPLAY's hook: a context (and so a replay filter)
+// of the connection's own.
+inline std::unique_ptr<ServerContext> ContextOfItsOwn(const ServerContext& shared) {
+  ServerConfig config = shared.config();
+  config.replay_capacity = 16;
+  std::unique_ptr<ServerContext> own;
+  (void)ServerContext::Create(config, &own);
+  return own;
+}
 
 #ifdef REFLEX_DEFECT_FORWARD_AFTER_FAILURE
 inline constexpr bool kDefectForwardAfterFailure = true;

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 
 #include "pool/buffer_pool.h"
 #include "proxy/address.h"
@@ -59,6 +60,9 @@ struct ServerEnv : ProxyEnv {
   const ServerContext* context = nullptr;
   ServerStatePool* states = nullptr;
   HostPort fallback;
+  // Test-only (proxy/defects.h): a context of the connection's own in
+  // place of `context`. Null in every release build.
+  std::unique_ptr<ServerContext> (*per_connection_context)(const ServerContext& shared) = nullptr;
 };
 
 struct ClientEnv : ProxyEnv {

@@ -20,6 +20,7 @@
 
 #include "proxy/address.h"
 #include "proxy/client_handler.h"
+#include "proxy/defects.h"
 #include "proxy/log.h"
 #include "proxy/probe/probe.h"
 #include "proxy/runtime.h"
@@ -170,6 +171,7 @@ int RunServer(const CommonFlags& common, const ServerFlags& flags) {
     env->context = context.get();
     env->states = &states;
     env->fallback = fallback;
+    if constexpr (kDefectAcceptReplay) env->per_connection_context = &ContextOfItsOwn;
     envs.push_back(std::move(env));
     dialers.push_back(std::make_unique<TcpDialer>(runtime.context(t).get_executor(),
                                                   TimeoutsOf(common).connect));

@@ -1,21 +1,29 @@
-// The relays of an established tunnel, one coroutine per direction:
-//   SealPump: plaintext from a stream, sealed into frames (or morphing
-//             slots), written to the tunnel; its end of stream becomes CLOSE;
-//   OpenPump: frames from the tunnel, opened in place, the data written to
-//             a stream; the peer's CLOSE becomes a half-close (FIN);
-//   Splice:   a plain byte copy (the fallback).
-// A pump holds a pooled buffer only while bytes are moving: an idle tunnel
-// waits for readability with no buffer at all.
+// The relays of a connection, one coroutine (pump) per direction:
+//   SealPump:       plaintext from a stream, sealed into frames, written to
+//                   the tunnel; its end of stream becomes CLOSE;
+//   ShapedSealPump: the same, shaped by a morphing profile;
+//   OpenPump:       frames from the tunnel, opened in place, the data
+//                   written to a stream; the peer's CLOSE becomes a
+//                   half-close (FIN);
+//   CopyPump:       a plain byte copy (the fallback).
+// RunBothWays runs two pumps until both end; RecordRelayEnd turns how they
+// ended into the connection's close reason. A pump holds a pooled buffer
+// only while bytes are moving: an idle tunnel waits for readability with
+// no buffer at all.
 #ifndef REFLEX_PROXY_RELAY_H_
 #define REFLEX_PROXY_RELAY_H_
 
 #include <array>
 #include <cstring>
 #include <span>
+#include <string>
+#include <utility>
 
 #include "pool/buffer.h"
 #include "proxy/defects.h"
 #include "proxy/asio_config.h"
+#include "proxy/close_reason.h"
+#include "proxy/connection_state.h"
 #include "proxy/env.h"
 #include "proxy/stream.h"
 #include "proxy/watchdog.h"
@@ -29,6 +37,66 @@ struct PumpResult {
   std::error_code io;       // an I/O error, or none
   Error protocol = Error::kOk;  // a session error (the tunnel's bytes were bad)
   bool ok() const { return !io && protocol == Error::kOk; }
+};
+
+// A failed pump in words: the session error's name or the I/O error's text.
+inline std::string DescribeFailure(const PumpResult& r) {
+  if (r.protocol != Error::kOk) return std::string(ErrorName(r.protocol));
+  return r.io.message();
+}
+
+// The close reason of a relay whose pumps ended with `a` and `b`: the
+// watchdog's expiry, both done, or the first failure (`a`'s if both).
+inline void RecordRelayEnd(const PumpResult& a, const PumpResult& b, const Watchdog& watchdog,
+                           ConnectionRecord& rec) {
+  if (watchdog.expired()) return rec.Close(CloseReason::kTimeout, watchdog.reason());
+  if (a.ok() && b.ok()) return rec.Close(CloseReason::kDone);
+  const PumpResult& failed = a.ok() ? b : a;
+  if (failed.protocol == Error::kTooShort) return rec.Close(CloseReason::kTunnelCut);
+  if (failed.protocol != Error::kOk) {
+    return rec.Close(CloseReason::kSessionError, ErrorName(failed.protocol));
+  }
+  rec.Close(CloseReason::kRelayFailed, failed.io.message());
+}
+
+// Both pumps of a relay, until both directions ended or one failed; a
+// failure (or the watchdog) resets both streams, which ends the other: a
+// failed tunnel never reaches either end as a clean end of stream.
+template <class A, class B, class PumpAB, class PumpBA>
+awaitable<std::pair<PumpResult, PumpResult>> RunBothWays(A& a, B& b, PumpAB ab, PumpBA ba) {
+  using namespace asio::experimental::awaitable_operators;
+  auto guard = [&](auto pump) -> awaitable<PumpResult> {
+    PumpResult r = co_await std::move(pump);
+    if (!r.ok()) {
+      a.Abort();
+      b.Abort();
+    }
+    co_return r;
+  };
+  auto [r1, r2] = co_await (guard(std::move(ab)) && guard(std::move(ba)));
+  co_return std::pair<PumpResult, PumpResult>{r1, r2};
+}
+
+// Bytes received while a session reads a handshake: a pooled buffer
+// (taken only once the peer sends); [at, have) is not yet given to the
+// session. Its wipe covers what was ever written.
+struct InputBuffer {
+  pool::Buffer buffer;
+  size_t at = 0;
+  size_t have = 0;
+  size_t dirty = 0;    // how far `buffer` was ever written (its wipe)
+  bool ended = false;  // the peer ended its stream
+  ~InputBuffer() { buffer.set_wipe_extent(dirty); }
+
+  std::span<uint8_t> unread() {
+    return buffer ? buffer.span().subspan(at, have - at) : std::span<uint8_t>();
+  }
+  // Moves the unread bytes to the front: the next read appends to them.
+  void Compact() {
+    if (at > 0) std::memmove(buffer.data(), buffer.data() + at, have - at);
+    have -= at;
+    at = 0;
+  }
 };
 
 // Limits a buffer's wipe to the bytes written into it, whatever way the

@@ -1,16 +1,27 @@
 // The server (inbound) side of one connection, on any stream type
-// (stream.h): the hello through a ServerSession, then either the tunnel
-// (the request's target, relayed both ways) or the fallback (every byte
-// received, then a plain splice). Logs one line when the connection ends.
+// (stream.h), as named phases. Each phase is a member coroutine that does
+// one job and returns the next phase; Run() dispatches them:
+//
+//   ReadHello ──► ReplyHello ──► ReadRequest ──► DialTarget ──► Relay
+//       │                             │               │
+//       ▼                             ▼               │
+//   Fallback                        Refuse ◄──────────┘
+//
+// Every phase may also end the connection (kEnd) after recording why.
+// However it ends, Run() closes both streams, stops the watchdog and
+// writes the one log line.
 #ifndef REFLEX_PROXY_SERVER_HANDLER_H_
 #define REFLEX_PROXY_SERVER_HANDLER_H_
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "proxy/asio_config.h"
+#include "proxy/close_reason.h"
 #include "proxy/connection_state.h"
 #include "proxy/defects.h"
 #include "proxy/env.h"
@@ -22,102 +33,339 @@
 
 namespace reflex::proxy {
 
-// Both pumps of a tunnel, until both directions ended or one failed; a
-// failure (or the watchdog) resets both streams, which ends the other: a
-// failed tunnel never reaches either end as a clean end of stream.
-template <class A, class B, class PumpAB, class PumpBA>
-awaitable<std::pair<PumpResult, PumpResult>> RunBothWays(A& a, B& b, PumpAB ab, PumpBA ba) {
-  using namespace asio::experimental::awaitable_operators;
-  auto guard = [&](auto pump) -> awaitable<PumpResult> {
-    PumpResult r = co_await std::move(pump);
-    if (!r.ok()) {
-      a.Abort();
-      b.Abort();
-    }
-    co_return r;
-  };
-  auto [r1, r2] = co_await (guard(std::move(ab)) && guard(std::move(ba)));
-  co_return std::pair<PumpResult, PumpResult>{r1, r2};
-}
+enum class ServerPhase : uint8_t {
+  kReadHello,    // read until the session accepts a hello or falls back
+  kReplyHello,   // send the server hello; room for the request frame
+  kReadRequest,  // read until the request frame is open
+  kDialTarget,   // connect to the request's target; the connect result
+  kRefuse,       // CLOSE carrying a SOCKS5 code, then drain the client
+  kFallback,     // every byte received to the fallback, then a splice
+  kRelay,        // the tunnel, both ways
+  kEnd,
+};
 
-inline std::string DescribeEnd(const PumpResult& r) {
-  if (r.protocol != Error::kOk) return std::string(ErrorName(r.protocol));
-  if (r.io) return r.io.message();
-  return "done";
-}
-
-// The fallback: `held` (what the session consumed) and `rest` (received
-// after it, in `storage`) first, then a plain splice both ways. `storage`
-// goes back to the pool once they are written. `other` points at the
-// fallback's stream while it exists, for the watchdog's cancel.
 template <class Stream, class Dialer>
-awaitable<void> ServeFallback(Stream& client, std::span<const uint8_t> held,
-                              std::span<const uint8_t> rest, bool client_ended, ServerEnv& env,
-                              Dialer& dialer, Watchdog& watchdog, ConnectionRecord& rec,
-                              pool::Buffer& storage, size_t storage_dirty, Stream*& other) {
-  env.stats->fallbacks.fetch_add(1, std::memory_order_relaxed);
-  rec.target = "fallback " + FormatHostPort(env.fallback);
-  auto dialed = co_await dialer.Connect(env.fallback, watchdog);
-  const std::error_code ec = dialed.first;
-  auto& fallback = dialed.second;
-  if (ec) {
-    rec.close = "fallback unreachable: " + ec.message();
-    client.Close();
-    co_return;
+class ServerConnection {
+ public:
+  ServerConnection(Stream client, ServerEnv& env, Dialer& dialer, ServerConnectionState& state)
+      : env_(env),
+        dialer_(dialer),
+        rec_(state.record),
+        context_(env.per_connection_context ? env.per_connection_context(*env.context) : nullptr),
+        session_(state.session.emplace(context_ ? *context_ : *env.context, *env.clock, *env.random)),
+        client_(std::move(client)),
+        watchdog_(*env.sweeper, [this] {
+          client_.Cancel();
+          if (other_ != nullptr) other_->Cancel();
+        }) {
+    rec_.start = std::chrono::steady_clock::now();
+    rec_.peer = client_.PeerName();
+    watchdog_.Start(Watchdog::Clock::now() +
+                        std::chrono::milliseconds(env.context->config().hello_wait_ms),
+                    env.timeouts.idle);
   }
-  other = &fallback;
-  struct Forget {
-    Stream*& other;
-    ~Forget() { other = nullptr; }
-  } forget{other};
-  // Every byte the client sent, in order, before anything else.
-  if constexpr (kDefectLostFallbackBytes) held = {};
-  const std::array<asio::const_buffer, 2> first = {asio::buffer(held.data(), held.size()),
-                                                   asio::buffer(rest.data(), rest.size())};
-  if (const std::error_code wec = co_await fallback.WriteAll(first); wec) {
-    rec.close = "fallback write: " + wec.message();
-    client.Close();
-    fallback.Close();
-    co_return;
-  }
-  rec.up += held.size() + rest.size();
-  storage.set_wipe_extent(storage_dirty);
-  storage.Reset();  // (rest pointed into it)
-  if (client_ended) fallback.ShutdownSend();
-  watchdog.SetDeadline(Watchdog::Clock::time_point::max());
-  // (No conditional operator between two coroutine calls here: GCC 12
-  // destroys the unused branch's frame wrongly. The choice is made inside.)
-  auto up = [&]() -> awaitable<PumpResult> {
-    if (client_ended) co_return PumpResult{};
-    co_return co_await CopyPump(client, fallback, env, watchdog, &rec.up);
-  };
-  auto [r1, r2] = co_await RunBothWays(client, fallback, up(),
-                                       CopyPump(fallback, client, env, watchdog, &rec.down));
-  rec.close = r1.ok() && r2.ok() ? "fallback done" : "fallback " + DescribeEnd(r1.ok() ? r2 : r1);
-  client.Close();
-  fallback.Close();
-}
+  ServerConnection(const ServerConnection&) = delete;
+  ServerConnection& operator=(const ServerConnection&) = delete;
 
-// Refuses a request: CLOSE carrying `code`, the end of the server's
-// stream, then whatever the client still sends is read and dropped until it
-// ends (at most 2 s), so closing does not reset the connection under the
-// CLOSE before the client has read it.
-template <class Stream>
-awaitable<void> Refuse(Stream& client, ServerSession& session, uint8_t code, std::span<uint8_t> scratch,
-                       Watchdog& watchdog) {
-  std::array<uint8_t, kFrameOverheadBytes + 1> result{};
-  size_t size = 0;
-  if (session.SealConnectResult(code, result, &size) == Error::kOk &&
-      !co_await client.WriteAll(asio::buffer(result.data(), size))) {
-    client.ShutdownSend();
-    watchdog.SetDeadline(Watchdog::Clock::now() + std::chrono::seconds(2));
+  // The dispatcher. Phases never close anything themselves: the one way
+  // out is here, whatever the phase that ended.
+  awaitable<void> Run() {
+    ServerPhase phase = ServerPhase::kReadHello;
+    while (phase != ServerPhase::kEnd) phase = co_await Step(phase);
+    client_.Close();
+    if (other_ != nullptr) other_->Close();
+    watchdog_.Stop();
+    env_.stats->ConnectionClosed(rec_.reason);
+    rec_.LogLine("server");
+  }
+
+  // One phase (public so that a test can drive the phases one by one).
+  awaitable<ServerPhase> Step(ServerPhase phase) {
+    switch (phase) {
+      case ServerPhase::kReadHello: co_return co_await ReadHello();
+      case ServerPhase::kReplyHello: co_return co_await ReplyHello();
+      case ServerPhase::kReadRequest: co_return co_await ReadRequest();
+      case ServerPhase::kDialTarget: co_return co_await DialTarget();
+      case ServerPhase::kRefuse: co_return co_await Refuse();
+      case ServerPhase::kFallback: co_return co_await Fallback();
+      case ServerPhase::kRelay: co_return co_await Relay();
+      case ServerPhase::kEnd: break;
+    }
+    co_return ServerPhase::kEnd;
+  }
+
+ private:
+  ServerPhase End(CloseReason reason, std::string_view detail = {}) {
+    rec_.Close(reason, detail);
+    return ServerPhase::kEnd;
+  }
+
+  // Until the session accepts a hello (or decides it is not one).
+  awaitable<ServerPhase> ReadHello() {
+    const std::optional<SessionEvent> e = co_await NextEvent();
+    if (!e) co_return ServerPhase::kEnd;
+    if (e->kind == SessionEventKind::kFallback) {
+      fallback_bytes_ = e->fallback_bytes;
+      co_return ServerPhase::kFallback;
+    }
+    if (e->kind != SessionEventKind::kHandshakeDone) co_return EndOnEvent(*e);
+    (e->profile == Profile::kV2 ? env_.stats->handshakes_v2 : env_.stats->handshakes_v1)
+        .fetch_add(1, std::memory_order_relaxed);
+    rec_.profile = ProfileName(e->profile);
+    rec_.user = ShortUserId(env_.context->config().users[e->user_index]).data();
+    co_return ServerPhase::kReplyHello;
+  }
+
+  // The server hello; then the request frame gets its time and its room.
+  awaitable<ServerPhase> ReplyHello() {
+    const auto reply = session_.PendingOutput();
+    if (const std::error_code ec = co_await client_.WriteAll(asio::buffer(reply.data(), reply.size()));
+        ec) {
+      co_return End(CloseReason::kWriteFailed, ec.message());
+    }
+    session_.ConsumeOutput(reply.size());
+    watchdog_.SetDeadline(Watchdog::Clock::now() + env_.timeouts.handshake);
+    if (in_.buffer.size() < kHandshakeBufferBytes) {
+      pool::Buffer bigger = env_.pool->Get(kHandshakeBufferBytes);
+      if (!bigger) {
+        client_.Abort();
+        co_return End(CloseReason::kOutOfMemory);
+      }
+      std::memcpy(bigger.data(), in_.buffer.data(), in_.have);  // offsets stay valid
+      in_.buffer.set_wipe_extent(in_.dirty);
+      in_.buffer = std::move(bigger);
+      in_.dirty = in_.have;
+    }
+    co_return ServerPhase::kReadRequest;
+  }
+
+  // Until the first frame, the request, is open. CONNECT is the only
+  // command; anything else is refused with the SOCKS5 code for an
+  // unsupported command (SPEC.md 13.4).
+  awaitable<ServerPhase> ReadRequest() {
+    const std::optional<SessionEvent> e = co_await NextEvent();
+    if (!e) co_return ServerPhase::kEnd;
+    if (e->kind != SessionEventKind::kRequest) co_return EndOnEvent(*e);
+    request_ = e->request;
+    request_data_at_ = static_cast<size_t>(e->data.data() - in_.buffer.data());
+    request_data_size_ = e->data.size();
+    rec_.target = FormatHostPort(TargetOf(request_));
+    if (request_.command != kCommandConnect) {
+      refuse_code_ = kConnectCommandNotSupported;
+      rec_.Close(CloseReason::kCommandNotSupported, std::to_string(request_.command));
+      co_return ServerPhase::kRefuse;
+    }
+    co_return ServerPhase::kDialTarget;
+  }
+
+  // The target, the connect result, and the data of the request frame.
+  awaitable<ServerPhase> DialTarget() {
+    watchdog_.SetDeadline(Watchdog::Clock::time_point::max());
+    auto [ec, upstream] = co_await dialer_.Connect(TargetOf(request_), watchdog_);
+    if (ec) {
+      env_.stats->target_failures.fetch_add(1, std::memory_order_relaxed);
+      refuse_code_ = ConnectFailureCode(ec);
+      rec_.Close(CloseReason::kTargetUnreachable, ec.message());
+      co_return ServerPhase::kRefuse;
+    }
+    upstream_.emplace(std::move(upstream));
+    other_ = &*upstream_;
+    std::array<uint8_t, kFrameOverheadBytes> connected{};
+    size_t connected_size = 0;
+    if (session_.SealConnectResult(kConnectOk, connected, &connected_size) == Error::kOk) {
+      (void)co_await client_.WriteAll(asio::buffer(connected.data(), connected_size));
+    }
+    env_.stats->tunnels.fetch_add(1, std::memory_order_relaxed);
+    if (request_data_size_ > 0) {
+      const auto data = asio::buffer(in_.buffer.data() + request_data_at_, request_data_size_);
+      if (const std::error_code wec = co_await upstream_->WriteAll(data); wec) {
+        co_return End(CloseReason::kTargetWriteFailed, wec.message());
+      }
+      rec_.up += request_data_size_;
+    }
+    co_return ServerPhase::kRelay;
+  }
+
+  // CLOSE carrying refuse_code_, the end of the server's stream, then
+  // whatever the client still sends is read and dropped until it ends (at
+  // most 2 s), so closing does not reset the connection under the CLOSE
+  // before the client has read it. The close reason is already recorded.
+  awaitable<ServerPhase> Refuse() {
+    std::array<uint8_t, kFrameOverheadBytes + 1> result{};
+    size_t size = 0;
+    if (session_.SealConnectResult(refuse_code_, result, &size) != Error::kOk ||
+        co_await client_.WriteAll(asio::buffer(result.data(), size))) {
+      co_return ServerPhase::kEnd;
+    }
+    client_.ShutdownSend();
+    watchdog_.SetDeadline(Watchdog::Clock::now() + std::chrono::seconds(2));
+    in_.dirty = in_.buffer.size();  // the drain reads into all of it
     while (true) {
-      const IoResult r = co_await client.ReadSome(scratch);
+      const IoResult r = co_await client_.ReadSome(in_.buffer.span());
       if (r.ec) break;
     }
+    co_return ServerPhase::kEnd;
   }
-  client.Close();
-}
+
+  // The fallback: the bytes the session held and those it did not read,
+  // in order, before anything else; then a plain splice both ways.
+  awaitable<ServerPhase> Fallback() {
+    env_.stats->fallbacks.fetch_add(1, std::memory_order_relaxed);
+    rec_.target = "fallback " + FormatHostPort(env_.fallback);
+    auto [ec, fallback] = co_await dialer_.Connect(env_.fallback, watchdog_);
+    if (ec) co_return End(CloseReason::kFallbackUnreachable, ec.message());
+    upstream_.emplace(std::move(fallback));
+    other_ = &*upstream_;
+    std::span<const uint8_t> held = fallback_bytes_;
+    if constexpr (kDefectLostFallbackBytes) held = {};
+    const std::span<const uint8_t> rest = in_.unread();
+    const std::array<asio::const_buffer, 2> first = {asio::buffer(held.data(), held.size()),
+                                                     asio::buffer(rest.data(), rest.size())};
+    if (const std::error_code wec = co_await upstream_->WriteAll(first); wec) {
+      co_return End(CloseReason::kFallbackWriteFailed, wec.message());
+    }
+    rec_.up += held.size() + rest.size();
+    in_.buffer.set_wipe_extent(in_.dirty);
+    in_.buffer.Reset();
+    in_.have = in_.at = in_.dirty = 0;
+    if (in_.ended) upstream_->ShutdownSend();
+    watchdog_.SetDeadline(Watchdog::Clock::time_point::max());
+    // (No conditional operator between two coroutine calls here: GCC 12
+    // destroys the unused branch's frame wrongly. The choice is made inside.)
+    auto up = [this]() -> awaitable<PumpResult> {
+      if (in_.ended) co_return PumpResult{};
+      co_return co_await CopyPump(client_, *upstream_, env_, watchdog_, &rec_.up);
+    };
+    auto [r1, r2] = co_await RunBothWays(client_, *upstream_, up(),
+                                         CopyPump(*upstream_, client_, env_, watchdog_, &rec_.down));
+    if (watchdog_.expired()) co_return End(CloseReason::kTimeout, watchdog_.reason());
+    if (r1.ok() && r2.ok()) co_return End(CloseReason::kFallbackDone);
+    co_return End(CloseReason::kFallbackFailed, DescribeFailure(r1.ok() ? r2 : r1));
+  }
+
+  // The tunnel: the frames after the request's are the relay's to open.
+  awaitable<ServerPhase> Relay() {
+    in_.Compact();
+    auto [r1, r2] = co_await RunBothWays(
+        client_, *upstream_,
+        OpenPump(session_, client_, *upstream_, std::move(in_.buffer), in_.have, in_.dirty, env_,
+                 watchdog_, &rec_.up),
+        SealPump(session_, *upstream_, client_, env_, watchdog_, &rec_.down));
+    in_.have = in_.dirty = 0;
+    RecordRelayEnd(r1, r2, watchdog_, rec_);
+    if (rec_.reason == CloseReason::kTimeout) env_.stats->timeouts.fetch_add(1, std::memory_order_relaxed);
+    if (rec_.reason == CloseReason::kSessionError) env_.stats->errors.fetch_add(1, std::memory_order_relaxed);
+    env_.stats->bytes_up.fetch_add(rec_.up, std::memory_order_relaxed);
+    env_.stats->bytes_down.fetch_add(rec_.down, std::memory_order_relaxed);
+    co_return ServerPhase::kEnd;
+  }
+
+  // A session event that ends the handshake phases: an error, or the
+  // client's CLOSE before its request.
+  ServerPhase EndOnEvent(const SessionEvent& e) {
+    if (e.kind == SessionEventKind::kPeerClosed) return End(CloseReason::kClosedBeforeRequest);
+    env_.stats->errors.fetch_add(1, std::memory_order_relaxed);
+    return End(CloseReason::kSessionError,
+               ErrorName(e.kind == SessionEventKind::kError ? e.reason : Error::kInvalidArgument));
+  }
+
+  // The session's next event, reading from the client whenever it needs
+  // more bytes. The client's end of stream, or the hello wait passing,
+  // before the session accepted a hello is the session's to judge (it falls
+  // back with what it holds); any other end of input ends the connection
+  // (nullopt, the reason recorded).
+  awaitable<std::optional<SessionEvent>> NextEvent() {
+    while (true) {
+      SessionEvent e;
+      size_t used = 0;
+      if (session_.Receive(in_.unread(), &used, &e) != Error::kOk) {
+        e.kind = SessionEventKind::kError;
+        e.reason = Error::kInvalidArgument;
+        co_return e;
+      }
+      in_.at += used;
+      if (e.kind != SessionEventKind::kNone) co_return e;
+      if (used > 0) continue;
+      if (in_.ended) co_return co_await EndOfInput();
+      in_.Compact();
+      const IoResult r = co_await ReadClient();
+      if (r.ec == asio::error::eof) {
+        in_.ended = true;
+        continue;
+      }
+      if (!r.ec) continue;
+      if (watchdog_.expired() && !session_.established()) {
+        co_return co_await HelloWaitPassed();
+      }
+      if (watchdog_.expired()) {
+        env_.stats->timeouts.fetch_add(1, std::memory_order_relaxed);
+        rec_.Close(CloseReason::kTimeout, watchdog_.reason());
+      } else if (r.ec == asio::error::no_memory) {
+        rec_.Close(CloseReason::kOutOfMemory);
+      } else {
+        rec_.Close(CloseReason::kReadFailed, r.ec.message());
+      }
+      co_return std::nullopt;
+    }
+  }
+
+  // One read from the client into the input, taking the buffer only once
+  // the client has sent something (no_memory if the pool has none).
+  awaitable<IoResult> ReadClient() {
+    if (!in_.buffer) {
+      if (const std::error_code ec = co_await client_.WaitReadable(); ec) co_return IoResult{ec, 0};
+      in_.buffer = env_.pool->Get(kHelloBufferBytes);
+      if (!in_.buffer) co_return IoResult{asio::error::no_memory, 0};
+    }
+    const IoResult r = co_await client_.ReadSome(in_.buffer.span().subspan(in_.have));
+    in_.have += r.n;
+    in_.dirty = std::max(in_.dirty, in_.have);
+    if (r.n > 0) watchdog_.Touch();
+    co_return r;
+  }
+
+  // The client ended its stream: before a hello, the fallback gets what it
+  // sent, then the end of stream.
+  awaitable<std::optional<SessionEvent>> EndOfInput() {
+    SessionEvent e;
+    if (!session_.established() && session_.OnEndOfInput(&e) == Error::kOk &&
+        e.kind == SessionEventKind::kFallback) {
+      co_return e;
+    }
+    rec_.Close(CloseReason::kEndedInHandshake);
+    co_return std::nullopt;
+  }
+
+  // The hello wait passed: what arrived goes to the fallback, which is
+  // watched from now on like any connection.
+  awaitable<std::optional<SessionEvent>> HelloWaitPassed() {
+    env_.stats->timeouts.fetch_add(1, std::memory_order_relaxed);
+    SessionEvent e;
+    if (session_.OnTimer(&e) != Error::kOk || e.kind != SessionEventKind::kFallback) {
+      rec_.Close(CloseReason::kTimeout, watchdog_.reason());
+      co_return std::nullopt;
+    }
+    client_.ClearCancel();
+    watchdog_.Rearm(Watchdog::Clock::time_point::max());
+    co_return e;
+  }
+
+  ServerEnv& env_;
+  Dialer& dialer_;
+  ConnectionRecord& rec_;
+  std::unique_ptr<ServerContext> context_;  // a per-connection context (defect builds only)
+  ServerSession& session_;
+  Stream client_;
+  std::optional<Stream> upstream_;  // the target or the fallback, once dialed
+  Stream* other_ = nullptr;         // upstream_'s stream, for the watchdog's cancel
+  Watchdog watchdog_;
+  InputBuffer in_;
+  std::span<const uint8_t> fallback_bytes_;  // held by the session
+  RequestHeader request_;
+  size_t request_data_at_ = 0;  // the request frame's data, in in_.buffer
+  size_t request_data_size_ = 0;
+  uint8_t refuse_code_ = kConnectGeneralFailure;
+};
 
 // One inbound connection, start to end.
 template <class Stream, class Dialer>
@@ -126,232 +374,12 @@ awaitable<void> ServeReflexConnection(Stream client, ServerEnv& env, Dialer& dia
   ServerStatePool::Handle state = env.states->Get();
   if (!state) {
     client.Close();
-    env.stats->ConnectionClosed();
+    env.stats->ConnectionClosed(CloseReason::kOutOfMemory);
     REFLEX_LOG(kWarn, "server: out of memory for a connection's state");
     co_return;
   }
-  ConnectionRecord& rec = state->record;
-  rec.start = std::chrono::steady_clock::now();
-  rec.peer = client.PeerName();
-  std::unique_ptr<ServerContext> defect_context;  // REFLEX_DEFECT_ACCEPT_REPLAY only
-  if constexpr (kDefectAcceptReplay) {
-    ServerConfig config = env.context->config();
-    config.replay_capacity = 16;
-    (void)ServerContext::Create(config, &defect_context);
-  }
-  ServerSession& session = state->session.emplace(defect_context ? *defect_context : *env.context,
-                                                  *env.clock, *env.random);
-  Stream* other = nullptr;  // the target or the fallback, once dialed
-  Watchdog watchdog(*env.sweeper, [&client, &other] {
-    client.Cancel();
-    if (other != nullptr) other->Cancel();
-  });
-  const auto hello_deadline = Watchdog::Clock::now() +
-                              std::chrono::milliseconds(env.context->config().hello_wait_ms);
-  watchdog.Start(hello_deadline, env.timeouts.idle);
-
-  // No buffer until the client sends something (a silent connection holds
-  // its state only), then a small one for the hello, grown once the
-  // handshake is done to hold the request frame.
-  pool::Buffer in;
-  size_t have = 0;
-  size_t in_dirty = 0;  // how far `in` was ever written (its wipe)
-  WipeExtent in_extent{in, in_dirty};
-  bool request_seen = false;
-  RequestHeader request;
-  // The request frame's data, and where the frames after it start, in `in`.
-  size_t data_at = 0, data_size = 0, rest_at = 0;
-  auto finish = [&]() {
-    watchdog.Stop();
-    env.stats->ConnectionClosed();
-    rec.LogLine("server");
-  };
-  // The hello, then the request: read, feed, until the session decides.
-  while (!request_seen) {
-    IoResult r;
-    if (!in) {
-      r.ec = co_await client.WaitReadable();
-      if (!r.ec) {
-        in = env.pool->Get(kHelloBufferBytes);
-        if (!in) {
-          rec.close = "out of memory";
-          client.Close();
-          finish();
-          co_return;
-        }
-      }
-    }
-    if (!r.ec) r = co_await client.ReadSome(in.span().subspan(have));
-    if (r.ec && !(r.ec == asio::error::eof && !session.established())) {
-      if (watchdog.expired() && !session.established()) {
-        // The hello wait passed: what arrived goes to the fallback, which
-        // is watched from now on like any connection.
-        SessionEvent e;
-        if (session.OnTimer(&e) == Error::kOk && e.kind == SessionEventKind::kFallback) {
-          env.stats->timeouts.fetch_add(1, std::memory_order_relaxed);
-          client.ClearCancel();
-          watchdog.Rearm(Watchdog::Clock::time_point::max());
-          co_await ServeFallback(client, e.fallback_bytes, {}, false, env, dialer, watchdog, rec, in,
-                                 in_dirty, other);
-          finish();
-          co_return;
-        }
-      }
-      rec.close = watchdog.expired() ? std::string("timeout ") + watchdog.reason()
-                                      : "read: " + r.ec.message();
-      if (watchdog.expired()) env.stats->timeouts.fetch_add(1, std::memory_order_relaxed);
-      client.Close();
-      finish();
-      co_return;
-    }
-    const bool client_ended = r.ec == asio::error::eof;
-    have += r.n;
-    in_dirty = std::max(in_dirty, have);
-    watchdog.Touch();
-    if (client_ended && !session.established()) {
-      // The client ended before its hello was whole: the fallback gets what
-      // it sent, then the end of stream.
-      SessionEvent e;
-      if (session.OnEndOfInput(&e) == Error::kOk && e.kind == SessionEventKind::kFallback) {
-        co_await ServeFallback(client, e.fallback_bytes, in ? in.span().first(have) : std::span<uint8_t>(),
-                               true, env, dialer, watchdog, rec, in, in_dirty, other);
-        finish();
-        co_return;
-      }
-    }
-    size_t at = 0;
-    while (!request_seen) {
-      size_t used = 0;
-      SessionEvent e;
-      if (session.Receive(in.span().subspan(at, have - at), &used, &e) != Error::kOk) break;
-      at += used;
-      if (e.kind == SessionEventKind::kFallback) {
-        co_await ServeFallback(client, e.fallback_bytes, in.span().subspan(at, have - at),
-                               client_ended, env, dialer, watchdog, rec, in, in_dirty, other);
-        finish();
-        co_return;
-      }
-      if (e.kind == SessionEventKind::kHandshakeDone) {
-        (e.profile == Profile::kV2 ? env.stats->handshakes_v2 : env.stats->handshakes_v1)
-            .fetch_add(1, std::memory_order_relaxed);
-        rec.profile = std::string(ProfileName(e.profile));
-        rec.user = ShortUserId(env.context->config().users[e.user_index]).data();
-        const auto reply = session.PendingOutput();
-        if (const std::error_code ec =
-                co_await client.WriteAll(asio::buffer(reply.data(), reply.size()));
-            ec) {
-          rec.close = "write: " + ec.message();
-          client.Close();
-          finish();
-          co_return;
-        }
-        session.ConsumeOutput(reply.size());
-        watchdog.SetDeadline(Watchdog::Clock::now() + env.timeouts.handshake);
-        if (in.size() < kHandshakeBufferBytes) {  // room for the request frame
-          pool::Buffer bigger = env.pool->Get(kHandshakeBufferBytes);
-          if (!bigger) {
-            rec.close = "out of memory";
-            client.Abort();
-            finish();
-            co_return;
-          }
-          std::memcpy(bigger.data(), in.data(), have);  // offsets stay valid
-          in.set_wipe_extent(in_dirty);
-          in = std::move(bigger);
-          in_dirty = have;
-        }
-        continue;
-      }
-      if (e.kind == SessionEventKind::kRequest) {
-        request = e.request;
-        data_at = static_cast<size_t>(e.data.data() - in.data());
-        data_size = e.data.size();
-        rest_at = at;
-        request_seen = true;
-        break;
-      }
-      if (e.kind == SessionEventKind::kError || e.kind == SessionEventKind::kPeerClosed) {
-        if (e.kind == SessionEventKind::kError) env.stats->errors.fetch_add(1, std::memory_order_relaxed);
-        rec.close = e.kind == SessionEventKind::kError ? std::string(ErrorName(e.reason))
-                                                       : "closed before a request";
-        client.Close();
-        finish();
-        co_return;
-      }
-      if (e.kind == SessionEventKind::kNone && used == 0) break;
-    }
-    if (request_seen) break;
-    if (client_ended) {
-      rec.close = "client closed during the handshake";
-      client.Close();
-      finish();
-      co_return;
-    }
-    std::memmove(in.data(), in.data() + at, have - at);
-    have -= at;
-  }
-
-  // The target. CONNECT is the only command; anything else is refused
-  // with the SOCKS5 code for an unsupported command (SPEC.md 13.4).
-  const HostPort target = TargetOf(request);
-  rec.target = FormatHostPort(target);
-  if (request.command != kCommandConnect) {
-    in_dirty = in.size();  // Refuse reads into all of it
-    co_await Refuse(client, session, kConnectCommandNotSupported, in.span(), watchdog);
-    rec.close = "command " + std::to_string(request.command) + " not supported";
-    finish();
-    co_return;
-  }
-  watchdog.SetDeadline(Watchdog::Clock::time_point::max());
-  auto [ec, upstream] = co_await dialer.Connect(target, watchdog);
-  if (ec) {
-    env.stats->target_failures.fetch_add(1, std::memory_order_relaxed);
-    in_dirty = in.size();  // Refuse reads into all of it
-    co_await Refuse(client, session, ConnectFailureCode(ec), in.span(), watchdog);
-    rec.close = "target: " + ec.message();
-    finish();
-    co_return;
-  }
-  other = &upstream;
-  std::array<uint8_t, kFrameOverheadBytes> connected{};
-  size_t connected_size = 0;
-  if (session.SealConnectResult(kConnectOk, connected, &connected_size) == Error::kOk) {
-    (void)co_await client.WriteAll(asio::buffer(connected.data(), connected_size));
-  }
-  env.stats->tunnels.fetch_add(1, std::memory_order_relaxed);
-  if (data_size > 0) {
-    if (const std::error_code wec =
-            co_await upstream.WriteAll(asio::buffer(in.data() + data_at, data_size));
-        wec) {
-      rec.close = "target write: " + wec.message();
-      client.Close();
-      upstream.Close();
-      finish();
-      co_return;
-    }
-    rec.up += data_size;
-  }
-  // The frames after the request's are the relay's to open.
-  std::memmove(in.data(), in.data() + rest_at, have - rest_at);
-  have -= rest_at;
-  auto [r1, r2] = co_await RunBothWays(
-      client, upstream,
-      OpenPump(session, client, upstream, std::move(in), have, in_dirty, env, watchdog, &rec.up),
-      SealPump(session, upstream, client, env, watchdog, &rec.down));
-  if (watchdog.expired()) {
-    env.stats->timeouts.fetch_add(1, std::memory_order_relaxed);
-    rec.close = std::string("timeout ") + watchdog.reason();
-  } else if (r1.protocol != Error::kOk && r1.protocol != Error::kTooShort) {
-    env.stats->errors.fetch_add(1, std::memory_order_relaxed);
-    rec.close = DescribeEnd(r1);
-  } else {
-    rec.close = r1.ok() && r2.ok() ? "done" : DescribeEnd(r1.ok() ? r2 : r1);
-  }
-  env.stats->bytes_up.fetch_add(rec.up, std::memory_order_relaxed);
-  env.stats->bytes_down.fetch_add(rec.down, std::memory_order_relaxed);
-  client.Close();
-  upstream.Close();
-  finish();
+  ServerConnection<Stream, Dialer> connection(std::move(client), env, dialer, *state);
+  co_await connection.Run();
 }
 
 }  // namespace reflex::proxy

@@ -62,6 +62,12 @@ std::string StatsJson(const Stats& s, const std::vector<NamedPoolStats>& named,
                      {"tiers", tiers},
                      {"oversize", TierJson(p.stats.oversize)}};
   }
+  nlohmann::ordered_json closes = nlohmann::ordered_json::object();
+  for (size_t r = 0; r < kCloseReasonCount; ++r) {
+    if (const uint64_t n = v(s.closes[r]); n > 0) {
+      closes[std::string(CloseReasonName(static_cast<CloseReason>(r)))] = n;
+    }
+  }
   uint64_t rss = 0, peak = 0;
   MemoryKib(&rss, &peak);
   const nlohmann::ordered_json j = {
@@ -79,6 +85,7 @@ std::string StatsJson(const Stats& s, const std::vector<NamedPoolStats>& named,
         {"target_failures", v(s.target_failures)},
         {"errors", v(s.errors)},
         {"timeouts", v(s.timeouts)}}},
+      {"closes", closes},
       {"bytes", {{"up", v(s.bytes_up)}, {"down", v(s.bytes_down)}}},
       {"pools", pools},
       {"rss_kib", rss},

@@ -3,12 +3,14 @@
 #ifndef REFLEX_PROXY_STATS_H_
 #define REFLEX_PROXY_STATS_H_
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "pool/pool_stats.h"
+#include "proxy/close_reason.h"
 
 namespace reflex::proxy {
 
@@ -27,9 +29,14 @@ struct Stats {
   std::atomic<uint64_t> timeouts{0};
   std::atomic<uint64_t> bytes_up{0};         // client -> target (plaintext)
   std::atomic<uint64_t> bytes_down{0};       // target -> client (plaintext)
+  // Connections ended, by reason (the log line's close=).
+  std::array<std::atomic<uint64_t>, kCloseReasonCount> closes{};
 
   void ConnectionOpened();
-  void ConnectionClosed() { active.fetch_sub(1, std::memory_order_relaxed); }
+  void ConnectionClosed(CloseReason reason) {
+    active.fetch_sub(1, std::memory_order_relaxed);
+    closes[static_cast<size_t>(reason)].fetch_add(1, std::memory_order_relaxed);
+  }
 };
 
 struct NamedPoolStats {
