@@ -14,7 +14,7 @@ flags="$CXXFLAGS -std=c++20 -I. -Wall -Wextra"
 # Every library source the targets link; tests, the allocation counter
 # (it interposes malloc) and programs with a main() stay out.
 sources=$(ls pool/*.cc reflex/*.cc proxy/*.cc tools/vector_file.cc tools/conformance_checker.cc \
-  tools/testing/hex.cc tools/testing/chunked_decode.cc | grep -v -e '_test\.cc$' -e '^proxy/main\.cc$')
+  base/hex.cc reflex/testing/chunked_decode.cc | grep -v -e '_test\.cc$' -e '^proxy/main\.cc$')
 # Compiled on every core: the proxy's coroutine sources take most of the
 # time, and one compiler at a time would leave the other cores idle.
 parallel=$(nproc 2>/dev/null || echo 1)

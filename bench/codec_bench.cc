@@ -21,7 +21,7 @@
 #include "reflex/key_schedule.h"
 #include "reflex/pooled_frames.h"
 #include "reflex/random.h"
-#include "tools/testing/alloc_counter.h"
+#include "base/alloc_counter.h"
 
 namespace reflex::bench {
 namespace {

@@ -10,7 +10,7 @@
 #include "bench/ratio_reporter.h"
 #include "reflex/client_session.h"
 #include "reflex/server_session.h"
-#include "reflex/session_test_util.h"
+#include "reflex/testing/session_test_util.h"
 
 namespace reflex::bench {
 namespace {

@@ -16,7 +16,7 @@
 #include "fuzz/fuzz_input.h"
 #include "reflex/client_session.h"
 #include "reflex/server_session.h"
-#include "reflex/session_test_util.h"
+#include "reflex/testing/session_test_util.h"
 
 namespace reflex::fuzz {
 

@@ -11,7 +11,7 @@
 #include "fuzz/fuzz_input.h"
 #include "reflex/frame_decoder.h"
 #include "reflex/reference_model.h"
-#include "tools/testing/chunked_decode.h"
+#include "reflex/testing/chunked_decode.h"
 
 namespace reflex::fuzz {
 

@@ -8,7 +8,7 @@
 
 #include "pool/poison.h"
 #include "pool/pool_test_util.h"
-#include "tools/testing/alloc_counter.h"
+#include "base/alloc_counter.h"
 
 namespace reflex::pool {
 namespace {

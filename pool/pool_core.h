@@ -35,12 +35,12 @@
 #include <vector>
 
 #include "pool/byte_budget.h"
-#include "pool/mutex.h"
+#include "base/mutex.h"
 #include "pool/poison.h"
 #include "pool/pool_options.h"
 #include "pool/pool_stats.h"
 #include "pool/shared_class.h"
-#include "pool/thread_annotations.h"
+#include "base/thread_annotations.h"
 #include "pool/thread_cache.h"
 #include "pool/thread_registry.h"
 

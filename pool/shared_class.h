@@ -8,10 +8,13 @@
 #include <cstdint>
 #include <vector>
 
-#include "pool/mutex.h"
-#include "pool/thread_annotations.h"
+#include "base/mutex.h"
+#include "base/thread_annotations.h"
 
 namespace reflex::pool::detail {
+
+using base::Mutex;
+using base::MutexLock;
 
 struct SharedCounters {
   uint64_t hits = 0;

@@ -12,7 +12,7 @@
 #include "reflex/frame_opener.h"
 #include "reflex/frame_sealer.h"
 #include "reflex/pooled_frames.h"
-#include "tools/testing/chunked_decode.h"
+#include "reflex/testing/chunked_decode.h"
 #include "reflex/hello.h"
 #include "reflex/key_schedule.h"
 #include "reflex/request_header.h"

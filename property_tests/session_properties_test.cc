@@ -14,7 +14,7 @@
 #include <memory>
 #include <vector>
 
-#include "reflex/session_test_util.h"
+#include "reflex/testing/session_test_util.h"
 
 namespace reflex {
 namespace {

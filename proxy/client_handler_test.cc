@@ -10,7 +10,7 @@
 
 #include "proxy/testing/memory_transport.h"
 #include "reflex/crypto_init.h"
-#include "reflex/session_test_util.h"
+#include "reflex/testing/session_test_util.h"
 
 namespace reflex::proxy {
 namespace {

@@ -6,13 +6,13 @@
 #include <vector>
 
 #include "pool/buffer_pool.h"
-#include "reflex/codec_test_util.h"
+#include "reflex/testing/codec_test_util.h"
 #include "reflex/frame_decoder.h"
 #include "reflex/frame_opener.h"
 #include "reflex/frame_sealer.h"
 #include "reflex/pooled_frames.h"
 #include "reflex/reference_model.h"
-#include "tools/testing/chunked_decode.h"
+#include "reflex/testing/chunked_decode.h"
 
 namespace reflex {
 namespace {

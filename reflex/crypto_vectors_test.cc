@@ -13,7 +13,7 @@
 #include "reflex/aead.h"
 #include "reflex/hkdf.h"
 #include "reflex/key_schedule.h"
-#include "tools/testing/hex.h"
+#include "base/hex.h"
 
 namespace reflex {
 namespace {

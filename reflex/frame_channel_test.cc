@@ -10,8 +10,8 @@
 #include <map>
 #include <vector>
 
-#include "reflex/codec_test_util.h"
-#include "reflex/session_test_util.h"
+#include "reflex/testing/codec_test_util.h"
+#include "reflex/testing/session_test_util.h"
 
 namespace reflex {
 namespace {

@@ -7,7 +7,7 @@
 
 #include <vector>
 
-#include "reflex/codec_test_util.h"
+#include "reflex/testing/codec_test_util.h"
 #include "reflex/frame_sealer.h"
 
 namespace reflex {

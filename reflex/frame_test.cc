@@ -5,11 +5,11 @@
 #include <vector>
 
 #include "pool/buffer_pool.h"
-#include "reflex/codec_test_util.h"
+#include "reflex/testing/codec_test_util.h"
 #include "reflex/frame_opener.h"
 #include "reflex/frame_sealer.h"
 #include "reflex/pooled_frames.h"
-#include "tools/testing/hex.h"
+#include "base/hex.h"
 
 namespace reflex {
 namespace {

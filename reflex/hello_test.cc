@@ -4,9 +4,9 @@
 
 #include <vector>
 
-#include "reflex/codec_test_util.h"
+#include "reflex/testing/codec_test_util.h"
 #include "reflex/handshake_pool.h"
-#include "tools/testing/hex.h"
+#include "base/hex.h"
 
 namespace reflex {
 namespace {

@@ -4,8 +4,8 @@
 #include <sodium.h>
 
 #include "reflex/hkdf.h"
-#include "reflex/codec_test_util.h"
-#include "tools/testing/hex.h"
+#include "reflex/testing/codec_test_util.h"
+#include "base/hex.h"
 
 namespace reflex {
 namespace {

@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "reflex/codec_test_util.h"
+#include "reflex/testing/codec_test_util.h"
 #include "reflex/frame_nonce.h"
-#include "tools/testing/hex.h"
+#include "base/hex.h"
 
 namespace reflex::noise {
 namespace {

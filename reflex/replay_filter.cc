@@ -12,7 +12,7 @@ ReplayFilter::ReplayFilter(Options options) : options_(options) {
   size_t slots = 2;
   while (slots < 2 * capacity) slots *= 2;
   if (sodium_init() >= 0) randombytes_buf(hash_key_.data(), hash_key_.size());
-  pool::detail::MutexLock lock(mu_);
+  base::MutexLock lock(mu_);
   entries_.resize(capacity);
   free_.reserve(capacity);
   for (size_t i = capacity; i-- > 0;) free_.push_back(static_cast<uint32_t>(i));
@@ -96,7 +96,7 @@ void ReplayFilter::RemoveEntry(uint32_t entry) {
 
 ReplayFilter::Verdict ReplayFilter::Check(std::span<const uint8_t, kPublicKeyBytes> key,
                                           int64_t timestamp, int64_t now) {
-  pool::detail::MutexLock lock(mu_);
+  base::MutexLock lock(mu_);
   // Expired: no replay of these could pass the timestamp check any more.
   while (!heap_.empty() && static_cast<__int128>(heap_[0].timestamp) + options_.window_seconds <
                               static_cast<__int128>(now)) {
@@ -138,13 +138,13 @@ ReplayFilter::Verdict ReplayFilter::Check(std::span<const uint8_t, kPublicKeyByt
 }
 
 size_t ReplayFilter::MemoryBytes() const {
-  pool::detail::MutexLock lock(mu_);
+  base::MutexLock lock(mu_);
   return entries_.capacity() * sizeof(Entry) + heap_.capacity() * sizeof(HeapItem) +
          free_.capacity() * sizeof(uint32_t) + slots_.capacity() * sizeof(uint32_t);
 }
 
 ReplayFilter::Stats ReplayFilter::GetStats() const {
-  pool::detail::MutexLock lock(mu_);
+  base::MutexLock lock(mu_);
   return stats_;
 }
 

@@ -24,8 +24,8 @@
 #include <span>
 #include <vector>
 
-#include "pool/mutex.h"
-#include "pool/thread_annotations.h"
+#include "base/mutex.h"
+#include "base/thread_annotations.h"
 #include "reflex/wire.h"
 
 namespace reflex {
@@ -91,7 +91,7 @@ class ReplayFilter {
 
   const Options options_;
   std::array<uint8_t, 16> hash_key_{};
-  mutable pool::detail::Mutex mu_;
+  mutable base::Mutex mu_;
   std::vector<Entry> entries_ REFLEX_GUARDED_BY(mu_);
   std::vector<uint32_t> free_ REFLEX_GUARDED_BY(mu_);
   std::vector<uint32_t> slots_ REFLEX_GUARDED_BY(mu_);  // power of two, >= 2 x capacity

@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "reflex/codec_test_util.h"
-#include "tools/testing/hex.h"
+#include "reflex/testing/codec_test_util.h"
+#include "base/hex.h"
 
 namespace reflex {
 namespace {

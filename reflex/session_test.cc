@@ -8,10 +8,10 @@
 #include <string>
 #include <vector>
 
-#include "reflex/codec_test_util.h"
+#include "reflex/testing/codec_test_util.h"
 #include "reflex/hello.h"
 #include "reflex/hello_v2.h"
-#include "reflex/session_test_util.h"
+#include "reflex/testing/session_test_util.h"
 
 namespace reflex {
 namespace {

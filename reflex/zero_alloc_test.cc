@@ -1,6 +1,6 @@
 // After warm-up, sealing, opening and stream-decoding frames of up to 16 KiB
 // make no heap allocation at all, with either AEAD backend: counted by
-// interposing the allocator of this whole process (tools/testing/alloc_counter).
+// interposing the allocator of this whole process (//base:alloc_counter).
 #include <gtest/gtest.h>
 
 #include <vector>
@@ -8,13 +8,13 @@
 #include "pool/buffer_pool.h"
 #include "reflex/frame_decoder.h"
 #include "reflex/frame_opener.h"
-#include "reflex/codec_test_util.h"
+#include "reflex/testing/codec_test_util.h"
 #include "reflex/frame_sealer.h"
 #include "reflex/handshake_pool.h"
 #include "reflex/hello.h"
 #include "reflex/pooled_frames.h"
-#include "reflex/session_test_util.h"
-#include "tools/testing/alloc_counter.h"
+#include "reflex/testing/session_test_util.h"
+#include "base/alloc_counter.h"
 
 namespace reflex {
 namespace {

@@ -20,8 +20,8 @@
 #include "reflex/pooled_frames.h"
 #include "reflex/reference_model.h"
 #include "reflex/request_header.h"
-#include "tools/testing/chunked_decode.h"
-#include "tools/testing/hex.h"
+#include "reflex/testing/chunked_decode.h"
+#include "base/hex.h"
 #include "tools/vector_file.h"
 
 namespace reflex::tools {

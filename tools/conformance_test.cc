@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "tools/conformance_checker.h"
-#include "tools/testing/hex.h"
+#include "base/hex.h"
 #include "tools/vector_generator.h"
 
 namespace reflex::tools {

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "tools/testing/hex.h"
+#include "base/hex.h"
 #include "tools/vector_generator.h"
 
 namespace {

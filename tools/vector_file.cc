@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "tools/testing/hex.h"
+#include "base/hex.h"
 
 namespace reflex::tools {
 namespace {

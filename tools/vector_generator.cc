@@ -15,7 +15,7 @@
 #include "reflex/request_header.h"
 #include "reflex/pooled_frames.h"
 #include "reflex/reference_model.h"
-#include "tools/testing/hex.h"
+#include "base/hex.h"
 
 namespace reflex::tools {
 namespace {

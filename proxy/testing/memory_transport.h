@@ -9,7 +9,9 @@
 #ifndef REFLEX_PROXY_TESTING_MEMORY_TRANSPORT_H_
 #define REFLEX_PROXY_TESTING_MEMORY_TRANSPORT_H_
 
+#include <algorithm>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <span>
 #include <string>
@@ -25,6 +27,115 @@
 namespace reflex::proxy::testing {
 
 using Bytes = std::vector<uint8_t>;
+
+// One direction of an in-memory connection.
+class MemoryPipe {
+ public:
+  explicit MemoryPipe(asio::any_io_executor executor) : signal_(executor) {
+    signal_.expires_at(asio::steady_timer::time_point::max());
+  }
+  void Write(std::span<const uint8_t> bytes) {
+    if (closed_) return;
+    data_.insert(data_.end(), bytes.begin(), bytes.end());
+    signal_.cancel();
+  }
+  void CloseWrite() {
+    closed_ = true;
+    signal_.cancel();
+  }
+  // The writer reset the connection (Abort).
+  void Abort() {
+    aborted_ = true;
+    CloseWrite();
+  }
+  bool closed() const { return closed_; }
+  bool aborted() const { return aborted_; }
+  std::deque<uint8_t>& data() { return data_; }
+  asio::steady_timer& signal() { return signal_; }
+
+ private:
+  std::deque<uint8_t> data_;
+  bool closed_ = false;
+  bool aborted_ = false;
+  asio::steady_timer signal_;
+};
+
+// A stream over two MemoryPipes (what it reads, what it writes): tests and
+// the fuzz target run the real handlers on these, with no sockets.
+class MemoryStream {
+ public:
+  MemoryStream(std::shared_ptr<MemoryPipe> in, std::shared_ptr<MemoryPipe> out)
+      : in_(std::move(in)), out_(std::move(out)) {}
+
+  awaitable<IoResult> ReadSome(std::span<uint8_t> out) {
+    if (const std::error_code ec = co_await WaitReadable(); ec) co_return IoResult{ec, 0};
+    if (in_->data().empty()) co_return IoResult{asio::error::eof, 0};
+    const size_t n = std::min(out.size(), in_->data().size());
+    std::copy(in_->data().begin(), in_->data().begin() + static_cast<ptrdiff_t>(n), out.begin());
+    in_->data().erase(in_->data().begin(), in_->data().begin() + static_cast<ptrdiff_t>(n));
+    co_return IoResult{{}, n};
+  }
+  awaitable<std::error_code> WaitReadable() {
+    while (!cancelled_ && in_->data().empty() && !in_->closed()) {
+      auto [ec] = co_await in_->signal().async_wait(kUseTuple);
+      (void)ec;
+      in_->signal().expires_at(asio::steady_timer::time_point::max());
+    }
+    if (cancelled_) co_return asio::error::operation_aborted;
+    co_return std::error_code{};
+  }
+  IoResult TryRead(std::span<uint8_t> out) {
+    if (cancelled_) return IoResult{asio::error::operation_aborted, 0};
+    if (in_->data().empty()) return IoResult{in_->closed() ? asio::error::eof : std::error_code{}, 0};
+    const size_t n = std::min(out.size(), in_->data().size());
+    std::copy(in_->data().begin(), in_->data().begin() + static_cast<ptrdiff_t>(n), out.begin());
+    in_->data().erase(in_->data().begin(), in_->data().begin() + static_cast<ptrdiff_t>(n));
+    return IoResult{{}, n};
+  }
+  awaitable<IoResult> ReadSomeV(std::span<const asio::mutable_buffer> out) {
+    if (const std::error_code ec = co_await WaitReadable(); ec) co_return IoResult{ec, 0};
+    if (in_->data().empty()) co_return IoResult{asio::error::eof, 0};
+    size_t n = 0;
+    for (const asio::mutable_buffer& b : out) {
+      const size_t m = std::min(b.size(), in_->data().size());
+      std::copy(in_->data().begin(), in_->data().begin() + static_cast<ptrdiff_t>(m),
+                static_cast<uint8_t*>(b.data()));
+      in_->data().erase(in_->data().begin(), in_->data().begin() + static_cast<ptrdiff_t>(m));
+      n += m;
+      if (in_->data().empty()) break;
+    }
+    co_return IoResult{{}, n};
+  }
+  template <class Buffers>
+  awaitable<std::error_code> WriteAll(const Buffers& buffers) {
+    if (cancelled_ || out_->closed()) co_return asio::error::broken_pipe;
+    for (auto it = asio::buffer_sequence_begin(buffers); it != asio::buffer_sequence_end(buffers); ++it) {
+      const asio::const_buffer b(*it);
+      out_->Write({static_cast<const uint8_t*>(b.data()), b.size()});
+    }
+    co_return std::error_code{};
+  }
+  void ShutdownSend() { out_->CloseWrite(); }
+  void Close() {
+    out_->CloseWrite();
+    Cancel();
+  }
+  void Abort() {
+    out_->Abort();
+    Cancel();
+  }
+  void Cancel() {
+    cancelled_ = true;
+    in_->signal().cancel();
+  }
+  void ClearCancel() { cancelled_ = false; }
+  std::string PeerName() const { return "memory"; }
+
+ private:
+  std::shared_ptr<MemoryPipe> in_;
+  std::shared_ptr<MemoryPipe> out_;
+  bool cancelled_ = false;
+};
 
 // The test's end of an in-memory connection.
 class MemoryPeer {

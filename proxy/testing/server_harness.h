@@ -15,7 +15,7 @@
 #include "proxy/env.h"
 #include "proxy/server_handler.h"
 #include "proxy/testing/memory_transport.h"
-#include "reflex/session_test_util.h"
+#include "reflex/testing/session_test_util.h"
 
 namespace reflex::proxy::testing {
 

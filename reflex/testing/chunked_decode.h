@@ -2,8 +2,8 @@
 // wire stream to a FrameDecoder in chunks and checks the decoder's contract
 // on every call (progress, at most one frame buffered, consecutive
 // counters, nothing written on error, the error sticky).
-#ifndef REFLEX_TOOLS_TESTING_CHUNKED_DECODE_H_
-#define REFLEX_TOOLS_TESTING_CHUNKED_DECODE_H_
+#ifndef REFLEX_TESTING_CHUNKED_DECODE_H_
+#define REFLEX_TESTING_CHUNKED_DECODE_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -40,4 +40,4 @@ std::string ChunkingName(const std::vector<size_t>& chunk_sizes);
 
 }  // namespace reflex::testing
 
-#endif  // REFLEX_TOOLS_TESTING_CHUNKED_DECODE_H_
+#endif  // REFLEX_TESTING_CHUNKED_DECODE_H_

@@ -1,6 +1,6 @@
 // Lowercase hex, as vector files spell byte strings.
-#ifndef REFLEX_TOOLS_TESTING_HEX_H_
-#define REFLEX_TOOLS_TESTING_HEX_H_
+#ifndef REFLEX_BASE_HEX_H_
+#define REFLEX_BASE_HEX_H_
 
 #include <cstdint>
 #include <span>
@@ -20,4 +20,4 @@ std::string ToHex(std::span<const uint8_t> bytes);
 
 }  // namespace reflex::testing
 
-#endif  // REFLEX_TOOLS_TESTING_HEX_H_
+#endif  // REFLEX_BASE_HEX_H_

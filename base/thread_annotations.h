@@ -2,8 +2,8 @@
 // check that every field marked REFLEX_GUARDED_BY(mu) is touched only with mu
 // held. Under gcc they expand to nothing; the clang configs (asan, tsan,
 // fuzz, clangcov) compile with -Wthread-safety -Werror.
-#ifndef REFLEX_POOL_THREAD_ANNOTATIONS_H_
-#define REFLEX_POOL_THREAD_ANNOTATIONS_H_
+#ifndef REFLEX_BASE_THREAD_ANNOTATIONS_H_
+#define REFLEX_BASE_THREAD_ANNOTATIONS_H_
 
 #if defined(__clang__)
 #define REFLEX_THREAD_ANNOTATION(x) __attribute__((x))
@@ -26,4 +26,4 @@
 #define REFLEX_NO_THREAD_SAFETY_ANALYSIS \
   REFLEX_THREAD_ANNOTATION(no_thread_safety_analysis)
 
-#endif  // REFLEX_POOL_THREAD_ANNOTATIONS_H_
+#endif  // REFLEX_BASE_THREAD_ANNOTATIONS_H_

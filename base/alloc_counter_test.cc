@@ -1,4 +1,4 @@
-#include "tools/testing/alloc_counter.h"
+#include "base/alloc_counter.h"
 
 #include <gtest/gtest.h>
 

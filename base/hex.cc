@@ -1,4 +1,4 @@
-#include "tools/testing/hex.h"
+#include "base/hex.h"
 
 #include <cstdio>
 #include <cstdlib>

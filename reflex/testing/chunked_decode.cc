@@ -1,4 +1,4 @@
-#include "tools/testing/chunked_decode.h"
+#include "reflex/testing/chunked_decode.h"
 
 #include <algorithm>
 #include <random>

@@ -4,8 +4,8 @@
 // In plain builds linking this library interposes the malloc family (which
 // operator new calls too); under sanitizers, which own malloc, it installs
 // the sanitizer's allocation hooks. Either way C and C++ allocations count.
-#ifndef REFLEX_TOOLS_TESTING_ALLOC_COUNTER_H_
-#define REFLEX_TOOLS_TESTING_ALLOC_COUNTER_H_
+#ifndef REFLEX_BASE_ALLOC_COUNTER_H_
+#define REFLEX_BASE_ALLOC_COUNTER_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -39,4 +39,4 @@ class AllocationScope {
 
 }  // namespace reflex::testing
 
-#endif  // REFLEX_TOOLS_TESTING_ALLOC_COUNTER_H_
+#endif  // REFLEX_BASE_ALLOC_COUNTER_H_

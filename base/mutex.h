@@ -1,13 +1,13 @@
 // Mutex and MutexLock: std::mutex with the annotations clang's thread-safety
 // analysis needs (libstdc++'s own mutex carries none).
-#ifndef REFLEX_POOL_MUTEX_H_
-#define REFLEX_POOL_MUTEX_H_
+#ifndef REFLEX_BASE_MUTEX_H_
+#define REFLEX_BASE_MUTEX_H_
 
 #include <mutex>
 
-#include "pool/thread_annotations.h"
+#include "base/thread_annotations.h"
 
-namespace reflex::pool::detail {
+namespace reflex::base {
 
 class REFLEX_CAPABILITY("mutex") Mutex {
  public:
@@ -33,6 +33,6 @@ class REFLEX_SCOPED_CAPABILITY MutexLock {
   Mutex& mu_;
 };
 
-}  // namespace reflex::pool::detail
+}  // namespace reflex::base
 
-#endif  // REFLEX_POOL_MUTEX_H_
+#endif  // REFLEX_BASE_MUTEX_H_
