@@ -65,7 +65,6 @@ class ClientSession {
   bool established() const { return channel_.has_value(); }
   bool finished() const { return state_ == State::kFinished; }
   const PublicKey& ephemeral_public_key() const { return ephemeral_.public_key; }
-  FrameChannel* channel() { return channel_ ? &*channel_ : nullptr; }
 
  private:
   enum class State : uint8_t { kIdle, kHello, kEstablished, kFinished };

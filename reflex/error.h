@@ -3,8 +3,10 @@
 //   1..31   malformed input      (the peer sent bytes that do not parse)
 //   32..47  cryptographic        (bytes parse but do not verify)
 //   48..63  state                (the object cannot do this any more)
-//   64..79  caller               (the local program asked for the impossible)
-//   80..95  environment          (the crypto library or memory failed us)
+//   64..79  caller               (the local program asked for the impossible,
+//                                 or its pool could not serve a buffer: the
+//                                 caller chose and sized that pool)
+//   80..95  environment          (the crypto library failed us)
 //
 // Error is [[nodiscard]]: every function returning one must have it checked.
 // The contract of every fallible call in reflex/: it returns an Error, and

@@ -3,7 +3,7 @@
 // pattern family with the psk modifier (NN, NNpsk0, NNpsk2, NNpsk0+psk2),
 // on libsodium. CipherState, SymmetricState and HandshakeState follow the
 // specification's objects and token rules; nothing here knows Reflex's
-// message sizes (session_v2.cc applies those).
+// message sizes (hello_v2.cc and the sessions apply those).
 #ifndef REFLEX_NOISE_H_
 #define REFLEX_NOISE_H_
 

@@ -116,7 +116,6 @@ class ServerSession {
   bool finished() const { return state_ == State::kFinished; }
   Profile profile() const { return profile_; }
   size_t user_index() const { return user_index_; }
-  FrameChannel* channel() { return channel_ ? &*channel_ : nullptr; }
 
  private:
   enum class State : uint8_t { kHello, kEstablished, kFinished };

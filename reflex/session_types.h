@@ -80,7 +80,8 @@ struct SessionEvent {
   std::span<const uint8_t> fallback_bytes;
   // kFallback: why (e.g. auth_failed, replayed_hello); kError: the error.
   Error reason = Error::kOk;
-  // kPeerClosed: the first byte of the CLOSE frame's payload, 0 if empty.
+  // kPeerClosed: the CLOSE frame's payload when it is exactly one byte,
+  // else 0 (SPEC.md 13.4: a code travels only as a one-byte payload).
   // A server that could not reach the target says why with a SOCKS5 reply
   // code (SPEC.md 13.4): kConnectRefused, kHostUnreachable, ...
   uint8_t close_code = 0;
