@@ -116,8 +116,8 @@ void BM_FrameSealOpen(benchmark::State& state) {
   const auto size = static_cast<size_t>(state.range(0));
   pool::BufferPool pool;
   const SessionKey key = RandomKey();
-  FrameSealer sealer(key, kFirstFrameCounter, {NonceLayout::kV1, kBackend});
-  FrameOpener opener(key, kFirstFrameCounter, {NonceLayout::kV1, kBackend});
+  FrameSealer sealer(key, {kWireProfileV1, kBackend});
+  FrameOpener opener(key, {kWireProfileV1, kBackend});
   AllocReport allocs(state);
   for (auto _ : state) {
     pool::Buffer frame;
@@ -139,8 +139,8 @@ void BM_FrameSealCopyOpen(benchmark::State& state) {
   const auto size = static_cast<size_t>(state.range(0));
   pool::BufferPool pool;
   const SessionKey key = RandomKey();
-  FrameSealer sealer(key, kFirstFrameCounter, {NonceLayout::kV1, kBackend});
-  FrameOpener opener(key, kFirstFrameCounter, {NonceLayout::kV1, kBackend});
+  FrameSealer sealer(key, {kWireProfileV1, kBackend});
+  FrameOpener opener(key, {kWireProfileV1, kBackend});
   const Bytes payload(size, 0x41);
   AllocReport allocs(state);
   for (auto _ : state) {
@@ -187,8 +187,8 @@ void BM_ConnectionLifecycle100Frames(benchmark::State& state) {
   AllocReport allocs(state);
   for (auto _ : state) {
     const SessionKey key = RandomKey();
-    FrameSealer sealer(key, kFirstFrameCounter, {NonceLayout::kV1, kBackend});
-    FrameDecoder decoder(key, pool, kFirstFrameCounter, {NonceLayout::kV1, kBackend});
+    FrameSealer sealer(key, {kWireProfileV1, kBackend});
+    FrameDecoder decoder(key, pool, {kWireProfileV1, kBackend});
     for (int i = 0; i < kLifecycleFrames; ++i) {
       if (fresh_payloads) random.Fill(payload);
       pool::Buffer wire;

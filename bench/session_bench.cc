@@ -33,7 +33,7 @@ void BM_V2RefuseHello(benchmark::State& state) {
   const auto context = ContextWithUsers(Profile::kV2, static_cast<int>(state.range(0)));
   testing::FakeClock clock;
   Csprng random;
-  Bytes probe(kV2ClientHelloBytes);
+  Bytes probe(kClientHelloBytesV2);
   random.Fill(probe);
   for (auto _ : state) {
     ServerSession server(*context, clock, random);

@@ -74,7 +74,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Bytes key_bytes = in.Bytes(32);
   key_bytes.resize(32);
   const SessionKey key{std::span<const uint8_t, 32>(key_bytes.data(), 32)};
-  const NonceLayout layout = in.Bool() ? NonceLayout::kNoise : NonceLayout::kV1;
+  const WireProfile& layout = in.Bool() ? kWireProfileV2 : kWireProfileV1;
   const uint64_t counter = in.U64();
   const auto type = static_cast<FrameType>(in.U8());
   const size_t length = in.U16() % (kMaxPayloadBytes + 2);
@@ -118,7 +118,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(fa.payload.empty() && fb.payload.empty(), "a refused frame yielded a payload");
   }
 
-  std::array<uint8_t, 12> nonce = FrameNonce(layout, counter);
+  std::array<uint8_t, 12> nonce = FrameNonce(layout.nonce_layout, counter);
   RawWithAd(key, nonce, ad, Bytes(payload.begin(), payload.begin() + std::min<size_t>(payload.size(), 4096)),
             static_cast<size_t>(counter));
   return 0;

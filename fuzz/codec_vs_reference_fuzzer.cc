@@ -64,12 +64,12 @@ void SealAndOpen(fuzz::FuzzInput& in) {
   Bytes payload = in.Bytes(length);
   payload.resize(length);
   const AeadBackend backend = fuzz::FuzzBackend(length);
-  FrameSealer sealer(fuzz::FuzzKey(), counter, {NonceLayout::kV1, backend});
+  FrameSealer sealer(fuzz::FuzzKey(), counter, {kWireProfileV1, backend});
   pool::Buffer wire;
   const Error e1 =
       SealToBuffer(sealer, fuzz::FuzzPool(), static_cast<FrameType>(type), payload, &wire);
   Bytes oracle;
-  const Error e2 = reference::SealFrame(fuzz::FuzzKeyBytes(), counter, type, payload, &oracle);
+  const Error e2 = reference::SealFrame(fuzz::FuzzKeyBytes(), counter, type, payload, &oracle, Profile::kV1Compat);
   FUZZ_CHECK(e1 == e2, "seal: errors differ");
   if (e1 == Error::kOk) {
     FUZZ_CHECK(Bytes(wire.data(), wire.data() + wire.size()) == oracle, "seal: bytes differ");
@@ -86,7 +86,7 @@ void Streams(fuzz::FuzzInput& in) {
   const Bytes wire = in.Bytes(in.U16() % 40000);
   const testing::ChunkedDecode got =
       fuzz::DecodeChecked(first, wire, chunks, fuzz::FuzzBackend(wire.size()));
-  const reference::StreamResult oracle = reference::DecodeStream(fuzz::FuzzKeyBytes(), first, wire);
+  const reference::StreamResult oracle = reference::DecodeStream(fuzz::FuzzKeyBytes(), first, wire, Profile::kV1Compat);
   FUZZ_CHECK(got.error == oracle.error && got.frames == oracle.frames, "streams differ");
 }
 

@@ -25,7 +25,7 @@ void OpenRaw(uint64_t counter, const Bytes& wire, AeadBackend backend) {
   if (!oracle) return;
   Bytes resealed;
   FUZZ_CHECK(reference::SealFrame(fuzz::FuzzKeyBytes(), counter, oracle->type, oracle->payload,
-                                 &resealed) == Error::kOk &&
+                                 &resealed, Profile::kV1Compat) == Error::kOk &&
                  resealed == wire,
              "an opened frame does not re-seal to its wire");
 }
@@ -33,7 +33,7 @@ void OpenRaw(uint64_t counter, const Bytes& wire, AeadBackend backend) {
 void SealThenOpen(uint64_t counter, const Bytes& plaintext, size_t flip_bit,
                   AeadBackend backend) {
   if (plaintext.size() + 16 > 0xFFFF) return;  // cannot be framed at all
-  const Bytes wire = reference::SealAnyPlaintext(fuzz::FuzzKeyBytes(), counter, plaintext);
+  const Bytes wire = reference::SealAnyPlaintext(fuzz::FuzzKeyBytes(), counter, plaintext, Profile::kV1Compat);
   Error expected = Error::kOk;
   if (plaintext.size() + 16 > kMaxSealedBytes) {
     expected = Error::kFrameTooLarge;
@@ -43,7 +43,7 @@ void SealThenOpen(uint64_t counter, const Bytes& plaintext, size_t flip_bit,
     expected = Error::kUnknownFrameType;
   }
   {
-    FrameOpener opener(fuzz::FuzzKey(), counter, {NonceLayout::kV1, backend});
+    FrameOpener opener(fuzz::FuzzKey(), counter, {kWireProfileV1, backend});
     Bytes copy = wire;
     OpenedFrame f;
     FUZZ_CHECK(opener.OpenInPlace(copy, &f) == expected, "authentic frame: wrong verdict");
@@ -60,7 +60,7 @@ void SealThenOpen(uint64_t counter, const Bytes& plaintext, size_t flip_bit,
   Bytes flipped = wire;
   const size_t bit = 16 + flip_bit % ((flipped.size() - 2) * 8);
   flipped[bit / 8] ^= static_cast<uint8_t>(1u << (bit % 8));
-  FrameOpener opener(fuzz::FuzzKey(), counter, {NonceLayout::kV1, backend});
+  FrameOpener opener(fuzz::FuzzKey(), counter, {kWireProfileV1, backend});
   OpenedFrame f;
   FUZZ_CHECK(opener.OpenInPlace(flipped, &f) == Error::kAuthFailed,
              "a flipped bit did not fail authentication");

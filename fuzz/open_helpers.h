@@ -21,12 +21,12 @@ namespace reflex::fuzz {
 inline std::optional<reference::Frame> OpenChecked(uint64_t counter,
                                                    const std::vector<uint8_t>& wire,
                                                    AeadBackend backend) {
-  FrameOpener opener(FuzzKey(), counter, {NonceLayout::kV1, backend});
+  FrameOpener opener(FuzzKey(), counter, {kWireProfileV1, backend});
   std::vector<uint8_t> copy = wire;
   OpenedFrame f;
   const Error e = opener.OpenInPlace(copy, &f);
   reference::Frame oracle;
-  const Error oracle_error = reference::OpenFrame(FuzzKeyBytes(), counter, wire, &oracle);
+  const Error oracle_error = reference::OpenFrame(FuzzKeyBytes(), counter, wire, &oracle, Profile::kV1Compat);
   FUZZ_CHECK(e == oracle_error, "codec and reference model disagree on the error");
   FUZZ_CHECK(opener.error() == e, "the opener's sticky error is not the one returned");
   if (e != Error::kOk) {

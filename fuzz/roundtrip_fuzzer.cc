@@ -17,7 +17,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   uint64_t first = fuzz::ChooseCounter(in);
   const std::vector<size_t> chunks = fuzz::ChooseChunking(in);
   const AeadBackend backend = fuzz::FuzzBackend(size);
-  FrameSealer sealer(fuzz::FuzzKey(), first, {NonceLayout::kV1, backend});
+  FrameSealer sealer(fuzz::FuzzKey(), first, {kWireProfileV1, backend});
   std::vector<reference::Frame> sent;
   Bytes wire;
   const int n = 1 + in.U8() % 12;

@@ -25,7 +25,7 @@ Bytes SealedFrames(fuzz::FuzzInput& in, uint64_t first_counter) {
     Bytes payload = in.Bytes(length);
     payload.resize(length, 0x5A);
     plaintext.insert(plaintext.end(), payload.begin(), payload.end());
-    const Bytes frame = reference::SealAnyPlaintext(fuzz::FuzzKeyBytes(), counter++, plaintext);
+    const Bytes frame = reference::SealAnyPlaintext(fuzz::FuzzKeyBytes(), counter++, plaintext, Profile::kV1Compat);
     wire.insert(wire.end(), frame.begin(), frame.end());
   }
   // Damage, as chosen: cut the stream, flip one bit, or leave it whole.
@@ -47,7 +47,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const testing::ChunkedDecode got =
       fuzz::DecodeChecked(first, wire, chunks, fuzz::FuzzBackend(size));
   const reference::StreamResult oracle =
-      reference::DecodeStream(fuzz::FuzzKeyBytes(), first, wire);
+      reference::DecodeStream(fuzz::FuzzKeyBytes(), first, wire, Profile::kV1Compat);
   FUZZ_CHECK(got.error == oracle.error, "decoder and oracle disagree on the error");
   FUZZ_CHECK(got.frames == oracle.frames, "decoder and oracle yield different frames");
   return 0;

@@ -47,7 +47,7 @@ inline testing::ChunkedDecode DecodeChecked(uint64_t first_counter,
                                             const std::vector<uint8_t>& wire,
                                             const std::vector<size_t>& chunks,
                                             AeadBackend backend) {
-  FrameDecoder decoder(FuzzKey(), FuzzPool(), first_counter, {NonceLayout::kV1, backend});
+  FrameDecoder decoder(FuzzKey(), FuzzPool(), first_counter, {kWireProfileV1, backend});
   testing::ChunkedDecode out = testing::DecodeInChunks(decoder, wire, chunks);
   FUZZ_CHECK(out.broken.empty(), out.broken.c_str());
   size_t yielded_bytes = 0;

@@ -72,7 +72,7 @@ RC_GTEST_PROP(CodecProperties, RoundTripUnderAnyChunking, ()) {
       rc::gen::oneOf(rc::gen::just<size_t>(1), rc::gen::inRange<size_t>(1, 40),
                      rc::gen::inRange<size_t>(1, 40000))));
 
-  const FrameCipherOptions options = {NonceLayout::kV1, *GenBackend()};
+  const FrameCipherOptions options = {kWireProfileV1, *GenBackend()};
   const SessionKey key = KeyFrom(key_bytes);
   FrameSealer sealer(key, first, options);
   Bytes wire;
@@ -115,7 +115,7 @@ RC_GTEST_PROP(CodecProperties, HellosDecodeWhatWasEncoded, ()) {
   ServerHello s;
   s.public_key = *rc::gen::arbitrary<std::array<uint8_t, 32>>();
   s.timestamp = *rc::gen::arbitrary<int64_t>();
-  uint8_t sb[kServerHelloBytes];
+  uint8_t sb[kServerHelloBytesV1];
   RC_ASSERT(EncodeServerHello(s, sb) == Error::kOk);
   ServerHello s2;
   RC_ASSERT(DecodeServerHello(sb, &s2) == Error::kOk);
@@ -133,10 +133,10 @@ RC_GTEST_PROP(CodecProperties, HellosReencodeToTheirBytes, ()) {
   RC_ASSERT(EncodeClientHello(c, again) == Error::kOk);
   RC_ASSERT(again == client);
 
-  const auto server = *rc::gen::container<Bytes>(kServerHelloBytes, rc::gen::arbitrary<uint8_t>());
+  const auto server = *rc::gen::container<Bytes>(kServerHelloBytesV1, rc::gen::arbitrary<uint8_t>());
   ServerHello s;
   RC_ASSERT(DecodeServerHello(server, &s) == Error::kOk);
-  Bytes again2(kServerHelloBytes);
+  Bytes again2(kServerHelloBytesV1);
   RC_ASSERT(EncodeServerHello(s, again2) == Error::kOk);
   RC_ASSERT(again2 == server);
 }
@@ -183,7 +183,7 @@ RC_GTEST_PROP(CodecProperties, AnySingleBitFlipIsDetected, ()) {
   const uint64_t counter = *GenFirstCounter();
   const FrameType type = *GenType();
   const Bytes payload = *rc::gen::container<Bytes>(rc::gen::arbitrary<uint8_t>());
-  const FrameCipherOptions options = {NonceLayout::kV1, *GenBackend()};
+  const FrameCipherOptions options = {kWireProfileV1, *GenBackend()};
   const SessionKey key = KeyFrom(key_bytes);
   FrameSealer sealer(key, counter, options);
   pool::Buffer wire;

@@ -80,7 +80,7 @@ void RunSchedule(const std::vector<Op>& ops, uint8_t key_seed, pool::BufferPool&
   for (size_t i = 0; i < key.size(); ++i) key.data()[i] = static_cast<uint8_t>(key_seed + i);
   const Bytes key_bytes(key.data(), key.data() + key.size());
   // Threads alternate backends: both share the one pool.
-  FrameSealer sealer(key, kFirstFrameCounter, {NonceLayout::kV1, kAllAeadBackends[key_seed % 2]});
+  FrameSealer sealer(key, {kWireProfileV1, kAllAeadBackends[key_seed % 2]});
   std::vector<pool::Buffer> held;
   auto give_back = [&](pool::Buffer& b) {
     if (b && !b.is_oversize()) result->returned.push_back(b.data());
@@ -94,7 +94,7 @@ void RunSchedule(const std::vector<Op>& ops, uint8_t key_seed, pool::BufferPool&
         Bytes expected;
         const Error e = SealToBuffer(sealer, buffers, op.type, op.payload, &wire);
         const Error e2 = reference::SealFrame(key_bytes, counter, static_cast<uint8_t>(op.type),
-                                              op.payload, &expected);
+                                              op.payload, &expected, Profile::kV1Compat);
         if (e != e2 || Bytes(wire.data(), wire.data() + wire.size()) != expected) {
           ++result->mismatches;
         }

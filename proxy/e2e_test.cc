@@ -321,7 +321,7 @@ TEST_F(Faults, AClientVanishingMidFrameLeavesTheServerIdle) {
   const auto hello = c.PendingOutput();
   ASSERT_TRUE(s.Send(hello));
   c.ConsumeOutput(hello.size());
-  Bytes reply = s.ReadExactly(kV2ServerHelloBytes, 10s);
+  Bytes reply = s.ReadExactly(kServerHelloBytesV2, 10s);
   size_t used = 0;
   SessionEvent e;
   ASSERT_EQ(c.Receive(reply, &used, &e), Error::kOk);

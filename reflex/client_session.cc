@@ -14,7 +14,7 @@ ClientSession::ClientSession(const ClientConfig& config, const Clock& clock,
     : config_(config), clock_(&clock), random_(&random) {}
 
 size_t ClientSession::server_hello_size() const {
-  return config_.profile == Profile::kV2 ? kV2ServerHelloBytes : kServerHelloBytes;
+  return config_.profile == Profile::kV2 ? kServerHelloBytesV2 : kServerHelloBytesV1;
 }
 
 Error ClientSession::Start() {
@@ -56,12 +56,12 @@ Error ClientSession::StartV2() {
   fields.timestamp = clock_->UnixSeconds();
   random_->Fill(fields.nonce);
   if (const Error e = WriteClientHelloV2(config_.user, ephemeral_, fields,
-                                         std::span<uint8_t, kV2ClientHelloBytes>(output_),
+                                         std::span<uint8_t, kClientHelloBytesV2>(output_),
                                          &handshake_);
       e != Error::kOk) {
     return e;
   }
-  output_size_ = kV2ClientHelloBytes;
+  output_size_ = kClientHelloBytesV2;
   return Error::kOk;
 }
 
@@ -83,15 +83,13 @@ Error ClientSession::FinishHandshake() {
         e != Error::kOk) {
       return e;
     }
-    channel_.emplace(ChannelKeys{key, kFirstFrameCounter, key, kFirstFrameCounter,
-                                 {NonceLayout::kV1, config_.backend}},
+    channel_.emplace(ChannelKeys{key, key, {kWireProfileV1, config_.backend}},
                      FrameChannel::Side::kClient);
   } else {
     TransportKeysV2 keys;
     if (const Error e = ReadServerHelloV2(handshake_, reply, &keys); e != Error::kOk) return e;
-    channel_.emplace(ChannelKeys{keys.client_to_server, kFirstFrameCounterV2,
-                                 keys.server_to_client, kFirstFrameCounterV2,
-                                 NoiseFrameOptions(config_.backend)},
+    channel_.emplace(ChannelKeys{keys.client_to_server, keys.server_to_client,
+                                 {kWireProfileV2, config_.backend}},
                      FrameChannel::Side::kClient);
   }
   ephemeral_.private_key.Wipe();

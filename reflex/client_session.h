@@ -83,7 +83,7 @@ class ClientSession {
   std::array<uint8_t, kClientHelloBytes> output_{};
   size_t output_size_ = 0;
   size_t output_sent_ = 0;
-  std::array<uint8_t, kV2ServerHelloBytes> reply_{};
+  std::array<uint8_t, kServerHelloBytesV2> reply_{};
   size_t reply_have_ = 0;
   std::optional<FrameChannel> channel_;
 };

@@ -32,7 +32,7 @@ TEST_P(CodecAgreement, SealedFramesAreIdentical) {
       ASSERT_EQ(SealToBuffer(sealer, pool, FrameType::kData, TestPayload(size), &wire),
                 Error::kOk);
       Bytes expected;
-      ASSERT_EQ(reference::SealFrame(KeyBytes(key), counter, 1, TestPayload(size), &expected),
+      ASSERT_EQ(reference::SealFrame(KeyBytes(key), counter, 1, TestPayload(size), &expected, Profile::kV1Compat),
                 Error::kOk);
       EXPECT_EQ(Bytes(wire.data(), wire.data() + wire.size()), expected);
       if (counter == UINT64_MAX) break;
@@ -48,7 +48,7 @@ TEST_P(CodecAgreement, StreamDecodingAgreesOnFramesAndErrors) {
   uint64_t counter = 1;
   for (size_t size : {5, 0, 3000}) {
     Bytes wire;
-    ASSERT_EQ(reference::SealFrame(KeyBytes(key), counter++, 1, TestPayload(size), &wire),
+    ASSERT_EQ(reference::SealFrame(KeyBytes(key), counter++, 1, TestPayload(size), &wire, Profile::kV1Compat),
               Error::kOk);
     stream.insert(stream.end(), wire.begin(), wire.end());
   }
@@ -62,8 +62,8 @@ TEST_P(CodecAgreement, StreamDecodingAgreesOnFramesAndErrors) {
   variants.push_back(bogus);
   const size_t sevens[] = {7};
   for (const Bytes& v : variants) {
-    const reference::StreamResult expected = reference::DecodeStream(KeyBytes(key), 1, v);
-    FrameDecoder decoder(key, pool, kFirstFrameCounter, v1());
+    const reference::StreamResult expected = reference::DecodeStream(KeyBytes(key), 1, v, Profile::kV1Compat);
+    FrameDecoder decoder(key, pool, v1());
     const testing::ChunkedDecode got = testing::DecodeInChunks(decoder, v, sevens);
     EXPECT_EQ(got.broken, "");
     EXPECT_EQ(got.error, expected.error);

@@ -6,8 +6,8 @@
 namespace reflex {
 
 FrameChannel::FrameChannel(const ChannelKeys& keys, Side side)
-    : sealer_(keys.send_key, keys.send_first, keys.options),
-      opener_(keys.receive_key, keys.receive_first, keys.options),
+    : sealer_(keys.send_key, keys.options),
+      opener_(keys.receive_key, keys.options),
       side_(side) {
   // A sealer that cannot be keyed makes the channel fail on first use.
   if (sealer_.error() != Error::kOk) (void)opener_.Fail(sealer_.error());

@@ -32,11 +32,10 @@ struct ShapedOutput {
 // an output buffer at least this large.
 inline constexpr size_t kMaxMorphSlotBytes = 1500;
 
+// Both directions start at the profile's first counter.
 struct ChannelKeys {
   SessionKey send_key;
-  uint64_t send_first = 0;
   SessionKey receive_key;
-  uint64_t receive_first = 0;
   FrameCipherOptions options;
 };
 

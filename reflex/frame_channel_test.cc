@@ -21,7 +21,7 @@ using testing::Delivered;
 using testing::SeededRandom;
 
 ChannelKeys Keys() {
-  return {TestKey(1), 0, TestKey(1), 0, NoiseFrameOptions(AeadBackend::kSodium)};
+  return {TestKey(1), TestKey(1), {kWireProfileV2, AeadBackend::kSodium}};
 }
 
 Bytes Seal(FrameSealer& sealer, FrameType type, const Bytes& payload) {
@@ -54,7 +54,7 @@ Delivered Drain(FrameChannel& channel, Bytes stream) {
 }
 
 TEST(FrameChannel, AFrameAfterThePeersCloseIsAnError) {
-  FrameSealer peer(TestKey(1), 0, NoiseFrameOptions(AeadBackend::kSodium));
+  FrameSealer peer(TestKey(1), {kWireProfileV2, AeadBackend::kSodium});
   Bytes stream = Seal(peer, FrameType::kData, {1, 2});
   const Bytes close = Seal(peer, FrameType::kClose, {});
   const Bytes after = Seal(peer, FrameType::kData, {3});
@@ -69,7 +69,7 @@ TEST(FrameChannel, AFrameAfterThePeersCloseIsAnError) {
 }
 
 TEST(FrameChannel, EmptyDataAndShapingFramesAreSwallowed) {
-  FrameSealer peer(TestKey(1), 0, NoiseFrameOptions(AeadBackend::kSodium));
+  FrameSealer peer(TestKey(1), {kWireProfileV2, AeadBackend::kSodium});
   Bytes stream;
   for (const Bytes& f : {Seal(peer, FrameType::kData, {}), Seal(peer, FrameType::kPadding, {9}),
                          Seal(peer, FrameType::kTiming, {}), Seal(peer, FrameType::kData, {7}),
@@ -87,7 +87,7 @@ TEST(FrameChannel, EmptyDataAndShapingFramesAreSwallowed) {
 }
 
 TEST(FrameChannel, TheConnectResultIsAnEmptyDataFrameOrACloseCarryingTheReason) {
-  FrameChannel server({TestKey(1), 0, TestKey(1), 0, NoiseFrameOptions(AeadBackend::kSodium)},
+  FrameChannel server({TestKey(1), TestKey(1), {kWireProfileV2, AeadBackend::kSodium}},
                       FrameChannel::Side::kServer);
   Bytes out(kFrameOverheadBytes + 1);
   size_t n = 0;
@@ -100,19 +100,19 @@ TEST(FrameChannel, TheConnectResultIsAnEmptyDataFrameOrACloseCarryingTheReason) 
   EXPECT_EQ(e.kind, SessionEventKind::kPeerClosed);
   EXPECT_EQ(e.close_code, kConnectRefused);
   // A server that sends data without a result (the Go one): data is data.
-  FrameSealer go(TestKey(1), 0, NoiseFrameOptions(AeadBackend::kSodium));
+  FrameSealer go(TestKey(1), {kWireProfileV2, AeadBackend::kSodium});
   FrameChannel client2(Keys(), FrameChannel::Side::kClient);
   const Delivered d = Drain(client2, Seal(go, FrameType::kData, {5, 5}));
   EXPECT_EQ(d.events, std::vector{SessionEventKind::kData});
 }
 
 TEST(FrameChannel, AMalformedRequestHeaderIsAnErrorWithTheDecodersCode) {
-  FrameSealer peer(TestKey(1), 0, NoiseFrameOptions(AeadBackend::kSodium));
+  FrameSealer peer(TestKey(1), {kWireProfileV2, AeadBackend::kSodium});
   for (auto [payload, error] : {std::pair{Bytes{1, 0, 80}, Error::kTooShort},
                                 {Bytes{1, 0, 80, 2, 1, 2, 3, 4}, Error::kBadAddressType},
                                 {Bytes{1, 0, 80, 3, 0}, Error::kBadDomainLength}}) {
     FrameChannel channel(Keys(), FrameChannel::Side::kServer);
-    FrameSealer fresh(TestKey(1), 0, NoiseFrameOptions(AeadBackend::kSodium));
+    FrameSealer fresh(TestKey(1), {kWireProfileV2, AeadBackend::kSodium});
     const Delivered d = Drain(channel, Seal(fresh, FrameType::kData, payload));
     EXPECT_EQ(d.error, error);
   }
@@ -129,9 +129,9 @@ INSTANTIATE_TEST_SUITE_P(Profiles, Shaping, ::testing::ValuesIn(kMorphProfiles),
 TEST_P(Shaping, ShapedOutputDeliversExactlyTheInputInSlotsOfTheDrawnSizes) {
   SeededRandom random(5);
   Shaper shaper(*GetParam(), random);
-  FrameChannel sender({TestKey(2), 0, TestKey(2), 0, NoiseFrameOptions(AeadBackend::kOpenssl)},
+  FrameChannel sender({TestKey(2), TestKey(2), {kWireProfileV2, AeadBackend::kOpenssl}},
                       FrameChannel::Side::kClient);
-  FrameChannel receiver({TestKey(2), 0, TestKey(2), 0, NoiseFrameOptions(AeadBackend::kOpenssl)},
+  FrameChannel receiver({TestKey(2), TestKey(2), {kWireProfileV2, AeadBackend::kOpenssl}},
                         FrameChannel::Side::kClient);
   const Bytes input = TestPayload(100000);
   Bytes wire;

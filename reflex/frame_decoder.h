@@ -40,9 +40,11 @@ struct DecodedFrame {
 
 class FrameDecoder {
  public:
-  FrameDecoder(const SessionKey& key, pool::BufferPool& pool,
-               uint64_t first_counter = kFirstFrameCounter,
-               const FrameCipherOptions& options = {});
+  // Starts at the profile's first counter, or at a later one.
+  FrameDecoder(const SessionKey& key, pool::BufferPool& pool, const FrameCipherOptions& options)
+      : FrameDecoder(key, pool, options.profile.first_counter, options) {}
+  FrameDecoder(const SessionKey& key, pool::BufferPool& pool, uint64_t first_counter,
+               const FrameCipherOptions& options);
 
   // Consumes input up to the end of the first frame it completes. On ok:
   // *consumed bytes were taken (at least one, when input is not empty);

@@ -41,7 +41,7 @@ class FrameDecoderTest : public BackendTest {
     }
     return stream;
   }
-  FrameDecoder Decoder(uint64_t first_counter = kFirstFrameCounter) {
+  FrameDecoder Decoder(uint64_t first_counter = kFirstFrameCounterV1) {
     return FrameDecoder(key_, pool_, first_counter, v1());
   }
 

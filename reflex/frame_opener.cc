@@ -6,8 +6,8 @@ namespace reflex {
 
 FrameOpener::FrameOpener(const SessionKey& key, uint64_t first_counter,
                          const FrameCipherOptions& options)
-    : layout_(options.nonce_layout),
-      counter_(first_counter, LastCounter(options.nonce_layout)) {
+    : layout_(options.profile.nonce_layout),
+      counter_(first_counter, options.profile.last_counter) {
   error_ = aead_.Init(options.backend, AeadDirection::kOpen, key.span());
 }
 

@@ -37,8 +37,10 @@ class FrameOpener {
  public:
   // If the AEAD cannot be keyed the opener is finished from the start with
   // that error (crypto_init_failed, alloc_failed).
-  FrameOpener(const SessionKey& key, uint64_t first_counter = kFirstFrameCounter,
-              const FrameCipherOptions& options = {});
+  // Starts at the profile's first counter, or at a later one.
+  FrameOpener(const SessionKey& key, const FrameCipherOptions& options)
+      : FrameOpener(key, options.profile.first_counter, options) {}
+  FrameOpener(const SessionKey& key, uint64_t first_counter, const FrameCipherOptions& options);
 
   // Opens exactly one wire frame ([length][sealed bytes]) in place. Checks,
   // in order: too_short (fewer than 2 bytes), the length field

@@ -18,7 +18,7 @@ using Bytes = std::vector<uint8_t>;
 class OpenNext : public BackendTest {
  protected:
   Bytes Stream(const std::vector<size_t>& sizes) {
-    FrameSealer sealer(key_, kFirstFrameCounter, v1());
+    FrameSealer sealer(key_, v1());
     Bytes out;
     for (size_t size : sizes) {
       Bytes frame(kFrameOverheadBytes + size);
@@ -37,7 +37,7 @@ TEST_P(OpenNext, OpensEachFrameWhereItLiesAsTheBufferGrows) {
   const std::vector<size_t> sizes = {0, 10, 16384, 3};
   const Bytes stream = Stream(sizes);
   Bytes buffer;  // what a proxy would keep: received, not yet consumed
-  FrameOpener opener(key_, kFirstFrameCounter, v1());
+  FrameOpener opener(key_, v1());
   size_t next = 0;
   for (uint8_t byte : stream) {
     buffer.push_back(byte);
@@ -57,7 +57,7 @@ TEST_P(OpenNext, OpensEachFrameWhereItLiesAsTheBufferGrows) {
 
 TEST_P(OpenNext, OpensSeveralFramesFromOneBufferInTurn) {
   Bytes stream = Stream({5, 6, 7});
-  FrameOpener opener(key_, kFirstFrameCounter, v1());
+  FrameOpener opener(key_, v1());
   std::span<uint8_t> rest(stream);
   for (size_t size : {5, 6, 7}) {
     size_t consumed = 0;
@@ -74,7 +74,7 @@ TEST_P(OpenNext, OpensSeveralFramesFromOneBufferInTurn) {
 }
 
 TEST_P(OpenNext, ABadLengthIsRefusedFromItsTwoBytesAndTheErrorSticks) {
-  FrameOpener opener(key_, kFirstFrameCounter, v1());
+  FrameOpener opener(key_, v1());
   Bytes header = {0xFF, 0xFF};
   size_t consumed = 77;
   OpenedFrame f;
@@ -89,7 +89,7 @@ TEST_P(OpenNext, ABadLengthIsRefusedFromItsTwoBytesAndTheErrorSticks) {
 TEST_P(OpenNext, AForgedFrameFailsAndNothingOfItIsDelivered) {
   Bytes stream = Stream({50, 50});
   stream[10] ^= 0x40;
-  FrameOpener opener(key_, kFirstFrameCounter, v1());
+  FrameOpener opener(key_, v1());
   size_t consumed = 3;
   OpenedFrame f;
   f.counter = 1234;
@@ -101,12 +101,12 @@ TEST_P(OpenNext, AForgedFrameFailsAndNothingOfItIsDelivered) {
 
 TEST_P(OpenNext, BeginFrameAndOpenBodyMustAgreeOnTheLength) {
   Bytes stream = Stream({8});
-  FrameOpener opener(key_, kFirstFrameCounter, v1());
+  FrameOpener opener(key_, v1());
   OpenedFrame f;
   EXPECT_EQ(opener.OpenBody({stream.data() + 2, stream.size() - 2}, stream.data() + 2, &f),
             Error::kInvalidArgument)
       << "a body without a begun frame";
-  FrameOpener second(key_, kFirstFrameCounter, v1());
+  FrameOpener second(key_, v1());
   size_t length = 0;
   ASSERT_EQ(second.BeginFrame(std::span<const uint8_t, 2>(stream.data(), 2), &length),
             Error::kOk);

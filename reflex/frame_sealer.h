@@ -22,8 +22,12 @@ class FrameSealer {
  public:
   // If the AEAD cannot be keyed (crypto_init_failed, alloc_failed) the
   // sealer is finished from the start: error() and every Seal return that.
-  FrameSealer(const SessionKey& key, uint64_t first_counter = kFirstFrameCounter,
-              const FrameCipherOptions& options = {});
+  // Starts at the profile's first counter.
+  FrameSealer(const SessionKey& key, const FrameCipherOptions& options)
+      : FrameSealer(key, options.profile.first_counter, options) {}
+  // Starts at a later counter (a resumed direction, or a test of the last
+  // counters).
+  FrameSealer(const SessionKey& key, uint64_t first_counter, const FrameCipherOptions& options);
 
   // Seals (type, payload) into out[0 .. 19 + payload.size()): the length
   // field, then the type and payload encrypted, then the tag. The payload may

@@ -41,8 +41,8 @@ Bytes ExpectedWire(const SessionKey& key, uint64_t counter, uint8_t type,
 // Every test runs once per AEAD backend: the frames must be the same bytes.
 class FrameTest : public BackendTest {
  protected:
-  FrameSealer Sealer(uint64_t first = kFirstFrameCounter) { return FrameSealer(key_, first, v1()); }
-  FrameOpener Opener(uint64_t first = kFirstFrameCounter) { return FrameOpener(key_, first, v1()); }
+  FrameSealer Sealer(uint64_t first = kFirstFrameCounterV1) { return FrameSealer(key_, first, v1()); }
+  FrameOpener Opener(uint64_t first = kFirstFrameCounterV1) { return FrameOpener(key_, first, v1()); }
   Error Seal(FrameSealer& sealer, FrameType type, const Bytes& payload, pool::Buffer* out) {
     return SealToBuffer(sealer, pool_, type, payload, out);
   }
@@ -166,8 +166,8 @@ TEST_P(FrameTest, TheCounterNeverWraps) {
 }
 
 TEST_P(FrameTest, NoiseNoncesCarryTheCounterInBytes4To11AndStartAtZero) {
-  FrameSealer sealer(key_, 0, noise());
-  FrameOpener opener(key_, 0, noise());
+  FrameSealer sealer(key_, v2());
+  FrameOpener opener(key_, v2());
   for (uint64_t n = 0; n < 3; ++n) {
     pool::Buffer wire;
     ASSERT_EQ(Seal(sealer, FrameType::kData, TestPayload(10 + n), &wire), Error::kOk);
@@ -181,8 +181,8 @@ TEST_P(FrameTest, NoiseNoncesCarryTheCounterInBytes4To11AndStartAtZero) {
 }
 
 TEST_P(FrameTest, NoiseNeverUsesTheReservedNonce2To64Minus1) {
-  FrameSealer sealer(key_, UINT64_MAX - 1, noise());
-  FrameOpener opener(key_, UINT64_MAX - 1, noise());
+  FrameSealer sealer(key_, UINT64_MAX - 1, v2());
+  FrameOpener opener(key_, UINT64_MAX - 1, v2());
   pool::Buffer wire;
   ASSERT_EQ(Seal(sealer, FrameType::kData, TestPayload(3), &wire), Error::kOk);
   OpenedFrame f;
@@ -192,7 +192,7 @@ TEST_P(FrameTest, NoiseNeverUsesTheReservedNonce2To64Minus1) {
   EXPECT_EQ(Seal(sealer, FrameType::kData, {}, &wire), Error::kCounterExhausted);
   Bytes reserved = ExpectedWire(key_, UINT64_MAX, 1, {}, true);
   EXPECT_EQ(opener.OpenInPlace(reserved, &f), Error::kCounterExhausted);
-  FrameSealer born_exhausted(key_, UINT64_MAX, noise());
+  FrameSealer born_exhausted(key_, UINT64_MAX, v2());
   EXPECT_TRUE(born_exhausted.exhausted());
 }
 
@@ -200,7 +200,7 @@ TEST_P(FrameTest, TheWiresSizeIsCheckedBeforeTheCounterIsFoundExhausted) {
   // SPEC.md 5.3: a frame of the wrong size is too_short or trailing_bytes
   // whatever the counter; counter_exhausted comes after.
   for (bool noise_layout : {false, true}) {
-    const FrameCipherOptions options = noise_layout ? noise() : v1();
+    const FrameCipherOptions options = noise_layout ? v2() : v1();
     Bytes wire = ExpectedWire(key_, 5, 1, TestPayload(4), noise_layout);
     FrameSealer spent(key_, UINT64_MAX, options);
     pool::Buffer last;
@@ -338,7 +338,7 @@ TEST_P(FrameTest, WrongKeyFailsAuthentication) {
   FrameSealer sealer = Sealer();
   pool::Buffer wire;
   ASSERT_EQ(Seal(sealer, FrameType::kData, TestPayload(8), &wire), Error::kOk);
-  FrameOpener opener(TestKey(1), kFirstFrameCounter, v1());
+  FrameOpener opener(TestKey(1), v1());
   OpenedFrame f;
   EXPECT_EQ(opener.OpenInPlace(wire.span(), &f), Error::kAuthFailed);
 }

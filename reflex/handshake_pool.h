@@ -28,7 +28,7 @@ class HandshakePool {
   pool::Buffer GetClientHello() { return slots_.Get(kClientSlot, kClientHelloBytes); }
   // A server hello buffer of `size` bytes (at most 48); empty handle on
   // allocation failure or a larger size.
-  pool::Buffer GetServerHello(size_t size = kServerHelloBytes) {
+  pool::Buffer GetServerHello(size_t size = kServerHelloBytesV1) {
     return slots_.Get(kServerSlot, size);
   }
 

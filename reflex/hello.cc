@@ -39,16 +39,16 @@ Error DecodeClientHello(std::span<const uint8_t> in, ClientHello* out) {
 }
 
 Error EncodeServerHello(const ServerHello& hello, std::span<uint8_t> out) {
-  if (out.size() < kServerHelloBytes) return Error::kBufferTooSmall;
-  ByteWriter w(out.first(kServerHelloBytes));
+  if (out.size() < kServerHelloBytesV1) return Error::kBufferTooSmall;
+  ByteWriter w(out.first(kServerHelloBytesV1));
   w.WriteBytes(hello.public_key);
   w.WriteU64BE(static_cast<uint64_t>(hello.timestamp));
   return w.ok() ? Error::kOk : Error::kBufferTooSmall;
 }
 
 Error DecodeServerHello(std::span<const uint8_t> in, ServerHello* out) {
-  if (in.size() < kServerHelloBytes) return Error::kTooShort;
-  if (in.size() > kServerHelloBytes) return Error::kTrailingBytes;
+  if (in.size() < kServerHelloBytesV1) return Error::kTooShort;
+  if (in.size() > kServerHelloBytesV1) return Error::kTrailingBytes;
   ByteReader r(in);
   ServerHello hello;
   uint64_t timestamp = 0;

@@ -39,7 +39,7 @@ Error EncodeClientHello(const ClientHello& hello, std::span<uint8_t> out);
 Error DecodeClientHello(std::span<const uint8_t> in, ClientHello* out);
 
 Error EncodeServerHello(const ServerHello& hello, std::span<uint8_t> out);
-// Decodes exactly kServerHelloBytes: too_short, then trailing_bytes.
+// Decodes exactly kServerHelloBytesV1: too_short, then trailing_bytes.
 Error DecodeServerHello(std::span<const uint8_t> in, ServerHello* out);
 
 }  // namespace reflex

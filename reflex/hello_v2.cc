@@ -14,7 +14,7 @@ std::span<const uint8_t> Ascii(const char* s, size_t n) {
 }  // namespace
 
 void EncodeHelloPayloadV2(const HelloPayloadV2& payload,
-                          std::span<uint8_t, kV2HelloPayloadBytes> out) {
+                          std::span<uint8_t, kHelloPayloadBytesV2> out) {
   ByteWriter w(out);
   w.WriteU64BE(static_cast<uint64_t>(payload.timestamp));
   w.WriteBytes(payload.nonce);
@@ -22,8 +22,8 @@ void EncodeHelloPayloadV2(const HelloPayloadV2& payload,
 }
 
 Error DecodeHelloPayloadV2(std::span<const uint8_t> in, HelloPayloadV2* out) {
-  if (in.size() < kV2HelloPayloadBytes) return Error::kTooShort;
-  if (in.size() > kV2HelloPayloadBytes) return Error::kTrailingBytes;
+  if (in.size() < kHelloPayloadBytesV2) return Error::kTooShort;
+  if (in.size() > kHelloPayloadBytesV2) return Error::kTrailingBytes;
   ByteReader r(in);
   HelloPayloadV2 p;
   uint64_t timestamp = 0;
@@ -40,7 +40,7 @@ Error DecodeHelloPayloadV2(std::span<const uint8_t> in, HelloPayloadV2* out) {
 
 Error DeriveUserPskV2(const UserId& user, noise::Psk* out) {
   noise::Psk psk;
-  if (const Error e = HkdfSha256(Ascii(kV2PskSalt, sizeof(kV2PskSalt) - 1), user, {}, psk.span());
+  if (const Error e = HkdfSha256(Ascii(kPskSaltV2, sizeof(kPskSaltV2) - 1), user, {}, psk.span());
       e != Error::kOk) {
     return e;
   }
@@ -50,7 +50,7 @@ Error DeriveUserPskV2(const UserId& user, noise::Psk* out) {
 
 Error InitHandshakeV2(bool initiator, const noise::Psk& psk, noise::HandshakeState* out) {
   const noise::Psk psks[] = {psk};
-  return out->Initialize(noise::kNNpsk0, initiator, Ascii(kV2Prologue, sizeof(kV2Prologue) - 1),
+  return out->Initialize(noise::kNNpsk0, initiator, Ascii(kPrologueV2, sizeof(kPrologueV2) - 1),
                          psks);
 }
 
@@ -66,13 +66,13 @@ Error PrepareServerHandshakeV2(const UserId& user, noise::HandshakeState* out) {
 
 Error WriteClientHelloV2(const UserId& user, const KeyPair& ephemeral,
                          const HelloPayloadV2& payload,
-                         std::span<uint8_t, kV2ClientHelloBytes> out, noise::HandshakeState* state) {
+                         std::span<uint8_t, kClientHelloBytesV2> out, noise::HandshakeState* state) {
   noise::Psk psk;
   if (const Error e = DeriveUserPskV2(user, &psk); e != Error::kOk) return e;
   noise::HandshakeState hs;
   if (const Error e = InitHandshakeV2(/*initiator=*/true, psk, &hs); e != Error::kOk) return e;
   hs.SetEphemeral(ephemeral);
-  std::array<uint8_t, kV2HelloPayloadBytes> plain;
+  std::array<uint8_t, kHelloPayloadBytesV2> plain;
   EncodeHelloPayloadV2(payload, plain);
   size_t written = 0;
   if (const Error e = hs.WriteMessage(plain, out, &written); e != Error::kOk) return e;
@@ -82,14 +82,14 @@ Error WriteClientHelloV2(const UserId& user, const KeyPair& ephemeral,
 
 Error ReadClientHelloV2(std::span<const noise::HandshakeState> prepared,
                         std::span<const uint8_t> hello, ClientHelloV2* out) {
-  if (hello.size() < kV2ClientHelloBytes) return Error::kTooShort;
-  if (hello.size() > kV2ClientHelloBytes) return Error::kTrailingBytes;
+  if (hello.size() < kClientHelloBytesV2) return Error::kTooShort;
+  if (hello.size() > kClientHelloBytesV2) return Error::kTrailingBytes;
   size_t matched = SIZE_MAX;
   noise::HandshakeState matched_state;
-  std::array<uint8_t, kV2HelloPayloadBytes> plain{};
+  std::array<uint8_t, kHelloPayloadBytesV2> plain{};
   for (size_t u = 0; u < prepared.size(); ++u) {
     noise::HandshakeState trial = prepared[u];
-    std::array<uint8_t, kV2HelloPayloadBytes> got{};
+    std::array<uint8_t, kHelloPayloadBytesV2> got{};
     size_t n = 0;
     const bool ok = trial.ReadMessage(hello, got, &n) == Error::kOk && n == got.size();
     if (ok && matched == SIZE_MAX) {
@@ -108,10 +108,10 @@ Error ReadClientHelloV2(std::span<const noise::HandshakeState> prepared,
 }
 
 Error WriteServerHelloV2(noise::HandshakeState& state, const KeyPair& ephemeral,
-                         std::span<uint8_t, kV2ServerHelloBytes> out, TransportKeysV2* keys) {
+                         std::span<uint8_t, kServerHelloBytesV2> out, TransportKeysV2* keys) {
   noise::HandshakeState hs = state;
   hs.SetEphemeral(ephemeral);
-  std::array<uint8_t, kV2ServerHelloBytes> message;
+  std::array<uint8_t, kServerHelloBytesV2> message;
   size_t written = 0;
   if (const Error e = hs.WriteMessage({}, message, &written); e != Error::kOk) return e;
   TransportKeysV2 k;
@@ -127,8 +127,8 @@ Error WriteServerHelloV2(noise::HandshakeState& state, const KeyPair& ephemeral,
 
 Error ReadServerHelloV2(noise::HandshakeState& state, std::span<const uint8_t> hello,
                         TransportKeysV2* keys) {
-  if (hello.size() < kV2ServerHelloBytes) return Error::kTooShort;
-  if (hello.size() > kV2ServerHelloBytes) return Error::kTrailingBytes;
+  if (hello.size() < kServerHelloBytesV2) return Error::kTooShort;
+  if (hello.size() > kServerHelloBytesV2) return Error::kTrailingBytes;
   noise::HandshakeState hs = state;
   size_t n = 0;
   if (const Error e = hs.ReadMessage(hello, {}, &n); e != Error::kOk) return e;

@@ -18,14 +18,14 @@ namespace reflex {
 struct HelloPayloadV2 {
   int64_t timestamp = 0;  // Unix seconds
   std::array<uint8_t, kHelloNonceBytes> nonce{};
-  std::array<uint8_t, kV2ReservedBytes> reserved{};  // zero; non-zero is refused
+  std::array<uint8_t, kReservedBytesV2> reserved{};  // zero; non-zero is refused
 
   bool operator==(const HelloPayloadV2&) const = default;
 };
 
 // timestamp (i64 big-endian) || nonce (16) || reserved (4).
 void EncodeHelloPayloadV2(const HelloPayloadV2& payload,
-                          std::span<uint8_t, kV2HelloPayloadBytes> out);
+                          std::span<uint8_t, kHelloPayloadBytesV2> out);
 // Exactly 28 bytes (too_short / trailing_bytes), reserved all zero
 // (bad_reserved). *out is written only on success.
 Error DecodeHelloPayloadV2(std::span<const uint8_t> in, HelloPayloadV2* out);
@@ -47,7 +47,7 @@ Error PrepareServerHandshakeV2(const UserId& user, noise::HandshakeState* out);
 // is the initiator's state after it (for ReadServerHelloV2).
 Error WriteClientHelloV2(const UserId& user, const KeyPair& ephemeral,
                          const HelloPayloadV2& payload,
-                         std::span<uint8_t, kV2ClientHelloBytes> out, noise::HandshakeState* state);
+                         std::span<uint8_t, kClientHelloBytesV2> out, noise::HandshakeState* state);
 
 struct ClientHelloV2 {
   size_t user = 0;                 // index into the prepared states
@@ -70,7 +70,7 @@ struct TransportKeysV2 {
   noise::Hash handshake_hash{};
 };
 Error WriteServerHelloV2(noise::HandshakeState& state, const KeyPair& ephemeral,
-                         std::span<uint8_t, kV2ServerHelloBytes> out, TransportKeysV2* keys);
+                         std::span<uint8_t, kServerHelloBytesV2> out, TransportKeysV2* keys);
 // The client reads the server hello: too_short, trailing_bytes (not exactly
 // 48 bytes), low_order_point, auth_failed.
 Error ReadServerHelloV2(noise::HandshakeState& state, std::span<const uint8_t> hello,

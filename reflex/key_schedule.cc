@@ -10,8 +10,8 @@ namespace reflex {
 namespace {
 
 std::span<const uint8_t> Label() {
-  return {reinterpret_cast<const uint8_t*>(kV1HkdfLabel),
-          sizeof(kV1HkdfLabel) - 1};
+  return {reinterpret_cast<const uint8_t*>(kHkdfLabelV1),
+          sizeof(kHkdfLabelV1) - 1};
 }
 
 }  // namespace

@@ -19,16 +19,19 @@ uint64_t ReadBigEndian(const Bytes& in, size_t at, int bytes) {
   return v;
 }
 
-Bytes Nonce(uint64_t counter, Nonces nonces = Nonces::kV1) {
+Bytes Nonce(uint64_t counter, Profile profile) {
   Bytes nonce(12, 0);
-  const int at = nonces == Nonces::kV1 ? 0 : 4;
+  const int at = profile == Profile::kV1Compat ? 0 : 4;
   for (int i = 0; i < 8; ++i) nonce[at + i] = static_cast<uint8_t>(counter >> (8 * i));
   return nonce;
 }
 
-uint64_t LastCounter(Nonces nonces) {
-  return nonces == Nonces::kV1 ? UINT64_MAX : UINT64_MAX - 1;
+uint64_t LastCounter(Profile profile) {
+  return profile == Profile::kV1Compat ? UINT64_MAX : UINT64_MAX - 1;
 }
+
+// A Noise CipherState's nonce: v2's frame nonce.
+Bytes NoiseNonce(uint64_t n) { return Nonce(n, Profile::kV2); }
 
 Bytes HmacSha256(const Bytes& key, const Bytes& message) {
   crypto_auth_hmacsha256_state state;
@@ -124,12 +127,12 @@ Error SessionKeyV1(const Bytes& own_private, const Bytes& peer_public,
   return Error::kOk;
 }
 
-Bytes SealAnyPlaintext(const Bytes& key, uint64_t counter, const Bytes& plaintext, Nonces nonces) {
+Bytes SealAnyPlaintext(const Bytes& key, uint64_t counter, const Bytes& plaintext, Profile profile) {
   Bytes sealed(plaintext.size() + 16);
   unsigned long long sealed_length = 0;
   crypto_aead_chacha20poly1305_ietf_encrypt(
       sealed.data(), &sealed_length, plaintext.data(), plaintext.size(),
-      nullptr, 0, nullptr, Nonce(counter, nonces).data(), key.data());
+      nullptr, 0, nullptr, Nonce(counter, profile).data(), key.data());
   Bytes out;
   AppendBigEndian(out, sealed.size(), 2);
   out.insert(out.end(), sealed.begin(), sealed.end());
@@ -137,30 +140,30 @@ Bytes SealAnyPlaintext(const Bytes& key, uint64_t counter, const Bytes& plaintex
 }
 
 Error SealFrame(const Bytes& key, uint64_t counter, uint8_t type,
-                const Bytes& payload, Bytes* wire, Nonces nonces) {
+                const Bytes& payload, Bytes* wire, Profile profile) {
   if (type < 1 || type > 4) return Error::kInvalidArgument;
   if (payload.size() > 16384) return Error::kFrameTooLarge;
   Bytes plaintext = {type};
   plaintext.insert(plaintext.end(), payload.begin(), payload.end());
-  if (counter > LastCounter(nonces)) return Error::kCounterExhausted;
-  *wire = SealAnyPlaintext(key, counter, plaintext, nonces);
+  if (counter > LastCounter(profile)) return Error::kCounterExhausted;
+  *wire = SealAnyPlaintext(key, counter, plaintext, profile);
   return Error::kOk;
 }
 
 Error OpenFrame(const Bytes& key, uint64_t counter, const Bytes& wire,
-                Frame* out, Nonces nonces) {
+                Frame* out, Profile profile) {
   if (wire.size() < 2) return Error::kTooShort;
   const size_t length = ReadBigEndian(wire, 0, 2);
   if (length > 16401) return Error::kFrameTooLarge;
   if (length < 16) return Error::kBadLength;
   if (wire.size() < 2 + length) return Error::kTooShort;
   if (wire.size() > 2 + length) return Error::kTrailingBytes;
-  if (counter > LastCounter(nonces)) return Error::kCounterExhausted;
+  if (counter > LastCounter(profile)) return Error::kCounterExhausted;
   Bytes plaintext(length - 16);
   unsigned long long plaintext_length = 0;
   if (crypto_aead_chacha20poly1305_ietf_decrypt(
           plaintext.data(), &plaintext_length, nullptr, wire.data() + 2,
-          length, nullptr, 0, Nonce(counter, nonces).data(), key.data()) != 0) {
+          length, nullptr, 0, Nonce(counter, profile).data(), key.data()) != 0) {
     return Error::kAuthFailed;
   }
   if (plaintext.empty()) return Error::kEmptyPlaintext;
@@ -171,10 +174,10 @@ Error OpenFrame(const Bytes& key, uint64_t counter, const Bytes& wire,
 }
 
 StreamResult DecodeStream(const Bytes& key, uint64_t first_counter,
-                          const Bytes& wire, Nonces nonces) {
+                          const Bytes& wire, Profile profile) {
   StreamResult result;
   uint64_t counter = first_counter;
-  bool exhausted = first_counter > LastCounter(nonces);
+  bool exhausted = first_counter > LastCounter(profile);
   size_t at = 0;
   while (at < wire.size()) {
     if (wire.size() - at < 2) {
@@ -200,10 +203,10 @@ StreamResult DecodeStream(const Bytes& key, uint64_t first_counter,
     }
     const Bytes one(wire.begin() + at, wire.begin() + at + 2 + length);
     Frame frame;
-    result.error = OpenFrame(key, counter, one, &frame, nonces);
+    result.error = OpenFrame(key, counter, one, &frame, profile);
     if (result.error != Error::kOk) return result;
     result.frames.push_back(frame);
-    if (counter == LastCounter(nonces)) {
+    if (counter == LastCounter(profile)) {
       exhausted = true;
     } else {
       ++counter;
@@ -289,9 +292,9 @@ std::vector<Bytes> NoiseHkdf(const Bytes& ck, const Bytes& ikm, int outputs) {
   return out;
 }
 
-void MixHash(V2State& s, const Bytes& data) { s.h = Sha256(Cat(s.h, data)); }
+void MixHash(StateV2& s, const Bytes& data) { s.h = Sha256(Cat(s.h, data)); }
 
-void MixKey(V2State& s, const Bytes& ikm) {
+void MixKey(StateV2& s, const Bytes& ikm) {
   const auto out = NoiseHkdf(s.ck, ikm, 2);
   s.ck = out[0];
   s.k = out[1];
@@ -299,24 +302,24 @@ void MixKey(V2State& s, const Bytes& ikm) {
 }
 
 // ENCRYPT(k, n, ad = h, plaintext), then h = HASH(h || ciphertext).
-Bytes EncryptAndHash(V2State& s, const Bytes& plaintext) {
+Bytes EncryptAndHash(StateV2& s, const Bytes& plaintext) {
   Bytes ct(plaintext.size() + 16);
   unsigned long long n = 0;
   crypto_aead_chacha20poly1305_ietf_encrypt(ct.data(), &n, plaintext.data(), plaintext.size(),
                                             s.h.data(), s.h.size(), nullptr,
-                                            Nonce(s.n, Nonces::kNoise).data(), s.k.data());
+                                            NoiseNonce(s.n).data(), s.k.data());
   ++s.n;
   MixHash(s, ct);
   return ct;
 }
 
-Error DecryptAndHash(V2State& s, const Bytes& ct, Bytes* plaintext) {
+Error DecryptAndHash(StateV2& s, const Bytes& ct, Bytes* plaintext) {
   if (ct.size() < 16) return Error::kTooShort;
   Bytes pt(ct.size() - 16);
   unsigned long long n = 0;
   if (crypto_aead_chacha20poly1305_ietf_decrypt(pt.data(), &n, nullptr, ct.data(), ct.size(),
                                                 s.h.data(), s.h.size(),
-                                                Nonce(s.n, Nonces::kNoise).data(),
+                                                NoiseNonce(s.n).data(),
                                                 s.k.data()) != 0) {
     return Error::kAuthFailed;
   }
@@ -327,8 +330,8 @@ Error DecryptAndHash(V2State& s, const Bytes& ct, Bytes* plaintext) {
 }
 
 // InitializeSymmetric, MixHash(prologue), then the psk token.
-V2State Start(const Bytes& user_id) {
-  V2State s;
+StateV2 Start(const Bytes& user_id) {
+  StateV2 s;
   s.h = Sha256(Ascii("Noise_NNpsk0_25519_ChaChaPoly_SHA256"));  // 37 bytes > 32: hashed
   s.ck = s.h;
   MixHash(s, Ascii("reflex/2"));
@@ -341,7 +344,7 @@ V2State Start(const Bytes& user_id) {
 }
 
 // The e token in a PSK handshake: MixHash(e) then MixKey(e).
-void MixEphemeral(V2State& s, const Bytes& e) {
+void MixEphemeral(StateV2& s, const Bytes& e) {
   MixHash(s, e);
   MixKey(s, e);
 }
@@ -353,7 +356,7 @@ Error Dh(const Bytes& priv, const Bytes& pub, Bytes* out) {
   return Error::kOk;
 }
 
-void Split(const V2State& s, Bytes* c2s, Bytes* s2c) {
+void Split(const StateV2& s, Bytes* c2s, Bytes* s2c) {
   const auto out = NoiseHkdf(s.ck, {}, 2);
   *c2s = out[0];
   *s2c = out[1];
@@ -373,12 +376,12 @@ namespace {
 
 Error WriteClientHello(const Bytes& user_id, const Bytes& client_private,
                        const Bytes& client_public, int64_t timestamp, const Bytes& nonce,
-                       const Bytes& reserved, Bytes* hello, V2State* client) {
+                       const Bytes& reserved, Bytes* hello, StateV2* client) {
   if (sodium_init() < 0 || user_id.size() != 16 || client_public.size() != 32 ||
       nonce.size() != 16 || reserved.size() != 4) {
     return Error::kInvalidArgument;
   }
-  V2State s = Start(user_id);
+  StateV2 s = Start(user_id);
   s.e_private = client_private;
   s.e_public = client_public;
   MixEphemeral(s, s.e_public);
@@ -394,7 +397,7 @@ Error WriteClientHello(const Bytes& user_id, const Bytes& client_private,
 }  // namespace
 
 Error V2ClientHello(const Bytes& user_id, const Bytes& client_private, int64_t timestamp,
-                    const Bytes& nonce, const Bytes& reserved, Bytes* hello, V2State* client) {
+                    const Bytes& nonce, const Bytes& reserved, Bytes* hello, StateV2* client) {
   Bytes client_public;
   if (const Error e = PublicKeyOf(client_private, &client_public); e != Error::kOk) return e;
   return WriteClientHello(user_id, client_private, client_public, timestamp, nonce, reserved, hello,
@@ -403,19 +406,19 @@ Error V2ClientHello(const Bytes& user_id, const Bytes& client_private, int64_t t
 
 Error V2ClientHelloWithPublic(const Bytes& user_id, const Bytes& client_public, int64_t timestamp,
                               const Bytes& nonce, const Bytes& reserved, Bytes* hello) {
-  V2State unused;
+  StateV2 unused;
   return WriteClientHello(user_id, Bytes(32, 0), client_public, timestamp, nonce, reserved, hello,
                           &unused);
 }
 
 Error V2ServerReadHello(const std::vector<Bytes>& user_ids, const Bytes& hello, size_t* user,
-                        int64_t* timestamp, Bytes* nonce, V2State* server) {
+                        int64_t* timestamp, Bytes* nonce, StateV2* server) {
   if (hello.size() < 76) return Error::kTooShort;
   if (hello.size() > 76) return Error::kTrailingBytes;
   const Bytes e(hello.begin(), hello.begin() + 32);
   const Bytes ct(hello.begin() + 32, hello.end());
   for (size_t u = 0; u < user_ids.size(); ++u) {
-    V2State s = Start(user_ids[u]);
+    StateV2 s = Start(user_ids[u]);
     s.re = e;
     MixEphemeral(s, e);
     Bytes payload;
@@ -432,9 +435,9 @@ Error V2ServerReadHello(const std::vector<Bytes>& user_ids, const Bytes& hello, 
   return Error::kAuthFailed;
 }
 
-Error V2ServerHello(V2State& server, const Bytes& server_private, Bytes* reply, Bytes* c2s,
+Error V2ServerHello(StateV2& server, const Bytes& server_private, Bytes* reply, Bytes* c2s,
                     Bytes* s2c, Bytes* handshake_hash) {
-  V2State s = server;
+  StateV2 s = server;
   s.e_private = server_private;
   s.e_public = Bytes(32);
   crypto_scalarmult_base(s.e_public.data(), server_private.data());
@@ -449,11 +452,11 @@ Error V2ServerHello(V2State& server, const Bytes& server_private, Bytes* reply, 
   return Error::kOk;
 }
 
-Error V2ClientReadHello(V2State& client, const Bytes& reply, Bytes* c2s, Bytes* s2c,
+Error V2ClientReadHello(StateV2& client, const Bytes& reply, Bytes* c2s, Bytes* s2c,
                         Bytes* handshake_hash) {
   if (reply.size() < 48) return Error::kTooShort;
   if (reply.size() > 48) return Error::kTrailingBytes;
-  V2State s = client;
+  StateV2 s = client;
   s.re = Bytes(reply.begin(), reply.begin() + 32);
   MixEphemeral(s, s.re);
   Bytes dh;

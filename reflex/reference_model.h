@@ -4,7 +4,7 @@
 // it is the shortest complete statement of the protocol in code.
 //
 // It shares with the codec only its value types (ClientHello, ServerHello,
-// RequestHeader, Error) and calls libsodium directly: no pool, no
+// RequestHeader, Error, Profile) and calls libsodium directly: no pool, no
 // ByteReader, no wire.h constants, no AEAD seam. Property tests, the
 // differential fuzzers and the conformance tool hold the codec to it. Not
 // for production: it allocates freely and does not wipe secrets.
@@ -17,6 +17,7 @@
 
 #include "reflex/error.h"
 #include "reflex/hello.h"
+#include "reflex/profile.h"
 #include "reflex/request_header.h"
 
 namespace reflex::reference {
@@ -40,21 +41,20 @@ Error PublicKeyOf(const Bytes& private_key, Bytes* public_key);
 Error SessionKeyV1(const Bytes& own_private, const Bytes& peer_public,
                    Bytes* session_key);
 
-// Frame nonces: v1 (the counter in bytes 0..7, counters 1 .. 2^64-1) or
-// Noise, for v2 (the counter in bytes 4..11, counters 0 .. 2^64-2).
-enum class Nonces { kV1, kNoise };
+// Frames take their profile: v1-compat puts the counter in nonce bytes
+// 0..7 and counts 1 .. 2^64-1; v2 (Noise) in bytes 4..11, 0 .. 2^64-2.
 
 // The wire form of ANY plaintext (no type byte, unknown types, oversize up
 // to 65519 bytes) sealed at a counter: frames only a key holder could make,
 // which the codec itself refuses to seal. For tests, fuzzers, vectors.
 Bytes SealAnyPlaintext(const Bytes& key, uint64_t counter, const Bytes& plaintext,
-                       Nonces nonces = Nonces::kV1);
+                       Profile profile);
 
 // One frame at one counter.
 Error SealFrame(const Bytes& key, uint64_t counter, uint8_t type,
-                const Bytes& payload, Bytes* wire, Nonces nonces = Nonces::kV1);
+                const Bytes& payload, Bytes* wire, Profile profile);
 Error OpenFrame(const Bytes& key, uint64_t counter, const Bytes& wire,
-                Frame* out, Nonces nonces = Nonces::kV1);
+                Frame* out, Profile profile);
 
 // A whole stream: frames in order until the first error. A partial frame at
 // the end is too_short. counter_exhausted once counter 2^64-1 was used.
@@ -63,7 +63,7 @@ struct StreamResult {
   Error error = Error::kOk;
 };
 StreamResult DecodeStream(const Bytes& key, uint64_t first_counter,
-                          const Bytes& wire, Nonces nonces = Nonces::kV1);
+                          const Bytes& wire, Profile profile);
 
 Bytes EncodeRequestHeader(const RequestHeader& header);  // empty if invalid
 Error DecodeRequestHeader(const Bytes& in, RequestHeader* out,
@@ -77,7 +77,7 @@ Bytes Sha256(const Bytes& data);
 Bytes PskV2(const Bytes& user_id);
 
 // What one side knows during the handshake.
-struct V2State {
+struct StateV2 {
   Bytes ck, h, k;  // chaining key, handshake hash, cipher key
   uint64_t n = 0;  // the cipher key's nonce
   Bytes e_private, e_public, re;  // own ephemeral pair, peer's ephemeral
@@ -85,7 +85,7 @@ struct V2State {
 
 // Client: message 1 = e.pub || ENCRYPT(timestamp || nonce || reserved).
 Error V2ClientHello(const Bytes& user_id, const Bytes& client_private, int64_t timestamp,
-                    const Bytes& nonce, const Bytes& reserved, Bytes* hello, V2State* client);
+                    const Bytes& nonce, const Bytes& reserved, Bytes* hello, StateV2* client);
 // The same message made from a public key alone (a low-order one, say):
 // message 1 needs no DH, so no private key.
 Error V2ClientHelloWithPublic(const Bytes& user_id, const Bytes& client_public, int64_t timestamp,
@@ -93,13 +93,13 @@ Error V2ClientHelloWithPublic(const Bytes& user_id, const Bytes& client_public, 
 // Server: tries every user (too_short, trailing_bytes, auth_failed,
 // bad_reserved), then yields the fields and its state.
 Error V2ServerReadHello(const std::vector<Bytes>& user_ids, const Bytes& hello, size_t* user,
-                        int64_t* timestamp, Bytes* nonce, V2State* server);
+                        int64_t* timestamp, Bytes* nonce, StateV2* server);
 // Server: message 2 = e.pub || ENCRYPT(empty), then Split (low_order_point).
-Error V2ServerHello(V2State& server, const Bytes& server_private, Bytes* reply, Bytes* c2s,
+Error V2ServerHello(StateV2& server, const Bytes& server_private, Bytes* reply, Bytes* c2s,
                     Bytes* s2c, Bytes* handshake_hash);
 // Client: reads message 2 (too_short, trailing_bytes, low_order_point,
 // auth_failed), then Split.
-Error V2ClientReadHello(V2State& client, const Bytes& reply, Bytes* c2s, Bytes* s2c,
+Error V2ClientReadHello(StateV2& client, const Bytes& reply, Bytes* c2s, Bytes* s2c,
                         Bytes* handshake_hash);
 
 }  // namespace reflex::reference

@@ -192,10 +192,9 @@ Error ServerSession::AcceptV1(size_t* user) {
   reply.public_key = server.public_key;
   reply.timestamp = now;
   if (const Error e = EncodeServerHello(reply, output_); e != Error::kOk) return e;
-  output_size_ = kServerHelloBytes;
+  output_size_ = kServerHelloBytesV1;
   // v1: one key, each direction counting from 1 (flaw 1 stays: wire-fixed).
-  channel_.emplace(ChannelKeys{key, kFirstFrameCounter, key, kFirstFrameCounter,
-                               {NonceLayout::kV1, context_->config().backend}},
+  channel_.emplace(ChannelKeys{key, key, {kWireProfileV1, context_->config().backend}},
                    FrameChannel::Side::kServer);
   *user = index;
   return Error::kOk;
@@ -211,7 +210,7 @@ Error ServerSession::AcceptV2(size_t* user) {
   if (!WithinWindow(hello.payload.timestamp, now, window)) return Error::kTimestampOutOfWindow;
   KeyPair server;
   if (const Error e = DrawKeyPair(*random_, &server); e != Error::kOk) return e;
-  std::array<uint8_t, kV2ServerHelloBytes> reply;
+  std::array<uint8_t, kServerHelloBytesV2> reply;
   TransportKeysV2 keys;
   if (const Error e = WriteServerHelloV2(hello.state, server, reply, &keys); e != Error::kOk) {
     return e;  // low_order_point: the client's ephemeral key
@@ -223,9 +222,8 @@ Error ServerSession::AcceptV2(size_t* user) {
   }
   std::copy(reply.begin(), reply.end(), output_.begin());
   output_size_ = reply.size();
-  channel_.emplace(ChannelKeys{keys.server_to_client, kFirstFrameCounterV2,
-                               keys.client_to_server, kFirstFrameCounterV2,
-                               NoiseFrameOptions(context_->config().backend)},
+  channel_.emplace(ChannelKeys{keys.server_to_client, keys.client_to_server,
+                               {kWireProfileV2, context_->config().backend}},
                    FrameChannel::Side::kServer);
   *user = hello.user;
   return Error::kOk;

@@ -135,7 +135,7 @@ class ServerSession {
   int64_t deadline_ms_;
   std::array<uint8_t, kClientHelloBytes> hello_{};
   size_t hello_have_ = 0;
-  std::array<uint8_t, kV2ServerHelloBytes> output_{};
+  std::array<uint8_t, kServerHelloBytesV2> output_{};
   size_t output_size_ = 0;
   size_t output_sent_ = 0;
   Profile profile_ = Profile::kV2;

@@ -422,7 +422,7 @@ TEST_P(FallbackTest, ALowOrderClientKeyFallsBack) {
   hs.SetEphemeral(zero);
   HelloPayloadV2 fields;
   fields.timestamp = clock_.UnixSeconds();
-  std::array<uint8_t, kV2HelloPayloadBytes> payload;
+  std::array<uint8_t, kHelloPayloadBytesV2> payload;
   EncodeHelloPayloadV2(fields, payload);
   Bytes hello(76);
   size_t n = 0;
@@ -442,7 +442,7 @@ TEST_P(FallbackTest, V2NonZeroReservedBytesFallBack) {
   HelloPayloadV2 fields;
   fields.timestamp = clock_.UnixSeconds();
   fields.reserved[3] = 1;
-  std::array<uint8_t, kV2HelloPayloadBytes> payload;
+  std::array<uint8_t, kHelloPayloadBytesV2> payload;
   EncodeHelloPayloadV2(fields, payload);
   Bytes hello(76);
   size_t n = 0;

@@ -1,5 +1,5 @@
 // What the sans-IO sessions (client_session.h, server_session.h) share:
-// profiles, user ids, the injected clock, and the events a session hands
+// profiles (profile.h), user ids, the injected clock, and the events a session hands
 // its caller.
 #ifndef REFLEX_SESSION_TYPES_H_
 #define REFLEX_SESSION_TYPES_H_
@@ -11,17 +11,11 @@
 #include <string_view>
 
 #include "reflex/error.h"
+#include "reflex/profile.h"
 #include "reflex/request_header.h"
 #include "reflex/wire.h"
 
 namespace reflex {
-
-enum class Profile : uint8_t {
-  kV1Compat,  // byte-exact with the Go original (SPEC.md sections 2-6)
-  kV2,        // Noise_NNpsk0_25519_ChaChaPoly_SHA256 (SPEC.md section 11)
-};
-std::string_view ProfileName(Profile profile);  // "v1-compat", "v2"
-[[nodiscard]] bool ProfileFromName(std::string_view name, Profile* out);
 
 using UserId = std::array<uint8_t, kUserIdBytes>;
 

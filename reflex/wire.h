@@ -22,12 +22,12 @@ inline constexpr size_t kClientHelloBytes = kMagicBytes + kPublicKeyBytes +
                                             kUserIdBytes + kTimestampBytes +
                                             kHelloNonceBytes;  // 76
 // Server hello: server public key | timestamp (no magic).
-inline constexpr size_t kServerHelloBytes =
+inline constexpr size_t kServerHelloBytesV1 =
     kPublicKeyBytes + kTimestampBytes;  // 40
 
 // Key schedule.
 inline constexpr size_t kSessionKeyBytes = 32;
-inline constexpr char kV1HkdfLabel[] = "reflex-session-v1";  // salt and info
+inline constexpr char kHkdfLabelV1[] = "reflex-session-v1";  // salt and info
 
 // Frames: [length u16 BE][ciphertext of (type | payload)][tag].
 inline constexpr size_t kFrameHeaderBytes = 2;
@@ -53,7 +53,7 @@ inline constexpr size_t kMaxFrameBytes =
 // v1-compat: the first frame of each direction uses counter 1 (the Go
 // original increments before use); the last usable counter is 2^64-1,
 // after which a direction is done.
-inline constexpr uint64_t kFirstFrameCounter = 1;
+inline constexpr uint64_t kFirstFrameCounterV1 = 1;
 inline constexpr uint64_t kLastFrameCounterV1 = UINT64_MAX;
 
 enum class FrameType : uint8_t {
@@ -82,13 +82,13 @@ inline constexpr size_t kMaxRequestHeaderBytes =
     kRequestHeaderFixedBytes + 1 + kMaxDomainBytes;  // 260
 
 // Profile v2 (SPEC.md section 11): Noise_NNpsk0_25519_ChaChaPoly_SHA256.
-inline constexpr char kV2Prologue[] = "reflex/2";         // 8 bytes, no terminator
-inline constexpr char kV2PskSalt[] = "reflex/2 psk";      // HKDF salt of a user's PSK
-inline constexpr size_t kV2HelloPayloadBytes = 8 + 16 + 4;  // timestamp, nonce, reserved
-inline constexpr size_t kV2ReservedBytes = 4;
-inline constexpr size_t kV2ClientHelloBytes =
-    kPublicKeyBytes + kV2HelloPayloadBytes + kTagBytes;  // 76
-inline constexpr size_t kV2ServerHelloBytes = kPublicKeyBytes + kTagBytes;  // 48
+inline constexpr char kPrologueV2[] = "reflex/2";         // 8 bytes, no terminator
+inline constexpr char kPskSaltV2[] = "reflex/2 psk";      // HKDF salt of a user's PSK
+inline constexpr size_t kHelloPayloadBytesV2 = 8 + 16 + 4;  // timestamp, nonce, reserved
+inline constexpr size_t kReservedBytesV2 = 4;
+inline constexpr size_t kClientHelloBytesV2 =
+    kPublicKeyBytes + kHelloPayloadBytesV2 + kTagBytes;  // 76
+inline constexpr size_t kServerHelloBytesV2 = kPublicKeyBytes + kTagBytes;  // 48
 // v2 frame counters are Noise nonces: from 0.
 inline constexpr uint64_t kFirstFrameCounterV2 = 0;
 

@@ -69,12 +69,12 @@ class ZeroAllocation : public BackendTest {
 
   pool::BufferPool pool_;
   SessionKey key_ = TestKey(3);
-  FrameSealer sealer_{key_, kFirstFrameCounter, v1()};
-  FrameOpener opener_{key_, kFirstFrameCounter, v1()};
-  FrameSealer sealer2_{key_, kFirstFrameCounter, v1()};
-  FrameDecoder decoder_{key_, pool_, kFirstFrameCounter, v1()};
-  FrameSealer sealer3_{key_, 0, noise()};
-  FrameOpener opener3_{key_, 0, noise()};
+  FrameSealer sealer_{key_, v1()};
+  FrameOpener opener_{key_, v1()};
+  FrameSealer sealer2_{key_, v1()};
+  FrameDecoder decoder_{key_, pool_, v1()};
+  FrameSealer sealer3_{key_, v2()};
+  FrameOpener opener3_{key_, v2()};
   std::vector<size_t> sizes_ = {0, 1, 64, 1400, 4096, 8192, 16384};
   std::vector<std::vector<uint8_t>> payloads_ = [this] {
     std::vector<std::vector<uint8_t>> p(16385);

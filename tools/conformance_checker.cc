@@ -178,7 +178,7 @@ void CheckServerHandshake(const VectorTest& t, Failures& out) {
   const Error e = DecodeServerHello(encoded, &got);
   out.ExpectOk(codec, "decode", e);
   if (e == Error::kOk && !(got == expected)) out.Add(codec, "decode yields other fields");
-  Bytes again(kServerHelloBytes);
+  Bytes again(kServerHelloBytesV1);
   out.ExpectOk(codec, "encode", EncodeServerHello(expected, again));
   out.ExpectBytes(codec, "encode:", encoded, again);
   ServerHello got2;
@@ -244,24 +244,21 @@ void CheckKeySchedule(const VectorTest& t, Failures& out) {
   }
 }
 
-// The nonce layout of a profile's frames.
-struct Layout {
-  NonceLayout codec;
-  reference::Nonces reference;
-};
-Layout LayoutOf(const std::string& profile) {
-  return profile == "v2" ? Layout{NonceLayout::kNoise, reference::Nonces::kNoise}
-                         : Layout{NonceLayout::kV1, reference::Nonces::kV1};
+// The profile named in a file ("v1-compat" or "v2").
+const WireProfile& WireProfileNamed(const std::string& name) {
+  Profile profile = Profile::kV1Compat;
+  (void)ProfileFromName(name, &profile);
+  return WireProfileOf(profile);
 }
 
-void CheckFrame(const VectorTest& t, const Layout& layout, Failures& out) {
+void CheckFrame(const VectorTest& t, const WireProfile& layout, Failures& out) {
   const Bytes& key = t.HexField("key");
   const uint64_t counter = t.U64Field("counter");
   const Bytes& wire = t.HexField("wire");
   const bool has_contents = HasAll(t, {"frame_type", "payload"});
   if (!t.valid) {
     for (AeadBackend backend : kAllAeadBackends) {
-      FrameOpener opener(KeyOf(key), counter, {layout.codec, backend});
+      FrameOpener opener(KeyOf(key), counter, {layout, backend});
       Bytes copy = wire;
       OpenedFrame opened;
       out.ExpectRefused(CodecName(backend), "open", opener.OpenInPlace(copy, &opened),
@@ -270,14 +267,14 @@ void CheckFrame(const VectorTest& t, const Layout& layout, Failures& out) {
     }
     reference::Frame frame;
     out.ExpectRefused(kReference, "open",
-                      reference::OpenFrame(key, counter, wire, &frame, layout.reference),
+                      reference::OpenFrame(key, counter, wire, &frame, layout.profile),
                       t.ErrorField());
     if (has_contents) {
       Bytes plaintext = {static_cast<uint8_t>(t.IntField("frame_type"))};
       const Bytes& payload = t.HexField("payload");
       plaintext.insert(plaintext.end(), payload.begin(), payload.end());
       if (payload.size() + 17 <= 0xFFFF &&
-          reference::SealAnyPlaintext(key, counter, plaintext, layout.reference) == wire &&
+          reference::SealAnyPlaintext(key, counter, plaintext, layout.profile) == wire &&
           t.ErrorField() != Error::kUnknownFrameType) {
         out.Add("", "the frame_type and payload seal to exactly this wire, which opens");
       }
@@ -289,12 +286,12 @@ void CheckFrame(const VectorTest& t, const Layout& layout, Failures& out) {
   pool::BufferPool pool;
   for (AeadBackend backend : kAllAeadBackends) {
     const std::string codec = CodecName(backend);
-    FrameSealer sealer(KeyOf(key), counter, {layout.codec, backend});
+    FrameSealer sealer(KeyOf(key), counter, {layout, backend});
     pool::Buffer sealed;
     const Error e = SealToBuffer(sealer, pool, static_cast<FrameType>(type), payload, &sealed);
     out.ExpectOk(codec, "seal", e);
     if (e == Error::kOk) out.ExpectBytes(codec, "seal: wire", wire, sealed.span());
-    FrameOpener opener(KeyOf(key), counter, {layout.codec, backend});
+    FrameOpener opener(KeyOf(key), counter, {layout, backend});
     Bytes copy = wire;
     OpenedFrame opened;
     const Error e2 = opener.OpenInPlace(copy, &opened);
@@ -305,11 +302,11 @@ void CheckFrame(const VectorTest& t, const Layout& layout, Failures& out) {
     }
   }
   Bytes wire2;
-  const Error e3 = reference::SealFrame(key, counter, type, payload, &wire2, layout.reference);
+  const Error e3 = reference::SealFrame(key, counter, type, payload, &wire2, layout.profile);
   out.ExpectOk(kReference, "seal", e3);
   if (e3 == Error::kOk) out.ExpectBytes(kReference, "seal: wire", wire, wire2);
   reference::Frame frame;
-  const Error e4 = reference::OpenFrame(key, counter, wire, &frame, layout.reference);
+  const Error e4 = reference::OpenFrame(key, counter, wire, &frame, layout.profile);
   out.ExpectOk(kReference, "open", e4);
   if (e4 == Error::kOk) {
     if (frame.type != type) out.Add(kReference, "open: other frame type");
@@ -323,7 +320,7 @@ std::vector<reference::Frame> AsFrames(const std::vector<FrameItem>& items) {
   return frames;
 }
 
-void CheckFrameStream(const VectorTest& t, const Layout& layout, Failures& out) {
+void CheckFrameStream(const VectorTest& t, const WireProfile& layout, Failures& out) {
   const Bytes& key = t.HexField("key");
   const uint64_t first = t.U64Field("first_counter");
   const Bytes& wire = t.HexField("wire");
@@ -333,7 +330,7 @@ void CheckFrameStream(const VectorTest& t, const Layout& layout, Failures& out) 
   for (AeadBackend backend : kAllAeadBackends) {
     for (const auto& chunks : testing::StandardChunkings(static_cast<uint32_t>(t.id))) {
       const std::string impl = CodecName(backend) + ", " + testing::ChunkingName(chunks);
-      FrameDecoder decoder(KeyOf(key), pool, first, {layout.codec, backend});
+      FrameDecoder decoder(KeyOf(key), pool, first, {layout, backend});
       const testing::ChunkedDecode got = testing::DecodeInChunks(decoder, wire, chunks);
       if (!got.broken.empty()) out.Add(impl, "decoder contract broken: " + got.broken);
       if (t.valid) {
@@ -348,7 +345,7 @@ void CheckFrameStream(const VectorTest& t, const Layout& layout, Failures& out) 
       if (!out.empty()) return;  // one chunking's report is enough
     }
   }
-  const reference::StreamResult r = reference::DecodeStream(key, first, wire, layout.reference);
+  const reference::StreamResult r = reference::DecodeStream(key, first, wire, layout.profile);
   if (t.valid) {
     out.ExpectOk(kReference, "decode", r.error);
   } else {
@@ -529,14 +526,14 @@ void CheckClientHandshakeV2(const VectorTest& t, Failures& out) {
   size_t ref_user = 0;
   int64_t ref_timestamp = 0;
   Bytes ref_nonce;
-  reference::V2State ref_state;
+  reference::StateV2 ref_state;
   const Error ref_error = reference::V2ServerReadHello({t.HexField("user_id")}, encoded, &ref_user,
                                                        &ref_timestamp, &ref_nonce, &ref_state);
   if (!t.valid) {
     out.ExpectRefused("codec", "server read", read_error, t.ErrorField());
     out.ExpectRefused(kReference, "server read", ref_error, t.ErrorField());
     ExpectEphemeralOf(encoded, t, "client_private", out);
-    if (encoded.size() == kV2ClientHelloBytes && t.Has("timestamp")) {
+    if (encoded.size() == kClientHelloBytesV2 && t.Has("timestamp")) {
       for (AeadBackend backend : kAllAeadBackends) {
         const auto context = OneUserServer(user, backend);
         const SessionEvent e = ServeHello(*context, t.I64Field("timestamp"), Bytes(32, 1), encoded, nullptr);
@@ -552,18 +549,18 @@ void CheckClientHandshakeV2(const VectorTest& t, Failures& out) {
   }
   const Bytes& client_private = t.HexField("client_private");
   const HelloPayloadV2 payload = PayloadOf(t);
-  Bytes written(kV2ClientHelloBytes);
+  Bytes written(kClientHelloBytesV2);
   noise::HandshakeState client_state;
   out.ExpectOk("codec", "client write",
                WriteClientHelloV2(user, PairOf(client_private), payload,
-                                  std::span<uint8_t, kV2ClientHelloBytes>(written), &client_state));
+                                  std::span<uint8_t, kClientHelloBytesV2>(written), &client_state));
   out.ExpectBytes("codec", "client write:", encoded, written);
   out.ExpectOk("codec", "server read", read_error);
   if (read_error == Error::kOk && !(read.payload == payload)) {
     out.Add("codec", "server read yields other fields");
   }
   Bytes ref_hello;
-  reference::V2State ref_client;
+  reference::StateV2 ref_client;
   out.ExpectOk(kReference, "client write",
                reference::V2ClientHello(t.HexField("user_id"), client_private, payload.timestamp,
                                         t.HexField("nonce"), ReservedOf(t), &ref_hello, &ref_client));
@@ -598,20 +595,20 @@ void CheckServerHandshakeV2(const VectorTest& t, Failures& out) {
   const UserId user = UserOf(t);
   const Bytes& client_private = t.HexField("client_private");
   const HelloPayloadV2 payload = PayloadOf(t);
-  Bytes hello(kV2ClientHelloBytes);
+  Bytes hello(kClientHelloBytesV2);
   noise::HandshakeState client_state;
   out.ExpectOk("codec", "client write",
                WriteClientHelloV2(user, PairOf(client_private), payload,
-                                  std::span<uint8_t, kV2ClientHelloBytes>(hello), &client_state));
+                                  std::span<uint8_t, kClientHelloBytesV2>(hello), &client_state));
   TransportKeysV2 client_keys;
   const Error read_error = ReadServerHelloV2(client_state, encoded, &client_keys);
   Bytes ref_hello, c2s, s2c, hash;
-  reference::V2State ref_client;
+  reference::StateV2 ref_client;
   out.ExpectOk(kReference, "client write",
                reference::V2ClientHello(t.HexField("user_id"), client_private, payload.timestamp,
                                         t.HexField("nonce"), ReservedOf(t), &ref_hello,
                                         &ref_client));
-  reference::V2State ref_client_after = ref_client;
+  reference::StateV2 ref_client_after = ref_client;
   const Error ref_error = reference::V2ClientReadHello(ref_client_after, encoded, &c2s, &s2c, &hash);
   // The client session reads exactly 48 bytes before it decides.
   auto client_session_event = [&](AeadBackend backend) {
@@ -631,7 +628,7 @@ void CheckServerHandshakeV2(const VectorTest& t, Failures& out) {
     out.ExpectRefused("codec", "client read", read_error, t.ErrorField());
     out.ExpectRefused(kReference, "client read", ref_error, t.ErrorField());
     ExpectEphemeralOf(encoded, t, "server_private", out);
-    if (encoded.size() == kV2ServerHelloBytes) {
+    if (encoded.size() == kServerHelloBytesV2) {
       for (AeadBackend backend : kAllAeadBackends) {
         const SessionEvent e = client_session_event(backend);
         if (e.kind != SessionEventKind::kError) {
@@ -649,11 +646,11 @@ void CheckServerHandshakeV2(const VectorTest& t, Failures& out) {
   const noise::HandshakeState users[] = {prepared};
   ClientHelloV2 read;
   out.ExpectOk("codec", "server read", ReadClientHelloV2(users, hello, &read));
-  Bytes reply(kV2ServerHelloBytes);
+  Bytes reply(kServerHelloBytesV2);
   TransportKeysV2 server_keys;
   out.ExpectOk("codec", "server write",
                WriteServerHelloV2(read.state, PairOf(server_private),
-                                  std::span<uint8_t, kV2ServerHelloBytes>(reply), &server_keys));
+                                  std::span<uint8_t, kServerHelloBytesV2>(reply), &server_keys));
   out.ExpectBytes("codec", "server write:", encoded, reply);
   out.ExpectOk("codec", "client read", read_error);
   if (read_error == Error::kOk &&
@@ -664,7 +661,7 @@ void CheckServerHandshakeV2(const VectorTest& t, Failures& out) {
   size_t ref_user = 0;
   int64_t ref_ts = 0;
   Bytes ref_nonce, ref_reply, rc2s, rs2c, rhash;
-  reference::V2State ref_server;
+  reference::StateV2 ref_server;
   out.ExpectOk(kReference, "server read",
                reference::V2ServerReadHello({t.HexField("user_id")}, ref_hello, &ref_user, &ref_ts,
                                             &ref_nonce, &ref_server));
@@ -711,18 +708,18 @@ void CheckKeyScheduleV2(const VectorTest& t, Failures& out) {
     if (client_side) {
       // The client reads a message 2 carrying server_public (its tag is
       // never reached: the DH comes first).
-      Bytes hello(kV2ClientHelloBytes);
+      Bytes hello(kClientHelloBytesV2);
       noise::HandshakeState client_state;
       out.ExpectOk("codec", "client write",
                    WriteClientHelloV2(user, PairOf(t.HexField("client_private")), payload,
-                                      std::span<uint8_t, kV2ClientHelloBytes>(hello), &client_state));
+                                      std::span<uint8_t, kClientHelloBytesV2>(hello), &client_state));
       Bytes reply = t.HexField("server_public");
-      reply.resize(kV2ServerHelloBytes, 0);
+      reply.resize(kServerHelloBytesV2, 0);
       TransportKeysV2 keys;
       out.ExpectRefused("codec", "client read", ReadServerHelloV2(client_state, reply, &keys),
                         t.ErrorField());
       Bytes ref_hello, c2s, s2c, hash;
-      reference::V2State state;
+      reference::StateV2 state;
       out.ExpectOk(kReference, "client write",
                    reference::V2ClientHello(t.HexField("user_id"), t.HexField("client_private"),
                                             payload.timestamp, t.HexField("nonce"), Bytes(4, 0),
@@ -745,17 +742,17 @@ void CheckKeyScheduleV2(const VectorTest& t, Failures& out) {
       const Error e = ReadClientHelloV2(users, hello, &read);
       out.ExpectOk("codec", "server read", e);
       if (e == Error::kOk) {
-        Bytes reply(kV2ServerHelloBytes);
+        Bytes reply(kServerHelloBytesV2);
         TransportKeysV2 keys;
         out.ExpectRefused("codec", "server write",
                           WriteServerHelloV2(read.state, PairOf(t.HexField("server_private")),
-                                             std::span<uint8_t, kV2ServerHelloBytes>(reply), &keys),
+                                             std::span<uint8_t, kServerHelloBytesV2>(reply), &keys),
                           t.ErrorField());
       }
       size_t u = 0;
       int64_t ts = 0;
       Bytes nonce, reply, c2s, s2c, hash;
-      reference::V2State state;
+      reference::StateV2 state;
       out.ExpectOk(kReference, "server read",
                    reference::V2ServerReadHello({t.HexField("user_id")}, hello, &u, &ts, &nonce, &state));
       out.ExpectRefused(kReference, "server write",
@@ -766,21 +763,21 @@ void CheckKeyScheduleV2(const VectorTest& t, Failures& out) {
     return;
   }
   // Valid: the whole handshake, both implementations, everything derived.
-  Bytes hello(kV2ClientHelloBytes);
+  Bytes hello(kClientHelloBytesV2);
   noise::HandshakeState client_state;
   out.ExpectOk("codec", "client write",
                WriteClientHelloV2(user, PairOf(t.HexField("client_private")), payload,
-                                  std::span<uint8_t, kV2ClientHelloBytes>(hello), &client_state));
+                                  std::span<uint8_t, kClientHelloBytesV2>(hello), &client_state));
   noise::HandshakeState prepared;
   out.ExpectOk("codec", "prepare", PrepareServerHandshakeV2(user, &prepared));
   const noise::HandshakeState users[] = {prepared};
   ClientHelloV2 read;
   out.ExpectOk("codec", "server read", ReadClientHelloV2(users, hello, &read));
-  Bytes reply(kV2ServerHelloBytes);
+  Bytes reply(kServerHelloBytesV2);
   TransportKeysV2 server_keys, client_keys;
   out.ExpectOk("codec", "server write",
                WriteServerHelloV2(read.state, PairOf(t.HexField("server_private")),
-                                  std::span<uint8_t, kV2ServerHelloBytes>(reply), &server_keys));
+                                  std::span<uint8_t, kServerHelloBytesV2>(reply), &server_keys));
   out.ExpectOk("codec", "client read", ReadServerHelloV2(client_state, reply, &client_keys));
   for (const auto* keys : {&server_keys, &client_keys}) {
     const std::string side = keys == &server_keys ? "server " : "client ";
@@ -789,7 +786,7 @@ void CheckKeyScheduleV2(const VectorTest& t, Failures& out) {
     out.ExpectBytes("codec", side + "s2c key", t.HexField("s2c_key"), keys->server_to_client.span());
   }
   Bytes ref_hello, ref_reply, c2s, s2c, hash, cc2s, cs2c, chash, nonce;
-  reference::V2State ref_client, ref_server;
+  reference::StateV2 ref_client, ref_server;
   size_t u = 0;
   int64_t ts = 0;
   const bool ref_ok =
@@ -816,8 +813,8 @@ void CheckTest(const std::string& profile, const std::string& kind, const Vector
   if (kind == "client_handshake") v2 ? CheckClientHandshakeV2(t, out) : CheckClientHandshake(t, out);
   if (kind == "server_handshake") v2 ? CheckServerHandshakeV2(t, out) : CheckServerHandshake(t, out);
   if (kind == "key_schedule") v2 ? CheckKeyScheduleV2(t, out) : CheckKeySchedule(t, out);
-  if (kind == "frame") CheckFrame(t, LayoutOf(profile), out);
-  if (kind == "frame_stream") CheckFrameStream(t, LayoutOf(profile), out);
+  if (kind == "frame") CheckFrame(t, WireProfileNamed(profile), out);
+  if (kind == "frame_stream") CheckFrameStream(t, WireProfileNamed(profile), out);
   if (kind == "request_header") CheckRequestHeader(t, out);
 }
 

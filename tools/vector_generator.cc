@@ -67,21 +67,12 @@ SessionKey Key(const char* hex) {
   return SessionKey(std::span<const uint8_t, 32>(b.data(), 32));
 }
 
-// How a profile numbers its frames: v1 counts 1 .. 2^64-1 with the counter
-// in nonce bytes 0..7; v2 (Noise) counts 0 .. 2^64-2 in bytes 4..11.
-struct FrameProfile {
-  NonceLayout layout;
-  uint64_t first;
-  uint64_t last;
-};
-constexpr FrameProfile kV1Frames = {NonceLayout::kV1, 1, UINT64_MAX};
-constexpr FrameProfile kV2Frames = {NonceLayout::kNoise, 0, UINT64_MAX - 1};
 
 // A frame sealed by the codec at a given counter.
 Bytes Seal(const SessionKey& key, uint64_t counter, FrameType type, const Bytes& payload,
-           const FrameProfile& p = kV1Frames) {
+           const WireProfile& p) {
   pool::BufferPool pool;
-  FrameSealer sealer(key, counter, {p.layout, DefaultAeadBackend()});
+  FrameSealer sealer(key, counter, {p, DefaultAeadBackend()});
   pool::Buffer wire;
   Must(SealToBuffer(sealer, pool, type, payload, &wire));
   return Bytes(wire.data(), wire.data() + wire.size());
@@ -90,10 +81,10 @@ Bytes Seal(const SessionKey& key, uint64_t counter, FrameType type, const Bytes&
 // A frame around an arbitrary plaintext (no type byte, unknown types), as
 // only a key holder could make it; the codec refuses to seal these.
 Bytes SealRaw(const SessionKey& key, uint64_t counter, const Bytes& plaintext,
-              const FrameProfile& p = kV1Frames) {
+              const WireProfile& p) {
   return reference::SealAnyPlaintext(
       Bytes(key.data(), key.data() + key.size()), counter, plaintext,
-      p.layout == NonceLayout::kV1 ? reference::Nonces::kV1 : reference::Nonces::kNoise);
+      p.profile);
 }
 
 class Builder {
@@ -196,7 +187,7 @@ void ServerHandshakes(Builder& b) {
     ServerHello h;
     h.public_key = server.public_key;
     h.timestamp = ts;
-    Bytes encoded(kServerHelloBytes);
+    Bytes encoded(kServerHelloBytesV1);
     Must(EncodeServerHello(h, encoded));
     Json t = b.Test("valid", "timestamp " + Decimal(ts));
     t["encoded"] = ToHex(encoded);
@@ -269,7 +260,7 @@ void KeySchedules(Builder& b) {
   }
 }
 
-void Frames(Builder& b, const FrameProfile& p) {
+void Frames(Builder& b, const WireProfile& p) {
   Json& tests = b.Group("frame");
   const SessionKey key = Key(kFrameKey);
   struct Valid {
@@ -278,8 +269,8 @@ void Frames(Builder& b, const FrameProfile& p) {
     Bytes payload;
     std::string comment;
   };
-  const uint64_t f = p.first;
-  const std::string last = p.last == UINT64_MAX ? "2^64-1" : "2^64-2";
+  const uint64_t f = p.first_counter;
+  const std::string last = p.last_counter == UINT64_MAX ? "2^64-1" : "2^64-2";
   const Valid valid[] = {
       {f, FrameType::kData, Text("hello"), "first frame of a direction"},
       {f + 1, FrameType::kData, {}, "empty DATA payload"},
@@ -291,7 +282,7 @@ void Frames(Builder& b, const FrameProfile& p) {
       {UINT64_C(4294967295), FrameType::kData, Text("2^32-1"), "counter 2^32-1"},
       {UINT64_C(4294967296), FrameType::kData, Text("2^32"), "counter 2^32"},
       {UINT64_C(9223372036854775808), FrameType::kData, Text("2^63"), "counter 2^63"},
-      {p.last, FrameType::kData, Text(last), "counter " + last + ", the last one"},
+      {p.last_counter, FrameType::kData, Text(last), "counter " + last + ", the last one"},
   };
   for (const Valid& v : valid) {
     Json t = b.Test("valid", v.comment);
@@ -332,7 +323,7 @@ void Frames(Builder& b, const FrameProfile& p) {
       {f, body_flip, "auth_failed", "payload bit flipped"},
       {f, type_flip, "auth_failed", "encrypted type bit flipped"},
       {f + 1, hello, "auth_failed", "opened at the next counter"},
-      p.layout == NonceLayout::kV1
+      p.nonce_layout == NonceLayout::kV1
           ? Invalid{0, hello, "auth_failed", "opened at counter 0"}
           : Invalid{f + 2, hello, "auth_failed", "opened two counters later"},
       {f, hello, "auth_failed", "wrong key",
@@ -343,7 +334,7 @@ void Frames(Builder& b, const FrameProfile& p) {
       {f, SealRaw(key, f, Concat({0xff}, Text("data")), p), "unknown_frame_type",
        "authentic, type 255"},
   };
-  if (p.layout == NonceLayout::kNoise) {
+  if (p.nonce_layout == NonceLayout::kNoise) {
     // Noise reserves nonce 2^64-1: a direction never opens it.
     invalid.push_back({UINT64_MAX, SealRaw(key, UINT64_MAX, {0x01}, p), "counter_exhausted",
                        "at the reserved counter 2^64-1"});
@@ -364,7 +355,7 @@ struct StreamFrame {
 };
 
 // The profile SealStream seals for (set by FrameStreams).
-const FrameProfile* current_profile = &kV1Frames;
+const WireProfile* current_profile = &kWireProfileV1;
 
 Bytes SealStream(const SessionKey& key, uint64_t first, const std::vector<StreamFrame>& frames) {
   Bytes wire;
@@ -383,7 +374,7 @@ Json FrameList(const std::vector<StreamFrame>& frames) {
   return list;
 }
 
-void FrameStreams(Builder& b, const FrameProfile& p) {
+void FrameStreams(Builder& b, const WireProfile& p) {
   Json& tests = b.Group("frame_stream");
   const SessionKey key = Key(kFrameKey);
   RequestHeader header;
@@ -412,13 +403,13 @@ void FrameStreams(Builder& b, const FrameProfile& p) {
     const char* comment;
   };
   current_profile = &p;
-  const uint64_t f = p.first;
+  const uint64_t f = p.first_counter;
   const Valid valid[] = {
       {f, session, "a client's direction: request header alone first, then data"},
       {UINT64_C(4294967294),
        {{FrameType::kData, Text("a")}, {FrameType::kData, Text("b")}, {FrameType::kData, Text("c")}},
        "counters 2^32-2 .. 2^32"},
-      {p.last, {{FrameType::kClose, {}}}, "one frame at the last counter"},
+      {p.last_counter, {{FrameType::kClose, {}}}, "one frame at the last counter"},
       {f, {}, "no bytes at all"},
   };
   for (const Valid& v : valid) {
@@ -461,10 +452,10 @@ void FrameStreams(Builder& b, const FrameProfile& p) {
        {three[0]}, "unknown_frame_type", "authentic frame of type 9"},
       {f, Concat(Seal(key, f, FrameType::kData, Text("one"), p), SealRaw(key, f + 1, {}, p)),
        {three[0]}, "empty_plaintext", "authentic frame without a type byte"},
-      {p.last, Concat(Seal(key, p.last, FrameType::kData, Text("last"), p),
-                      SealRaw(key, p.last + 1, {0x01}, p)),
+      {p.last_counter, Concat(Seal(key, p.last_counter, FrameType::kData, Text("last"), p),
+                      SealRaw(key, p.last_counter + 1, {0x01}, p)),
        {{FrameType::kData, Text("last")}}, "counter_exhausted",
-       p.layout == NonceLayout::kV1
+       p.nonce_layout == NonceLayout::kV1
            ? "a frame after counter 2^64-1 (sealed at the wrapped counter 0)"
            : "a frame after counter 2^64-2 (sealed at the reserved counter 2^64-1)"},
   };
@@ -568,11 +559,11 @@ V2Hello MakeClientHelloV2(const char* user, const char* client_private, int64_t 
   payload.nonce = Array<16>(nonce);
   payload.reserved = Array<4>(reserved);
   V2Hello out;
-  out.encoded.resize(kV2ClientHelloBytes);
+  out.encoded.resize(kClientHelloBytesV2);
   // WriteClientHelloV2 encodes the reserved bytes it is given, zero or not:
   // the generator needs the refused kind too.
   Must(WriteClientHelloV2(UserOf(user), PairOf(client_private), payload,
-                          std::span<uint8_t, kV2ClientHelloBytes>(out.encoded), &out.state));
+                          std::span<uint8_t, kClientHelloBytesV2>(out.encoded), &out.state));
   return out;
 }
 
@@ -659,10 +650,10 @@ void V2ServerHandshakes(Builder& b) {
     const noise::HandshakeState prepared[] = {server};
     ClientHelloV2 read;
     Must(ReadClientHelloV2(prepared, hello.encoded, &read));
-    Bytes reply(kV2ServerHelloBytes);
+    Bytes reply(kServerHelloBytesV2);
     TransportKeysV2 keys;
     Must(WriteServerHelloV2(read.state, PairOf(kServerPrivate),
-                            std::span<uint8_t, kV2ServerHelloBytes>(reply), &keys));
+                            std::span<uint8_t, kServerHelloBytesV2>(reply), &keys));
     if (good.empty()) good = reply;
     Json t = b.Test("valid", "a server hello (Noise message 2), client timestamp " + Decimal(ts));
     t["encoded"] = ToHex(reply);
@@ -723,10 +714,10 @@ void V2KeySchedules(Builder& b) {
     const noise::HandshakeState prepared[] = {server};
     ClientHelloV2 read;
     Must(ReadClientHelloV2(prepared, hello.encoded, &read));
-    Bytes reply(kV2ServerHelloBytes);
+    Bytes reply(kServerHelloBytesV2);
     TransportKeysV2 keys;
     Must(WriteServerHelloV2(read.state, PairOf(v.server_private),
-                            std::span<uint8_t, kV2ServerHelloBytes>(reply), &keys));
+                            std::span<uint8_t, kServerHelloBytesV2>(reply), &keys));
     noise::Psk psk;
     Must(DeriveUserPskV2(UserOf(v.user), &psk));
     Json t = b.Test("valid", v.comment);
@@ -768,8 +759,8 @@ Json GenerateV2Vectors() {
   V2ClientHandshakes(b);
   V2ServerHandshakes(b);
   V2KeySchedules(b);
-  Frames(b, kV2Frames);
-  FrameStreams(b, kV2Frames);
+  Frames(b, kWireProfileV2);
+  FrameStreams(b, kWireProfileV2);
   RequestHeaders(b);
   return b.Finish();
 }
@@ -779,8 +770,8 @@ Json GenerateV1CompatVectors() {
   ClientHandshakes(b);
   ServerHandshakes(b);
   KeySchedules(b);
-  Frames(b, kV1Frames);
-  FrameStreams(b, kV1Frames);
+  Frames(b, kWireProfileV1);
+  FrameStreams(b, kWireProfileV1);
   RequestHeaders(b);
   return b.Finish();
 }

@@ -353,7 +353,7 @@ std::vector<Scenario> ServerProbe::Scenarios() {
     }, B("one"));
   }});
   s.push_back({"frame-reflected", [this] {
-    const size_t server_hello = o_.profile == Profile::kV2 ? kV2ServerHelloBytes : kServerHelloBytes;
+    const size_t server_hello = o_.profile == Profile::kV2 ? kServerHelloBytesV2 : kServerHelloBytesV1;
     return Hostile([server_hello](ClientPeer& c) {
       // The server's first frame (its connect result), sent back to it.
       const Bytes& raw = c.raw();

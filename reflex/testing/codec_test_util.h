@@ -43,8 +43,8 @@ inline std::vector<uint8_t> TestPayload(size_t n, uint8_t salt = 0) {
 class BackendTest : public ::testing::TestWithParam<AeadBackend> {
  protected:
   AeadBackend backend() const { return GetParam(); }
-  FrameCipherOptions v1() const { return {NonceLayout::kV1, GetParam()}; }
-  FrameCipherOptions noise() const { return {NonceLayout::kNoise, GetParam()}; }
+  FrameCipherOptions v1() const { return {kWireProfileV1, GetParam()}; }
+  FrameCipherOptions v2() const { return {kWireProfileV2, GetParam()}; }
 };
 
 inline auto AllBackends() { return ::testing::ValuesIn(kAllAeadBackends); }
