@@ -9,6 +9,7 @@
 #include <string>
 
 #include "proxy/testing/memory_transport.h"
+#include "proxy/testing/phase_driver.h"
 #include "reflex/crypto_init.h"
 #include "reflex/testing/session_test_util.h"
 
@@ -76,6 +77,13 @@ class PlayedServer {
     Bytes out(kMaxFrameBytes);
     size_t n = 0;
     EXPECT_EQ(session_.Seal(FrameType::kData, data, out, &n), Error::kOk);
+    out.resize(n);
+    return out;
+  }
+  Bytes SealClose() {
+    Bytes out(kFrameOverheadBytes);
+    size_t n = 0;
+    EXPECT_EQ(session_.SealClose(out, &n), Error::kOk);
     out.resize(n);
     return out;
   }
@@ -290,6 +298,139 @@ TEST_F(ClientHandler, AfterATamperedServerFrameNothingMoreIsDeliveredAndBothSide
   EXPECT_TRUE(app.HandlerAborted()) << "the application must not take the cut for an end";
   EXPECT_TRUE(server_peer().HandlerAborted());
   ExpectAllReturned();
+}
+
+
+// --- Each phase on its own: what it does with its input, and which phase
+// it hands over to.
+
+class ClientPhases : public ClientHandler {
+ protected:
+  using Connection = ClientConnection<testing::MemoryStream, MemoryDialer>;
+
+  void Open(LocalProtocol protocol) {
+    auto [stream, peer] = MemoryLink(io_.get_executor());
+    app_.emplace(std::move(peer));
+    connection_.emplace(std::move(stream), protocol, env_, dialer_, *state_);
+    driver_.emplace(io_, *connection_);
+  }
+  // A phase still waiting ends with its input before the connection goes.
+  ~ClientPhases() override {
+    if (app_) app_->CloseSend();
+    for (auto& d : dialer_.dialed()) d.peer.CloseSend();
+    Poll();
+  }
+  std::optional<ClientPhase> Run(ClientPhase phase) { return driver_->Run(phase); }
+  const ConnectionRecord& record() const { return state_->record; }
+  // A SOCKS5 CONNECT read, the server dialed and its hello answered.
+  void UpToTheRequest(PlayedServer& server, const Bytes& extra = {}) {
+    Open(LocalProtocol::kSocks5);
+    Bytes local = {5, 1, 0, 5, 1, 0, 1, 10, 1, 2, 3, 0, 80};
+    local.insert(local.end(), extra.begin(), extra.end());
+    app_->Send(local);
+    ASSERT_EQ(Run(ClientPhase::kReadSocks5Request), ClientPhase::kDialServer);
+    ASSERT_EQ(app_->Take(), (Bytes{5, 0}));
+    ASSERT_EQ(Run(ClientPhase::kDialServer), ClientPhase::kReadServerHello);
+    ASSERT_TRUE(server.Receive(server_peer()));
+    ASSERT_EQ(Run(ClientPhase::kReadServerHello), ClientPhase::kReadConnectResult);
+    ASSERT_TRUE(server.Receive(server_peer()));
+    ASSERT_TRUE(server.request().has_value());
+  }
+
+  ClientStatePool::Handle state_ = states_->Get();
+  std::optional<Connection> connection_;
+  std::optional<testing::PhaseDriver<Connection, ClientPhase>> driver_;
+};
+
+TEST_F(ClientPhases, ReadSocks5RequestAnswersTheGreetingThenHandsTheRequestToDialServer) {
+  Open(LocalProtocol::kSocks5);
+  app_->Send(Bytes{5, 1, 0});
+  EXPECT_EQ(Run(ClientPhase::kReadSocks5Request), std::nullopt);
+  EXPECT_EQ(app_->Take(), (Bytes{5, 0}));
+  app_->Send(Bytes{5, 1, 0, 1, 10, 1, 2, 3, 0, 80});
+  EXPECT_EQ(driver_->Poll(), ClientPhase::kDialServer);
+  EXPECT_TRUE(dialer_.dialed().empty()) << "dialing is DialServer's";
+}
+
+TEST_F(ClientPhases, ReadSocks5RequestEndsOnAGreetingWithoutNoAuthentication) {
+  Open(LocalProtocol::kSocks5);
+  app_->Send(Bytes{5, 1, 2});
+  EXPECT_EQ(Run(ClientPhase::kReadSocks5Request), ClientPhase::kEnd);
+  EXPECT_EQ(app_->Take(), (Bytes{5, 0xFF}));
+  EXPECT_EQ(record().reason, CloseReason::kLocalRequestRefused);
+}
+
+TEST_F(ClientPhases, ReadHttpConnectRequestHandsAConnectToDialServerAndAnswersAGet405) {
+  Open(LocalProtocol::kHttpConnect);
+  app_->Send(B("CONNECT example.test:443 HTTP/1.1\r\n\r\n"));
+  EXPECT_EQ(Run(ClientPhase::kReadHttpConnectRequest), ClientPhase::kDialServer);
+  app_->CloseSend();
+  Poll();
+
+  Open(LocalProtocol::kHttpConnect);
+  app_->Send(B("GET / HTTP/1.1\r\n\r\n"));
+  EXPECT_EQ(Run(ClientPhase::kReadHttpConnectRequest), ClientPhase::kEnd);
+  const Bytes reply = app_->Take();
+  EXPECT_EQ(std::string(reply.begin(), reply.begin() + 12), "HTTP/1.1 405");
+}
+
+TEST_F(ClientPhases, DialServerSendsTheHelloOrHandsAnUnreachableServerToReplyLocal) {
+  Open(LocalProtocol::kSocks5);
+  app_->Send(Bytes{5, 1, 0, 5, 1, 0, 1, 10, 1, 2, 3, 0, 80});
+  ASSERT_EQ(Run(ClientPhase::kReadSocks5Request), ClientPhase::kDialServer);
+  EXPECT_EQ(Run(ClientPhase::kDialServer), ClientPhase::kReadServerHello);
+  EXPECT_EQ(server_peer().Take().size(), kClientHelloBytes);
+
+  dialer_.FailWith(asio::error::connection_refused);
+  EXPECT_EQ(Run(ClientPhase::kDialServer), ClientPhase::kReplyLocal);
+  EXPECT_EQ(record().reason, CloseReason::kServerUnreachable);
+}
+
+TEST_F(ClientPhases, ReadServerHelloSendsTheRequestAndWaitsForTheConnectResult) {
+  PlayedServer server(*context_, clock_, server_random_);
+  UpToTheRequest(server);
+  EXPECT_EQ(TargetOf(*server.request()).host, "10.1.2.3");
+  EXPECT_TRUE(app_->Take().empty()) << "no reply before the connect result";
+}
+
+TEST_F(ClientPhases, ReadConnectResultHandsEitherOutcomeToReplyLocal) {
+  PlayedServer server(*context_, clock_, server_random_);
+  UpToTheRequest(server);
+  server_peer().Send(server.ConnectResult(kConnectRefused));
+  EXPECT_EQ(Run(ClientPhase::kReadConnectResult), ClientPhase::kReplyLocal);
+  EXPECT_EQ(record().reason, CloseReason::kTargetRefused);
+  EXPECT_EQ(Run(ClientPhase::kReplyLocal), ClientPhase::kEnd);
+  EXPECT_EQ(app_->Take(), (Bytes{5, kConnectRefused, 0, 1, 0, 0, 0, 0, 0, 0}));
+}
+
+TEST_F(ClientPhases, ReplyLocalAnswersSucceededThenSendEarlyDataSealsThePipelinedBytes) {
+  PlayedServer server(*context_, clock_, server_random_);
+  UpToTheRequest(server, B("early"));
+  server_peer().Send(server.ConnectResult(kConnectOk));
+  ASSERT_EQ(Run(ClientPhase::kReadConnectResult), ClientPhase::kReplyLocal);
+  EXPECT_EQ(Run(ClientPhase::kReplyLocal), ClientPhase::kSendEarlyData);
+  EXPECT_EQ(app_->Take(), (Bytes{5, 0, 0, 1, 0, 0, 0, 0, 0, 0}));
+  EXPECT_EQ(Run(ClientPhase::kSendEarlyData), ClientPhase::kRelay);
+  ASSERT_TRUE(server.Receive(server_peer()));
+  EXPECT_EQ(server.data(), B("early"));
+  EXPECT_EQ(record().up, 5u);
+}
+
+TEST_F(ClientPhases, RelayEndsDoneWhenBothDirectionsEndCleanly) {
+  PlayedServer server(*context_, clock_, server_random_);
+  UpToTheRequest(server);
+  server_peer().Send(server.ConnectResult(kConnectOk));
+  ASSERT_EQ(Run(ClientPhase::kReadConnectResult), ClientPhase::kReplyLocal);
+  ASSERT_EQ(Run(ClientPhase::kReplyLocal), ClientPhase::kSendEarlyData);
+  ASSERT_EQ(Run(ClientPhase::kSendEarlyData), ClientPhase::kRelay);
+  ASSERT_EQ(app_->Take(), (Bytes{5, 0, 0, 1, 0, 0, 0, 0, 0, 0}));
+  EXPECT_EQ(Run(ClientPhase::kRelay), std::nullopt);
+  server_peer().Send(server.Seal(B("down")));
+  server_peer().Send(server.SealClose());
+  app_->CloseSend();
+  EXPECT_EQ(driver_->Poll(), ClientPhase::kEnd);
+  EXPECT_EQ(app_->Take(), B("down"));
+  EXPECT_EQ(record().reason, CloseReason::kDone);
 }
 
 }  // namespace

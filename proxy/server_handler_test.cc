@@ -6,6 +6,7 @@
 
 #include <string>
 
+#include "proxy/testing/phase_driver.h"
 #include "proxy/testing/server_harness.h"
 #include "reflex/crypto_init.h"
 
@@ -330,6 +331,163 @@ TEST_F(ServerHandler, AFallbackThatRefusesClosesTheClientAndSendsItNothing) {
   EXPECT_TRUE(client.Take().empty());
   EXPECT_TRUE(client.HandlerClosed());
   ExpectAllReturned(h);
+}
+
+
+// --- Each phase on its own: what it does with its input, and which phase
+// it hands over to.
+
+class ServerPhases : public ServerHandler {
+ protected:
+  using Connection = ServerConnection<testing::MemoryStream, testing::MemoryDialer>;
+
+  ServerPhases() {
+    auto [stream, peer] = testing::MemoryLink(h_.io().get_executor());
+    peer_.emplace(std::move(peer));
+    connection_.emplace(std::move(stream), h_.env(), h_.dialer(), *state_);
+    driver_.emplace(h_.io(), *connection_);
+  }
+  // A phase still waiting ends with its input before the connection goes.
+  ~ServerPhases() override {
+    peer_->CloseSend();
+    for (auto& d : h_.dialer().dialed()) d.peer.CloseSend();
+    h_.Poll();
+  }
+  std::optional<ServerPhase> Run(ServerPhase phase) { return driver_->Run(phase); }
+  const ConnectionRecord& record() const { return state_->record; }
+  // An honest client through the hello and the server's answer.
+  void Established(HonestClient& c) {
+    ASSERT_TRUE(c.SendHello());
+    ASSERT_EQ(Run(ServerPhase::kReadHello), ServerPhase::kReplyHello);
+    ASSERT_EQ(Run(ServerPhase::kReplyHello), ServerPhase::kReadRequest);
+    ASSERT_TRUE(c.Receive());
+    ASSERT_TRUE(c.handshake_done());
+  }
+
+  ServerHarness h_;
+  ServerStatePool::Handle state_ = h_.env().states->Get();
+  std::optional<testing::MemoryPeer> peer_;
+  std::optional<Connection> connection_;
+  std::optional<testing::PhaseDriver<Connection, ServerPhase>> driver_;
+};
+
+TEST_F(ServerPhases, ReadHelloWaitsForAWholeHelloThenHandsAnAcceptedOneToReplyHello) {
+  HonestClient c(h_, *peer_, Profile::kV2, TestUser(2));
+  ASSERT_TRUE(c.SendHello(40));  // 40 bytes, then the other 36
+  EXPECT_EQ(driver_->Poll(), std::nullopt);
+  EXPECT_EQ(Run(ServerPhase::kReadHello), ServerPhase::kReplyHello);
+  EXPECT_TRUE(peer_->Take().empty()) << "the answer is ReplyHello's";
+  EXPECT_EQ(record().profile.view(), "v2");
+  EXPECT_NE(record().user.view(), "-");
+}
+
+TEST_F(ServerPhases, ReadHelloHandsAnythingElseToTheFallbackWithoutDialingIt) {
+  peer_->Send(B("GET / HTTP/1.1\r\nHost: a\r\n\r\n"));
+  EXPECT_EQ(Run(ServerPhase::kReadHello), ServerPhase::kFallback);
+  EXPECT_TRUE(h_.dialer().dialed().empty());
+}
+
+TEST_F(ServerPhases, ReadHelloHandsAnInputEndedEarlyToTheFallback) {
+  peer_->Send(B("short"));
+  EXPECT_EQ(Run(ServerPhase::kReadHello), std::nullopt);
+  peer_->CloseSend();
+  EXPECT_EQ(driver_->Poll(), ServerPhase::kFallback);
+}
+
+TEST_F(ServerPhases, ReplyHelloSendsTheServerHelloAndWaitsForTheRequest) {
+  HonestClient c(h_, *peer_, Profile::kV1Compat, TestUser(1));
+  Established(c);
+  EXPECT_EQ(record().profile.view(), "v1-compat");
+}
+
+TEST_F(ServerPhases, ReadRequestHandsAConnectToDialTarget) {
+  HonestClient c(h_, *peer_, Profile::kV2, TestUser(1));
+  Established(c);
+  ASSERT_TRUE(c.Request(RequestTo("example.test", 443), B("hi")));
+  EXPECT_EQ(Run(ServerPhase::kReadRequest), ServerPhase::kDialTarget);
+  EXPECT_EQ(record().target.view(), "example.test:443");
+  EXPECT_TRUE(h_.dialer().dialed().empty()) << "dialing is DialTarget's";
+}
+
+TEST_F(ServerPhases, ReadRequestHandsAnyOtherCommandToRefuse) {
+  HonestClient c(h_, *peer_, Profile::kV2, TestUser(1));
+  Established(c);
+  RequestHeader bind = RequestTo("example.test", 443);
+  bind.command = 2;
+  ASSERT_TRUE(c.Request(bind));
+  EXPECT_EQ(Run(ServerPhase::kReadRequest), ServerPhase::kRefuse);
+  EXPECT_EQ(record().reason, CloseReason::kCommandNotSupported);
+}
+
+TEST_F(ServerPhases, ReadRequestEndsOnTheClientsCloseInsteadOfARequest) {
+  HonestClient c(h_, *peer_, Profile::kV2, TestUser(1));
+  Established(c);
+  c.SendRaw(c.SealClose());
+  EXPECT_EQ(Run(ServerPhase::kReadRequest), ServerPhase::kEnd);
+  EXPECT_EQ(record().reason, CloseReason::kClosedBeforeRequest);
+}
+
+TEST_F(ServerPhases, DialTargetSendsTheConnectResultAndTheRequestsDataThenRelays) {
+  HonestClient c(h_, *peer_, Profile::kV2, TestUser(1));
+  Established(c);
+  ASSERT_TRUE(c.Request(RequestTo("example.test", 443), B("hi")));
+  ASSERT_EQ(Run(ServerPhase::kReadRequest), ServerPhase::kDialTarget);
+  EXPECT_EQ(Run(ServerPhase::kDialTarget), ServerPhase::kRelay);
+  ASSERT_EQ(h_.dialer().dialed().size(), 1u);
+  EXPECT_EQ(h_.dialer().dialed()[0].peer.Take(), B("hi"));
+  ASSERT_TRUE(c.Receive());
+  EXPECT_TRUE(c.connected());
+}
+
+TEST_F(ServerPhases, DialTargetHandsAnUnreachableTargetToRefuseWithItsSocksCode) {
+  h_.dialer().FailWith(asio::error::host_unreachable);
+  HonestClient c(h_, *peer_, Profile::kV2, TestUser(1));
+  Established(c);
+  ASSERT_TRUE(c.Request(RequestTo("example.test", 443)));
+  ASSERT_EQ(Run(ServerPhase::kReadRequest), ServerPhase::kDialTarget);
+  EXPECT_EQ(Run(ServerPhase::kDialTarget), ServerPhase::kRefuse);
+  EXPECT_EQ(record().reason, CloseReason::kTargetUnreachable);
+  EXPECT_EQ(Run(ServerPhase::kRefuse), std::nullopt) << "Refuse drains until the client ends";
+  ASSERT_TRUE(c.Receive());
+  EXPECT_TRUE(c.peer_closed());
+  EXPECT_EQ(c.close_code(), kConnectHostUnreachable);
+  EXPECT_TRUE(peer_->HandlerClosed());
+  peer_->CloseSend();
+  EXPECT_EQ(driver_->Poll(), ServerPhase::kEnd);
+  EXPECT_EQ(record().reason, CloseReason::kTargetUnreachable) << "Refuse keeps the reason";
+}
+
+TEST_F(ServerPhases, FallbackWritesEveryByteInOrderThenSplicesUntilBothEnd) {
+  const Bytes probe = B("GET / HTTP/1.1\r\nHost: a\r\n\r\nand more");
+  peer_->Send(probe);
+  ASSERT_EQ(Run(ServerPhase::kReadHello), ServerPhase::kFallback);
+  EXPECT_EQ(Run(ServerPhase::kFallback), std::nullopt);
+  ASSERT_EQ(h_.dialer().dialed().size(), 1u);
+  auto& fallback = h_.dialer().dialed()[0];
+  EXPECT_EQ(fallback.peer.Take(), probe);
+  fallback.peer.Send(B("HTTP/1.1 200 OK\r\n\r\n"));
+  fallback.peer.CloseSend();
+  peer_->CloseSend();
+  EXPECT_EQ(driver_->Poll(), ServerPhase::kEnd);
+  EXPECT_EQ(peer_->Take(), B("HTTP/1.1 200 OK\r\n\r\n"));
+  EXPECT_EQ(record().reason, CloseReason::kFallbackDone);
+}
+
+TEST_F(ServerPhases, RelayEndsDoneWhenBothDirectionsEndCleanly) {
+  HonestClient c(h_, *peer_, Profile::kV2, TestUser(1));
+  Established(c);
+  ASSERT_TRUE(c.Request(RequestTo("example.test", 443)));
+  ASSERT_EQ(Run(ServerPhase::kReadRequest), ServerPhase::kDialTarget);
+  ASSERT_EQ(Run(ServerPhase::kDialTarget), ServerPhase::kRelay);
+  EXPECT_EQ(Run(ServerPhase::kRelay), std::nullopt);
+  auto& target = h_.dialer().dialed()[0];
+  c.SendRaw(c.Seal(FrameType::kData, B("up")));
+  EXPECT_EQ(target.peer.Take(), B("up"));
+  c.SendRaw(c.SealClose());
+  target.peer.CloseSend();
+  EXPECT_EQ(driver_->Poll(), ServerPhase::kEnd);
+  EXPECT_EQ(record().reason, CloseReason::kDone);
+  EXPECT_EQ(record().up, 2u);
 }
 
 }  // namespace

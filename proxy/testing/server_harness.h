@@ -105,7 +105,10 @@ class ServerHarness {
 class HonestClient {
  public:
   HonestClient(ServerHarness& server, Profile profile, UserId user, uint64_t seed = 7)
-      : server_(server), random_(seed), peer_(server.Connect()) {
+      : HonestClient(server, server.Connect(), profile, user, seed) {}
+  // On a connection the test made itself (to drive a handler phase by phase).
+  HonestClient(ServerHarness& server, MemoryPeer& peer, Profile profile, UserId user, uint64_t seed = 7)
+      : server_(server), random_(seed), peer_(peer) {
     ClientConfig config;
     config.profile = profile;
     config.user = user;
@@ -114,7 +117,9 @@ class HonestClient {
 
   // The hello (in chunks of `chunk` bytes, all if 0); true when the server
   // answered with its hello.
-  bool Handshake(size_t chunk = 0) {
+  bool Handshake(size_t chunk = 0) { return SendHello(chunk) && Receive() && handshake_done_; }
+  // Only the sending half of Handshake.
+  bool SendHello(size_t chunk = 0) {
     if (session_->Start() != Error::kOk) return false;
     const auto hello = session_->PendingOutput();
     hello_.assign(hello.begin(), hello.end());
@@ -125,8 +130,9 @@ class HonestClient {
       at += n;
       server_.Poll();
     }
-    return Receive() && handshake_done_;
+    return true;
   }
+  bool handshake_done() const { return handshake_done_; }
   // The request (and data in the same frame).
   bool Request(const RequestHeader& request, std::span<const uint8_t> data = {}) {
     Bytes frame(kMaxFrameBytes);
