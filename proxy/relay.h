@@ -107,6 +107,49 @@ struct WipeExtent {
   ~WipeExtent() { buffer.set_wipe_extent(dirty); }
 };
 
+// What one pass over received bytes opened: the data of up to a batch of
+// DATA frames (in place, ready for one gathered write), how many bytes of
+// whole frames it handled, and whether the peer's CLOSE or a failed frame
+// ended the pass.
+struct OpenedBatch {
+  std::array<asio::const_buffer, 32> data;
+  size_t count = 0;
+  size_t used = 0;
+  bool peer_closed = false;
+  Error error = Error::kOk;
+  bool full() const { return count == data.size(); }
+};
+
+// Opens the whole frames at the start of `received`, in place. Nothing of
+// a failed frame reaches the batch: the session refuses the frame before
+// any byte of it is delivered.
+template <class Session>
+OpenedBatch OpenFrames(Session& session, std::span<uint8_t> received, uint64_t* delivered) {
+  OpenedBatch batch;
+  while (!batch.full()) {
+    size_t used = 0;
+    SessionEvent e;
+    if (session.Receive(received.subspan(batch.used), &used, &e) != Error::kOk) {
+      batch.error = Error::kInvalidArgument;
+      break;
+    }
+    batch.used += used;
+    if (e.kind == SessionEventKind::kData) {
+      batch.data[batch.count++] = asio::buffer(e.data.data(), e.data.size());
+      *delivered += e.data.size();
+    } else if (e.kind == SessionEventKind::kPeerClosed) {
+      batch.peer_closed = true;
+      break;
+    } else if (e.kind == SessionEventKind::kError) {
+      batch.error = e.reason;
+      break;
+    } else if (e.kind == SessionEventKind::kNone && used == 0) {
+      break;
+    }
+  }
+  return batch;
+}
+
 // Frames from `tunnel` to `plain`. `buffer` may hold `have` bytes already
 // received (the rest of the read that completed the handshake); `dirty` is
 // how far it was ever written. The buffer is kept while bytes keep
@@ -148,58 +191,28 @@ awaitable<PumpResult> OpenPump(Session& session, Tunnel& tunnel, Plain& plain, p
       have += r.n;
       dirty = std::max(dirty, have);
     }
-    // Open every whole frame; gather their data into one write.
-    std::array<asio::const_buffer, 32> out;
-    size_t out_count = 0, at = 0;
-    bool peer_closed = false;
-    Error error = Error::kOk;
-    while (out_count < out.size()) {
-      size_t used = 0;
-      SessionEvent e;
-      if (session.Receive(buffer.span().subspan(at, have - at), &used, &e) != Error::kOk) {
-        error = Error::kInvalidArgument;
-        break;
-      }
-      at += used;
-      if (e.kind == SessionEventKind::kData) {
-        out[out_count++] = asio::buffer(e.data.data(), e.data.size());
-        *delivered += e.data.size();
-      } else if (e.kind == SessionEventKind::kPeerClosed) {
-        peer_closed = true;
-        break;
-      } else if (e.kind == SessionEventKind::kError) {
-        error = e.reason;
-        break;
-      } else if (e.kind == SessionEventKind::kNone && used == 0) {
-        break;
-      }
-    }
-    if (out_count > 0) {
-      if (const std::error_code ec =
-              co_await plain.WriteAll(std::span<const asio::const_buffer>(out.data(), out_count));
-          ec) {
-        co_return PumpResult{ec};
-      }
+    const OpenedBatch batch = OpenFrames(session, buffer.span().first(have), delivered);
+    if (batch.count > 0) {
+      const std::span<const asio::const_buffer> data(batch.data.data(), batch.count);
+      if (const std::error_code ec = co_await plain.WriteAll(data); ec) co_return PumpResult{ec};
       watchdog.Touch();
     }
-    // Nothing of a failed frame was delivered: the session refuses the
-    // frame before any byte of it reaches `out`.
     if constexpr (kDefectForwardAfterFailure) {
-      if (error != Error::kOk && have > at) {
-        (void)co_await plain.WriteAll(asio::buffer(buffer.data() + at, have - at));
+      if (batch.error != Error::kOk && have > batch.used) {
+        (void)co_await plain.WriteAll(asio::buffer(buffer.data() + batch.used, have - batch.used));
       }
     }
-    if (error != Error::kOk) co_return PumpResult{{}, error};
-    if (peer_closed) {
+    if (batch.error != Error::kOk) co_return PumpResult{{}, batch.error};
+    if (batch.peer_closed) {
       plain.ShutdownSend();
       co_return PumpResult{};
     }
     // Keep what is left (a partial frame, or whole frames past a full
     // batch) at the front of the buffer; read again only when no whole
     // frame is waiting.
-    std::memmove(buffer.data(), buffer.data() + at, have - at);
-    have -= at;
-    read_more = out_count < out.size();
+    std::memmove(buffer.data(), buffer.data() + batch.used, have - batch.used);
+    have -= batch.used;
+    read_more = !batch.full();
   }
 }
 

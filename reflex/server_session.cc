@@ -55,12 +55,13 @@ bool ServerContext::accepts(Profile p) const {
 
 // Every user is compared, each in constant time: how long the lookup takes
 // does not tell which user matched, or whether one did.
-size_t ServerContext::FindUser(const UserId& id) const {
+std::optional<size_t> ServerContext::FindUser(const UserId& id) const {
   size_t found = SIZE_MAX;
   for (size_t i = 0; i < config_.users.size(); ++i) {
     const bool same = sodium_memcmp(config_.users[i].data(), id.data(), id.size()) == 0;
     found = same && found == SIZE_MAX ? i : found;
   }
+  if (found == SIZE_MAX) return std::nullopt;
   return found;
 }
 
@@ -171,8 +172,9 @@ void ServerSession::DecideHello(SessionEvent* event) {
 Error ServerSession::AcceptV1(size_t* user) {
   ClientHello hello;
   if (const Error e = DecodeClientHello(hello_, &hello); e != Error::kOk) return e;
-  const size_t index = context_->FindUser(hello.user_id);
-  if (index == SIZE_MAX) return Error::kUnknownUser;
+  const std::optional<size_t> found = context_->FindUser(hello.user_id);
+  if (!found) return Error::kUnknownUser;
+  const size_t index = *found;
   const int64_t now = clock_->UnixSeconds();
   const int64_t window = context_->config().timestamp_window_seconds;
   if (!WithinWindow(hello.timestamp, now, window)) return Error::kTimestampOutOfWindow;

@@ -67,8 +67,8 @@ class ServerContext {
   bool accepts(Profile p) const;
   ReplayFilter& replay_filter() const { return *replay_filter_; }
   size_t user_count() const { return config_.users.size(); }
-  // The v1 user with this id, or SIZE_MAX.
-  size_t FindUser(const UserId& id) const;
+  // The index of the v1 user with this id, if one is configured.
+  std::optional<size_t> FindUser(const UserId& id) const;
   std::span<const noise::HandshakeState> prepared_v2() const { return prepared_v2_; }
 
  private:
