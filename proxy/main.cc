@@ -176,14 +176,14 @@ int RunServer(const CommonFlags& common, const ServerFlags& flags) {
     dialers.push_back(std::make_unique<TcpDialer>(runtime.context(t).get_executor(),
                                                   TimeoutsOf(common).connect));
   }
-  const std::string error = runtime.Listen(listen, "server", [&](asio::ip::tcp::socket s, int t) {
+  const std::error_code error = runtime.Listen(listen, "server", [&](asio::ip::tcp::socket s, int t) {
     ServerEnv& env = *envs[static_cast<size_t>(t)];
     if (env.random == nullptr) env.random = &ThreadRandom();  // this thread's
     asio::co_spawn(runtime.context(t),
                    ServeReflexConnection(TcpStream(std::move(s)), env, *dialers[static_cast<size_t>(t)]),
                    asio::detached);
   });
-  if (!error.empty()) return Fail("cannot listen on " + FormatHostPort(listen) + ": " + error);
+  if (error) return Fail("cannot listen on " + FormatHostPort(listen) + ": " + error.message());
   return runtime.Run();
 }
 
@@ -229,15 +229,14 @@ int RunClient(const CommonFlags& common, const ClientFlags& flags) {
   };
   HostPort socks;
   (void)ParseHostPort(flags.socks, &socks);
-  if (std::string e = runtime.Listen(socks, "socks", handler(LocalProtocol::kSocks5)); !e.empty()) {
-    return Fail("cannot listen on " + FormatHostPort(socks) + ": " + e);
+  if (std::error_code e = runtime.Listen(socks, "socks", handler(LocalProtocol::kSocks5)); e) {
+    return Fail("cannot listen on " + FormatHostPort(socks) + ": " + e.message());
   }
   if (!flags.http.empty()) {
     HostPort http;
     (void)ParseHostPort(flags.http, &http);
-    if (std::string e = runtime.Listen(http, "http", handler(LocalProtocol::kHttpConnect));
-        !e.empty()) {
-      return Fail("cannot listen on " + FormatHostPort(http) + ": " + e);
+    if (std::error_code e = runtime.Listen(http, "http", handler(LocalProtocol::kHttpConnect)); e) {
+      return Fail("cannot listen on " + FormatHostPort(http) + ": " + e.message());
     }
   }
   return runtime.Run();

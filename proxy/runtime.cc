@@ -52,13 +52,13 @@ Runtime::Runtime(const RuntimeOptions& options)
 
 Runtime::~Runtime() = default;
 
-std::string Runtime::Listen(const HostPort& address, const std::string& name, Handler handler) {
+std::error_code Runtime::Listen(const HostPort& address, const std::string& name, Handler handler) {
   auto listener = std::make_unique<Listener>();
   listener->name = name;
   listener->handler = std::move(handler);
   std::error_code ec;
   const auto ip = asio::ip::make_address(address.host, ec);
-  if (ec) return "not an IP address: " + address.host;
+  if (ec) return std::make_error_code(std::errc::invalid_argument);  // not an IP address
   uint16_t port = address.port;
   // SO_REUSEPORT would let a second reflex share a port already in use;
   // a plain bind first makes "address in use" an error as users expect.
@@ -68,7 +68,7 @@ std::string Runtime::Listen(const HostPort& address, const std::string& name, Ha
     probe.open(endpoint.protocol(), ec);
     if (!ec) probe.set_option(asio::ip::tcp::acceptor::reuse_address(true), ec);
     if (!ec) probe.bind(endpoint, ec);
-    if (ec) return ec.message();
+    if (ec) return ec;
   }
   for (int t = 0; t < threads(); ++t) {
     auto acceptor = std::make_unique<asio::ip::tcp::acceptor>(context(t));
@@ -83,7 +83,7 @@ std::string Runtime::Listen(const HostPort& address, const std::string& name, Ha
     }
     if (!ec) acceptor->bind(endpoint, ec);
     if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
-    if (ec) return ec.message();
+    if (ec) return ec;
     port = acceptor->local_endpoint().port();  // the OS's pick, for the others
     listener->acceptors.push_back(std::move(acceptor));
   }
@@ -94,7 +94,7 @@ std::string Runtime::Listen(const HostPort& address, const std::string& name, Ha
     asio::co_spawn(context(t), AcceptLoop(listener.get(), t), asio::detached);
   }
   listeners_.push_back(std::move(listener));
-  return "";
+  return {};
 }
 
 awaitable<void> Runtime::AcceptLoop(Listener* listener, int thread) {

@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "pool/buffer_pool.h"
@@ -47,9 +48,11 @@ class Runtime {
   }
 
   // Binds `address` on every thread (the first bind picks the port when it
-  // is 0) and prints "listening on HOST:PORT" (stderr, info). An error
-  // message (e.g. "Address already in use") on failure.
-  std::string Listen(const HostPort& address, const std::string& name, Handler handler);
+  // is 0) and prints "listening on HOST:PORT" (stderr, info). The error on
+  // failure (address_in_use, or invalid_argument for a host that is not
+  // an IP address).
+  [[nodiscard]] std::error_code Listen(const HostPort& address, const std::string& name,
+                                       Handler handler);
 
   // Runs until drained after a signal. The process's exit status.
   int Run();

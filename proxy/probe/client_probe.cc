@@ -29,57 +29,61 @@ struct App {
 class ClientProbe {
  public:
   explicit ClientProbe(const ClientProbeOptions& o) : o_(o), listener_(o.listen) {}
-  std::string Ready() const {
-    return listener_.ok() ? "" : "cannot listen on " + FormatHostPort(o_.listen);
+  Verdict Ready() const {
+    if (listener_.ok()) return Verdict::Pass();
+    return Verdict::Fail("cannot listen on " + FormatHostPort(o_.listen));
   }
   std::vector<Scenario> Scenarios();
 
  private:
   // The application connects through SOCKS5 to `target`, then runs
   // `app_side`; the probe accepts the client's tunnel, completes the
-  // handshake, reads the request and runs `server_side`. "" or what went
-  // wrong; *app holds what the application saw.
-  std::string Tunnel(const HostPort& target,
-                     const std::function<void(BlockingSocket&, App*)>& app_side,
-                     const std::function<std::string(ServerPeer&, const RequestHeader&)>& server_side,
-                     App* app, Bytes* hello = nullptr);
+  // handshake, reads the request and runs `server_side`; *app holds what
+  // the application saw.
+  Verdict Tunnel(const HostPort& target, const std::function<void(BlockingSocket&, App*)>& app_side,
+                 const std::function<Verdict(ServerPeer&, const RequestHeader&)>& server_side,
+                 App* app, Bytes* hello = nullptr);
+  Verdict ServerSide(const std::function<Verdict(ServerPeer&, const RequestHeader&)>& server_side,
+                     Bytes* hello);
 
   ClientProbeOptions o_;
   BlockingListener listener_;
 };
 
-std::string ClientProbe::Tunnel(const HostPort& target,
-                                const std::function<void(BlockingSocket&, App*)>& app_side,
-                                const std::function<std::string(ServerPeer&, const RequestHeader&)>& server_side,
-                                App* app, Bytes* hello) {
+Verdict ClientProbe::Tunnel(const HostPort& target,
+                            const std::function<void(BlockingSocket&, App*)>& app_side,
+                            const std::function<Verdict(ServerPeer&, const RequestHeader&)>& server_side,
+                            App* app, Bytes* hello) {
   std::thread application([&] {
     BlockingSocket s(o_.socks);
     app->socks_code = Socks5Connect(s, target.host, target.port);
     if (app->socks_code == 0) app_side(s, app);
   });
-  std::string error;
-  {
-    BlockingSocket accepted = listener_.Accept(10000ms);
-    if (!accepted.connected()) {
-      error = "the client never connected to the probe's server";
-    } else {
-      ServerPeer peer(std::move(accepted), o_.profile, o_.user);
-      error = peer.Handshake();
-      if (hello != nullptr) *hello = peer.hello();
-      if (!error.empty()) error = "the client hello: " + error;
-      RequestHeader request;
-      Bytes data;
-      if (error.empty()) error = peer.AwaitRequest(&request, &data);
-      if (error.empty()) error = server_side(peer, request);
-    }
-  }
+  const Verdict verdict = ServerSide(server_side, hello);
   application.join();
-  return error;
+  return verdict;
+}
+
+// The probe's server: accepts the client's tunnel, the hello, the request,
+// then `server_side`.
+Verdict ClientProbe::ServerSide(
+    const std::function<Verdict(ServerPeer&, const RequestHeader&)>& server_side, Bytes* hello) {
+  BlockingSocket accepted = listener_.Accept(10000ms);
+  if (!accepted.connected()) return Verdict::Fail("the client never connected to the probe's server");
+  ServerPeer peer(std::move(accepted), o_.profile, o_.user);
+  const Verdict handshake = peer.Handshake();
+  if (hello != nullptr) *hello = peer.hello();
+  if (handshake.failed()) return handshake.Within("the client hello");
+  RequestHeader request;
+  Bytes data;
+  if (Verdict v = peer.AwaitRequest(&request, &data); v.failed()) return v;
+  return server_side(peer, request);
 }
 
 // Connected, then nothing more: the probe's half of a plain tunnel.
-std::string Connected(ServerPeer& peer) {
-  return peer.socket().Send(peer.SealConnectResult(kConnectOk)) ? "" : "the client closed";
+Verdict Connected(ServerPeer& peer) {
+  if (peer.socket().Send(peer.SealConnectResult(kConnectOk))) return Verdict::Pass();
+  return Verdict::Fail("the client closed");
 }
 
 std::vector<Scenario> ClientProbe::Scenarios() {
@@ -95,22 +99,22 @@ std::vector<Scenario> ClientProbe::Scenarios() {
     for (int i = 0; i < 16; ++i) {
       App app;
       Bytes hello;
-      if (std::string e = Tunnel(somewhere, nothing,
-                                 [](ServerPeer& p, const RequestHeader&) { return Connected(p); }, &app, &hello);
-          !e.empty()) {
-        return "tunnel " + std::to_string(i) + ": " + e;
+      if (Verdict v = Tunnel(somewhere, nothing,
+                             [](ServerPeer& p, const RequestHeader&) { return Connected(p); }, &app, &hello);
+          v.failed()) {
+        return v.Within("tunnel " + std::to_string(i));
       }
       Bytes key(kPublicKeyBytes);
       if (o_.profile == Profile::kV1Compat) {
         ClientHello h;
-        if (DecodeClientHello(hello, &h) != Error::kOk) return std::string("a v1 hello that does not decode");
+        if (DecodeClientHello(hello, &h) != Error::kOk) return Verdict::Fail("a v1 hello that does not decode");
         key.assign(h.public_key.begin(), h.public_key.end());
       } else {
         key.assign(hello.begin(), hello.begin() + kPublicKeyBytes);
       }
-      if (!keys.insert(key).second) return "tunnel " + std::to_string(i) + " repeated an ephemeral key";
+      if (!keys.insert(key).second) return Verdict::Fail("tunnel " + std::to_string(i) + " repeated an ephemeral key");
     }
-    return std::string();
+    return Verdict::Pass();
   }});
   s.push_back({"request-header-exact", [=, this] {
     for (const HostPort& target : {HostPort{"example.test", 443}, HostPort{"192.0.2.7", 80},
@@ -119,50 +123,51 @@ std::vector<Scenario> ClientProbe::Scenarios() {
       (void)RequestHeaderFor(target, &expected);
       App app;
       std::string got;
-      const std::string e = Tunnel(target, nothing, [&](ServerPeer& p, const RequestHeader& r) {
+      const Verdict v = Tunnel(target, nothing, [&](ServerPeer& p, const RequestHeader& r) {
         if (!(r == expected)) got = FormatHostPort(TargetOf(r));
         return Connected(p);
       }, &app);
-      if (!e.empty()) return FormatHostPort(target).substr(0, 40) + ": " + e;
-      if (!got.empty()) return "asked for " + FormatHostPort(target).substr(0, 40) + ", the header said " + got.substr(0, 40);
-      if (app.socks_code != 0) return "SOCKS5 reply " + std::to_string(app.socks_code) + " for a connected target";
+      if (v.failed()) return v.Within(FormatHostPort(target).substr(0, 40));
+      if (!got.empty()) return Verdict::Fail("asked for " + FormatHostPort(target).substr(0, 40) + ", the header said " + got.substr(0, 40));
+      if (app.socks_code != 0) return Verdict::Fail("SOCKS5 reply " + std::to_string(app.socks_code) + " for a connected target");
     }
-    return std::string();
+    return Verdict::Pass();
   }});
   s.push_back({"data-exact-no-padding", [=, this] {
     App app;
     const Bytes up = B("hello, reflex"), down = B("pong");
     Bytes got_up;
-    const std::string e = Tunnel(somewhere,
+    const Verdict e = Tunnel(somewhere,
         [&](BlockingSocket& a, App* out) {
           (void)a.Send(up);
           out->received = a.ReadExactly(down.size(), 5000ms);
         },
         [&](ServerPeer& p, const RequestHeader&) {
-          if (std::string c = Connected(p); !c.empty()) return c;
+          if (Verdict c = Connected(p); c.failed()) return c;
           const Received r = p.Read(up.size(), false);
           got_up = r.data;
           // Anything more within a moment would be padding inside DATA.
           const Received more = p.Read(1, false, 300ms);
           got_up.insert(got_up.end(), more.data.begin(), more.data.end());
-          return p.socket().Send(p.Seal(FrameType::kData, down)) ? std::string() : std::string("client closed");
+          if (!p.socket().Send(p.Seal(FrameType::kData, down))) return Verdict::Fail("client closed");
+          return Verdict::Pass();
         }, &app);
-    if (!e.empty()) return e;
-    if (got_up != up) return "the server side received " + std::to_string(got_up.size()) + " data bytes for the " + std::to_string(up.size()) + " sent";
-    if (app.received != down) return std::string("the application did not receive the server's data exactly");
-    return std::string();
+    if (e.failed()) return e;
+    if (got_up != up) return Verdict::Fail("the server side received " + std::to_string(got_up.size()) + " data bytes for the " + std::to_string(up.size()) + " sent");
+    if (app.received != down) return Verdict::Fail("the application did not receive the server's data exactly");
+    return Verdict::Pass();
   }});
   s.push_back({"close-behaviour", [=, this] {
     App app;
     bool saw_close = false;
     std::string detail;
-    const std::string e = Tunnel(somewhere,
+    const Verdict e = Tunnel(somewhere,
         [&](BlockingSocket& a, App* out) {
           a.ShutdownSend();  // the application is done sending
           out->received = a.ReadAll(5000ms, &out->ended);
         },
         [&](ServerPeer& p, const RequestHeader&) {
-          if (std::string c = Connected(p); !c.empty()) return c;
+          if (Verdict c = Connected(p); c.failed()) return c;
           const Received closing = p.Read(0, true);
           saw_close = closing.peer_closed;
           if (!saw_close) {
@@ -173,21 +178,21 @@ std::vector<Scenario> ClientProbe::Scenarios() {
           const Bytes close = p.SealClose();
           both.insert(both.end(), close.begin(), close.end());
           (void)p.socket().Send(both);
-          return std::string();
+          return Verdict::Pass();
         }, &app);
-    if (!e.empty()) return e;
-    if (!saw_close) return "the application's end of stream did not become CLOSE (" + detail + ")";
-    if (app.received != B("late")) return std::string("data sent after the client's CLOSE did not reach the application (half-close)");
-    if (!app.ended) return std::string("the server's CLOSE did not end the application's stream");
-    return std::string();
+    if (e.failed()) return e;
+    if (!saw_close) return Verdict::Fail("the application's end of stream did not become CLOSE (" + detail + ")");
+    if (app.received != B("late")) return Verdict::Fail("data sent after the client's CLOSE did not reach the application (half-close)");
+    if (!app.ended) return Verdict::Fail("the server's CLOSE did not end the application's stream");
+    return Verdict::Pass();
   }});
   s.push_back({"tampered-server-frame", [=, this] {
     App app;
     bool client_closed = false;
-    const std::string e = Tunnel(somewhere,
+    const Verdict e = Tunnel(somewhere,
         [&](BlockingSocket& a, App* out) { out->received = a.ReadAll(8000ms, &out->ended); },
         [&](ServerPeer& p, const RequestHeader&) {
-          if (std::string c = Connected(p); !c.empty()) return c;
+          if (Verdict c = Connected(p); c.failed()) return c;
           Bytes all = p.Seal(FrameType::kData, B("one"));  // sealed in the order sent
           Bytes bad = p.Seal(FrameType::kData, B("two"));
           bad[bad.size() / 2] ^= 0x01;
@@ -198,28 +203,28 @@ std::vector<Scenario> ClientProbe::Scenarios() {
           bool ended = false;
           (void)p.socket().ReadAll(5000ms, &ended);
           client_closed = ended;
-          return std::string();
+          return Verdict::Pass();
         }, &app);
-    if (!e.empty()) return e;
-    if (app.received != B("one")) return "the application received " + std::to_string(app.received.size()) + " bytes, not the 3 before the bad frame";
-    if (!app.ended) return std::string("the application's connection stayed open after a bad frame");
-    if (!client_closed) return std::string("the client kept the tunnel open after a bad frame");
-    return std::string();
+    if (e.failed()) return e;
+    if (app.received != B("one")) return Verdict::Fail("the application received " + std::to_string(app.received.size()) + " bytes, not the 3 before the bad frame");
+    if (!app.ended) return Verdict::Fail("the application's connection stayed open after a bad frame");
+    if (!client_closed) return Verdict::Fail("the client kept the tunnel open after a bad frame");
+    return Verdict::Pass();
   }});
   if (o_.profile == Profile::kV2) {
     s.push_back({"connect-result-codes", [=, this] {
       for (const uint8_t code : {kConnectRefused, kConnectHostUnreachable}) {
         App app;
-        const std::string e = Tunnel(somewhere, nothing, [code](ServerPeer& p, const RequestHeader&) {
+        const Verdict e = Tunnel(somewhere, nothing, [code](ServerPeer& p, const RequestHeader&) {
           (void)p.socket().Send(p.SealConnectResult(code));
-          return std::string();
+          return Verdict::Pass();
         }, &app);
-        if (!e.empty()) return e;
+        if (e.failed()) return e;
         if (app.socks_code != code) {
-          return "the server said " + std::to_string(code) + ", the SOCKS5 reply said " + std::to_string(app.socks_code);
+          return Verdict::Fail("the server said " + std::to_string(code) + ", the SOCKS5 reply said " + std::to_string(app.socks_code));
         }
       }
-      return std::string();
+      return Verdict::Pass();
     }});
   }
   return s;
@@ -239,8 +244,8 @@ std::vector<std::string> ClientScenarioNames(Profile profile) {
 
 int ProbeClient(const ClientProbeOptions& options) {
   ClientProbe probe(options);
-  if (const std::string e = probe.Ready(); !e.empty()) {
-    std::fprintf(stderr, "reflex probe: %s\n", e.c_str());
+  if (const Verdict ready = probe.Ready(); ready.failed()) {
+    std::fprintf(stderr, "reflex probe: %s\n", ready.what().c_str());
     return 1;
   }
   return RunScenarios(probe.Scenarios(), options.only, options.json_path);

@@ -53,13 +53,13 @@ ClientPeer::ClientPeer(const HostPort& server, Profile profile, const UserId& us
   }
 }
 
-std::string ClientPeer::Handshake(const std::vector<size_t>& pieces) {
-  if (!socket_.connected()) return "cannot connect to the server";
+Verdict ClientPeer::Handshake(const std::vector<size_t>& pieces) {
+  if (!socket_.connected()) return Verdict::Fail("cannot connect to the server");
   std::vector<size_t> sizes = pieces.empty() ? std::vector<size_t>{hello_.size()} : pieces;
   size_t at = 0;
   for (size_t i = 0; i < sizes.size(); ++i) {
     if (!socket_.Send(std::span<const uint8_t>(hello_).subspan(at, sizes[i]))) {
-      return "the server closed during the hello";
+      return Verdict::Fail("the server closed during the hello");
     }
     at += sizes[i];
     if (i + 1 < sizes.size()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -67,38 +67,38 @@ std::string ClientPeer::Handshake(const std::vector<size_t>& pieces) {
   const auto until = Clock_::now() + kReadTimeout;
   while (!session_->established()) {
     Received r;
-    if (!Feed(&r)) return "the server hello was refused: " + std::string(ErrorName(r.error));
+    if (!Feed(&r)) return Verdict::Fail("the server hello was refused: " + std::string(ErrorName(r.error)));
     if (session_->established()) break;
     bool ended = false;
     const Bytes part = socket_.ReadSome(65536, Left(until), &ended);
-    if (ended) return "the server closed instead of answering the hello";
-    if (part.empty()) return "no server hello within 5 s";
+    if (ended) return Verdict::Fail("the server closed instead of answering the hello");
+    if (part.empty()) return Verdict::Fail("no server hello within 5 s");
     buffer_.insert(buffer_.end(), part.begin(), part.end());
     raw_.insert(raw_.end(), part.begin(), part.end());
   }
-  return "";
+  return Verdict::Pass();
 }
 
-std::string ClientPeer::Request(const RequestHeader& request, std::span<const uint8_t> data) {
+Verdict ClientPeer::Request(const RequestHeader& request, std::span<const uint8_t> data) {
   Bytes frame(kMaxFrameBytes);
   size_t n = 0;
   if (const Error e = session_->SealRequest(request, data, frame, &n); e != Error::kOk) {
-    return "sealing the request: " + std::string(ErrorName(e));
+    return Verdict::Fail("sealing the request: " + std::string(ErrorName(e)));
   }
-  if (!socket_.Send(std::span<const uint8_t>(frame).first(n))) return "the server closed before the request";
-  return "";
+  if (!socket_.Send(std::span<const uint8_t>(frame).first(n))) return Verdict::Fail("the server closed before the request");
+  return Verdict::Pass();
 }
 
-std::string ClientPeer::AwaitConnected() {
+Verdict ClientPeer::AwaitConnected() {
   Received r = Read(0, false);
   // Data may follow the connect result in the same read (an echo of the
   // request frame's data): the next Read returns it.
   carry_ = std::move(r.data);
-  if (r.connected) return "";
-  if (r.peer_closed) return "the server could not reach the target (CLOSE code " + std::to_string(r.close_code) + ")";
-  if (r.error != Error::kOk) return "the connect result did not open: " + std::string(ErrorName(r.error));
-  if (r.ended) return "the server closed instead of sending a connect result";
-  return "no connect result within 5 s";
+  if (r.connected) return Verdict::Pass();
+  if (r.peer_closed) return Verdict::Fail("the server could not reach the target (CLOSE code " + std::to_string(r.close_code) + ")");
+  if (r.error != Error::kOk) return Verdict::Fail("the connect result did not open: " + std::string(ErrorName(r.error)));
+  if (r.ended) return Verdict::Fail("the server closed instead of sending a connect result");
+  return Verdict::Fail("no connect result within 5 s");
 }
 
 Bytes ClientPeer::Seal(FrameType type, std::span<const uint8_t> payload) {
@@ -216,37 +216,37 @@ bool ServerPeer::Feed(Received* r, RequestHeader* request, bool* got_request) {
   return ok;
 }
 
-std::string ServerPeer::Handshake() {
-  if (!session_) return "bad probe configuration";
+Verdict ServerPeer::Handshake() {
+  if (!session_) return Verdict::Fail("bad probe configuration");
   const auto until = Clock_::now() + kReadTimeout;
   Received r;
   while (!session_->established()) {
     bool ended = false;
     const Bytes part = socket_.ReadSome(kClientHelloBytes - std::min(kClientHelloBytes, buffer_.size()),
                                         Left(until), &ended);
-    if (ended) return "the client closed before its hello was whole";
-    if (part.empty()) return "no whole client hello within 5 s";
+    if (ended) return Verdict::Fail("the client closed before its hello was whole");
+    if (part.empty()) return Verdict::Fail("no whole client hello within 5 s");
     buffer_.insert(buffer_.end(), part.begin(), part.end());
     hello_.insert(hello_.end(), part.begin(), part.end());
-    if (!Feed(&r, nullptr, nullptr)) return "refused: " + std::string(ErrorName(r.error));
+    if (!Feed(&r, nullptr, nullptr)) return Verdict::Fail("refused: " + std::string(ErrorName(r.error)));
   }
-  return "";
+  return Verdict::Pass();
 }
 
-std::string ServerPeer::AwaitRequest(RequestHeader* request, Bytes* data) {
+Verdict ServerPeer::AwaitRequest(RequestHeader* request, Bytes* data) {
   const auto until = Clock_::now() + kReadTimeout;
   Received r;
   bool got = false;
   while (true) {
-    if (!Feed(&r, request, &got)) return "the request did not open: " + std::string(ErrorName(r.error));
+    if (!Feed(&r, request, &got)) return Verdict::Fail("the request did not open: " + std::string(ErrorName(r.error)));
     if (got) {
       *data = r.data;
-      return "";
+      return Verdict::Pass();
     }
     bool ended = false;
     const Bytes part = socket_.ReadSome(65536, Left(until), &ended);
-    if (ended) return "the client closed before its request";
-    if (part.empty()) return "no request within 5 s";
+    if (ended) return Verdict::Fail("the client closed before its request");
+    if (part.empty()) return Verdict::Fail("no request within 5 s");
     buffer_.insert(buffer_.end(), part.begin(), part.end());
   }
 }

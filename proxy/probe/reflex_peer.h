@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "proxy/probe/blocking_socket.h"
+#include "proxy/probe/report.h"
 #include "reflex/client_session.h"
 #include "reflex/random.h"
 #include "reflex/server_session.h"
@@ -54,14 +55,13 @@ class ClientPeer {
   BlockingSocket& socket() { return socket_; }
   // The hello (made at construction); Handshake sends it in `pieces`
   // (sizes adding up to its length; all at once if empty), a millisecond
-  // apart, and reads the server hello. "" or what went wrong.
+  // apart, and reads the server hello.
   const Bytes& hello() const { return hello_; }
-  std::string Handshake(const std::vector<size_t>& pieces = {});
+  Verdict Handshake(const std::vector<size_t>& pieces = {});
   // The request frame (header, then `data`); then AwaitConnected reads the
   // server's connect result (data arriving with it is kept for Read).
-  // "" or what went wrong.
-  std::string Request(const RequestHeader& request, std::span<const uint8_t> data = {});
-  std::string AwaitConnected();
+  Verdict Request(const RequestHeader& request, std::span<const uint8_t> data = {});
+  Verdict AwaitConnected();
   // A frame's wire bytes (uses the next counter); empty if refused.
   Bytes Seal(FrameType type, std::span<const uint8_t> payload);
   Bytes SealClose();
@@ -93,12 +93,12 @@ class ServerPeer {
   ServerPeer(BlockingSocket socket, Profile profile, const UserId& user);
 
   BlockingSocket& socket() { return socket_; }
-  // Reads the client hello (kept as hello()) and answers it; "" or what
-  // went wrong (an error name when the session refused it).
-  std::string Handshake();
+  // Reads the client hello (kept as hello()) and answers it (a failure
+  // names the error when the session refused it).
+  Verdict Handshake();
   const Bytes& hello() const { return hello_; }
   // Reads until the request arrived (its header, then any data).
-  std::string AwaitRequest(RequestHeader* request, Bytes* data);
+  Verdict AwaitRequest(RequestHeader* request, Bytes* data);
   Bytes Seal(FrameType type, std::span<const uint8_t> payload);
   Bytes SealConnectResult(uint8_t code);
   Bytes SealClose();

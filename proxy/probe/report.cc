@@ -12,16 +12,18 @@ int RunScenarios(const std::vector<Scenario>& scenarios, const std::string& only
   nlohmann::ordered_json results = nlohmann::ordered_json::array();
   for (const Scenario& s : scenarios) {
     if (!only.empty() && s.name != only) continue;
-    const std::string detail = s.run();
-    if (detail.empty()) {
+    const Verdict verdict = s.run();
+    if (!verdict.failed()) {
       ++passed;
       std::printf("PASS %s\n", s.name.c_str());
     } else {
       ++failed;
-      std::printf("FAIL %s: %s\n", s.name.c_str(), detail.c_str());
+      std::printf("FAIL %s: %s\n", s.name.c_str(), verdict.what().c_str());
     }
     std::fflush(stdout);
-    results.push_back({{"name", s.name}, {"result", detail.empty() ? "pass" : "fail"}, {"detail", detail}});
+    results.push_back({{"name", s.name},
+                       {"result", verdict.failed() ? "fail" : "pass"},
+                       {"detail", verdict.what()}});
   }
   if (passed + failed == 0) {
     std::fprintf(stderr, "reflex probe: no scenario named '%s'\n", only.c_str());

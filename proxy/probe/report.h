@@ -6,15 +6,40 @@
 
 #include <functional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 namespace reflex::proxy::probe {
 
-// A scenario: a name (stable, for --only and for tests that grep) and a
-// check returning "" when it passed, else what differed.
+// What a check found: it held, or what differed. Every step of the probe
+// (a handshake, a read, a whole scenario) answers with one.
+class [[nodiscard]] Verdict {
+ public:
+  static Verdict Pass() { return Verdict(); }
+  static Verdict Fail(std::string what) {
+    Verdict v;
+    v.failed_ = true;
+    v.what_ = std::move(what);
+    return v;
+  }
+  bool failed() const { return failed_; }
+  const std::string& what() const { return what_; }  // empty when it passed
+  // The same failure, said where it happened: "handshake: <what>".
+  Verdict Within(std::string_view where) const {
+    return Fail(std::string(where) + ": " + what_);
+  }
+
+ private:
+  bool failed_ = false;
+  std::string what_;
+};
+
+// A scenario: a name (stable, for --only and for tests that grep) and its
+// check.
 struct Scenario {
   std::string name;
-  std::function<std::string()> run;
+  std::function<Verdict()> run;
 };
 
 // Runs the scenarios (only `only`, when set), prints each verdict as it

@@ -52,10 +52,10 @@ class ServerProbe {
         echo_(o.echo_listen, RecordingListener::Mode::kEcho, kTrailer),
         echo6_({"::1", 0}, RecordingListener::Mode::kEcho, kTrailer) {}
 
-  std::string Ready() {
-    if (!capture_.ok()) return "cannot listen on " + FormatHostPort(o_.fallback_listen) + ": " + capture_.error();
-    if (!echo_.ok()) return "cannot listen on " + FormatHostPort(o_.echo_listen) + ": " + echo_.error();
-    return "";
+  Verdict Ready() {
+    if (!capture_.ok()) return Verdict::Fail("cannot listen on " + FormatHostPort(o_.fallback_listen) + ": " + capture_.error());
+    if (!echo_.ok()) return Verdict::Fail("cannot listen on " + FormatHostPort(o_.echo_listen) + ": " + echo_.error());
+    return Verdict::Pass();
   }
 
   std::vector<Scenario> Scenarios();
@@ -72,21 +72,21 @@ class ServerProbe {
   // An honest session: the hello in `pieces`, a request (with `first`
   // in its frame), `data` as DATA frames, everything echoed back intact,
   // then CLOSE and the echo's trailer after it.
-  std::string Honest(const Bytes& data, const std::vector<size_t>& pieces = {},
+  Verdict Honest(const Bytes& data, const std::vector<size_t>& pieces = {},
                      std::optional<RequestHeader> request = std::nullopt, const Bytes& first = {},
                      RecordingListener* echo = nullptr);
   // The capture's connection n must hold exactly `sent` and end when the
   // probe ends; the probe must receive nothing.
-  std::string FallbackGot(size_t n, BlockingSocket& s, const Bytes& sent,
+  Verdict FallbackGot(size_t n, BlockingSocket& s, const Bytes& sent,
                           std::chrono::milliseconds wait = 5000ms);
   // A hello (and more) on a new connection must reach the fallback whole.
-  std::string Refused(const Bytes& sent);
+  Verdict Refused(const Bytes& sent);
   // The same on a connection already open (a ClientPeer's).
-  std::string RefusedOn(BlockingSocket& s, const Bytes& sent);
+  Verdict RefusedOn(BlockingSocket& s, const Bytes& sent);
   // A good session, DATA "before", then what `attack` sends: the target
   // receives "before" and `extra` only, the server closes, and the next
   // session works.
-  std::string Hostile(const std::function<void(ClientPeer&)>& attack, const Bytes& extra = {});
+  Verdict Hostile(const std::function<void(ClientPeer&)>& attack, const Bytes& extra = {});
 
   ServerProbeOptions o_;
   RecordingListener capture_;
@@ -94,94 +94,95 @@ class ServerProbe {
   RecordingListener echo6_;
 };
 
-std::string ServerProbe::Honest(const Bytes& data, const std::vector<size_t>& pieces,
+Verdict ServerProbe::Honest(const Bytes& data, const std::vector<size_t>& pieces,
                                 std::optional<RequestHeader> request, const Bytes& first,
                                 RecordingListener* echo) {
   if (echo == nullptr) echo = &echo_;
   const size_t n = echo->count() + 1;
   ClientPeer c = Peer();
-  if (std::string e = c.Handshake(pieces); !e.empty()) return "handshake: " + e;
-  if (std::string e = c.Request(request.value_or(EchoRequest()), first); !e.empty()) return e;
-  if (std::string e = c.AwaitConnected(); !e.empty()) return e;
-  if (!c.SendData(data)) return "the server closed while the probe sent data";
+  if (Verdict e = c.Handshake(pieces); e.failed()) return e.Within("handshake");
+  if (Verdict e = c.Request(request.value_or(EchoRequest()), first); e.failed()) return e;
+  if (Verdict e = c.AwaitConnected(); e.failed()) return e;
+  if (!c.SendData(data)) return Verdict::Fail("the server closed while the probe sent data");
   Bytes all = first;
   all.insert(all.end(), data.begin(), data.end());
   const Received r = c.Read(all.size(), false);
   if (r.data != all) {
-    return "the echo came back wrong: " + Diff(all, r.data) +
-           (r.error != Error::kOk ? " (a server frame failed: " + std::string(ErrorName(r.error)) + ")" : "");
+    return Verdict::Fail(
+        "the echo came back wrong: " + Diff(all, r.data) +
+        (r.error != Error::kOk ? " (a server frame failed: " + std::string(ErrorName(r.error)) + ")" : ""));
   }
   const Bytes close = c.SealClose();
-  if (!c.socket().Send(close)) return "the server closed before the probe's CLOSE";
+  if (!c.socket().Send(close)) return Verdict::Fail("the server closed before the probe's CLOSE");
   const Received after = c.Read(0, true);
   if (after.data != B(kTrailer)) {
-    return "after the probe's CLOSE the target's last bytes did not arrive (half-close): " +
-           Diff(B(kTrailer), after.data);
+    return Verdict::Fail("after the probe's CLOSE the target's last bytes did not arrive (half-close): " +
+                         Diff(B(kTrailer), after.data));
   }
-  if (!after.peer_closed) return "no CLOSE from the server after the target ended";
-  if (!echo->WaitFor(n, all.size(), true, 5000ms)) return "the target's connection did not end";
+  if (!after.peer_closed) return Verdict::Fail("no CLOSE from the server after the target ended");
+  if (!echo->WaitFor(n, all.size(), true, 5000ms)) return Verdict::Fail("the target's connection did not end");
   const Recorded got = echo->Connections()[n - 1];
-  if (got.bytes != all) return "the target received " + Diff(all, got.bytes);
-  if (!got.ended) return "the target did not get the end of stream the CLOSE stands for";
-  return "";
+  if (got.bytes != all) return Verdict::Fail("the target received " + Diff(all, got.bytes));
+  if (!got.ended) return Verdict::Fail("the target did not get the end of stream the CLOSE stands for");
+  return Verdict::Pass();
 }
 
-std::string ServerProbe::FallbackGot(size_t n, BlockingSocket& s, const Bytes& sent,
+Verdict ServerProbe::FallbackGot(size_t n, BlockingSocket& s, const Bytes& sent,
                                      std::chrono::milliseconds wait) {
   if (!capture_.WaitFor(n, sent.size(), false, wait)) {
     const auto all = capture_.Connections();
-    return all.size() < n ? "nothing reached the fallback"
-                          : "the fallback received " + Diff(sent, all[n - 1].bytes);
+    if (all.size() < n) return Verdict::Fail("nothing reached the fallback");
+    return Verdict::Fail("the fallback received " + Diff(sent, all[n - 1].bytes));
   }
   s.ShutdownSend();
   if (!capture_.WaitFor(n, sent.size(), true, 5000ms)) {
-    return "the fallback's connection did not end after the probe's end of stream";
+    return Verdict::Fail("the fallback's connection did not end after the probe's end of stream");
   }
   const Recorded got = capture_.Connections()[n - 1];
-  if (got.bytes != sent) return "the fallback received " + Diff(sent, got.bytes);
-  if (!got.ended) return "the probe's end of stream did not reach the fallback";
+  if (got.bytes != sent) return Verdict::Fail("the fallback received " + Diff(sent, got.bytes));
+  if (!got.ended) return Verdict::Fail("the probe's end of stream did not reach the fallback");
   bool ended = false;
   const Bytes back = s.ReadAll(2000ms, &ended);
-  if (!back.empty()) return "the server itself sent " + std::to_string(back.size()) + " bytes to a refused connection";
-  return "";
+  if (!back.empty()) return Verdict::Fail("the server itself sent " + std::to_string(back.size()) + " bytes to a refused connection");
+  return Verdict::Pass();
 }
 
-std::string ServerProbe::Refused(const Bytes& sent) {
+Verdict ServerProbe::Refused(const Bytes& sent) {
   BlockingSocket s(o_.target);
   return RefusedOn(s, sent);
 }
 
-std::string ServerProbe::RefusedOn(BlockingSocket& s, const Bytes& sent) {
+Verdict ServerProbe::RefusedOn(BlockingSocket& s, const Bytes& sent) {
   // The server dials its fallback only once this connection's bytes are
   // decided, so the capture's next connection is this one's.
   const size_t n = capture_.count() + 1;
-  if (!s.connected()) return "cannot connect to the server";
-  if (!s.Send(sent)) return "the server closed the connection";
+  if (!s.connected()) return Verdict::Fail("cannot connect to the server");
+  if (!s.Send(sent)) return Verdict::Fail("the server closed the connection");
   return FallbackGot(n, s, sent);
 }
 
-std::string ServerProbe::Hostile(const std::function<void(ClientPeer&)>& attack, const Bytes& extra) {
+Verdict ServerProbe::Hostile(const std::function<void(ClientPeer&)>& attack, const Bytes& extra) {
   const size_t n = echo_.count() + 1;
   {
     ClientPeer c = Peer();
-    if (std::string e = c.Handshake(); !e.empty()) return "handshake: " + e;
-    if (std::string e = c.Request(EchoRequest()); !e.empty()) return e;
-    if (std::string e = c.AwaitConnected(); !e.empty()) return e;
-    if (!c.SendData(B("before"))) return "the server closed early";
-    if (c.Read(6, false).data != B("before")) return "the good frame before the attack was not echoed";
+    if (Verdict e = c.Handshake(); e.failed()) return e.Within("handshake");
+    if (Verdict e = c.Request(EchoRequest()); e.failed()) return e;
+    if (Verdict e = c.AwaitConnected(); e.failed()) return e;
+    if (!c.SendData(B("before"))) return Verdict::Fail("the server closed early");
+    if (c.Read(6, false).data != B("before")) return Verdict::Fail("the good frame before the attack was not echoed");
     attack(c);
     const Received r = c.Read(SIZE_MAX, false, 5000ms);
-    if (!r.ended) return "the server did not close the connection within 5 s";
+    if (!r.ended) return Verdict::Fail("the server did not close the connection within 5 s");
   }
-  if (!echo_.WaitFor(n, 0, true, 5000ms)) return "the server did not close the target's connection";
+  if (!echo_.WaitFor(n, 0, true, 5000ms)) return Verdict::Fail("the server did not close the target's connection");
   Bytes expected = B("before");
   expected.insert(expected.end(), extra.begin(), extra.end());
   const Bytes got = echo_.Connections()[n - 1].bytes;
   if (got != expected) {
-    return "the target received " + Diff(expected, got) + " (of the bad frame and after it)";
+    return Verdict::Fail("the target received " + Diff(expected, got) + " (of the bad frame and after it)");
   }
-  if (std::string e = Honest(B("next")); !e.empty()) return "the next connection failed: " + e;
-  return "";
+  if (Verdict e = Honest(B("next")); e.failed()) return e.Within("the next connection failed");
+  return Verdict::Pass();
 }
 
 Bytes LengthThenJunk(uint16_t length) {
@@ -219,7 +220,7 @@ std::vector<Scenario> ServerProbe::Scenarios() {
   s.push_back({"data-multi-frame", [this] { return Honest(RandomBytes(200000)); }});
   s.push_back({"request-ipv4", [this] { return Honest(B("after the header"), {}, EchoRequest(), B("in the request frame")); }});
   s.push_back({"request-ipv6", [this] {
-    if (!echo6_.ok()) return "cannot listen on [::1] here: " + echo6_.error();
+    if (!echo6_.ok()) return Verdict::Fail("cannot listen on [::1] here: " + echo6_.error());
     RequestHeader r;
     (void)RequestHeaderFor({"::1", echo6_.port()}, &r);
     return Honest(B("after the header"), {}, r, B("in the request frame"), &echo6_);
@@ -238,22 +239,22 @@ std::vector<Scenario> ServerProbe::Scenarios() {
       RequestHeader r;
       (void)RequestHeaderFor({name, 9}, &r);
       ClientPeer c = Peer();
-      if (std::string e = c.Handshake(); !e.empty()) return "handshake: " + e;
-      if (std::string e = c.Request(r); !e.empty()) return e;
+      if (Verdict e = c.Handshake(); e.failed()) return e.Within("handshake");
+      if (Verdict e = c.Request(r); e.failed()) return e;
       const Received got = c.Read(0, false);
-      if (got.connected || (got.peer_closed && got.close_code >= 1 && got.close_code <= 6)) return std::string();
-      if (got.peer_closed) return "CLOSE with code " + std::to_string(got.close_code) + ", not 01..06";
-      return std::string("no connect result for a ") + std::to_string(length) + "-byte domain";
+      if (got.connected || (got.peer_closed && got.close_code >= 1 && got.close_code <= 6)) return Verdict::Pass();
+      if (got.peer_closed) return Verdict::Fail("CLOSE with code " + std::to_string(got.close_code) + ", not 01..06");
+      return Verdict::Fail(std::string("no connect result for a ") + std::to_string(length) + "-byte domain");
     }});
   }
   s.push_back({"hello-1-byte-chunks", [this] { return Honest(B("chunked"), std::vector<size_t>(kClientHelloBytes, 1)); }});
   s.push_back({"hello-split-at-every-offset", [this] {
     for (size_t k = 1; k < kClientHelloBytes; ++k) {
-      if (std::string e = Honest(B("split"), {k, kClientHelloBytes - k}); !e.empty()) {
-        return "split after " + std::to_string(k) + " bytes: " + e;
+      if (Verdict v = Honest(B("split"), {k, kClientHelloBytes - k}); v.failed()) {
+        return v.Within("split after " + std::to_string(k) + " bytes");
       }
     }
-    return std::string();
+    return Verdict::Pass();
   }});
   // Probes and refusals: each reaches the fallback byte-exact.
   s.push_back({"probe-http", [this] { return Refused(HttpProbe(o_.target)); }});
@@ -267,13 +268,13 @@ std::vector<Scenario> ServerProbe::Scenarios() {
     const size_t n = capture_.count() + 1;
     BlockingSocket c(o_.target);
     const Bytes sent = RandomBytes(kClientHelloBytes - 1);
-    if (!c.Send(sent)) return std::string("cannot send");
+    if (!c.Send(sent)) return Verdict::Fail("cannot send");
     return FallbackGot(n, c, sent, SilenceWait());
   }});
   s.push_back({"probe-silence", [this] {
     const size_t n = capture_.count() + 1;
     BlockingSocket c(o_.target);
-    if (!c.connected()) return std::string("cannot connect");
+    if (!c.connected()) return Verdict::Fail("cannot connect");
     return FallbackGot(n, c, {}, SilenceWait());
   }});
   if (v1) {
@@ -298,7 +299,7 @@ std::vector<Scenario> ServerProbe::Scenarios() {
     Bytes hello;
     {
       ClientPeer c = Peer();
-      if (std::string e = c.Handshake(); !e.empty()) return "the original session: " + e;
+      if (Verdict e = c.Handshake(); e.failed()) return e.Within("the original session");
       hello = c.hello();
     }
     return Refused(Append(hello, RandomBytes(40)));
@@ -310,14 +311,14 @@ std::vector<Scenario> ServerProbe::Scenarios() {
     if (o_.profile == Profile::kV2) {
       if (reference::V2ClientHelloWithPublic(user, zero, SystemClock().UnixSeconds(), RandomBytes(16),
                                              Bytes(4, 0), &hello) != Error::kOk) {
-        return std::string("cannot make the hello");
+        return Verdict::Fail("cannot make the hello");
       }
     } else {
       ClientHello h;
       h.user_id = o_.user;
       h.timestamp = SystemClock().UnixSeconds();
       hello.resize(kClientHelloBytes);
-      if (EncodeClientHello(h, hello) != Error::kOk) return std::string("cannot make the hello");
+      if (EncodeClientHello(h, hello) != Error::kOk) return Verdict::Fail("cannot make the hello");
     }
     return Refused(Append(hello, RandomBytes(40)));
   }});
@@ -373,41 +374,41 @@ std::vector<Scenario> ServerProbe::Scenarios() {
   s.push_back({"close-and-half-close", [this] {
     const size_t n = echo_.count() + 1;
     ClientPeer c = Peer();
-    if (std::string e = c.Handshake(); !e.empty()) return "handshake: " + e;
-    if (std::string e = c.Request(EchoRequest()); !e.empty()) return e;
-    if (std::string e = c.AwaitConnected(); !e.empty()) return e;
+    if (Verdict e = c.Handshake(); e.failed()) return e.Within("handshake");
+    if (Verdict e = c.Request(EchoRequest()); e.failed()) return e;
+    if (Verdict e = c.AwaitConnected(); e.failed()) return e;
     // Data and CLOSE at once: the target gets the data then its end of
     // stream, and what it sends after that still reaches the probe.
     Bytes both = c.Seal(FrameType::kData, B("ping"));
     const Bytes close = c.SealClose();
     both.insert(both.end(), close.begin(), close.end());
-    if (!c.socket().Send(both)) return std::string("the server closed early");
+    if (!c.socket().Send(both)) return Verdict::Fail("the server closed early");
     const Received r = c.Read(0, true);
     if (r.data != Append(B("ping"), B(kTrailer))) {
-      return "after CLOSE the probe received " + Diff(Append(B("ping"), B(kTrailer)), r.data);
+      return Verdict::Fail("after CLOSE the probe received " + Diff(Append(B("ping"), B(kTrailer)), r.data));
     }
-    if (!r.peer_closed) return std::string("no CLOSE from the server");
+    if (!r.peer_closed) return Verdict::Fail("no CLOSE from the server");
     if (!echo_.WaitFor(n, 4, true, 5000ms) || !echo_.Connections()[n - 1].ended) {
-      return std::string("the target never saw the end of stream");
+      return Verdict::Fail("the target never saw the end of stream");
     }
-    return std::string();
+    return Verdict::Pass();
   }});
   s.push_back({"padding-and-timing-not-forwarded", [this] {
     const size_t n = echo_.count() + 1;
     ClientPeer c = Peer();
-    if (std::string e = c.Handshake(); !e.empty()) return "handshake: " + e;
-    if (std::string e = c.Request(EchoRequest()); !e.empty()) return e;
-    if (std::string e = c.AwaitConnected(); !e.empty()) return e;
+    if (Verdict e = c.Handshake(); e.failed()) return e.Within("handshake");
+    if (Verdict e = c.Request(EchoRequest()); e.failed()) return e;
+    if (Verdict e = c.AwaitConnected(); e.failed()) return e;
     for (const Bytes& f : {c.Seal(FrameType::kData, B("a")), c.Seal(FrameType::kPadding, Bytes(100, 0)),
                            c.Seal(FrameType::kTiming, RandomBytes(8)), c.Seal(FrameType::kData, B("b")),
                            c.SealClose()}) {
-      if (!c.socket().Send(f)) return std::string("the server closed early");
+      if (!c.socket().Send(f)) return Verdict::Fail("the server closed early");
     }
     (void)c.Read(0, true);
-    if (!echo_.WaitFor(n, 2, true, 5000ms)) return std::string("the target's connection did not end");
+    if (!echo_.WaitFor(n, 2, true, 5000ms)) return Verdict::Fail("the target's connection did not end");
     const Bytes got = echo_.Connections()[n - 1].bytes;
-    if (got != B("ab")) return "the target received " + Diff(B("ab"), got);
-    return std::string();
+    if (got != B("ab")) return Verdict::Fail("the target received " + Diff(B("ab"), got));
+    return Verdict::Pass();
   }});
   s.push_back({"concurrent-100", [this] {
     std::vector<std::thread> threads;
@@ -418,22 +419,23 @@ std::vector<Scenario> ServerProbe::Scenarios() {
       threads.emplace_back([&, i] {
         ClientPeer c = Peer();
         const Bytes data = RandomBytes(4096 + static_cast<size_t>(i));
-        std::string e = c.Handshake();
-        if (e.empty()) e = c.Request(EchoRequest());
-        if (e.empty()) e = c.AwaitConnected();
-        if (e.empty() && !c.SendData(data)) e = "send failed";
-        if (e.empty() && c.Read(data.size(), false, 20000ms).data != data) e = "echo differs";
-        if (e.empty()) (void)c.socket().Send(c.SealClose());
-        if (e.empty() && !c.Read(0, true, 20000ms).peer_closed) e = "no CLOSE";
-        if (!e.empty()) {
+        Verdict v = c.Handshake();
+        if (!v.failed()) v = c.Request(EchoRequest());
+        if (!v.failed()) v = c.AwaitConnected();
+        if (!v.failed() && !c.SendData(data)) v = Verdict::Fail("send failed");
+        if (!v.failed() && c.Read(data.size(), false, 20000ms).data != data) v = Verdict::Fail("echo differs");
+        if (!v.failed()) (void)c.socket().Send(c.SealClose());
+        if (!v.failed() && !c.Read(0, true, 20000ms).peer_closed) v = Verdict::Fail("no CLOSE");
+        if (v.failed()) {
           ++failed;
           std::lock_guard<std::mutex> lock(mu);
-          if (first.empty()) first = "session " + std::to_string(i) + ": " + e;
+          if (first.empty()) first = "session " + std::to_string(i) + ": " + v.what();
         }
       });
     }
     for (std::thread& t : threads) t.join();
-    return failed == 0 ? std::string() : std::to_string(failed.load()) + " of 100 failed; " + first;
+    if (failed == 0) return Verdict::Pass();
+    return Verdict::Fail(std::to_string(failed.load()) + " of 100 failed; " + first);
   }});
   return s;
 }
@@ -452,8 +454,8 @@ std::vector<std::string> ServerScenarioNames(Profile profile) {
 
 int ProbeServer(const ServerProbeOptions& options) {
   ServerProbe probe(options);
-  if (const std::string e = probe.Ready(); !e.empty()) {
-    std::fprintf(stderr, "reflex probe: %s\n", e.c_str());
+  if (const Verdict ready = probe.Ready(); ready.failed()) {
+    std::fprintf(stderr, "reflex probe: %s\n", ready.what().c_str());
     return 1;
   }
   return RunScenarios(probe.Scenarios(), options.only, options.json_path);
