@@ -87,7 +87,9 @@ class ClientConnection {
   ClientConnection& operator=(const ClientConnection&) = delete;
   ~ClientConnection() { local_.set_wipe_extent(local_dirty_); }
 
-  // The dispatcher; the one way out, whatever the phase that ended.
+  // The dispatcher, and the one way out: phases end the connection by
+  // returning kEnd (a phase resets a stream first only where a clean end
+  // would mislead the peer), and the streams are closed here.
   awaitable<void> Run() {
     ClientPhase phase = protocol_ == LocalProtocol::kSocks5 ? ClientPhase::kReadSocks5Request
                                                              : ClientPhase::kReadHttpConnectRequest;

@@ -67,8 +67,9 @@ class ServerConnection {
   ServerConnection(const ServerConnection&) = delete;
   ServerConnection& operator=(const ServerConnection&) = delete;
 
-  // The dispatcher. Phases never close anything themselves: the one way
-  // out is here, whatever the phase that ended.
+  // The dispatcher, and the one way out: phases end the connection by
+  // returning kEnd (a phase resets a stream first only where a clean end
+  // would mislead the peer), and the streams are closed here.
   awaitable<void> Run() {
     ServerPhase phase = ServerPhase::kReadHello;
     while (phase != ServerPhase::kEnd) phase = co_await Step(phase);
