@@ -12,8 +12,14 @@ targets=$(sed -n 's/^ *"\([a-z_]*\)",$/\1/p' fuzz/targets.bzl)
 flags="$CXXFLAGS -std=c++20 -I. -Wall -Wextra"
 
 # Every library source the targets link; tests, the allocation counter
-# (it interposes malloc) and programs with a main() stay out.
-sources=$(ls pool/*.cc reflex/*.cc proxy/*.cc tools/vector_file.cc tools/conformance_checker.cc \
+# (it interposes malloc) and programs with a main() stay out. The tools
+# sources are those of //tools:vectors (the vector file reader and checker,
+# and the generator they share a table of kinds with).
+tools_sources="tools/checks.cc tools/checks_frames.cc tools/checks_v1.cc tools/checks_v2.cc
+  tools/conformance_checker.cc tools/generators.cc tools/generators_frames.cc
+  tools/generators_v1.cc tools/generators_v2.cc tools/handshake_v2.cc tools/vector_file.cc
+  tools/vector_generator.cc tools/vector_kinds.cc"
+sources=$(ls pool/*.cc reflex/*.cc proxy/*.cc $tools_sources \
   base/hex.cc reflex/testing/chunked_decode.cc | grep -v -e '_test\.cc$' -e '^proxy/main\.cc$')
 # Compiled on every core: the proxy's coroutine sources take most of the
 # time, and one compiler at a time would leave the other cores idle.

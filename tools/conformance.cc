@@ -1,5 +1,5 @@
 // The conformance tool: checks reflex-vectors/1 files against this
-// repository's pooled and unpooled codecs.
+// repository's codec, sessions and reference model.
 //   bazel run //tools:conformance -- testdata/vectors/reflex-v1-compat.json
 // Exit status 0 only when every test passed and at least one test ran.
 #include <cstdio>

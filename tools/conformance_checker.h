@@ -1,9 +1,21 @@
 // Checks reflex-vectors/1 files (testdata/vectors/FORMAT.md) against this
-// repository's implementations: the codec with each AEAD backend
-// ("codec/sodium", "codec/openssl") and the plain reference model
-// ("reference"). Every test that does not hold is reported on one line:
+// repository's implementations. Every test that does not hold is reported
+// on one line:
 //   <file>: test <id> (<kind>): <implementation>: <what differed>
-// a problem of the file itself as
+// where <implementation> names what failed:
+//   "codec/sodium", "codec/openssl"  the codec with that AEAD backend (the
+//                                    v1-compat handshake kinds and the
+//                                    request header: the default one only)
+//   "codec/sodium, 1-byte chunks"    a frame stream fed to the codec's
+//                                    decoder in that chunking ("one chunk",
+//                                    "1-2-3 chunks", ...)
+//   "codec"                          the codec's v2 handshake functions,
+//                                    which take no AEAD backend
+//   "session/sodium", ...            the v2 client and server sessions
+//   "reference"                      the plain reference model
+// and the "<implementation>: " part is left out when the test itself is at
+// fault (a malformed field, or fields that contradict its bytes). A problem
+// of the file itself is reported as
 //   <file>: <problem>
 // and the report ends with "N passed, M failed". An unknown kind, profile or
 // field is a failure, never a skip.

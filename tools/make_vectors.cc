@@ -4,17 +4,16 @@
 #include <cstdio>
 #include <string>
 
+#include "reflex/profile.h"
 #include "tools/vector_generator.h"
 
 int main(int argc, char** argv) {
-  const std::string profile = argc > 1 ? argv[1] : "v1-compat";
-  if (profile != "v1-compat" && profile != "v2") {
+  reflex::Profile profile = reflex::Profile::kV1Compat;
+  if (argc > 1 && !reflex::ProfileFromName(argv[1], &profile)) {
     std::fprintf(stderr, "usage: make_vectors [v1-compat|v2]\n");
     return 2;
   }
-  const auto vectors = profile == "v2" ? reflex::tools::GenerateV2Vectors()
-                                       : reflex::tools::GenerateV1CompatVectors();
-  const std::string text = vectors.dump(1) + "\n";
+  const std::string text = reflex::tools::GenerateVectors(profile).dump(1) + "\n";
   std::fwrite(text.data(), 1, text.size(), stdout);
   return 0;
 }

@@ -7,108 +7,17 @@
 #include <set>
 
 #include "base/hex.h"
+#include "reflex/profile.h"
+#include "tools/vector_kinds.h"
 
 namespace reflex::tools {
 namespace {
 
 using nlohmann::json;
 
-// One field a kind defines: its type, size, range, and whether valid tests
-// must give it. Invalid tests may give any field of their kind.
-struct FieldSpec {
-  const char* name;
-  FieldType type;
-  size_t exact_size = 0;  // kHex: 0 means any size
-  int64_t min = 0;        // kInt
-  int64_t max = 0;
-  bool required_when_valid = true;
-  bool required_always = false;
-};
-
-struct KindSpec {
-  const char* profile;
-  const char* kind;
-  std::vector<FieldSpec> fields;
-};
-
-FieldSpec Hex(const char* name, size_t size = 0) { return {name, FieldType::kHex, size}; }
-FieldSpec Always(FieldSpec f) {
-  f.required_always = true;
-  return f;
-}
-FieldSpec Optional(FieldSpec f) {
-  f.required_when_valid = false;
-  return f;
-}
-FieldSpec Int(const char* name, int64_t min, int64_t max) {
-  return {name, FieldType::kInt, 0, min, max};
-}
-FieldSpec Decimal(const char* name, FieldType type) { return {name, type}; }
-const FieldSpec kErrorField = {"error", FieldType::kError, 0, 0, 0, false};
-
-// The format's kinds (FORMAT.md is the prose of this table).
-const std::vector<KindSpec>& Kinds() {
-  static const std::vector<KindSpec> kinds = [] {
-    std::vector<KindSpec> k;
-    k.push_back({"v1-compat",
-                 "client_handshake",
-                 {Always(Hex("encoded")), Hex("public_key", 32), Hex("user_id", 16),
-                  Decimal("timestamp", FieldType::kI64), Hex("nonce", 16), kErrorField}});
-    k.push_back({"v1-compat",
-                 "server_handshake",
-                 {Always(Hex("encoded")), Hex("public_key", 32),
-                  Decimal("timestamp", FieldType::kI64), kErrorField}});
-    k.push_back({"v1-compat",
-                 "key_schedule",
-                 {Hex("client_private", 32), Hex("server_private", 32), Hex("client_public", 32),
-                  Hex("server_public", 32), Hex("shared_secret", 32), Hex("session_key", 32),
-                  kErrorField}});
-    // v2: the client's side of message 1 is given by the fields it was
-    // made from (user, ephemeral private key, timestamp, nonce).
-    k.push_back({"v2",
-                 "client_handshake",
-                 {Always(Hex("encoded")), Always(Hex("user_id", 16)), Hex("client_private", 32),
-                  Decimal("timestamp", FieldType::kI64), Hex("nonce", 16),
-                  Optional(Hex("reserved", 4)), kErrorField}});
-    k.push_back({"v2",
-                 "server_handshake",
-                 {Always(Hex("encoded")), Always(Hex("user_id", 16)),
-                  Always(Hex("client_private", 32)), Always(Decimal("timestamp", FieldType::kI64)),
-                  Always(Hex("nonce", 16)), Hex("server_private", 32), kErrorField}});
-    k.push_back({"v2",
-                 "key_schedule",
-                 {Always(Hex("user_id", 16)), Hex("psk", 32), Hex("client_private", 32),
-                  Hex("client_public", 32), Hex("server_private", 32), Hex("server_public", 32),
-                  Always(Decimal("timestamp", FieldType::kI64)), Always(Hex("nonce", 16)),
-                  Hex("handshake_hash", 32), Hex("c2s_key", 32), Hex("s2c_key", 32),
-                  kErrorField}});
-    for (const char* profile : {"v1-compat", "v2"}) {
-      k.push_back({profile,
-                   "frame",
-                   {Always(Hex("key", 32)), Always(Decimal("counter", FieldType::kU64)),
-                    Always(Hex("wire")), Int("frame_type", 0, 255), Hex("payload"),
-                    kErrorField}});
-      k.push_back({profile,
-                   "frame_stream",
-                   {Always(Hex("key", 32)), Always(Decimal("first_counter", FieldType::kU64)),
-                    Always(Hex("wire")), {"frames", FieldType::kFrames}, kErrorField}});
-      k.push_back({profile,
-                   "request_header",
-                   {Always(Hex("encoded")), Hex("trailing"), Int("command", 0, 255),
-                    Int("port", 0, 65535), Int("address_type", 0, 255), Hex("address"),
-                    kErrorField}});
-    }
-    return k;
-  }();
-  return kinds;
-}
-
-const KindSpec* FindKind(std::string_view profile, std::string_view kind) {
-  for (const KindSpec& k : Kinds()) {
-    if (profile == k.profile && kind == k.kind) return &k;
-  }
-  return nullptr;
-}
+// A frame list's items, read field by field like a test's.
+const FieldSpec kFrameTypeField = {"frame_type", FieldType::kInt, 0, 0, 255};
+const FieldSpec kPayloadField = {"payload", FieldType::kHex};
 
 bool IsLowercaseHex(const std::string& s) {
   return std::all_of(s.begin(), s.end(),
@@ -175,8 +84,8 @@ std::string ReadField(const FieldSpec& spec, const json& v, FieldValue* out) {
         if (type_it == item.end() || payload_it == item.end()) {
           return name + ": an item lacks 'frame_type' or 'payload'";
         }
-        std::string problem = ReadField(Int("frame_type", 0, 255), *type_it, &type_value);
-        if (problem.empty()) problem = ReadField(Hex("payload"), *payload_it, &payload_value);
+        std::string problem = ReadField(kFrameTypeField, *type_it, &type_value);
+        if (problem.empty()) problem = ReadField(kPayloadField, *payload_it, &payload_value);
         if (!problem.empty()) return name + ": " + problem;
         frame.frame_type = static_cast<uint8_t>(type_value.i64);
         frame.payload = std::move(payload_value.bytes);
@@ -187,7 +96,7 @@ std::string ReadField(const FieldSpec& spec, const json& v, FieldValue* out) {
   return name + " has an unknown type";
 }
 
-VectorTest ReadTest(const KindSpec& kind, const json& t, std::set<int64_t>* ids) {
+VectorTest ReadTest(const VectorKind& kind, const json& t, std::set<int64_t>* ids) {
   VectorTest test;
   if (!t.is_object()) {
     test.problems.push_back("a test is not a JSON object");
@@ -258,7 +167,7 @@ void ReadGroups(const json& doc, VectorFile* file) {
       continue;
     }
     const std::string kind_name = kind->get<std::string>();
-    const KindSpec* spec = FindKind(file->profile, kind_name);
+    const VectorKind* spec = FindVectorKind(file->profile, kind_name);
     if (spec == nullptr) {
       file->problems.push_back("unknown kind '" + kind_name + "' for profile '" +
                                file->profile + "'");
@@ -300,14 +209,16 @@ const std::vector<FrameItem>& VectorTest::FramesField(const std::string& name) c
 }
 
 bool IsKnownProfile(std::string_view profile) {
-  for (const KindSpec& k : Kinds()) {
-    if (profile == k.profile) return true;
+  Profile p = Profile::kV1Compat;
+  if (!ProfileFromName(profile, &p)) return false;
+  for (const VectorKind& k : VectorKinds()) {
+    if (k.profile == p) return true;
   }
   return false;
 }
 
 bool IsKnownKind(std::string_view profile, std::string_view kind) {
-  return FindKind(profile, kind) != nullptr;
+  return FindVectorKind(profile, kind) != nullptr;
 }
 
 VectorFile ReadVectorFile(std::string_view text) {

@@ -1,13 +1,18 @@
 // Generates testdata/vectors/reflex-v1-compat.json and reflex-v2.json
-// (reflex-vectors/1) from fixed inputs. Deterministic: the checked-in file must equal its output
-// (tools:conformance_test checks that).
+// (reflex-vectors/1) from fixed inputs: one group per kind of the profile,
+// in the kind table's order. Deterministic: the checked-in files must equal
+// its output (tools:conformance_test checks that).
 #ifndef REFLEX_TOOLS_VECTOR_GENERATOR_H_
 #define REFLEX_TOOLS_VECTOR_GENERATOR_H_
 
 #include <nlohmann/json.hpp>
 
+#include "reflex/profile.h"
+
 namespace reflex::tools {
 
+nlohmann::ordered_json GenerateVectors(Profile profile);
+// testdata/vectors/reflex-v1-compat.json.
 nlohmann::ordered_json GenerateV1CompatVectors();
 // testdata/vectors/reflex-v2.json.
 nlohmann::ordered_json GenerateV2Vectors();
