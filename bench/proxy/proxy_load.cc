@@ -31,6 +31,7 @@
 #include <vector>
 
 #include <map>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "proxy/address.h"
@@ -295,7 +296,7 @@ int Aead(const Options& o) {
 }
 
 // The median of each (peer, workload, metric) over the rounds, as a table
-// with each figure's ratio to the best peer beside reflex's.
+// with reflex's ratio to the best peer and to a baseline build beside it.
 int Report(const char* path) {
   std::ifstream in(path);
   std::map<std::string, std::map<std::string, std::vector<double>>> values;  // row -> peer -> values
@@ -327,15 +328,35 @@ int Report(const char* path) {
     std::sort(v.begin(), v.end());
     return v[v.size() / 2];
   };
-  const std::vector<std::string> peers = {"direct", "reflex", "ss-libev", "v2ray"};
-  std::printf("| workload | direct | reflex | ss-libev | v2ray | reflex vs best peer (above 1: reflex ahead) |\n"
-              "|---|---|---|---|---|---|\n");
+  // Columns for the peers this run measured, in a fixed order; then
+  // reflex against the best peer, and against a baseline build of reflex
+  // when one ran (run.sh --baseline-reflex).
+  std::set<std::string> seen;
+  for (const auto& [row, by_peer] : values) {
+    for (const auto& [peer, v] : by_peer) seen.insert(peer);
+  }
+  std::vector<std::string> peers;
+  for (const char* p : {"direct", "reflex", "reflex-baseline", "ss-libev", "v2ray"}) {
+    if (seen.contains(p)) peers.push_back(p);
+  }
+  const bool vs_peers = seen.contains("ss-libev") || seen.contains("v2ray");
+  const bool vs_baseline = seen.contains("reflex-baseline");
+  std::printf("| workload |");
+  for (const std::string& p : peers) std::printf(" %s |", p.c_str());
+  if (vs_peers) std::printf(" reflex vs best peer (above 1: reflex ahead) |");
+  if (vs_baseline) std::printf(" reflex vs baseline (above 1: reflex ahead) |");
+  std::printf("\n|---|");
+  for (size_t i = 0; i < peers.size() + vs_peers + vs_baseline; ++i) std::printf("---|");
+  std::printf("\n");
   for (const std::string& row : rows) {
     const auto& by_peer = values[row];
+    auto median_of = [&](const char* p) {
+      const auto it = by_peer.find(p);
+      return it == by_peer.end() ? -1.0 : median(it->second);
+    };
     std::printf("| %s |", row.c_str());
     for (const std::string& p : peers) {
-      const auto it = by_peer.find(p);
-      const double m = it == by_peer.end() ? -1 : median(it->second);
+      const double m = median_of(p.c_str());
       if (m < 0) std::printf(" - |");
       else std::printf(" %.*f |", m < 100 ? 2 : 0, m);
     }
@@ -343,18 +364,20 @@ int Report(const char* path) {
     const bool higher = row.find("MB/s") != std::string::npos || row.find("tunnels/s") != std::string::npos;
     double best = -1;
     for (const char* p : {"ss-libev", "v2ray"}) {
-      const auto it = by_peer.find(p);
-      if (it == by_peer.end()) continue;
-      const double m = median(it->second);
-      if (best < 0 || (higher ? m > best : m < best)) best = m;
+      const double m = median_of(p);
+      if (m >= 0 && (best < 0 || (higher ? m > best : m < best))) best = m;
     }
-    const auto r = by_peer.find("reflex");
-    const double ours = r == by_peer.end() ? -1 : median(r->second);
-    if (row.find("failed") == std::string::npos && ours > 0 && best > 0) {
-      std::printf(" %.2fx |\n", higher ? ours / best : best / ours);
-    } else {
-      std::printf(" - |\n");
-    }
+    const double ours = median_of("reflex");
+    auto ratio = [&](double other) {
+      if (row.find("failed") == std::string::npos && ours > 0 && other > 0) {
+        std::printf(" %.2fx |", higher ? ours / other : other / ours);
+      } else {
+        std::printf(" - |");
+      }
+    };
+    if (vs_peers) ratio(best);
+    if (vs_baseline) ratio(median_of("reflex-baseline"));
+    std::printf("\n");
   }
   std::printf("\nRaw libsodium ChaCha20-Poly1305 on this machine, for scale (seal + open of 16 KiB "
               "messages): %.0f MB/s\n", aead);

@@ -3,7 +3,11 @@
 # proxy at all, the ceiling) on this machine, in one run, with the same
 # driver and target (bench/proxy/proxy_load.cc) for all. Not a test.
 #   tools/bootstrap.sh --bench     # the peers, once
-#   bench/proxy/run.sh [--rounds N] [--out FILE]
+#   bench/proxy/run.sh [--rounds N] [--out FILE] [--peers "direct reflex ss-libev v2ray"]
+#                      [--baseline-reflex BIN]
+# --baseline-reflex runs another build of reflex (e.g. the commit before a
+# change) as one more peer, "reflex-baseline", so that a change is judged
+# against its own baseline in the same run.
 # Each round starts every peer afresh and runs, per peer:
 #   1 connection fetching 1 GiB; 64 connections x 64 MiB at once;
 #   new tunnels (connect, fetch 1 KiB, close) for 5 s at concurrency 1 and 64;
@@ -16,14 +20,21 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 rounds=3
 out=bench/proxy/results.md
+peers="direct reflex ss-libev v2ray"
+baseline=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --rounds) rounds="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
-    *) echo "usage: $0 [--rounds N] [--out FILE]" >&2; exit 2 ;;
+    --peers) peers="$2"; shift 2 ;;
+    --baseline-reflex) baseline="$(realpath "$2")"; shift 2 ;;
+    *) echo "usage: $0 [--rounds N] [--out FILE] [--peers LIST] [--baseline-reflex BIN]" >&2; exit 2 ;;
   esac
 done
-for tool in ss-server ss-local v2ray; do
+[ -n "$baseline" ] && peers="$peers reflex-baseline"
+case " $peers " in *" ss-libev "*) need="ss-server ss-local" ;; *) need="" ;; esac
+case " $peers " in *" v2ray "*) need="$need v2ray" ;; esac
+for tool in $need; do
   command -v "$tool" >/dev/null || { echo "$tool missing: run tools/bootstrap.sh --bench" >&2; exit 1; }
 done
 bazel build --config=bench //proxy:reflex //bench:proxy_load >/dev/null 2>&1
@@ -58,10 +69,11 @@ start_peer() {
   local s; s=$("$load" freeport); socks=$("$load" freeport)
   case "$1" in
     direct) client_pid=""; server_pid=""; socks=""; return ;;
-    reflex)
-      "$reflex" server --listen 127.0.0.1:$s --user $user --fallback 127.0.0.1:9 --log-level error 2>/dev/null &
+    reflex|reflex-baseline)
+      local bin=$reflex; [ "$1" = reflex-baseline ] && bin=$baseline
+      "$bin" server --listen 127.0.0.1:$s --user $user --fallback 127.0.0.1:9 --log-level error 2>/dev/null &
       server_pid=$!
-      "$reflex" client --server 127.0.0.1:$s --user $user --socks 127.0.0.1:$socks --log-level error 2>/dev/null &
+      "$bin" client --server 127.0.0.1:$s --user $user --socks 127.0.0.1:$socks --log-level error 2>/dev/null &
       client_pid=$! ;;
     ss-libev)
       ss-server -s 127.0.0.1 -p $s -k bench-password -m chacha20-ietf-poly1305 >/dev/null 2>&1 &
@@ -102,7 +114,7 @@ record() {  # record PEER WORKLOAD JSON
 
 for round in $(seq "$rounds"); do
   echo "round $round of $rounds"
-  for peer in direct reflex ss-libev v2ray; do
+  for peer in $peers; do
     start_peer "$peer"
     via=(); [ -n "$socks" ] && via=(--socks 127.0.0.1:$socks)
     record $peer "1 connection, 1 GiB" "$("$load" bulk --target $target "${via[@]}" --connections 1 --bytes 1073741824 || true)"
@@ -124,7 +136,11 @@ record aead "raw libsodium AEAD" "$("$load" aead --bytes 1073741824)"
   echo "# bench/proxy results"
   echo
   echo "Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(uname -r)."
-  echo "Run: $(date -u +%Y-%m-%dT%H:%MZ), $rounds rounds, medians. Peers: shadowsocks-libev $(ss-server -h 2>&1 | sed -n 's/^shadowsocks-libev \([0-9.]*\).*/\1/p' | head -1) (chacha20-ietf-poly1305), v2ray $(v2ray -version 2>/dev/null | awk 'NR==1{print $2}') (VMess, chacha20-poly1305); reflex v2 (OpenSSL AEAD)."
+  line="Run: $(date -u +%Y-%m-%dT%H:%MZ), $rounds rounds, medians. Peers: $peers; reflex v2 (OpenSSL AEAD)"
+  case " $peers " in *" ss-libev "*) line="$line; shadowsocks-libev $(ss-server -h 2>&1 | sed -n 's/^shadowsocks-libev \([0-9.]*\).*/\1/p' | head -1) (chacha20-ietf-poly1305)" ;; esac
+  case " $peers " in *" v2ray "*) line="$line; v2ray $(v2ray -version 2>/dev/null | awk 'NR==1{print $2}') (VMess, chacha20-poly1305)" ;; esac
+  [ -n "$baseline" ] && line="$line; reflex-baseline: $baseline"
+  echo "$line."
   echo
   "$load" report "$results"
 } >"$out"
