@@ -29,6 +29,7 @@
 #include "proxy/connection_state.h"
 #include "proxy/env.h"
 #include "proxy/http_connect.h"
+#include "proxy/input_buffer.h"
 #include "proxy/log.h"
 #include "proxy/relay.h"
 #include "proxy/socks5.h"
@@ -85,7 +86,6 @@ class ClientConnection {
   }
   ClientConnection(const ClientConnection&) = delete;
   ClientConnection& operator=(const ClientConnection&) = delete;
-  ~ClientConnection() { local_.set_wipe_extent(local_dirty_); }
 
   // The dispatcher, and the one way out: phases end the connection by
   // returning kEnd (a phase resets a stream first only where a clean end
@@ -129,9 +129,9 @@ class ClientConnection {
 
   // One more read of the local request; false once it cannot come.
   awaitable<bool> ReadLocal() {
-    if (!local_) local_ = env_.pool->Get(kLocalRequestBytes);
-    const bool more = local_ && co_await ReadMore(app_, local_, &local_have_);
-    local_dirty_ = std::max(local_dirty_, local_have_);
+    if (!local_.buffer) local_.buffer = env_.pool->Get(kLocalRequestBytes);
+    const bool more = local_.buffer && co_await ReadMore(app_, local_.buffer, &local_.have);
+    local_.dirty = std::max(local_.dirty, local_.have);
     if (!more) rec_.Close(watchdog_.expired() ? CloseReason::kTimeout : CloseReason::kLocalClosedEarly);
     co_return more;
   }
@@ -142,16 +142,16 @@ class ClientConnection {
       if (!co_await ReadLocal()) co_return ClientPhase::kEnd;
       if (!greeted) {
         size_t n = 0;
-        const Socks5Status st = ParseSocks5Greeting(local_.span().first(local_have_), &n);
+        const Socks5Status st = ParseSocks5Greeting(local_.unread(), &n);
         if (st == Socks5Status::kNeedMore) continue;
         const auto reply = Socks5MethodReply(st == Socks5Status::kOk);
         (void)co_await app_.WriteAll(asio::buffer(reply));
         if (st != Socks5Status::kOk) co_return End(CloseReason::kLocalRequestRefused, "socks greeting");
         greeted = true;
-        std::memmove(local_.data(), local_.data() + n, local_have_ - n);
-        local_have_ -= n;
+        local_.at = n;
+        local_.Compact();
       }
-      const Socks5Status st = ParseSocks5Request(local_.span().first(local_have_), &head_, &request_);
+      const Socks5Status st = ParseSocks5Request(local_.unread(), &head_, &request_);
       if (st == Socks5Status::kNeedMore) continue;
       if (st != Socks5Status::kOk) {
         const uint8_t code = st == Socks5Status::kUnsupportedCommand ? kSocks5CommandNotSupported
@@ -169,7 +169,7 @@ class ClientConnection {
     while (true) {
       if (!co_await ReadLocal()) co_return ClientPhase::kEnd;
       HostPort target;
-      const HttpConnectStatus st = ParseHttpConnect(local_.span().first(local_have_), &head_, &target);
+      const HttpConnectStatus st = ParseHttpConnect(local_.unread(), &head_, &target);
       if (st == HttpConnectStatus::kNeedMore) continue;
       if (st != HttpConnectStatus::kOk || !RequestHeaderFor(target, &request_)) {
         const int status = st == HttpConnectStatus::kTooLarge    ? 431
@@ -261,11 +261,11 @@ class ClientConnection {
       const std::string_view reply = HttpConnectResponse(ok ? 200 : code_ == kConnectTimedOut ? 504 : 502);
       ec = co_await app_.WriteAll(asio::buffer(reply.data(), reply.size()));
     }
+    if (ec) co_return End(CloseReason::kWriteFailed, ec.message());
     if (!ok) {
       env_.stats->target_failures.fetch_add(1, std::memory_order_relaxed);
       co_return ClientPhase::kEnd;  // the tunnel's failure is recorded
     }
-    if (ec) co_return End(CloseReason::kWriteFailed, ec.message());
     env_.stats->tunnels.fetch_add(1, std::memory_order_relaxed);
     co_return ClientPhase::kSendEarlyData;
   }
@@ -280,14 +280,14 @@ class ClientConnection {
       }
       rec_.down += early_size_;
     }
-    if (local_have_ > head_ && !co_await SendPipelined()) {
+    if (local_.have > head_ && !co_await SendPipelined()) {
       // A hole in the stream would be worse than no stream.
       app_.Abort();
       server_->Abort();
       co_return End(CloseReason::kEarlyDataFailed);
     }
-    local_.set_wipe_extent(local_dirty_);
-    local_.Reset();
+    local_.buffer.set_wipe_extent(local_.dirty);
+    local_.buffer.Reset();
     co_return ClientPhase::kRelay;
   }
 
@@ -297,7 +297,7 @@ class ClientConnection {
     pool::Buffer frame = env_.pool->Get(kMaxFrameBytes);
     if (!frame) co_return false;
     frame.set_wipe_on_return(false);  // ciphertext only
-    std::span<const uint8_t> early(local_.data() + head_, local_have_ - head_);
+    std::span<const uint8_t> early(local_.buffer.data() + head_, local_.have - head_);
     while (!early.empty()) {
       const size_t n = std::min(early.size(), kMaxPayloadBytes);
       size_t w = 0;
@@ -381,10 +381,8 @@ class ClientConnection {
   std::optional<Stream> server_;  // the Reflex server, once dialed
   Watchdog watchdog_;
   // The local request, and the application's bytes after it (from head_).
-  pool::Buffer local_;
-  size_t local_have_ = 0;
-  size_t local_dirty_ = 0;  // how far `local_` was ever written (its wipe)
-  size_t head_ = 0;         // bytes of the local request
+  InputBuffer local_;
+  size_t head_ = 0;  // bytes of the local request
   RequestHeader request_;
   InputBuffer from_server_;
   uint8_t code_ = kConnectGeneralFailure;  // the SOCKS5 reply code

@@ -379,7 +379,7 @@ TEST_F(ClientPhases, DialServerSendsTheHelloOrHandsAnUnreachableServerToReplyLoc
   app_->Send(Bytes{5, 1, 0, 5, 1, 0, 1, 10, 1, 2, 3, 0, 80});
   ASSERT_EQ(Run(ClientPhase::kReadSocks5Request), ClientPhase::kDialServer);
   EXPECT_EQ(Run(ClientPhase::kDialServer), ClientPhase::kReadServerHello);
-  EXPECT_EQ(server_peer().Take().size(), kClientHelloBytes);
+  EXPECT_EQ(server_peer().Take().size(), kClientHelloBytesV2);
 
   dialer_.FailWith(asio::error::connection_refused);
   EXPECT_EQ(Run(ClientPhase::kDialServer), ClientPhase::kReplyLocal);

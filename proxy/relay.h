@@ -53,6 +53,7 @@ inline void RecordRelayEnd(const PumpResult& a, const PumpResult& b, const Watch
   if (a.ok() && b.ok()) return rec.Close(CloseReason::kDone);
   const PumpResult& failed = a.ok() ? b : a;
   if (failed.protocol == Error::kTooShort) return rec.Close(CloseReason::kTunnelCut);
+  if (failed.protocol == Error::kAllocFailed) return rec.Close(CloseReason::kOutOfMemory);
   if (failed.protocol != Error::kOk) {
     return rec.Close(CloseReason::kSessionError, ErrorName(failed.protocol));
   }
@@ -76,28 +77,6 @@ awaitable<std::pair<PumpResult, PumpResult>> RunBothWays(A& a, B& b, PumpAB ab, 
   auto [r1, r2] = co_await (guard(std::move(ab)) && guard(std::move(ba)));
   co_return std::pair<PumpResult, PumpResult>{r1, r2};
 }
-
-// Bytes received while a session reads a handshake: a pooled buffer
-// (taken only once the peer sends); [at, have) is not yet given to the
-// session. Its wipe covers what was ever written.
-struct InputBuffer {
-  pool::Buffer buffer;
-  size_t at = 0;
-  size_t have = 0;
-  size_t dirty = 0;    // how far `buffer` was ever written (its wipe)
-  bool ended = false;  // the peer ended its stream
-  ~InputBuffer() { buffer.set_wipe_extent(dirty); }
-
-  std::span<uint8_t> unread() {
-    return buffer ? buffer.span().subspan(at, have - at) : std::span<uint8_t>();
-  }
-  // Moves the unread bytes to the front: the next read appends to them.
-  void Compact() {
-    if (at > 0) std::memmove(buffer.data(), buffer.data() + at, have - at);
-    have -= at;
-    at = 0;
-  }
-};
 
 // Limits a buffer's wipe to the bytes written into it, whatever way the
 // pump ends (pool/buffer.h: set_wipe_extent).

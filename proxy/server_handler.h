@@ -25,6 +25,7 @@
 #include "proxy/connection_state.h"
 #include "proxy/defects.h"
 #include "proxy/env.h"
+#include "proxy/input_buffer.h"
 #include "proxy/log.h"
 #include "proxy/relay.h"
 #include "proxy/stream.h"
@@ -52,11 +53,12 @@ class ServerConnection {
         dialer_(dialer),
         rec_(state.record),
         context_(env.per_connection_context ? env.per_connection_context(*env.context) : nullptr),
+        session_slot_(state.session),
         session_(state.session.emplace(context_ ? *context_ : *env.context, *env.clock, *env.random)),
         client_(std::move(client)),
         watchdog_(*env.sweeper, [this] {
           client_.Cancel();
-          if (other_ != nullptr) other_->Cancel();
+          if (upstream_) upstream_->Cancel();
         }) {
     rec_.start = std::chrono::steady_clock::now();
     rec_.peer = client_.PeerName();
@@ -66,6 +68,9 @@ class ServerConnection {
   }
   ServerConnection(const ServerConnection&) = delete;
   ServerConnection& operator=(const ServerConnection&) = delete;
+  // The session goes before a context of the connection's own that it
+  // points at.
+  ~ServerConnection() { session_slot_.reset(); }
 
   // The dispatcher, and the one way out: phases end the connection by
   // returning kEnd (a phase resets a stream first only where a clean end
@@ -74,7 +79,7 @@ class ServerConnection {
     ServerPhase phase = ServerPhase::kReadHello;
     while (phase != ServerPhase::kEnd) phase = co_await Step(phase);
     client_.Close();
-    if (other_ != nullptr) other_->Close();
+    if (upstream_) upstream_->Close();
     watchdog_.Stop();
     env_.stats->ConnectionClosed(rec_.reason);
     rec_.LogLine("server");
@@ -170,7 +175,6 @@ class ServerConnection {
       co_return ServerPhase::kRefuse;
     }
     upstream_.emplace(std::move(upstream));
-    other_ = &*upstream_;
     std::array<uint8_t, kFrameOverheadBytes> connected{};
     size_t connected_size = 0;
     if (session_.SealConnectResult(kConnectOk, connected, &connected_size) == Error::kOk) {
@@ -216,7 +220,6 @@ class ServerConnection {
     auto [ec, fallback] = co_await dialer_.Connect(env_.fallback, watchdog_);
     if (ec) co_return End(CloseReason::kFallbackUnreachable, ec.message());
     upstream_.emplace(std::move(fallback));
-    other_ = &*upstream_;
     std::span<const uint8_t> held = fallback_bytes_;
     if constexpr (kDefectLostFallbackBytes) held = {};
     const std::span<const uint8_t> rest = in_.unread();
@@ -239,7 +242,10 @@ class ServerConnection {
     };
     auto [r1, r2] = co_await RunBothWays(client_, *upstream_, up(),
                                          CopyPump(*upstream_, client_, env_, watchdog_, &rec_.down));
-    if (watchdog_.expired()) co_return End(CloseReason::kTimeout, watchdog_.reason());
+    if (watchdog_.expired()) {
+      env_.stats->timeouts.fetch_add(1, std::memory_order_relaxed);
+      co_return End(CloseReason::kTimeout, watchdog_.reason());
+    }
     if (r1.ok() && r2.ok()) co_return End(CloseReason::kFallbackDone);
     co_return End(CloseReason::kFallbackFailed, DescribeFailure(r1.ok() ? r2 : r1));
   }
@@ -255,7 +261,10 @@ class ServerConnection {
     in_.have = in_.dirty = 0;
     RecordRelayEnd(r1, r2, watchdog_, rec_);
     if (rec_.reason == CloseReason::kTimeout) env_.stats->timeouts.fetch_add(1, std::memory_order_relaxed);
-    if (rec_.reason == CloseReason::kSessionError) env_.stats->errors.fetch_add(1, std::memory_order_relaxed);
+    // `errors` counts the client's bad bytes, not a failure to seal.
+    if (rec_.reason == CloseReason::kSessionError && r1.protocol != Error::kOk) {
+      env_.stats->errors.fetch_add(1, std::memory_order_relaxed);
+    }
     env_.stats->bytes_up.fetch_add(rec_.up, std::memory_order_relaxed);
     env_.stats->bytes_down.fetch_add(rec_.down, std::memory_order_relaxed);
     co_return ServerPhase::kEnd;
@@ -355,10 +364,10 @@ class ServerConnection {
   Dialer& dialer_;
   ConnectionRecord& rec_;
   std::unique_ptr<ServerContext> context_;  // a per-connection context (defect builds only)
+  std::optional<ServerSession>& session_slot_;
   ServerSession& session_;
   Stream client_;
   std::optional<Stream> upstream_;  // the target or the fallback, once dialed
-  Stream* other_ = nullptr;         // upstream_'s stream, for the watchdog's cancel
   Watchdog watchdog_;
   InputBuffer in_;
   std::span<const uint8_t> fallback_bytes_;  // held by the session

@@ -373,9 +373,12 @@ class ServerPhases : public ServerHandler {
 
 TEST_F(ServerPhases, ReadHelloWaitsForAWholeHelloThenHandsAnAcceptedOneToReplyHello) {
   HonestClient c(h_, *peer_, Profile::kV2, TestUser(2));
-  ASSERT_TRUE(c.SendHello(40));  // 40 bytes, then the other 36
-  EXPECT_EQ(driver_->Poll(), std::nullopt);
-  EXPECT_EQ(Run(ServerPhase::kReadHello), ServerPhase::kReplyHello);
+  ASSERT_TRUE(c.MakeHello());
+  const std::span<const uint8_t> hello(c.hello());
+  peer_->Send(hello.first(40));
+  EXPECT_EQ(Run(ServerPhase::kReadHello), std::nullopt);
+  peer_->Send(hello.subspan(40));
+  EXPECT_EQ(driver_->Poll(), ServerPhase::kReplyHello);
   EXPECT_TRUE(peer_->Take().empty()) << "the answer is ReplyHello's";
   EXPECT_EQ(record().profile.view(), "v2");
   EXPECT_NE(record().user.view(), "-");

@@ -25,7 +25,9 @@ struct Stats {
   std::atomic<uint64_t> fallbacks{0};
   std::atomic<uint64_t> tunnels{0};          // requests whose target was reached
   std::atomic<uint64_t> target_failures{0};
-  std::atomic<uint64_t> errors{0};           // sessions ended by a protocol error
+  std::atomic<uint64_t> errors{0};           // sessions ended by the client's bad bytes
+  // Watchdog expiries: every close=timeout, and the hello waits that passed
+  // (those connections go on to the fallback and close as fallback_*).
   std::atomic<uint64_t> timeouts{0};
   std::atomic<uint64_t> bytes_up{0};         // client -> target (plaintext)
   std::atomic<uint64_t> bytes_down{0};       // target -> client (plaintext)

@@ -14,7 +14,7 @@ ClientSession::ClientSession(const ClientConfig& config, const Clock& clock,
     : config_(config), clock_(&clock), random_(&random) {}
 
 size_t ClientSession::server_hello_size() const {
-  return config_.profile == Profile::kV2 ? kServerHelloBytesV2 : kServerHelloBytesV1;
+  return WireProfileOf(config_.profile).server_hello_bytes;
 }
 
 Error ClientSession::Start() {

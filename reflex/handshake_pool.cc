@@ -35,7 +35,7 @@ Error EncodeClientHello(const ClientHello& hello, HandshakePool& pool,
 
 Error EncodeServerHello(const ServerHello& hello, HandshakePool& pool,
                         pool::Buffer* out) {
-  pool::Buffer buffer = pool.GetServerHello();
+  pool::Buffer buffer = pool.GetServerHello(kWireProfileV1);
   if (!buffer) return Error::kAllocFailed;
   if (const Error e = EncodeServerHello(hello, buffer.span()); e != Error::kOk) {
     return e;

@@ -13,6 +13,7 @@
 #include "pool/slot_pool.h"
 #include "reflex/error.h"
 #include "reflex/hello.h"
+#include "reflex/profile.h"
 
 namespace reflex {
 
@@ -26,10 +27,10 @@ class HandshakePool {
 
   // A 76-byte buffer; empty handle on allocation failure.
   pool::Buffer GetClientHello() { return slots_.Get(kClientSlot, kClientHelloBytes); }
-  // A server hello buffer of `size` bytes (at most 48); empty handle on
-  // allocation failure or a larger size.
-  pool::Buffer GetServerHello(size_t size = kServerHelloBytesV1) {
-    return slots_.Get(kServerSlot, size);
+  // A buffer for the profile's server hello (40 or 48 bytes); empty handle
+  // on allocation failure.
+  pool::Buffer GetServerHello(const WireProfile& profile) {
+    return slots_.Get(kServerSlot, profile.server_hello_bytes);
   }
 
   void Trim() { slots_.Trim(); }

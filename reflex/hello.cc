@@ -6,27 +6,27 @@
 namespace reflex {
 
 Error EncodeClientHello(const ClientHello& hello, std::span<uint8_t> out) {
-  if (out.size() < kClientHelloBytes) return Error::kBufferTooSmall;
-  ByteWriter w(out.first(kClientHelloBytes));
+  if (out.size() < kClientHelloBytesV1) return Error::kBufferTooSmall;
+  ByteWriter w(out.first(kClientHelloBytesV1));
   w.WriteBytes(kMagic);
   w.WriteBytes(hello.public_key);
   w.WriteBytes(hello.user_id);
   w.WriteU64BE(static_cast<uint64_t>(hello.timestamp));
   w.WriteBytes(hello.nonce);
   // The size was checked above, so every write fitted.
-  return w.ok() && w.written() == kClientHelloBytes ? Error::kOk
+  return w.ok() && w.written() == kClientHelloBytesV1 ? Error::kOk
                                                      : Error::kBufferTooSmall;
 }
 
 Error DecodeClientHello(std::span<const uint8_t> in, ClientHello* out) {
-  if (in.size() < kClientHelloBytes) return Error::kTooShort;
+  if (in.size() < kClientHelloBytesV1) return Error::kTooShort;
   ByteReader r(in);
   std::span<const uint8_t> magic;
   if (!r.ReadView(kMagicBytes, &magic)) return Error::kTooShort;
   if (!std::equal(magic.begin(), magic.end(), kMagic.begin())) {
     return Error::kBadMagic;
   }
-  if (in.size() > kClientHelloBytes) return Error::kTrailingBytes;
+  if (in.size() > kClientHelloBytesV1) return Error::kTrailingBytes;
   ClientHello hello;
   uint64_t timestamp = 0;
   if (!r.ReadBytes(hello.public_key) || !r.ReadBytes(hello.user_id) ||

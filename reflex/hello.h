@@ -28,12 +28,12 @@ struct ServerHello {
   bool operator==(const ServerHello&) const = default;
 };
 
-// Writes exactly kClientHelloBytes into out (buffer_too_small if shorter;
+// Writes exactly kClientHelloBytesV1 into out (buffer_too_small if shorter;
 // bytes past the first 76 are left alone). Pooled buffers for hellos:
 // handshake_pool.h.
 Error EncodeClientHello(const ClientHello& hello, std::span<uint8_t> out);
 
-// Decodes exactly kClientHelloBytes. Checks, in this order: too_short
+// Decodes exactly kClientHelloBytesV1. Checks, in this order: too_short
 // (fewer than 76 bytes), bad_magic, trailing_bytes (more than 76). *out is
 // written only on success.
 Error DecodeClientHello(std::span<const uint8_t> in, ClientHello* out);

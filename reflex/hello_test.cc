@@ -117,12 +117,12 @@ TEST(HandshakePool, ClientHellosTake80ByteSlotsAndServerHellosUpTo48) {
   ASSERT_TRUE(c);
   EXPECT_EQ(c.size(), 76u);
   EXPECT_EQ(c.capacity(), 80u);
-  pool::Buffer v1 = pool.GetServerHello();
+  pool::Buffer v1 = pool.GetServerHello(kWireProfileV1);
   EXPECT_EQ(v1.size(), 40u);
   EXPECT_EQ(v1.capacity(), 48u);
-  pool::Buffer v2 = pool.GetServerHello(48);
+  pool::Buffer v2 = pool.GetServerHello(kWireProfileV2);
   EXPECT_EQ(v2.size(), 48u);
-  EXPECT_FALSE(pool.GetServerHello(49));
+  EXPECT_EQ(v2.capacity(), 48u);
   EXPECT_EQ(pool.Stats().name, "handshake");
   EXPECT_EQ(pool.Stats().tiers[HandshakePool::kClientSlot].outstanding, 1u);
   EXPECT_EQ(pool.Stats().tiers[HandshakePool::kServerSlot].outstanding, 2u);

@@ -37,7 +37,7 @@ struct WireProfile {
 
 inline constexpr WireProfile kWireProfileV1 = {
     Profile::kV1Compat, NonceLayout::kV1,   kFirstFrameCounterV1, LastCounter(NonceLayout::kV1),
-    kClientHelloBytes,  kServerHelloBytesV1};
+    kClientHelloBytesV1, kServerHelloBytesV1};
 inline constexpr WireProfile kWireProfileV2 = {
     Profile::kV2,         NonceLayout::kNoise, kFirstFrameCounterV2, LastCounter(NonceLayout::kNoise),
     kClientHelloBytesV2, kServerHelloBytesV2};

@@ -396,7 +396,7 @@ Error WriteClientHello(const Bytes& user_id, const Bytes& client_private,
 
 }  // namespace
 
-Error V2ClientHello(const Bytes& user_id, const Bytes& client_private, int64_t timestamp,
+Error WriteClientHelloV2(const Bytes& user_id, const Bytes& client_private, int64_t timestamp,
                     const Bytes& nonce, const Bytes& reserved, Bytes* hello, StateV2* client) {
   Bytes client_public;
   if (const Error e = PublicKeyOf(client_private, &client_public); e != Error::kOk) return e;
@@ -404,14 +404,14 @@ Error V2ClientHello(const Bytes& user_id, const Bytes& client_private, int64_t t
                           client);
 }
 
-Error V2ClientHelloWithPublic(const Bytes& user_id, const Bytes& client_public, int64_t timestamp,
+Error WriteClientHelloWithPublicV2(const Bytes& user_id, const Bytes& client_public, int64_t timestamp,
                               const Bytes& nonce, const Bytes& reserved, Bytes* hello) {
   StateV2 unused;
   return WriteClientHello(user_id, Bytes(32, 0), client_public, timestamp, nonce, reserved, hello,
                           &unused);
 }
 
-Error V2ServerReadHello(const std::vector<Bytes>& user_ids, const Bytes& hello, size_t* user,
+Error ReadClientHelloV2(const std::vector<Bytes>& user_ids, const Bytes& hello, size_t* user,
                         int64_t* timestamp, Bytes* nonce, StateV2* server) {
   if (hello.size() < 76) return Error::kTooShort;
   if (hello.size() > 76) return Error::kTrailingBytes;
@@ -435,7 +435,7 @@ Error V2ServerReadHello(const std::vector<Bytes>& user_ids, const Bytes& hello, 
   return Error::kAuthFailed;
 }
 
-Error V2ServerHello(StateV2& server, const Bytes& server_private, Bytes* reply, Bytes* c2s,
+Error WriteServerHelloV2(StateV2& server, const Bytes& server_private, Bytes* reply, Bytes* c2s,
                     Bytes* s2c, Bytes* handshake_hash) {
   StateV2 s = server;
   s.e_private = server_private;
@@ -452,7 +452,7 @@ Error V2ServerHello(StateV2& server, const Bytes& server_private, Bytes* reply, 
   return Error::kOk;
 }
 
-Error V2ClientReadHello(StateV2& client, const Bytes& reply, Bytes* c2s, Bytes* s2c,
+Error ReadServerHelloV2(StateV2& client, const Bytes& reply, Bytes* c2s, Bytes* s2c,
                         Bytes* handshake_hash) {
   if (reply.size() < 48) return Error::kTooShort;
   if (reply.size() > 48) return Error::kTrailingBytes;

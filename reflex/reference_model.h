@@ -84,22 +84,22 @@ struct StateV2 {
 };
 
 // Client: message 1 = e.pub || ENCRYPT(timestamp || nonce || reserved).
-Error V2ClientHello(const Bytes& user_id, const Bytes& client_private, int64_t timestamp,
+Error WriteClientHelloV2(const Bytes& user_id, const Bytes& client_private, int64_t timestamp,
                     const Bytes& nonce, const Bytes& reserved, Bytes* hello, StateV2* client);
 // The same message made from a public key alone (a low-order one, say):
 // message 1 needs no DH, so no private key.
-Error V2ClientHelloWithPublic(const Bytes& user_id, const Bytes& client_public, int64_t timestamp,
+Error WriteClientHelloWithPublicV2(const Bytes& user_id, const Bytes& client_public, int64_t timestamp,
                               const Bytes& nonce, const Bytes& reserved, Bytes* hello);
 // Server: tries every user (too_short, trailing_bytes, auth_failed,
 // bad_reserved), then yields the fields and its state.
-Error V2ServerReadHello(const std::vector<Bytes>& user_ids, const Bytes& hello, size_t* user,
+Error ReadClientHelloV2(const std::vector<Bytes>& user_ids, const Bytes& hello, size_t* user,
                         int64_t* timestamp, Bytes* nonce, StateV2* server);
 // Server: message 2 = e.pub || ENCRYPT(empty), then Split (low_order_point).
-Error V2ServerHello(StateV2& server, const Bytes& server_private, Bytes* reply, Bytes* c2s,
+Error WriteServerHelloV2(StateV2& server, const Bytes& server_private, Bytes* reply, Bytes* c2s,
                     Bytes* s2c, Bytes* handshake_hash);
 // Client: reads message 2 (too_short, trailing_bytes, low_order_point,
 // auth_failed), then Split.
-Error V2ClientReadHello(StateV2& client, const Bytes& reply, Bytes* c2s, Bytes* s2c,
+Error ReadServerHelloV2(StateV2& client, const Bytes& reply, Bytes* c2s, Bytes* s2c,
                         Bytes* handshake_hash);
 
 }  // namespace reflex::reference

@@ -18,9 +18,9 @@ inline constexpr size_t kSharedSecretBytes = 32;
 inline constexpr size_t kUserIdBytes = 16;
 inline constexpr size_t kTimestampBytes = 8;
 inline constexpr size_t kHelloNonceBytes = 16;
-inline constexpr size_t kClientHelloBytes = kMagicBytes + kPublicKeyBytes +
-                                            kUserIdBytes + kTimestampBytes +
-                                            kHelloNonceBytes;  // 76
+inline constexpr size_t kClientHelloBytesV1 = kMagicBytes + kPublicKeyBytes +
+                                              kUserIdBytes + kTimestampBytes +
+                                              kHelloNonceBytes;  // 76
 // Server hello: server public key | timestamp (no magic).
 inline constexpr size_t kServerHelloBytesV1 =
     kPublicKeyBytes + kTimestampBytes;  // 40
@@ -89,6 +89,10 @@ inline constexpr size_t kReservedBytesV2 = 4;
 inline constexpr size_t kClientHelloBytesV2 =
     kPublicKeyBytes + kHelloPayloadBytesV2 + kTagBytes;  // 76
 inline constexpr size_t kServerHelloBytesV2 = kPublicKeyBytes + kTagBytes;  // 48
+// The first flight of either profile: the server reads this many bytes
+// before it can tell which profile (if any) a client speaks.
+inline constexpr size_t kClientHelloBytes = kClientHelloBytesV1;
+static_assert(kClientHelloBytesV2 == kClientHelloBytes, "both profiles' hellos are 76 bytes");
 // v2 frame counters are Noise nonces: from 0.
 inline constexpr uint64_t kFirstFrameCounterV2 = 0;
 

@@ -76,9 +76,9 @@ TEST(Conformance, EveryVectorFileInTestdataPasses) {
 }
 
 TEST(Conformance, CheckedInVectorsAreWhatTheGeneratorMakes) {
-  const std::string v1 = GenerateV1CompatVectors().dump(1) + "\n";
+  const std::string v1 = GenerateVectors(Profile::kV1Compat).dump(1) + "\n";
   EXPECT_TRUE(v1 == ReadFile(kV1File)) << "run: bazel run //tools:make_vectors > " << kV1File;
-  const std::string v2 = GenerateV2Vectors().dump(1) + "\n";
+  const std::string v2 = GenerateVectors(Profile::kV2).dump(1) + "\n";
   EXPECT_TRUE(v2 == ReadFile(kV2File))
       << "run: bazel run //tools:make_vectors -- v2 > " << kV2File;
 }

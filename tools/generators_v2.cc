@@ -86,7 +86,7 @@ void AddValidClientHellos(VectorBuilder& b) {
 }
 
 // Message 1 in the v1-compat profile, from the same fields.
-Bytes V1CompatClientHello() {
+Bytes ClientHelloV1() {
   Bytes hello(kClientHelloBytes);
   ClientHello v1;
   v1.public_key = KeyPairOf(kClientPrivate).public_key;
@@ -124,7 +124,7 @@ void AddInvalidClientHellos(VectorBuilder& b) {
       {MakeClientHelloV2(kUserId, kClientPrivate, 1700000000, nonce, {0, 0, 0, 1}),
        "bad_reserved", "reserved bytes 00000001", true, {0, 0, 0, 1}},
       {Pattern(76, 9), "auth_failed", "76 bytes of noise", false},
-      {V1CompatClientHello(), "auth_failed", "a v1-compat hello given to a v2 server", false},
+      {ClientHelloV1(), "auth_failed", "a v1-compat hello given to a v2 server", false},
   };
   for (const Invalid& v : invalid) {
     Json t = b.Test("invalid", v.comment);

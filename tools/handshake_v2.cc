@@ -76,29 +76,29 @@ Error CodecHandshakeV2::ReadServerHello(std::span<const uint8_t> reply) {
 }
 
 Error ReferenceHandshakeV2::WriteClientHello(const Bytes& client_private) {
-  return reference::V2ClientHello(t_.HexField("user_id"), client_private, t_.I64Field("timestamp"),
+  return reference::WriteClientHelloV2(t_.HexField("user_id"), client_private, t_.I64Field("timestamp"),
                                   t_.HexField("nonce"), ReservedOf(t_), &client_hello_, &client_);
 }
 
 Error ReferenceHandshakeV2::WriteClientHelloWithPublic(const Bytes& client_public) {
-  return reference::V2ClientHelloWithPublic(t_.HexField("user_id"), client_public,
+  return reference::WriteClientHelloWithPublicV2(t_.HexField("user_id"), client_public,
                                             t_.I64Field("timestamp"), t_.HexField("nonce"),
                                             ReservedOf(t_), &client_hello_);
 }
 
 Error ReferenceHandshakeV2::ReadClientHello(const Bytes& hello) {
   size_t user = 0;
-  return reference::V2ServerReadHello({t_.HexField("user_id")}, hello, &user, &read_timestamp_,
+  return reference::ReadClientHelloV2({t_.HexField("user_id")}, hello, &user, &read_timestamp_,
                                       &read_nonce_, &server_);
 }
 
 Error ReferenceHandshakeV2::WriteServerHello(const Bytes& server_private) {
-  return reference::V2ServerHello(server_, server_private, &server_hello_, &server_keys_.c2s,
+  return reference::WriteServerHelloV2(server_, server_private, &server_hello_, &server_keys_.c2s,
                                   &server_keys_.s2c, &server_keys_.handshake_hash);
 }
 
 Error ReferenceHandshakeV2::ReadServerHello(const Bytes& reply) {
-  return reference::V2ClientReadHello(client_, reply, &client_keys_.c2s, &client_keys_.s2c,
+  return reference::ReadServerHelloV2(client_, reply, &client_keys_.c2s, &client_keys_.s2c,
                                       &client_keys_.handshake_hash);
 }
 

@@ -76,7 +76,7 @@ int main(int argc, char** argv) {
     root = std::string(cwd) + "/" + root;
   }
   Corpus corpus(root);
-  const auto vectors = reflex::tools::GenerateV1CompatVectors();
+  const auto vectors = reflex::tools::GenerateVectors(reflex::Profile::kV1Compat);
   for (const auto& group : vectors["groups"]) {
     const std::string kind = group["kind"];
     for (const auto& t : group["tests"]) {

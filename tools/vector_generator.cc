@@ -15,8 +15,4 @@ nlohmann::ordered_json GenerateVectors(Profile profile) {
   return builder.Finish();
 }
 
-nlohmann::ordered_json GenerateV1CompatVectors() { return GenerateVectors(Profile::kV1Compat); }
-
-nlohmann::ordered_json GenerateV2Vectors() { return GenerateVectors(Profile::kV2); }
-
 }  // namespace reflex::tools

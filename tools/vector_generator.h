@@ -11,11 +11,8 @@
 
 namespace reflex::tools {
 
+// testdata/vectors/reflex-<ProfileName(profile)>.json.
 nlohmann::ordered_json GenerateVectors(Profile profile);
-// testdata/vectors/reflex-v1-compat.json.
-nlohmann::ordered_json GenerateV1CompatVectors();
-// testdata/vectors/reflex-v2.json.
-nlohmann::ordered_json GenerateV2Vectors();
 
 }  // namespace reflex::tools
 

@@ -309,7 +309,7 @@ std::vector<Scenario> ServerProbe::Scenarios() {
     const reference::Bytes user(o_.user.begin(), o_.user.end());
     Bytes hello;
     if (o_.profile == Profile::kV2) {
-      if (reference::V2ClientHelloWithPublic(user, zero, SystemClock().UnixSeconds(), RandomBytes(16),
+      if (reference::WriteClientHelloWithPublicV2(user, zero, SystemClock().UnixSeconds(), RandomBytes(16),
                                              Bytes(4, 0), &hello) != Error::kOk) {
         return Verdict::Fail("cannot make the hello");
       }
@@ -354,7 +354,7 @@ std::vector<Scenario> ServerProbe::Scenarios() {
     }, B("one"));
   }});
   s.push_back({"frame-reflected", [this] {
-    const size_t server_hello = o_.profile == Profile::kV2 ? kServerHelloBytesV2 : kServerHelloBytesV1;
+    const size_t server_hello = WireProfileOf(o_.profile).server_hello_bytes;
     return Hostile([server_hello](ClientPeer& c) {
       // The server's first frame (its connect result), sent back to it.
       const Bytes& raw = c.raw();

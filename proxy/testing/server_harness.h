@@ -120,16 +120,22 @@ class HonestClient {
   bool Handshake(size_t chunk = 0) { return SendHello(chunk) && Receive() && handshake_done_; }
   // Only the sending half of Handshake.
   bool SendHello(size_t chunk = 0) {
-    if (session_->Start() != Error::kOk) return false;
-    const auto hello = session_->PendingOutput();
-    hello_.assign(hello.begin(), hello.end());
-    session_->ConsumeOutput(hello.size());
+    if (!MakeHello()) return false;
     for (size_t at = 0; at < hello_.size();) {
       const size_t n = chunk == 0 ? hello_.size() : std::min(chunk, hello_.size() - at);
       peer_.Send(std::span<const uint8_t>(hello_).subspan(at, n));
       at += n;
       server_.Poll();
     }
+    return true;
+  }
+  // The hello, made and kept (hello()), not sent: for a test that sends
+  // it in its own pieces.
+  bool MakeHello() {
+    if (session_->Start() != Error::kOk) return false;
+    const auto hello = session_->PendingOutput();
+    hello_.assign(hello.begin(), hello.end());
+    session_->ConsumeOutput(hello.size());
     return true;
   }
   bool handshake_done() const { return handshake_done_; }
