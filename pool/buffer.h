@@ -71,11 +71,10 @@ class Buffer {
   // Returns the memory now; the handle becomes empty. Safe to call again.
   void Reset() {
     if (data_ == nullptr) return;
-    const size_t used = core_->fills_whole_blocks() ? capacity_ : high_water_;
     if (cls_ == detail::kOversizeClass) {
-      core_->PutOversize(data_, used, wipe_);
+      core_->PutOversize(data_, core_->fills_whole_blocks() ? capacity_ : high_water_, wipe_);
     } else {
-      core_->Put(data_, cls_, used, wipe_);
+      core_->Put(data_, cls_, high_water_, wipe_);  // (a checked core fills the whole block)
     }
     data_ = nullptr;
     core_ = nullptr;

@@ -145,7 +145,8 @@ class PoolCore {
 
   // Checked mode: a return fills the whole block with the pattern, not
   // only the extent its holder declared, because the hand-out check
-  // verifies the whole block.
+  // verifies the whole block (tier blocks: PrepareForReturn; an oversize
+  // block's holder passes its whole capacity).
   bool fills_whole_blocks() const { return fill_on_return_; }
 
   // Under ASan: marks [0, size) of a handed-out block addressable and
@@ -192,9 +193,12 @@ class PoolCore {
   }
   void PrepareForReturn(void* block, uint8_t cls, size_t used, bool wipe) {
     if (fill_on_return_ || (wipe && fill_on_wipe_)) {
+      // Checked mode fills the whole block: the hand-out check verifies it
+      // all, whatever extent the holder declared.
+      const size_t n = fill_on_return_ ? class_sizes_[cls] : used;
       // The holder may have shrunk its size (poisoning the tail under ASan).
-      UnpoisonRegion(block, used);
-      FillPattern(block, used);
+      UnpoisonRegion(block, n);
+      FillPattern(block, n);
     }
     PoisonRegion(block, class_sizes_[cls]);
   }
