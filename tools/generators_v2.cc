@@ -87,7 +87,7 @@ void AddValidClientHellos(VectorBuilder& b) {
 
 // Message 1 in the v1-compat profile, from the same fields.
 Bytes ClientHelloV1() {
-  Bytes hello(kClientHelloBytes);
+  Bytes hello(kClientHelloBytesV1);
   ClientHello v1;
   v1.public_key = KeyPairOf(kClientPrivate).public_key;
   v1.user_id = UserOf(kUserId);
@@ -96,14 +96,16 @@ Bytes ClientHelloV1() {
   return hello;
 }
 
+// `message` with the lowest bit of byte `at` flipped.
+Bytes FlipBit(Bytes message, size_t at) {
+  message[at] ^= 0x01;
+  return message;
+}
+
 void AddInvalidClientHellos(VectorBuilder& b) {
   const Bytes nonce = Pattern(16, 7);
   const Bytes good = MakeClientHelloV2(kUserId, kClientPrivate, 1700000000, nonce);
-  auto flipped = [&](size_t at) {
-    Bytes x = good;
-    x[at] ^= 0x01;
-    return x;
-  };
+  auto flipped = [&](size_t at) { return FlipBit(good, at); };
   struct Invalid {
     Bytes encoded;
     const char* error;
@@ -159,11 +161,7 @@ void AddValidServerHellos(VectorBuilder& b) {
 void AddInvalidServerHellos(VectorBuilder& b) {
   const Bytes nonce = Pattern(16, 7);
   const Bytes good = ServerHelloAt(1700000000, nonce);
-  auto flipped = [&](size_t at) {
-    Bytes x = good;
-    x[at] ^= 0x01;
-    return x;
-  };
+  auto flipped = [&](size_t at) { return FlipBit(good, at); };
   struct Invalid {
     Bytes encoded;
     const char* error;
