@@ -452,6 +452,44 @@ TEST(CommandLine, BadFlagsPortInUseAndBadConfigGiveOneLineErrors) {
   EXPECT_NE(err.find("config"), std::string::npos) << err;
 }
 
+// Every numeric flag has a range: a value out of it, not finite, or not a
+// number is refused with one line naming the flag, before anything starts
+// (a NaN or huge duration converted to milliseconds would be undefined).
+TEST(CommandLine, EveryNumericFlagRefusesOutOfRangeAndNonFiniteValues) {
+  const std::vector<std::string> server = {"server", "--listen", "127.0.0.1:0", "--user", kUser1,
+                                           "--fallback", "127.0.0.1:1"};
+  const std::vector<std::string> client = {"client", "--server", "127.0.0.1:1", "--user", kUser1,
+                                           "--socks", "127.0.0.1:0"};
+  struct Bad {
+    const std::vector<std::string>* command;
+    std::string flag, value;
+  };
+  const Bad bad[] = {
+      {&server, "--idle-timeout", "0"},        {&server, "--idle-timeout", "nan"},
+      {&server, "--idle-timeout", "-5"},       {&server, "--idle-timeout", "1e300"},
+      {&client, "--idle-timeout", "inf"},      {&server, "--connect-timeout", "0"},
+      {&client, "--connect-timeout", "-inf"},  {&server, "--handshake-timeout", "nan"},
+      {&client, "--handshake-timeout", "601"}, {&server, "--drain-timeout", "-1"},
+      {&client, "--drain-timeout", "3601"},    {&server, "--drain-timeout", "ten"},
+      {&server, "--hello-wait", "0"},          {&server, "--hello-wait", "99999999999999"},
+      {&server, "--hello-wait", "-1"},         {&server, "--window", "0"},
+      {&server, "--window", "86401"},          {&server, "--replay-capacity", "0"},
+      {&server, "--replay-capacity", "1"},     {&server, "--replay-capacity", "99999999999"},
+      {&server, "--threads", "-1"},            {&client, "--max-connections", "0"},
+  };
+  for (const Bad& b : bad) {
+    SCOPED_TRACE(b.flag + " " + b.value);
+    std::vector<std::string> args = {Runfile("proxy/reflex")};
+    args.insert(args.end(), b.command->begin(), b.command->end());
+    args.insert(args.end(), {b.flag, b.value});
+    ChildProcess p(args, TestDir(), "range");
+    EXPECT_EQ(p.Wait(20s).value_or(-1), 2);
+    const std::string err = p.ReadStderr();
+    EXPECT_NE(err.find(b.flag), std::string::npos) << err;
+    EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+  }
+}
+
 TEST(CommandLine, AConfigFileStandsInForFlagsAndTheCommandLineWins) {
   const std::string config = TestDir() + "/server.json";
   FILE* f = fopen(config.c_str(), "w");

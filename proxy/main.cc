@@ -11,6 +11,8 @@
 // Every subcommand takes --config FILE (JSON, the flags' long names as
 // keys) and --help.
 #include <CLI/CLI.hpp>
+#include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -61,6 +63,38 @@ struct ClientFlags {
   std::string server, socks, http, user, profile = "v2", morph;
 };
 
+// The ranges of the numeric flags. Durations are converted to integer
+// milliseconds, so NaN, infinities and values past these bounds (where the
+// conversion would be undefined) are refused before they are read.
+inline constexpr double kMaxTimeoutSeconds = 7 * 24 * 3600;  // a week
+inline constexpr int64_t kMaxHelloWaitMs = 600000;           // ten minutes
+inline constexpr int64_t kMaxWindowSeconds = 24 * 3600;
+// The replay filter must remember at least a burst of hellos, and at most
+// what fits in memory comfortably (about 40 bytes each).
+inline constexpr size_t kMinReplayCapacity = 1024;
+inline constexpr size_t kMaxReplayCapacity = size_t{1} << 24;
+
+// A finite number of seconds in [min, max].
+CLI::Validator SecondsIn(double min, double max) {
+  auto text = [](double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%g", v);
+    return std::string(buf);
+  };
+  const std::string range = "seconds from " + text(min) + " to " + text(max);
+  return CLI::Validator(
+      [min, max, range](std::string& s) -> std::string {
+        double v = 0;
+        const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+        if (ec != std::errc() || end != s.data() + s.size() || !std::isfinite(v) || v < min ||
+            v > max) {
+          return "'" + s + "' is not " + range;
+        }
+        return {};
+      },
+      "SECONDS in [" + text(min) + ", " + text(max) + "]");
+}
+
 void AddCommon(CLI::App* app, CommonFlags* f) {
   app->add_option("--log-level", f->log_level, "error, warn, info or debug")
       ->check(CLI::IsMember({"error", "warn", "info", "debug"}));
@@ -71,11 +105,15 @@ void AddCommon(CLI::App* app, CommonFlags* f) {
       ->check(CLI::IsMember({"openssl", "sodium"}));
   app->add_option("--max-connections", f->max_connections, "connections open at once")
       ->check(CLI::Range(1, 10000000));
-  app->add_option("--drain-timeout", f->drain_timeout_s, "seconds to let connections end on SIGTERM");
-  app->add_option("--idle-timeout", f->idle_timeout_s, "seconds without a byte before a tunnel closes");
-  app->add_option("--connect-timeout", f->connect_timeout_s, "seconds for a TCP connect");
+  app->add_option("--drain-timeout", f->drain_timeout_s, "seconds to let connections end on SIGTERM")
+      ->check(SecondsIn(0, 3600));
+  app->add_option("--idle-timeout", f->idle_timeout_s, "seconds without a byte before a tunnel closes")
+      ->check(SecondsIn(1, kMaxTimeoutSeconds));
+  app->add_option("--connect-timeout", f->connect_timeout_s, "seconds for a TCP connect")
+      ->check(SecondsIn(0.1, 600));
   app->add_option("--handshake-timeout", f->handshake_timeout_s,
-                  "seconds for a local request or a Reflex handshake");
+                  "seconds for a local request or a Reflex handshake")
+      ->check(SecondsIn(0.1, 600));
   app->add_option("--config", "JSON file; keys are these flags' long names");
 }
 
@@ -356,9 +394,12 @@ int main(int argc, char** argv) {
       ->required()->check(HostPortCheck());
   server->add_option("--profile", sf.profiles, "profiles accepted: v2 (default), v1-compat")
       ->check(CLI::IsMember({"v2", "v1-compat"}));
-  server->add_option("--window", sf.window_s, "seconds a hello's timestamp may be off");
-  server->add_option("--hello-wait", sf.hello_wait_ms, "milliseconds to wait for a hello");
-  server->add_option("--replay-capacity", sf.replay_capacity, "hellos the replay filter remembers");
+  server->add_option("--window", sf.window_s, "seconds a hello's timestamp may be off")
+      ->check(CLI::Range(int64_t{1}, kMaxWindowSeconds));
+  server->add_option("--hello-wait", sf.hello_wait_ms, "milliseconds to wait for a hello")
+      ->check(CLI::Range(int64_t{1}, kMaxHelloWaitMs));
+  server->add_option("--replay-capacity", sf.replay_capacity, "hellos the replay filter remembers")
+      ->check(CLI::Range(kMinReplayCapacity, kMaxReplayCapacity));
 
   CLI::App* client = app.add_subcommand("client", "SOCKS5 (and HTTP CONNECT) into Reflex tunnels");
   AddCommon(client, &common);
@@ -383,7 +424,8 @@ int main(int argc, char** argv) {
       ->required()->check(HostPortCheck());
   probe_server->add_option("--echo-listen", pf.echo_listen, "a target the server may reach (the probe's echo)")
       ->required()->check(HostPortCheck());
-  probe_server->add_option("--hello-wait", pf.hello_wait_ms, "the server's hello wait, in milliseconds");
+  probe_server->add_option("--hello-wait", pf.hello_wait_ms, "the server's hello wait, in milliseconds")
+      ->check(CLI::Range(int64_t{1}, kMaxHelloWaitMs));
   CLI::App* probe_client = probe->add_subcommand("client", "play the server for a client under test");
   probe_client->add_option("--listen", pf.listen, "where the client's --server points (the probe listens)")
       ->required()->check(HostPortCheck());
