@@ -57,7 +57,7 @@ Error ClientSession::StartV2() {
   random_->Fill(fields.nonce);
   if (const Error e = WriteClientHelloV2(config_.user, ephemeral_, fields,
                                          std::span<uint8_t, kClientHelloBytesV2>(output_),
-                                         &handshake_);
+                                         &handshake_.emplace());
       e != Error::kOk) {
     return e;
   }
@@ -73,7 +73,21 @@ void ClientSession::ConsumeOutput(size_t n) {
   output_sent_ = std::min(output_size_, output_sent_ + n);
 }
 
+bool ClientSession::holds_handshake_secrets() const {
+  return handshake_.has_value() ||
+         !sodium_is_zero(ephemeral_.private_key.data(), kPrivateKeyBytes);
+}
+
 Error ClientSession::FinishHandshake() {
+  const Error e = OpenChannel();
+  // Whatever the outcome, the handshake's secrets are done with: the
+  // Noise state's destructor wipes its PSK, chaining key and ephemeral key.
+  ephemeral_.private_key.Wipe();
+  handshake_.reset();
+  return e;
+}
+
+Error ClientSession::OpenChannel() {
   const std::span<const uint8_t> reply(reply_.data(), reply_have_);
   if (config_.profile == Profile::kV1Compat) {
     ServerHello hello;
@@ -87,12 +101,12 @@ Error ClientSession::FinishHandshake() {
                      FrameChannel::Side::kClient);
   } else {
     TransportKeysV2 keys;
-    if (const Error e = ReadServerHelloV2(handshake_, reply, &keys); e != Error::kOk) return e;
+    if (!handshake_) return Error::kInvalidArgument;
+    if (const Error e = ReadServerHelloV2(*handshake_, reply, &keys); e != Error::kOk) return e;
     channel_.emplace(ChannelKeys{keys.client_to_server, keys.server_to_client,
                                  {kWireProfileV2, config_.backend}},
                      FrameChannel::Side::kClient);
   }
-  ephemeral_.private_key.Wipe();
   return Error::kOk;
 }
 

@@ -65,6 +65,11 @@ class ClientSession {
   bool established() const { return channel_.has_value(); }
   bool finished() const { return state_ == State::kFinished; }
   const PublicKey& ephemeral_public_key() const { return ephemeral_.public_key; }
+  // Whether the handshake's secrets are still held (the ephemeral private
+  // key; v2: the Noise state with its PSK and chaining key). From Start
+  // until the server hello is read, whatever its outcome; then they are
+  // wiped (SPEC.md section 4: no longer needed).
+  bool holds_handshake_secrets() const;
 
  private:
   enum class State : uint8_t { kIdle, kHello, kEstablished, kFinished };
@@ -72,6 +77,7 @@ class ClientSession {
   Error StartV1();
   Error StartV2();
   Error FinishHandshake();
+  Error OpenChannel();
   size_t server_hello_size() const;
 
   ClientConfig config_;
@@ -79,7 +85,7 @@ class ClientSession {
   RandomSource* random_;
   State state_ = State::kIdle;
   KeyPair ephemeral_;
-  noise::HandshakeState handshake_;
+  std::optional<noise::HandshakeState> handshake_;  // v2, from Start to the server hello
   std::array<uint8_t, kClientHelloBytes> output_{};
   size_t output_size_ = 0;
   size_t output_sent_ = 0;

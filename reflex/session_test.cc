@@ -494,6 +494,34 @@ TEST_P(SessionTest, AClientRefusesATamperedServerHello) {
   }
 }
 
+// SPEC.md section 4: a secret is wiped as soon as it is no longer needed.
+// The client's ephemeral private key (and, in v2, the Noise state with the
+// PSK and chaining key) is needed from Start until the server hello is
+// read, not for the whole tunnel.
+TEST_P(SessionTest, TheClientWipesItsHandshakeSecretsOnceTheServerHelloIsRead) {
+  auto c = Client();
+  EXPECT_TRUE(c->holds_handshake_secrets());
+  auto s = Server();
+  Handshake(*c, *s);
+  EXPECT_TRUE(c->established());
+  EXPECT_FALSE(c->holds_handshake_secrets());
+}
+
+TEST_P(SessionTest, TheClientWipesItsHandshakeSecretsWhenTheServerHelloFails) {
+  auto c = Client();
+  auto s = Server();
+  Delivered at;
+  Bytes in;
+  ASSERT_TRUE(Feed(*s, in, HelloOf(*c), &at));
+  const auto reply = s->PendingOutput();
+  Bytes r(reply.begin(), reply.end());
+  r[r.size() - 1] ^= 1;
+  Delivered at_c;
+  Bytes in_c;
+  Feed(*c, in_c, r, &at_c);
+  EXPECT_FALSE(c->holds_handshake_secrets());
+}
+
 TEST(WithinWindow, ExtremeValuesNeitherOverflowNorPass) {
   EXPECT_TRUE(WithinWindow(INT64_MAX, INT64_MAX - 120, 120));
   EXPECT_FALSE(WithinWindow(INT64_MAX, INT64_MAX - 121, 120));
