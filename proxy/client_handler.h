@@ -80,7 +80,7 @@ class ClientConnection {
           if (server_) server_->Cancel();
         }) {
     rec_.start = std::chrono::steady_clock::now();
-    rec_.peer = app_.PeerName();
+    rec_.peer = LoggedPeer(app_.PeerName());
     rec_.profile = ProfileName(env.session.profile);
     watchdog_.Start(Watchdog::Clock::now() + env.timeouts.handshake, env.timeouts.idle);
   }

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <cstring>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "pool/object_pool.h"
@@ -51,9 +52,23 @@ class FixedText {
 // id's own digits: in v2 the id is the only input of the user's PSK.
 std::array<char, 9> ShortUserId(const UserId& id);
 
+// What connection log lines say of peers and targets (--log-peers,
+// --log-targets). By default a peer is a keyed hash of its address, the
+// key drawn at start: connections from one address can be told apart from
+// others' for the process's life, and the address cannot be recovered
+// from the log. Targets are logged only at debug level unless asked for.
+enum class PeerLogging : uint8_t { kNone, kHashed, kFull };
+[[nodiscard]] bool PeerLoggingFromName(std::string_view name, PeerLogging* out);
+// Set once at start, before any connection.
+void SetLogPrivacy(PeerLogging peers, bool targets);
+// The peer ("HOST:PORT") as log lines show it: "-", "h:" and 16 hex
+// digits (the host's keyed hash; the port is left out), or as it is.
+std::string LoggedPeer(std::string_view host_port);
+
 // What one connection did, for its log line (one line at info when it
-// ends: peer, user's short id, profile, target or fallback, bytes each
-// way, duration, close reason and its detail).
+// ends: peer as LoggedPeer shows it, user's short id, profile, target or
+// fallback (at debug level or with --log-targets), bytes each way,
+// duration, close reason and its detail).
 struct ConnectionRecord {
   FixedText<64> peer;
   FixedText<16> user{"-"};

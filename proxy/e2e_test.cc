@@ -123,6 +123,38 @@ TEST_F(Proxy, CurlThroughSocks5FetchesEveryFileByteIdenticalInBothProfiles) {
   ExpectIdle(server_);
 }
 
+// By default a log line names a peer by a keyed hash of its address and
+// leaves the target out (it is at debug level); --log-peers full and
+// --log-targets put both back.
+TEST_F(Proxy, LogLinesHashPeersAndLeaveTargetsOutUnlessAskedFor) {
+  ExpectFetched(Curl({"--socks5-hostname", "127.0.0.1:" + std::to_string(v2_->port()), Url("/bytes/1")},
+                     "private"),
+                1);
+  ExpectIdle(server_);
+  ExpectIdle(v2_);
+  for (ReflexProcess* p : {server_, v2_}) {
+    const std::string log = p->child().ReadStderr();
+    EXPECT_NE(log.find(" peer=h:"), std::string::npos) << log;
+    EXPECT_EQ(log.find(" peer=127.0.0.1"), std::string::npos) << log;
+    EXPECT_EQ(log.find(" target=localhost"), std::string::npos) << log;
+  }
+
+  auto server = ReflexProcess::Server("open-log", http_->port(), {"--log-peers", "full", "--log-targets"});
+  ASSERT_TRUE(server->ok()) << server->child().ReadStderr();
+  auto client = ReflexProcess::Client("open-log-client", server->port(), {"--log-peers", "full", "--log-targets"});
+  ASSERT_TRUE(client->ok()) << client->child().ReadStderr();
+  ExpectFetched(Curl({"--socks5-hostname", "127.0.0.1:" + std::to_string(client->port()), Url("/bytes/1")},
+                     "open-log"),
+                1);
+  ExpectIdle(server.get());
+  ExpectIdle(client.get());
+  for (ReflexProcess* p : {server.get(), client.get()}) {
+    const std::string log = p->child().ReadStderr();
+    EXPECT_NE(log.find(" peer=127.0.0.1:"), std::string::npos) << log;
+    EXPECT_NE(log.find(" target=localhost:" + std::to_string(http_->port())), std::string::npos) << log;
+  }
+}
+
 TEST_F(Proxy, CurlThroughHttpConnectFetchesEveryFileByteIdenticalInBothProfiles) {
   for (ReflexProcess* client : {v2_, v1_}) {
     for (const uint64_t size : kSizes) {

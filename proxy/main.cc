@@ -22,6 +22,7 @@
 
 #include "proxy/address.h"
 #include "proxy/client_handler.h"
+#include "proxy/connection_state.h"
 #include "proxy/defects.h"
 #include "proxy/log.h"
 #include "proxy/probe/probe.h"
@@ -35,6 +36,8 @@ namespace {
 
 struct CommonFlags {
   std::string log_level = "info";
+  std::string log_peers = "hashed";
+  bool log_targets = false;
   int threads = 0;
   bool stats = false;
   std::string aead = std::string(AeadBackendName(DefaultAeadBackend()));
@@ -98,6 +101,10 @@ CLI::Validator SecondsIn(double min, double max) {
 void AddCommon(CLI::App* app, CommonFlags* f) {
   app->add_option("--log-level", f->log_level, "error, warn, info or debug")
       ->check(CLI::IsMember({"error", "warn", "info", "debug"}));
+  app->add_option("--log-peers", f->log_peers,
+                  "peers in log lines: none, hashed (a keyed hash of the address; default) or full")
+      ->check(CLI::IsMember({"none", "hashed", "full"}));
+  app->add_flag("--log-targets", f->log_targets, "log targets at info level too (else at debug only)");
   app->add_option("--threads", f->threads, "threads, one io_context each (0: one per core)")
       ->check(CLI::Range(0, 1024));
   app->add_flag("--stats", f->stats, "print statistics (JSON, stdout) on SIGUSR1 and at exit");
@@ -469,6 +476,9 @@ int main(int argc, char** argv) {
   }
   LogLevel level;
   if (LogLevelFromName(common.log_level, &level)) SetLogLevel(level);
+  PeerLogging peers = PeerLogging::kHashed;
+  (void)PeerLoggingFromName(common.log_peers, &peers);
+  SetLogPrivacy(peers, common.log_targets);
   if (uuid->parsed()) {
     UserId id;
     reflex::Csprng random;

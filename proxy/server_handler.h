@@ -61,7 +61,7 @@ class ServerConnection {
           if (upstream_) upstream_->Cancel();
         }) {
     rec_.start = std::chrono::steady_clock::now();
-    rec_.peer = client_.PeerName();
+    rec_.peer = LoggedPeer(client_.PeerName());
     watchdog_.Start(Watchdog::Clock::now() +
                         std::chrono::milliseconds(env.context->config().hello_wait_ms),
                     env.timeouts.idle);
