@@ -63,6 +63,52 @@ void CheckSide(const std::string& side, const VectorTest& t, const char* own_pri
   if (e3 == Error::kOk) out.ExpectBytes(kReference, side + " session key", session_key, k2);
 }
 
+// The codec's and the reference model's functions, by hello type.
+Error DecodeHello(std::span<const uint8_t> in, ClientHello* out) {
+  return DecodeClientHello(in, out);
+}
+Error DecodeHello(std::span<const uint8_t> in, ServerHello* out) {
+  return DecodeServerHello(in, out);
+}
+Error EncodeHello(const ClientHello& h, std::span<uint8_t> out) {
+  return EncodeClientHello(h, out);
+}
+Error EncodeHello(const ServerHello& h, std::span<uint8_t> out) {
+  return EncodeServerHello(h, out);
+}
+Error DecodeReferenceHello(const Bytes& in, ClientHello* out) {
+  return reference::DecodeClientHello(in, out);
+}
+Error DecodeReferenceHello(const Bytes& in, ServerHello* out) {
+  return reference::DecodeServerHello(in, out);
+}
+Bytes EncodeReferenceHello(const ClientHello& h) {
+  return reference::EncodeClientHello(h);
+}
+Bytes EncodeReferenceHello(const ServerHello& h) {
+  return reference::EncodeServerHello(h);
+}
+
+// A valid v1 hello (ClientHello or ServerHello): the codec and the
+// reference model each decode `encoded` to the test's fields and encode
+// those fields back to `encoded`.
+template <size_t kSize, class Hello>
+void ExpectHelloRoundTrip(const Bytes& encoded, const Hello& expected, Failures& out) {
+  const std::string codec = CodecName(DefaultAeadBackend());
+  Hello got;
+  const Error e = DecodeHello(encoded, &got);
+  out.ExpectOk(codec, "decode", e);
+  if (e == Error::kOk && !(got == expected)) out.Add(codec, "decode yields other fields");
+  Bytes again(kSize);
+  out.ExpectOk(codec, "encode", EncodeHello(expected, again));
+  out.ExpectBytes(codec, "encode:", encoded, again);
+  Hello got2;
+  const Error e2 = DecodeReferenceHello(encoded, &got2);
+  out.ExpectOk(kReference, "decode", e2);
+  if (e2 == Error::kOk && !(got2 == expected)) out.Add(kReference, "decode yields other fields");
+  out.ExpectBytes(kReference, "encode:", encoded, EncodeReferenceHello(expected));
+}
+
 }  // namespace
 
 void CheckClientHandshakeV1(const VectorTest& t, const WireProfile&, Failures& out) {
@@ -80,20 +126,7 @@ void CheckClientHandshakeV1(const VectorTest& t, const WireProfile&, Failures& o
     }
     return;
   }
-  const ClientHello expected = ClientHelloOf(t);
-  ClientHello got;
-  const Error e = DecodeClientHello(encoded, &got);
-  const std::string codec = CodecName(DefaultAeadBackend());
-  out.ExpectOk(codec, "decode", e);
-  if (e == Error::kOk && !(got == expected)) out.Add(codec, "decode yields other fields");
-  Bytes again(kClientHelloBytes);
-  out.ExpectOk(codec, "encode", EncodeClientHello(expected, again));
-  out.ExpectBytes(codec, "encode:", encoded, again);
-  ClientHello got2;
-  const Error e2 = reference::DecodeClientHello(encoded, &got2);
-  out.ExpectOk(kReference, "decode", e2);
-  if (e2 == Error::kOk && !(got2 == expected)) out.Add(kReference, "decode yields other fields");
-  out.ExpectBytes(kReference, "encode:", encoded, reference::EncodeClientHello(expected));
+  ExpectHelloRoundTrip<kClientHelloBytesV1>(encoded, ClientHelloOf(t), out);
 }
 
 void CheckServerHandshakeV1(const VectorTest& t, const WireProfile&, Failures& out) {
@@ -109,19 +142,7 @@ void CheckServerHandshakeV1(const VectorTest& t, const WireProfile&, Failures& o
     }
     return;
   }
-  const ServerHello expected = ServerHelloOf(t);
-  ServerHello got;
-  const Error e = DecodeServerHello(encoded, &got);
-  out.ExpectOk(codec, "decode", e);
-  if (e == Error::kOk && !(got == expected)) out.Add(codec, "decode yields other fields");
-  Bytes again(kServerHelloBytesV1);
-  out.ExpectOk(codec, "encode", EncodeServerHello(expected, again));
-  out.ExpectBytes(codec, "encode:", encoded, again);
-  ServerHello got2;
-  const Error e2 = reference::DecodeServerHello(encoded, &got2);
-  out.ExpectOk(kReference, "decode", e2);
-  if (e2 == Error::kOk && !(got2 == expected)) out.Add(kReference, "decode yields other fields");
-  out.ExpectBytes(kReference, "encode:", encoded, reference::EncodeServerHello(expected));
+  ExpectHelloRoundTrip<kServerHelloBytesV1>(encoded, ServerHelloOf(t), out);
 }
 
 void CheckKeyScheduleV1(const VectorTest& t, const WireProfile&, Failures& out) {
