@@ -16,6 +16,7 @@ std::string_view CloseReasonName(CloseReason reason) {
     case CloseReason::kEndedInHandshake: return "ended_in_handshake";
     case CloseReason::kCommandNotSupported: return "command_not_supported";
     case CloseReason::kTargetUnreachable: return "target_unreachable";
+    case CloseReason::kTargetNotAllowed: return "target_not_allowed";
     case CloseReason::kTargetWriteFailed: return "target_write_failed";
     case CloseReason::kFallbackDone: return "fallback_done";
     case CloseReason::kFallbackUnreachable: return "fallback_unreachable";

@@ -25,6 +25,7 @@ enum class CloseReason : uint8_t {
   kEndedInHandshake,      // the client ended between its hello and request
   kCommandNotSupported,   // a request command other than CONNECT (detail)
   kTargetUnreachable,     // detail: the connect error
+  kTargetNotAllowed,      // the egress policy refuses every address of the target
   kTargetWriteFailed,     // the request's first data could not be written
   kFallbackDone,          // the fallback's splice ended cleanly
   kFallbackUnreachable,   // detail: the connect error

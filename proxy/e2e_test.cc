@@ -394,6 +394,37 @@ TEST_F(Faults, AnUnreachableTargetIsRepliedWithSocksCodeFiveOrFour) {
   ExpectIdle(server_);
 }
 
+// By default the server reaches no loopback, private or link-local
+// address for a user, however the target is spelled; the refusal is the
+// SOCKS reply 02 and a log line. --deny-target narrows what an
+// --allow-target opened.
+TEST_F(Faults, TheDefaultEgressPolicyRefusesTheServersOwnNetworksHoweverTheyAreSpelled) {
+  auto server = ReflexProcess::ServerWithDefaultPolicy("egress-default", http_->port());
+  ASSERT_TRUE(server->ok()) << server->child().ReadStderr();
+  auto client = ReflexProcess::Client("egress-client", server->port());
+  ASSERT_TRUE(client->ok()) << client->child().ReadStderr();
+  const std::string nul_name("127.0.0.1\0.example.com", 23);
+  for (const std::string& host : {std::string("127.0.0.1"), std::string("localhost"),
+                                   std::string("2130706433"), std::string("0x7f.1"),
+                                   std::string("::ffff:127.0.0.1"), std::string("::1"),
+                                   std::string("169.254.169.254"), std::string("10.1.2.3"), nul_name}) {
+    SCOPED_TRACE(host);
+    BlockingSocket s(client->port());
+    EXPECT_EQ(Socks5Connect(s, host, http_->port()), kConnectNotAllowed);
+  }
+  ExpectIdle(server.get());
+  const std::string log = server->child().ReadStderr();
+  EXPECT_NE(log.find("close=target_not_allowed"), std::string::npos) << log;
+
+  auto narrowed = ReflexProcess::Server("egress-narrowed", http_->port(), {"--deny-target", "127.0.0.1"});
+  ASSERT_TRUE(narrowed->ok()) << narrowed->child().ReadStderr();
+  auto narrowed_client = ReflexProcess::Client("egress-narrowed-client", narrowed->port());
+  ASSERT_TRUE(narrowed_client->ok()) << narrowed_client->child().ReadStderr();
+  BlockingSocket s(narrowed_client->port());
+  EXPECT_EQ(Socks5Connect(s, "127.0.0.1", http_->port()), kConnectNotAllowed)
+      << "a /32 denied beats the /8 allowed";
+}
+
 TEST_F(Faults, TheServerDyingMidTransferMakesTheClientCloseWithoutHanging) {
   auto server = ReflexProcess::Server("dying-server", http_->port());
   ASSERT_TRUE(server->ok());
@@ -465,6 +496,16 @@ TEST(CommandLine, BadFlagsPortInUseAndBadConfigGiveOneLineErrors) {
   EXPECT_EQ(status, 2);
   EXPECT_NE(err.find("HOST:PORT"), std::string::npos) << err;
   EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+
+  for (const char* range : {"10.0.0.1/8", "10.0.0.0/33", "example.com"}) {
+    std::tie(status, err) = run({"server", "--listen", "127.0.0.1:0", "--user", kUser1, "--fallback",
+                                 "127.0.0.1:1", "--allow-target", range},
+                                "badrange");
+    EXPECT_EQ(status, 2) << range;
+    EXPECT_NE(err.find("--allow-target"), std::string::npos) << err;
+    EXPECT_NE(err.find(range), std::string::npos) << err;
+    EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+  }
 
   asio::io_context io;
   asio::ip::tcp::acceptor busy(io, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));

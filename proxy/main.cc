@@ -23,6 +23,7 @@
 #include "proxy/address.h"
 #include "proxy/client_handler.h"
 #include "proxy/connection_state.h"
+#include "proxy/egress_policy.h"
 #include "proxy/defects.h"
 #include "proxy/log.h"
 #include "proxy/probe/probe.h"
@@ -51,6 +52,7 @@ struct CommonFlags {
 struct ServerFlags {
   std::string listen, fallback;
   std::vector<std::string> users, profiles;
+  std::vector<std::string> allow_targets, deny_targets;
   int64_t window_s = 120;
   int64_t hello_wait_ms = 10000;
   size_t replay_capacity = 131072;
@@ -133,6 +135,28 @@ CLI::Validator HostPortCheck() {
       "HOST:PORT");
 }
 
+CLI::Validator CidrCheck() {
+  return CLI::Validator(
+      [](std::string& s) {
+        Cidr c;
+        return ParseCidr(s, &c) ? std::string() : "not an address or ADDRESS/BITS range: " + s;
+      },
+      "CIDR");
+}
+
+// The server's default policy, then the operator's ranges.
+EgressPolicy TargetPolicyOf(const ServerFlags& flags) {
+  EgressPolicy policy = EgressPolicy::ServerDefault();
+  Cidr c;
+  for (const std::string& s : flags.allow_targets) {
+    if (ParseCidr(s, &c)) policy.Allow(c);
+  }
+  for (const std::string& s : flags.deny_targets) {
+    if (ParseCidr(s, &c)) policy.Deny(c);
+  }
+  return policy;
+}
+
 CLI::Validator UuidCheck() {
   return CLI::Validator(
       [](std::string& s) {
@@ -198,6 +222,7 @@ int RunServer(const CommonFlags& common, const ServerFlags& flags) {
   HostPort listen, fallback;
   (void)ParseHostPort(flags.listen, &listen);
   (void)ParseHostPort(flags.fallback, &fallback);
+  const EgressPolicy target_policy = TargetPolicyOf(flags);
   SystemClock clock;
   Runtime runtime(RuntimeOf(common, "server"));
   ServerStatePool states(StatePoolOptions("server-states"));
@@ -219,7 +244,7 @@ int RunServer(const CommonFlags& common, const ServerFlags& flags) {
     if constexpr (kDefectAcceptReplay) env->per_connection_context = &ContextOfItsOwn;
     envs.push_back(std::move(env));
     dialers.push_back(std::make_unique<TcpDialer>(runtime.context(t).get_executor(),
-                                                  TimeoutsOf(common).connect));
+                                                  TimeoutsOf(common).connect, &target_policy));
   }
   const std::error_code error = runtime.Listen(listen, "server", [&](asio::ip::tcp::socket s, int t) {
     ServerEnv& env = *envs[static_cast<size_t>(t)];
@@ -401,6 +426,11 @@ int main(int argc, char** argv) {
       ->required()->check(HostPortCheck());
   server->add_option("--profile", sf.profiles, "profiles accepted: v2 (default), v1-compat")
       ->check(CLI::IsMember({"v2", "v1-compat"}));
+  server->add_option("--allow-target", sf.allow_targets,
+                     "let users reach this range (CIDR; repeat), though the default refuses it")
+      ->check(CidrCheck());
+  server->add_option("--deny-target", sf.deny_targets, "refuse targets in this range (CIDR; repeat)")
+      ->check(CidrCheck());
   server->add_option("--window", sf.window_s, "seconds a hello's timestamp may be off")
       ->check(CLI::Range(int64_t{1}, kMaxWindowSeconds));
   server->add_option("--hello-wait", sf.hello_wait_ms, "milliseconds to wait for a hello")

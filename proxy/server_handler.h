@@ -167,11 +167,15 @@ class ServerConnection {
   // The target, the connect result, and the data of the request frame.
   awaitable<ServerPhase> DialTarget() {
     watchdog_.SetDeadline(Watchdog::Clock::time_point::max());
-    auto [ec, upstream] = co_await dialer_.Connect(TargetOf(request_), watchdog_);
+    auto [ec, upstream] = co_await dialer_.ConnectTarget(TargetOf(request_), watchdog_);
     if (ec) {
       env_.stats->target_failures.fetch_add(1, std::memory_order_relaxed);
       refuse_code_ = ConnectFailureCode(ec);
-      rec_.Close(CloseReason::kTargetUnreachable, ec.message());
+      if (ec == TargetNotAllowed()) {
+        rec_.Close(CloseReason::kTargetNotAllowed, "egress policy");
+      } else {
+        rec_.Close(CloseReason::kTargetUnreachable, ec.message());
+      }
       co_return ServerPhase::kRefuse;
     }
     upstream_.emplace(std::move(upstream));

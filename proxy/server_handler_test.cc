@@ -460,6 +460,19 @@ TEST_F(ServerPhases, DialTargetHandsAnUnreachableTargetToRefuseWithItsSocksCode)
   EXPECT_EQ(record().reason, CloseReason::kTargetUnreachable) << "Refuse keeps the reason";
 }
 
+TEST_F(ServerPhases, DialTargetRefusesATargetTheEgressPolicyForbidsWithNotAllowed) {
+  h_.dialer().FailWith(TargetNotAllowed());
+  HonestClient c(h_, *peer_, Profile::kV2, TestUser(1));
+  Established(c);
+  ASSERT_TRUE(c.Request(RequestTo("169.254.169.254", 80)));
+  ASSERT_EQ(Run(ServerPhase::kReadRequest), ServerPhase::kDialTarget);
+  EXPECT_EQ(Run(ServerPhase::kDialTarget), ServerPhase::kRefuse);
+  EXPECT_EQ(record().reason, CloseReason::kTargetNotAllowed);
+  EXPECT_EQ(Run(ServerPhase::kRefuse), std::nullopt);
+  ASSERT_TRUE(c.Receive());
+  EXPECT_EQ(c.close_code(), kConnectNotAllowed);
+}
+
 TEST_F(ServerPhases, FallbackWritesEveryByteInOrderThenSplicesUntilBothEnd) {
   const Bytes probe = B("GET / HTTP/1.1\r\nHost: a\r\n\r\nand more");
   peer_->Send(probe);

@@ -23,6 +23,7 @@
 
 #include "proxy/address.h"
 #include "proxy/asio_config.h"
+#include "proxy/egress_policy.h"
 #include "proxy/watchdog.h"
 
 namespace reflex::proxy {
@@ -109,18 +110,30 @@ class TcpStream {
 };
 
 // Connects TcpStreams to host:port (resolving names), within a deadline
-// kept by the connection's watchdog.
+// kept by the connection's watchdog. A target a user asked for goes
+// through ConnectTarget, which connects only to resolved addresses the
+// egress policy allows (TargetNotAllowed() when it allows none); the
+// server's own peers (its fallback, a client's server) through Connect.
 class TcpDialer {
  public:
-  TcpDialer(asio::any_io_executor executor, std::chrono::milliseconds timeout)
-      : executor_(executor), timeout_(timeout) {}
+  TcpDialer(asio::any_io_executor executor, std::chrono::milliseconds timeout,
+            const EgressPolicy* policy = nullptr)
+      : executor_(executor), timeout_(timeout), policy_(policy) {}
   // ec: the reason (asio::error::timed_out when the deadline passed).
   awaitable<std::pair<std::error_code, TcpStream>> Connect(const HostPort& target, Watchdog& watchdog);
+  awaitable<std::pair<std::error_code, TcpStream>> ConnectTarget(const HostPort& target,
+                                                                 Watchdog& watchdog);
 
  private:
+  awaitable<std::pair<std::error_code, TcpStream>> Dial(const HostPort& target, Watchdog& watchdog,
+                                                        const EgressPolicy* policy);
   asio::any_io_executor executor_;
   std::chrono::milliseconds timeout_;
+  const EgressPolicy* policy_;
 };
+
+// The error of a target whose every address the egress policy refuses.
+std::error_code TargetNotAllowed();
 
 // The SOCKS5 reply code for a failed connect (RFC 1928).
 uint8_t ConnectFailureCode(const std::error_code& ec);

@@ -71,7 +71,7 @@ start_peer() {
     direct) client_pid=""; server_pid=""; socks=""; return ;;
     reflex|reflex-baseline)
       local bin=$reflex; [ "$1" = reflex-baseline ] && bin=$baseline
-      "$bin" server --listen 127.0.0.1:$s --user $user --fallback 127.0.0.1:9 --log-level error 2>/dev/null &
+      "$bin" server --listen 127.0.0.1:$s --user $user --fallback 127.0.0.1:9 --allow-target 127.0.0.0/8 --log-level error 2>/dev/null &
       server_pid=$!
       "$bin" client --server 127.0.0.1:$s --user $user --socks 127.0.0.1:$socks --log-level error 2>/dev/null &
       client_pid=$! ;;

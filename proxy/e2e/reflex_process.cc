@@ -19,6 +19,19 @@ std::vector<std::string> Base(const char* role, const std::string& binary = "pro
 std::unique_ptr<ReflexProcess> ReflexProcess::Server(const std::string& tag, uint16_t fallback_port,
                                                      std::vector<std::string> extra,
                                                      const std::string& binary) {
+  extra.insert(extra.begin(), {"--allow-target", "127.0.0.0/8", "--allow-target", "::1"});
+  return StartServer(tag, fallback_port, std::move(extra), binary);
+}
+
+std::unique_ptr<ReflexProcess> ReflexProcess::ServerWithDefaultPolicy(const std::string& tag,
+                                                                      uint16_t fallback_port,
+                                                                      std::vector<std::string> extra) {
+  return StartServer(tag, fallback_port, std::move(extra), "proxy/reflex");
+}
+
+std::unique_ptr<ReflexProcess> ReflexProcess::StartServer(const std::string& tag, uint16_t fallback_port,
+                                                          std::vector<std::string> extra,
+                                                          const std::string& binary) {
   auto p = std::unique_ptr<ReflexProcess>(new ReflexProcess);
   std::vector<std::string> argv = Base("server", binary);
   for (const std::string& a : {std::string("--listen"), std::string("127.0.0.1:0"),

@@ -19,10 +19,16 @@ inline constexpr char kUser2[] = "0b7e5d44-91a3-4f0e-8c2b-7d6a5e4f3c21";
 class ReflexProcess {
  public:
   // reflex server --listen 127.0.0.1:0 --user U... --fallback 127.0.0.1:F
+  //   --allow-target 127.0.0.0/8 --allow-target ::1 (the tests' targets
+  //   are on loopback, which the server's egress policy refuses by default)
   // `binary`: a runfile path (a build with a defect, say).
   static std::unique_ptr<ReflexProcess> Server(const std::string& tag, uint16_t fallback_port,
                                                std::vector<std::string> extra = {},
                                                const std::string& binary = "proxy/reflex");
+  // The same without the loopback allowance: the default egress policy.
+  static std::unique_ptr<ReflexProcess> ServerWithDefaultPolicy(const std::string& tag,
+                                                                uint16_t fallback_port,
+                                                                std::vector<std::string> extra = {});
   // reflex client --server 127.0.0.1:S --user U --socks 127.0.0.1:0 --http 127.0.0.1:0
   static std::unique_ptr<ReflexProcess> Client(const std::string& tag, uint16_t server_port,
                                                std::vector<std::string> extra = {});
@@ -43,6 +49,9 @@ class ReflexProcess {
   nlohmann::json WaitIdle(std::chrono::milliseconds timeout);
 
  private:
+  static std::unique_ptr<ReflexProcess> StartServer(const std::string& tag, uint16_t fallback_port,
+                                                    std::vector<std::string> extra,
+                                                    const std::string& binary);
   std::unique_ptr<ChildProcess> child_;
   uint16_t port_ = 0;
   uint16_t http_port_ = 0;

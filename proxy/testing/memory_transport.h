@@ -200,6 +200,13 @@ class MemoryDialer {
     co_return std::pair<std::error_code, MemoryStream>{{}, std::move(stream)};
   }
 
+  // The policy is the real dialer's (proxy/egress_policy_test.cc tests
+  // it); here a target is dialed as any other connection.
+  awaitable<std::pair<std::error_code, MemoryStream>> ConnectTarget(const HostPort& target,
+                                                                    Watchdog& watchdog) {
+    return Connect(target, watchdog);
+  }
+
   std::vector<Dialed>& dialed() { return dialed_; }
 
  private:
