@@ -18,6 +18,8 @@
 #ifndef REFLEX_PROXY_CLIENT_HANDLER_H_
 #define REFLEX_PROXY_CLIENT_HANDLER_H_
 
+#include <sodium.h>
+
 #include <algorithm>
 #include <chrono>
 #include <memory>
@@ -30,6 +32,7 @@
 #include "proxy/env.h"
 #include "proxy/http_connect.h"
 #include "proxy/input_buffer.h"
+#include "proxy/local_auth.h"
 #include "proxy/log.h"
 #include "proxy/relay.h"
 #include "proxy/socks5.h"
@@ -136,20 +139,43 @@ class ClientConnection {
     co_return more;
   }
 
+  bool LocalUsersRequired() const { return env_.local_users != nullptr && !env_.local_users->empty(); }
+
+  // Drops the first n unread bytes, wiped first: they may be a password.
+  void ConsumeLocal(size_t n) {
+    sodium_memzero(local_.unread().data(), n);
+    local_.at += n;
+    local_.Compact();
+  }
+
+  // The greeting, then (with local users) RFC 1929's username and
+  // password, then the request; each may arrive in pieces.
   awaitable<ClientPhase> ReadSocks5Request() {
-    bool greeted = false;
+    enum class Stage : uint8_t { kGreeting, kCredentials, kRequest } stage = Stage::kGreeting;
+    const uint8_t method = LocalUsersRequired() ? kSocks5UsernamePassword : kSocks5NoAuthentication;
     while (true) {
       if (!co_await ReadLocal()) co_return ClientPhase::kEnd;
-      if (!greeted) {
+      if (stage == Stage::kGreeting) {
         size_t n = 0;
-        const Socks5Status st = ParseSocks5Greeting(local_.unread(), &n);
+        const Socks5Status st = ParseSocks5Greeting(local_.unread(), method, &n);
         if (st == Socks5Status::kNeedMore) continue;
-        const auto reply = Socks5MethodReply(st == Socks5Status::kOk);
+        const auto reply = Socks5MethodReply(st == Socks5Status::kOk ? method : kSocks5NoAcceptableMethod);
         (void)co_await app_.WriteAll(asio::buffer(reply));
         if (st != Socks5Status::kOk) co_return End(CloseReason::kLocalRequestRefused, "socks greeting");
-        greeted = true;
-        local_.at = n;
-        local_.Compact();
+        ConsumeLocal(n);
+        stage = method == kSocks5UsernamePassword ? Stage::kCredentials : Stage::kRequest;
+      }
+      if (stage == Stage::kCredentials) {
+        size_t n = 0;
+        std::string_view name, password;
+        const Socks5Status st = ParseSocks5UsernamePassword(local_.unread(), &n, &name, &password);
+        if (st == Socks5Status::kNeedMore) continue;
+        const bool accepted = st == Socks5Status::kOk && env_.local_users->Accepts(name, password);
+        if (st == Socks5Status::kOk) ConsumeLocal(n);
+        const auto reply = Socks5AuthReply(accepted);
+        (void)co_await app_.WriteAll(asio::buffer(reply));
+        if (!accepted) co_return End(CloseReason::kLocalAuthFailed, "socks");
+        stage = Stage::kRequest;
       }
       const Socks5Status st = ParseSocks5Request(local_.unread(), &head_, &request_);
       if (st == Socks5Status::kNeedMore) continue;
@@ -169,8 +195,19 @@ class ClientConnection {
     while (true) {
       if (!co_await ReadLocal()) co_return ClientPhase::kEnd;
       HostPort target;
-      const HttpConnectStatus st = ParseHttpConnect(local_.unread(), &head_, &target);
+      std::string_view authorization;
+      const HttpConnectStatus st = ParseHttpConnect(local_.unread(), &head_, &target, &authorization);
       if (st == HttpConnectStatus::kNeedMore) continue;
+      if (st == HttpConnectStatus::kOk && LocalUsersRequired()) {
+        const bool accepted = env_.local_users->AcceptsBasic(authorization);
+        // The head carried the password (base64); the target is parsed out.
+        sodium_memzero(local_.unread().data(), head_);
+        if (!accepted) {
+          const std::string_view reply = HttpConnectResponse(407);
+          (void)co_await app_.WriteAll(asio::buffer(reply.data(), reply.size()));
+          co_return End(CloseReason::kLocalAuthFailed, "http");
+        }
+      }
       if (st != HttpConnectStatus::kOk || !RequestHeaderFor(target, &request_)) {
         const int status = st == HttpConnectStatus::kTooLarge    ? 431
                            : st == HttpConnectStatus::kNotConnect ? 405

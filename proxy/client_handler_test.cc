@@ -374,6 +374,69 @@ TEST_F(ClientPhases, ReadHttpConnectRequestHandsAConnectToDialServerAndAnswersAG
   EXPECT_EQ(std::string(reply.begin(), reply.begin() + 12), "HTTP/1.1 405");
 }
 
+// With --local-user, SOCKS5 requires RFC 1929 username/password and HTTP
+// CONNECT a Basic Proxy-Authorization; anything else ends the connection.
+class ClientPhasesWithLocalUsers : public ClientPhases {
+ protected:
+  ClientPhasesWithLocalUsers() {
+    std::string alice = "alice:s3cret";
+    EXPECT_TRUE(users_.Add(alice));
+    env_.local_users = &users_;
+  }
+  LocalUsers users_;
+};
+
+TEST_F(ClientPhasesWithLocalUsers, Socks5AsksForUsernamePasswordAndGoesOnWhenTheyMatch) {
+  Open(LocalProtocol::kSocks5);
+  app_->Send(Bytes{5, 2, 0, 2});
+  EXPECT_EQ(Run(ClientPhase::kReadSocks5Request), std::nullopt);
+  EXPECT_EQ(app_->Take(), (Bytes{5, 2}));
+  Bytes auth = {1, 5, 'a', 'l', 'i', 'c', 'e', 6, 's', '3', 'c', 'r', 'e', 't'};
+  const Bytes request = {5, 1, 0, 1, 10, 1, 2, 3, 0, 80};
+  auth.insert(auth.end(), request.begin(), request.end());
+  app_->Send(auth);
+  EXPECT_EQ(driver_->Poll(), ClientPhase::kDialServer);
+  EXPECT_EQ(app_->Take(), (Bytes{1, 0}));
+}
+
+TEST_F(ClientPhasesWithLocalUsers, Socks5RefusesAWrongPasswordAndAGreetingWithoutUsernamePassword) {
+  Open(LocalProtocol::kSocks5);
+  app_->Send(Bytes{5, 2, 0, 2, 1, 5, 'a', 'l', 'i', 'c', 'e', 6, 's', '3', 'c', 'r', 'e', 'T'});
+  EXPECT_EQ(Run(ClientPhase::kReadSocks5Request), ClientPhase::kEnd);
+  EXPECT_EQ(app_->Take(), (Bytes{5, 2, 1, 1}));
+  EXPECT_EQ(record().reason, CloseReason::kLocalAuthFailed);
+  app_->CloseSend();
+  Poll();
+
+  Open(LocalProtocol::kSocks5);
+  app_->Send(Bytes{5, 1, 0});
+  EXPECT_EQ(Run(ClientPhase::kReadSocks5Request), ClientPhase::kEnd);
+  EXPECT_EQ(app_->Take(), (Bytes{5, 0xFF})) << "no-authentication is not enough";
+}
+
+TEST_F(ClientPhasesWithLocalUsers, HttpConnectNeedsTheRightBasicCredentialsElse407) {
+  // "alice:s3cret" in base64.
+  Open(LocalProtocol::kHttpConnect);
+  app_->Send(B("CONNECT example.test:443 HTTP/1.1\r\nProxy-Authorization: Basic YWxpY2U6czNjcmV0\r\n\r\n"));
+  EXPECT_EQ(Run(ClientPhase::kReadHttpConnectRequest), ClientPhase::kDialServer);
+  app_->CloseSend();
+  Poll();
+
+  for (const char* head : {"CONNECT example.test:443 HTTP/1.1\r\n\r\n",
+                           "CONNECT example.test:443 HTTP/1.1\r\nProxy-Authorization: Basic YWxpY2U6czNjcmVU\r\n\r\n",
+                           "CONNECT example.test:443 HTTP/1.1\r\nProxy-Authorization: Bearer YWxpY2U6czNjcmV0\r\n\r\n"}) {
+    SCOPED_TRACE(head);
+    Open(LocalProtocol::kHttpConnect);
+    app_->Send(B(head));
+    EXPECT_EQ(Run(ClientPhase::kReadHttpConnectRequest), ClientPhase::kEnd);
+    const Bytes reply = app_->Take();
+    EXPECT_EQ(std::string(reply.begin(), reply.begin() + 12), "HTTP/1.1 407");
+    EXPECT_EQ(record().reason, CloseReason::kLocalAuthFailed);
+    app_->CloseSend();
+    Poll();
+  }
+}
+
 TEST_F(ClientPhases, DialServerSendsTheHelloOrHandsAnUnreachableServerToReplyLocal) {
   Open(LocalProtocol::kSocks5);
   app_->Send(Bytes{5, 1, 0, 5, 1, 0, 1, 10, 1, 2, 3, 0, 80});

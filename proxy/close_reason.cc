@@ -23,6 +23,7 @@ std::string_view CloseReasonName(CloseReason reason) {
     case CloseReason::kFallbackWriteFailed: return "fallback_write_failed";
     case CloseReason::kFallbackFailed: return "fallback_failed";
     case CloseReason::kLocalRequestRefused: return "local_request_refused";
+    case CloseReason::kLocalAuthFailed: return "local_auth_failed";
     case CloseReason::kLocalClosedEarly: return "local_closed_early";
     case CloseReason::kServerUnreachable: return "server_unreachable";
     case CloseReason::kServerFailed: return "server_failed";

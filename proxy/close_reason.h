@@ -33,6 +33,7 @@ enum class CloseReason : uint8_t {
   kFallbackFailed,        // the fallback's splice failed (detail)
   // Client.
   kLocalRequestRefused,   // a bad SOCKS5 or HTTP CONNECT request (detail)
+  kLocalAuthFailed,       // wrong or missing local credentials (detail: socks, http)
   kLocalClosedEarly,      // the application ended before its request
   kServerUnreachable,     // detail: the connect error
   kServerFailed,          // the Reflex server failed the handshake (detail)

@@ -155,6 +155,46 @@ TEST_F(Proxy, LogLinesHashPeersAndLeaveTargetsOutUnlessAskedFor) {
   }
 }
 
+// --local-user closes the client's ports to whoever lacks the password:
+// curl with it fetches through both protocols, curl without it or with a
+// wrong one gets nothing.
+TEST_F(Proxy, WithLocalUsersOnlyTheRightPasswordOpensATunnelThroughSocks5OrHttp) {
+  auto client = ReflexProcess::Client("local-users", server_->port(), {"--local-user", "alice:s3cret"});
+  ASSERT_TRUE(client->ok()) << client->child().ReadStderr();
+  const std::string socks = "127.0.0.1:" + std::to_string(client->port());
+  const std::string http = "http://127.0.0.1:" + std::to_string(client->http_port());
+  ExpectFetched(Curl({"-x", "socks5h://alice:s3cret@" + socks, Url("/bytes/1024")}, "auth-socks"), 1024);
+  ExpectFetched(Curl({"--proxytunnel", "--proxy", http, "--proxy-user", "alice:s3cret", Url("/bytes/1024")},
+                     "auth-http"),
+                1024);
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"-x", "socks5h://" + socks, Url("/bytes/1")},
+        std::vector<std::string>{"-x", "socks5h://alice:wrong@" + socks, Url("/bytes/1")},
+        std::vector<std::string>{"--proxytunnel", "--proxy", http, Url("/bytes/1")},
+        std::vector<std::string>{"--proxytunnel", "--proxy", http, "--proxy-user", "alice:wrong",
+                                 Url("/bytes/1")}}) {
+    const CurlResult r = Curl(args, "auth-refused");
+    EXPECT_NE(r.status, 0) << args[1];
+    EXPECT_TRUE(r.body.empty()) << args[1];
+  }
+  ExpectIdle(client.get());
+  const std::string log = client->child().ReadStderr();
+  EXPECT_NE(log.find("close=local_auth_failed"), std::string::npos) << log;
+  EXPECT_EQ(log.find("s3cret"), std::string::npos) << "no password in the log";
+}
+
+// Bound beyond loopback without local users the client would be an open
+// proxy spending its owner's credential: it refuses to start, saying why.
+TEST(CommandLine, TheClientRefusesANonLoopbackPortWithoutLocalUsers) {
+  ChildProcess p({Runfile("proxy/reflex"), "client", "--server", "127.0.0.1:1", "--user", kUser1, "--socks",
+                  "0.0.0.0:0"},
+                 TestDir(), "open-proxy");
+  EXPECT_EQ(p.Wait(20s).value_or(-1), 1);
+  const std::string err = p.ReadStderr();
+  EXPECT_NE(err.find("refusing to listen on 0.0.0.0:0 without --local-user"), std::string::npos) << err;
+  EXPECT_NE(err.find("--allow-open-proxy"), std::string::npos) << err;
+}
+
 TEST_F(Proxy, CurlThroughHttpConnectFetchesEveryFileByteIdenticalInBothProfiles) {
   for (ReflexProcess* client : {v2_, v1_}) {
     for (const uint64_t size : kSizes) {

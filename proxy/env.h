@@ -10,6 +10,7 @@
 #include "pool/buffer_pool.h"
 #include "proxy/address.h"
 #include "proxy/connection_state.h"
+#include "proxy/local_auth.h"
 #include "proxy/stats.h"
 #include "proxy/watchdog.h"
 #include "reflex/client_session.h"
@@ -70,6 +71,7 @@ struct ClientEnv : ProxyEnv {
   ClientStatePool* states = nullptr;
   ClientConfig session;                   // profile, user, AEAD backend
   const MorphProfile* morph = nullptr;    // shaping of what the client sends
+  const LocalUsers* local_users = nullptr;  // null or empty: the local ports are open
 };
 
 }  // namespace reflex::proxy

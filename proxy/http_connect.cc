@@ -4,8 +4,38 @@
 
 namespace reflex::proxy {
 
+namespace {
+
+bool IsProxyAuthorization(std::string_view name) {
+  constexpr std::string_view kName = "proxy-authorization";
+  if (name.size() != kName.size()) return false;
+  for (size_t i = 0; i < name.size(); ++i) {
+    const char c = name[i] >= 'A' && name[i] <= 'Z' ? static_cast<char>(name[i] - 'A' + 'a') : name[i];
+    if (c != kName[i]) return false;
+  }
+  return true;
+}
+
+// The first Proxy-Authorization field's value among the header lines
+// (everything after the request line, up to the empty line).
+std::string_view FindProxyAuthorization(std::string_view headers) {
+  while (!headers.empty()) {
+    const size_t eol = headers.find("\r\n");
+    const std::string_view line = headers.substr(0, eol);
+    const size_t colon = line.find(':');
+    if (colon != std::string_view::npos && IsProxyAuthorization(line.substr(0, colon))) {
+      return line.substr(colon + 1);
+    }
+    if (eol == std::string_view::npos) break;
+    headers.remove_prefix(eol + 2);
+  }
+  return {};
+}
+
+}  // namespace
+
 HttpConnectStatus ParseHttpConnect(std::span<const uint8_t> in, size_t* consumed,
-                                   HostPort* target) {
+                                   HostPort* target, std::string_view* authorization) {
   const std::string_view text(reinterpret_cast<const char*>(in.data()), in.size());
   const size_t end = text.find("\r\n\r\n");
   if (end == std::string_view::npos) {
@@ -25,6 +55,9 @@ HttpConnectStatus ParseHttpConnect(std::span<const uint8_t> in, size_t* consumed
   }
   *consumed = end + 4;
   *target = hp;
+  const size_t line_end = text.find("\r\n");
+  *authorization = line_end == end ? std::string_view()
+                                   : FindProxyAuthorization(text.substr(line_end + 2, end - line_end - 2));
   return HttpConnectStatus::kOk;
 }
 
@@ -33,6 +66,9 @@ std::string_view HttpConnectResponse(int status) {
     case 200: return "HTTP/1.1 200 Connection established\r\n\r\n";
     case 400: return "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
     case 405: return "HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+    case 407:
+      return "HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic "
+             "realm=\"reflex\"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
     case 431:
       return "HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\nConnection: "
              "close\r\n\r\n";

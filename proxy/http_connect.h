@@ -1,6 +1,6 @@
 // HTTP CONNECT (RFC 9110 section 9.3.6) as the client's optional local
-// proxy speaks it: "CONNECT host:port HTTP/1.x", headers ignored, the
-// request head at most kMaxHeadBytes.
+// proxy speaks it: "CONNECT host:port HTTP/1.x", headers ignored but
+// Proxy-Authorization, the request head at most kMaxHeadBytes.
 #ifndef REFLEX_PROXY_HTTP_CONNECT_H_
 #define REFLEX_PROXY_HTTP_CONNECT_H_
 
@@ -23,11 +23,12 @@ enum class HttpConnectStatus : uint8_t {
 };
 
 // On kOk: *consumed is the head's length (through the empty line), *target
-// the authority.
+// the authority, *authorization the first Proxy-Authorization header's
+// value (a view into `in`; empty when there is none).
 HttpConnectStatus ParseHttpConnect(std::span<const uint8_t> in, size_t* consumed,
-                                   HostPort* target);
+                                   HostPort* target, std::string_view* authorization);
 
-// The response head for a status (200, 400, 405, 431, 502, 504).
+// The response head for a status (200, 400, 405, 407, 431, 502, 504).
 std::string_view HttpConnectResponse(int status);
 
 }  // namespace reflex::proxy

@@ -14,6 +14,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -24,6 +25,7 @@
 #include "proxy/client_handler.h"
 #include "proxy/connection_state.h"
 #include "proxy/egress_policy.h"
+#include "proxy/local_auth.h"
 #include "proxy/defects.h"
 #include "proxy/log.h"
 #include "proxy/probe/probe.h"
@@ -66,6 +68,8 @@ struct ProbeFlags {
 
 struct ClientFlags {
   std::string server, socks, http, user, profile = "v2", morph;
+  std::vector<std::string> local_users;
+  bool allow_open_proxy = false;
 };
 
 // The ranges of the numeric flags. Durations are converted to integer
@@ -155,6 +159,41 @@ EgressPolicy TargetPolicyOf(const ServerFlags& flags) {
     if (ParseCidr(s, &c)) policy.Deny(c);
   }
   return policy;
+}
+
+CLI::Validator LocalUserCheck() {
+  return CLI::Validator(
+      [](std::string& s) {
+        return IsLocalUserSpec(s) ? std::string()
+                                  : std::string("not NAME:PASS (a name without ':', each 1 to 255 bytes)");
+      },
+      "NAME:PASS");
+}
+
+// A listening address only this machine can reach.
+bool IsLoopback(const HostPort& address) {
+  if (address.host == "localhost") return true;
+  std::error_code ec;
+  const asio::ip::address ip = asio::ip::make_address(address.host, ec);
+  if (ec) return false;
+  if (ip.is_v6() && ip.to_v6().is_v4_mapped()) {
+    return asio::ip::make_address_v4(asio::ip::v4_mapped, ip.to_v6()).is_loopback();
+  }
+  return ip.is_loopback();
+}
+
+// The values of --local-user in argv, overwritten once parsed so that
+// other users of the machine do not read passwords in `ps`.
+void HideLocalUsersFromPs(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    char* value = nullptr;
+    if (std::strcmp(argv[i], "--local-user") == 0 && i + 1 < argc) {
+      value = argv[++i];
+    } else if (std::strncmp(argv[i], "--local-user=", 13) == 0) {
+      value = argv[i] + 13;
+    }
+    if (value != nullptr) std::memset(value, 'x', std::strlen(value));
+  }
 }
 
 CLI::Validator UuidCheck() {
@@ -267,6 +306,24 @@ int RunClient(const CommonFlags& common, const ClientFlags& flags) {
     if (base.morph == nullptr) return Fail("unknown morphing profile: " + flags.morph);
   }
   (void)ParseHostPort(flags.server, &base.server);
+  HostPort socks, http;
+  (void)ParseHostPort(flags.socks, &socks);
+  const bool with_http = !flags.http.empty() && ParseHostPort(flags.http, &http);
+  LocalUsers local_users;
+  for (std::string spec : flags.local_users) {
+    if (!local_users.Add(spec)) return Fail("--local-user must be NAME:PASS");
+  }
+  base.local_users = &local_users;
+  for (const HostPort* local : {&socks, with_http ? &http : nullptr}) {
+    if (local == nullptr || IsLoopback(*local) || !local_users.empty()) continue;
+    if (!flags.allow_open_proxy) {
+      return Fail("refusing to listen on " + FormatHostPort(*local) +
+                  " without --local-user: anyone who reaches it could use your Reflex credential "
+                  "(an open proxy); add --local-user NAME:PASS, or --allow-open-proxy if that is meant");
+    }
+    REFLEX_LOG(kWarn, "%s is an open proxy (--allow-open-proxy): anyone who reaches it uses your credential",
+               FormatHostPort(*local).c_str());
+  }
   SystemClock clock;
   Runtime runtime(RuntimeOf(common, "client"));
   ClientStatePool states(StatePoolOptions("client-states"));
@@ -297,14 +354,10 @@ int RunClient(const CommonFlags& common, const ClientFlags& flags) {
                      asio::detached);
     };
   };
-  HostPort socks;
-  (void)ParseHostPort(flags.socks, &socks);
   if (std::error_code e = runtime.Listen(socks, "socks", handler(LocalProtocol::kSocks5)); e) {
     return Fail("cannot listen on " + FormatHostPort(socks) + ": " + e.message());
   }
-  if (!flags.http.empty()) {
-    HostPort http;
-    (void)ParseHostPort(flags.http, &http);
+  if (with_http) {
     if (std::error_code e = runtime.Listen(http, "http", handler(LocalProtocol::kHttpConnect)); e) {
       return Fail("cannot listen on " + FormatHostPort(http) + ": " + e.message());
     }
@@ -446,6 +499,11 @@ int main(int argc, char** argv) {
   client->add_option("--http", cf.http, "local HTTP CONNECT address")->check(HostPortCheck());
   client->add_option("--profile", cf.profile, "v2 (default) or v1-compat")
       ->check(CLI::IsMember({"v2", "v1-compat"}));
+  client->add_option("--local-user", cf.local_users,
+                     "NAME:PASS the local ports require (SOCKS5 username/password, HTTP Basic); repeat")
+      ->check(LocalUserCheck());
+  client->add_flag("--allow-open-proxy", cf.allow_open_proxy,
+                   "listen on a non-loopback address without --local-user");
   client->add_option("--morph", cf.morph, "traffic morphing: youtube, zoom or http2-api")
       ->check(CLI::IsMember({"youtube", "zoom", "http2-api"}));
 
@@ -504,6 +562,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "reflex: %s (see --help)\n", e.what());
     return 2;
   }
+  HideLocalUsersFromPs(argc, argv);
   LogLevel level;
   if (LogLevelFromName(common.log_level, &level)) SetLogLevel(level);
   PeerLogging peers = PeerLogging::kHashed;

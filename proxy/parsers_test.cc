@@ -21,20 +21,51 @@ TEST(Socks5Greeting, NeedsMoreUntilEveryMethodArrived) {
   const Bytes g = {5, 2, 2, 0};
   for (size_t n = 0; n < g.size(); ++n) {
     size_t used = 99;
-    EXPECT_EQ(ParseSocks5Greeting(std::span(g).first(n), &used), Socks5Status::kNeedMore) << n;
+    EXPECT_EQ(ParseSocks5Greeting(std::span(g).first(n), kSocks5NoAuthentication, &used), Socks5Status::kNeedMore) << n;
     EXPECT_EQ(used, 99u);  // nothing written unless kOk
   }
   size_t used = 0;
-  EXPECT_EQ(ParseSocks5Greeting(g, &used), Socks5Status::kOk);
+  EXPECT_EQ(ParseSocks5Greeting(g, kSocks5NoAuthentication, &used), Socks5Status::kOk);
   EXPECT_EQ(used, 4u);
 }
 
-TEST(Socks5Greeting, RefusesOtherVersionsAndMissingNoAuthentication) {
+TEST(Socks5Greeting, RefusesOtherVersionsAndGreetingsWithoutTheMethodRequired) {
   size_t used = 0;
-  EXPECT_EQ(ParseSocks5Greeting(Bytes{4, 1, 0}, &used), Socks5Status::kBadVersion);
-  EXPECT_EQ(ParseSocks5Greeting(Bytes{5, 1, 2}, &used), Socks5Status::kNoAcceptableMethod);
-  EXPECT_EQ(ParseSocks5Greeting(Bytes{5, 0}, &used), Socks5Status::kNoAcceptableMethod);
-  EXPECT_EQ(Socks5MethodReply(false), (std::array<uint8_t, 2>{5, 0xFF}));
+  EXPECT_EQ(ParseSocks5Greeting(Bytes{4, 1, 0}, kSocks5NoAuthentication, &used), Socks5Status::kBadVersion);
+  EXPECT_EQ(ParseSocks5Greeting(Bytes{5, 1, 2}, kSocks5NoAuthentication, &used),
+            Socks5Status::kNoAcceptableMethod);
+  EXPECT_EQ(ParseSocks5Greeting(Bytes{5, 0}, kSocks5NoAuthentication, &used),
+            Socks5Status::kNoAcceptableMethod);
+  EXPECT_EQ(ParseSocks5Greeting(Bytes{5, 1, 0}, kSocks5UsernamePassword, &used),
+            Socks5Status::kNoAcceptableMethod)
+      << "with local users, a client offering only no-authentication is refused";
+  EXPECT_EQ(ParseSocks5Greeting(Bytes{5, 2, 0, 2}, kSocks5UsernamePassword, &used), Socks5Status::kOk);
+  EXPECT_EQ(Socks5MethodReply(kSocks5NoAcceptableMethod), (std::array<uint8_t, 2>{5, 0xFF}));
+  EXPECT_EQ(Socks5MethodReply(kSocks5UsernamePassword), (std::array<uint8_t, 2>{5, 2}));
+}
+
+TEST(Socks5UsernamePassword, ReadsBothFieldsOnceWholeAndRefusesEmptyOnesAndOtherVersions) {
+  const Bytes auth = {1, 3, 'b', 'o', 'b', 2, 'p', 'w', 0xAA};
+  size_t used = 99;
+  std::string_view name, password;
+  for (size_t n = 0; n + 1 < auth.size(); ++n) {
+    EXPECT_EQ(ParseSocks5UsernamePassword(std::span(auth).first(n), &used, &name, &password),
+              Socks5Status::kNeedMore)
+        << n;
+  }
+  EXPECT_EQ(used, 99u);
+  ASSERT_EQ(ParseSocks5UsernamePassword(auth, &used, &name, &password), Socks5Status::kOk);
+  EXPECT_EQ(used, 8u);
+  EXPECT_EQ(name, "bob");
+  EXPECT_EQ(password, "pw");
+  EXPECT_EQ(ParseSocks5UsernamePassword(Bytes{5, 1, 'a', 1, 'b'}, &used, &name, &password),
+            Socks5Status::kBadVersion);
+  EXPECT_EQ(ParseSocks5UsernamePassword(Bytes{1, 0, 1, 'b'}, &used, &name, &password),
+            Socks5Status::kBadAuthRequest);
+  EXPECT_EQ(ParseSocks5UsernamePassword(Bytes{1, 1, 'a', 0}, &used, &name, &password),
+            Socks5Status::kBadAuthRequest);
+  EXPECT_EQ(Socks5AuthReply(true), (std::array<uint8_t, 2>{1, 0}));
+  EXPECT_EQ(Socks5AuthReply(false), (std::array<uint8_t, 2>{1, 1}));
 }
 
 TEST(Socks5Request, ReadsIpv4Ipv6AndDomainTargets) {
@@ -84,28 +115,47 @@ TEST(Socks5Reply, IsTenBytesWithTheCode) {
 TEST(HttpConnect, ReadsTheAuthorityAndConsumesTheHead) {
   size_t used = 0;
   HostPort hp;
+  std::string_view auth = "x";
   const std::string head = "CONNECT [2001:db8::1]:443 HTTP/1.1\r\nHost: x\r\n\r\n";
   for (size_t n = 0; n < head.size(); ++n) {
-    EXPECT_EQ(ParseHttpConnect(S(head).first(n), &used, &hp), HttpConnectStatus::kNeedMore);
+    EXPECT_EQ(ParseHttpConnect(S(head).first(n), &used, &hp, &auth), HttpConnectStatus::kNeedMore);
   }
-  ASSERT_EQ(ParseHttpConnect(S(head + "tail"), &used, &hp), HttpConnectStatus::kOk);
+  ASSERT_EQ(ParseHttpConnect(S(head + "tail"), &used, &hp, &auth), HttpConnectStatus::kOk);
   EXPECT_EQ(used, head.size());
   EXPECT_EQ(hp.host, "2001:db8::1");
   EXPECT_EQ(hp.port, 443);
+  EXPECT_EQ(auth, "") << "no Proxy-Authorization header";
+}
+
+TEST(HttpConnect, FindsTheFirstProxyAuthorizationHeaderWhateverItsCase) {
+  size_t used = 0;
+  HostPort hp;
+  std::string_view auth;
+  ASSERT_EQ(ParseHttpConnect(S("CONNECT a:1 HTTP/1.1\r\nHost: a\r\nPROXY-authorization: Basic Ym9iOnB3\r\n"
+                               "Proxy-Authorization: Basic other\r\n\r\n"),
+                             &used, &hp, &auth),
+            HttpConnectStatus::kOk);
+  EXPECT_EQ(auth, " Basic Ym9iOnB3");
+  ASSERT_EQ(ParseHttpConnect(S("CONNECT a:1 HTTP/1.1\r\nX-Proxy-Authorization: Basic no\r\n\r\n"), &used,
+                             &hp, &auth),
+            HttpConnectStatus::kOk);
+  EXPECT_EQ(auth, "");
+  EXPECT_NE(HttpConnectResponse(407).find("Proxy-Authenticate: Basic"), std::string_view::npos);
 }
 
 TEST(HttpConnect, RefusesOtherMethodsBadTargetsAndHugeHeads) {
   size_t used = 0;
   HostPort hp;
-  EXPECT_EQ(ParseHttpConnect(S("GET / HTTP/1.1\r\n\r\n"), &used, &hp), HttpConnectStatus::kNotConnect);
-  EXPECT_EQ(ParseHttpConnect(S("CONNECT host HTTP/1.1\r\n\r\n"), &used, &hp),
+  std::string_view auth;
+  EXPECT_EQ(ParseHttpConnect(S("GET / HTTP/1.1\r\n\r\n"), &used, &hp, &auth), HttpConnectStatus::kNotConnect);
+  EXPECT_EQ(ParseHttpConnect(S("CONNECT host HTTP/1.1\r\n\r\n"), &used, &hp, &auth),
             HttpConnectStatus::kBadRequest);
-  EXPECT_EQ(ParseHttpConnect(S("CONNECT host:0 HTTP/1.1\r\n\r\n"), &used, &hp),
+  EXPECT_EQ(ParseHttpConnect(S("CONNECT host:0 HTTP/1.1\r\n\r\n"), &used, &hp, &auth),
             HttpConnectStatus::kBadRequest);
-  EXPECT_EQ(ParseHttpConnect(S("CONNECT host:1 HTTP/2\r\n\r\n"), &used, &hp),
+  EXPECT_EQ(ParseHttpConnect(S("CONNECT host:1 HTTP/2\r\n\r\n"), &used, &hp, &auth),
             HttpConnectStatus::kBadRequest);
   const std::string huge = "CONNECT a:1 HTTP/1.1\r\n" + std::string(kMaxHeadBytes, 'x');
-  EXPECT_EQ(ParseHttpConnect(S(huge), &used, &hp), HttpConnectStatus::kTooLarge);
+  EXPECT_EQ(ParseHttpConnect(S(huge), &used, &hp, &auth), HttpConnectStatus::kTooLarge);
 }
 
 TEST(HostPortText, ParsesAndFormatsNamesIpv4AndBracketedIpv6) {

@@ -6,7 +6,7 @@
 
 namespace reflex::proxy {
 
-Socks5Status ParseSocks5Greeting(std::span<const uint8_t> in, size_t* consumed) {
+Socks5Status ParseSocks5Greeting(std::span<const uint8_t> in, uint8_t method, size_t* consumed) {
   ByteReader r(in);
   uint8_t version = 0, methods = 0;
   if (!r.ReadU8(&version)) return Socks5Status::kNeedMore;
@@ -15,14 +15,34 @@ Socks5Status ParseSocks5Greeting(std::span<const uint8_t> in, size_t* consumed) 
   std::span<const uint8_t> list;
   if (!r.ReadView(methods, &list)) return Socks5Status::kNeedMore;
   *consumed = 2 + methods;
-  if (std::find(list.begin(), list.end(), 0x00) == list.end()) {
+  if (std::find(list.begin(), list.end(), method) == list.end()) {
     return Socks5Status::kNoAcceptableMethod;
   }
   return Socks5Status::kOk;
 }
 
-std::array<uint8_t, 2> Socks5MethodReply(bool acceptable) {
-  return {0x05, static_cast<uint8_t>(acceptable ? 0x00 : 0xFF)};
+std::array<uint8_t, 2> Socks5MethodReply(uint8_t method) { return {0x05, method}; }
+
+Socks5Status ParseSocks5UsernamePassword(std::span<const uint8_t> in, size_t* consumed,
+                                         std::string_view* name, std::string_view* password) {
+  ByteReader r(in);
+  uint8_t version = 0, name_length = 0, password_length = 0;
+  std::span<const uint8_t> n, p;
+  if (!r.ReadU8(&version)) return Socks5Status::kNeedMore;
+  if (version != 1) return Socks5Status::kBadVersion;
+  if (!r.ReadU8(&name_length) || !r.ReadView(name_length, &n) || !r.ReadU8(&password_length) ||
+      !r.ReadView(password_length, &p)) {
+    return Socks5Status::kNeedMore;
+  }
+  if (n.empty() || p.empty()) return Socks5Status::kBadAuthRequest;
+  *consumed = in.size() - r.remaining();
+  *name = {reinterpret_cast<const char*>(n.data()), n.size()};
+  *password = {reinterpret_cast<const char*>(p.data()), p.size()};
+  return Socks5Status::kOk;
+}
+
+std::array<uint8_t, 2> Socks5AuthReply(bool accepted) {
+  return {0x01, static_cast<uint8_t>(accepted ? 0x00 : 0x01)};
 }
 
 Socks5Status ParseSocks5Request(std::span<const uint8_t> in, size_t* consumed,

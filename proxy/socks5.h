@@ -1,6 +1,7 @@
 // SOCKS5 (RFC 1928) as the client's local proxy speaks it: no
-// authentication, CONNECT only, IPv4, IPv6 and domain names. Sans-IO:
-// parsers take what has arrived and say whether they need more.
+// authentication or username/password (RFC 1929), CONNECT only, IPv4,
+// IPv6 and domain names. Sans-IO: parsers take what has arrived and say
+// whether they need more.
 #ifndef REFLEX_PROXY_SOCKS5_H_
 #define REFLEX_PROXY_SOCKS5_H_
 
@@ -8,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string_view>
 
 #include "reflex/request_header.h"
 
@@ -21,12 +23,24 @@ enum class Socks5Status : uint8_t {
   kUnsupportedCommand,  // BIND, UDP ASSOCIATE (reply 07)
   kBadAddressType,      // reply 08
   kBadAddress,          // an empty domain, a reserved byte not zero
+  kBadAuthRequest,      // RFC 1929: an empty username or password
 };
 
-// The greeting: VER NMETHODS METHODS. On kOk, *consumed bytes were it.
-Socks5Status ParseSocks5Greeting(std::span<const uint8_t> in, size_t* consumed);
-// The reply to a greeting: 05 00, or 05 FF when no method is acceptable.
-std::array<uint8_t, 2> Socks5MethodReply(bool acceptable);
+inline constexpr uint8_t kSocks5NoAuthentication = 0x00;
+inline constexpr uint8_t kSocks5UsernamePassword = 0x02;
+inline constexpr uint8_t kSocks5NoAcceptableMethod = 0xFF;
+
+// The greeting: VER NMETHODS METHODS. kOk when `method` is among those
+// offered (kNoAcceptableMethod otherwise); *consumed bytes were it.
+Socks5Status ParseSocks5Greeting(std::span<const uint8_t> in, uint8_t method, size_t* consumed);
+// The reply to a greeting: 05 METHOD (05 FF: none acceptable).
+std::array<uint8_t, 2> Socks5MethodReply(uint8_t method);
+
+// RFC 1929: VER=1 ULEN UNAME PLEN PASSWD. On kOk the views point into `in`.
+Socks5Status ParseSocks5UsernamePassword(std::span<const uint8_t> in, size_t* consumed,
+                                         std::string_view* name, std::string_view* password);
+// 01 00 (accepted) or 01 01; after a refusal the connection closes.
+std::array<uint8_t, 2> Socks5AuthReply(bool accepted);
 
 // The request: VER CMD RSV ATYP DST.ADDR DST.PORT, as a Reflex request
 // header (same address types, command CONNECT = 1).
