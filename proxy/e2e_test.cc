@@ -614,6 +614,44 @@ TEST(CommandLine, AConfigFileStandsInForFlagsAndTheCommandLineWins) {
   EXPECT_NE(p.WaitForListening("server", 20s), 0) << p.ReadStderr();
 }
 
+// --check-config checks what a start would (flags, the config file, the
+// users, the ranges) and exits: it binds nothing, so a port in use is fine.
+TEST(CommandLine, CheckConfigValidatesWithoutStarting) {
+  auto run = [](std::vector<std::string> args, const std::string& tag) {
+    args.insert(args.begin(), Runfile("proxy/reflex"));
+    ChildProcess p(args, TestDir(), tag);
+    const int status = p.Wait(20s).value_or(-1);
+    return std::make_pair(status, p.ReadStderr());
+  };
+  asio::io_context io;
+  asio::ip::tcp::acceptor busy(io, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  const std::string listen = "127.0.0.1:" + std::to_string(busy.local_endpoint().port());
+  auto write = [](const std::string& name, const std::string& text) {
+    const std::string path = TestDir() + "/" + name;
+    FILE* f = fopen(path.c_str(), "w");
+    fputs(text.c_str(), f);
+    fclose(f);
+    return path;
+  };
+  const std::string good = write("good.json", "{\"listen\": \"" + listen + "\", \"user\": [\"" + kUser1 +
+                                                   "\"], \"fallback\": \"127.0.0.1:1\", \"allow-target\": [\"10.0.0.0/8\"]}");
+  auto [status, err] = run({"server", "--config", good, "--check-config"}, "check-good");
+  EXPECT_EQ(status, 0) << err;
+  EXPECT_EQ(err, "reflex: configuration ok\n");
+
+  const std::string twice = write("twice.json", "{\"listen\": \"" + listen + "\", \"user\": [\"" + kUser1 +
+                                                    "\", \"" + kUser1 + "\"], \"fallback\": \"127.0.0.1:1\"}");
+  std::tie(status, err) = run({"server", "--config", twice, "--check-config"}, "check-twice");
+  EXPECT_EQ(status, 1);
+  EXPECT_NE(err.find("users must be distinct"), std::string::npos) << err;
+  EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+
+  const std::string typo = write("typo.json", "{\"listen\": \"" + listen + "\", \"usr\": \"x\"}");
+  std::tie(status, err) = run({"server", "--config", typo, "--check-config"}, "check-typo");
+  EXPECT_NE(status, 0);
+  EXPECT_NE(err.find("unknown key 'usr'"), std::string::npos) << err;
+}
+
 TEST(CommandLine, UuidPrintsAFreshVersion4Id) {
   ChildProcess a({Runfile("proxy/reflex"), "uuid"}, TestDir(), "uuid-a");
   ChildProcess b({Runfile("proxy/reflex"), "uuid"}, TestDir(), "uuid-b");

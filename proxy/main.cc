@@ -49,6 +49,7 @@ struct CommonFlags {
   double idle_timeout_s = 300;
   double connect_timeout_s = 10;
   double handshake_timeout_s = 10;
+  bool check_config = false;
 };
 
 struct ServerFlags {
@@ -128,6 +129,8 @@ void AddCommon(CLI::App* app, CommonFlags* f) {
                   "seconds for a local request or a Reflex handshake")
       ->check(SecondsIn(0.1, 600));
   app->add_option("--config", "JSON file; keys are these flags' long names");
+  app->add_flag("--check-config", f->check_config,
+                "check the flags and the config file, say so and exit without starting");
 }
 
 CLI::Validator HostPortCheck() {
@@ -232,6 +235,12 @@ int Fail(const std::string& message) {
   return 1;
 }
 
+// --check-config: everything a start would check has passed.
+int ConfigurationOk() {
+  std::fprintf(stderr, "reflex: configuration ok\n");
+  return 0;
+}
+
 int RunServer(const CommonFlags& common, const ServerFlags& flags) {
   ServerConfig config;
   config.profiles.clear();
@@ -262,6 +271,7 @@ int RunServer(const CommonFlags& common, const ServerFlags& flags) {
   (void)ParseHostPort(flags.listen, &listen);
   (void)ParseHostPort(flags.fallback, &fallback);
   const EgressPolicy target_policy = TargetPolicyOf(flags);
+  if (common.check_config) return ConfigurationOk();
   SystemClock clock;
   Runtime runtime(RuntimeOf(common, "server"));
   ServerStatePool states(StatePoolOptions("server-states"));
@@ -324,6 +334,7 @@ int RunClient(const CommonFlags& common, const ClientFlags& flags) {
     REFLEX_LOG(kWarn, "%s is an open proxy (--allow-open-proxy): anyone who reaches it uses your credential",
                FormatHostPort(*local).c_str());
   }
+  if (common.check_config) return ConfigurationOk();
   SystemClock clock;
   Runtime runtime(RuntimeOf(common, "client"));
   ClientStatePool states(StatePoolOptions("client-states"));

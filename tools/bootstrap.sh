@@ -23,12 +23,15 @@ PACKAGES=(
   nlohmann-json3-dev   # tools/ (conformance vectors), proxy/ (--config)
   libasio-dev          # proxy/: standalone Asio
   libcli11-dev         # proxy/: command-line flags
+  libc-ares-dev        # proxy/: DNS lookups on the event loop (resolver)
   curl                 # proxy end-to-end tests
   golang-go            # interop/go and bench/go (GOPATH mode, offline)
   golang-golang-x-crypto-dev     # Go: chacha20poly1305, curve25519, hkdf
   golang-github-flynn-noise-dev  # Go: Noise for the v2 port
   zip                  # OSS-Fuzz seed corpus archives (.clusterfuzzlite/build.sh)
   unzip                # tools/check_oss_fuzz_build.sh
+  python3-yaml         # tools/check_workflows.py (.github/workflows)
+  systemd              # systemd-analyze verify of proxy/packaging/reflex.service
 )
 
 BENCH_PACKAGES=(
