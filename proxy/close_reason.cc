@@ -22,6 +22,7 @@ std::string_view CloseReasonName(CloseReason reason) {
     case CloseReason::kFallbackUnreachable: return "fallback_unreachable";
     case CloseReason::kFallbackWriteFailed: return "fallback_write_failed";
     case CloseReason::kFallbackFailed: return "fallback_failed";
+    case CloseReason::kUserRemoved: return "user_removed";
     case CloseReason::kLocalRequestRefused: return "local_request_refused";
     case CloseReason::kLocalAuthFailed: return "local_auth_failed";
     case CloseReason::kLocalClosedEarly: return "local_closed_early";

@@ -31,6 +31,7 @@ enum class CloseReason : uint8_t {
   kFallbackUnreachable,   // detail: the connect error
   kFallbackWriteFailed,   // the bytes held for the fallback could not be written
   kFallbackFailed,        // the fallback's splice failed (detail)
+  kUserRemoved,           // a reload removed the tunnel's user (--drop-removed-users)
   // Client.
   kLocalRequestRefused,   // a bad SOCKS5 or HTTP CONNECT request (detail)
   kLocalAuthFailed,       // wrong or missing local credentials (detail: socks, http)

@@ -3,9 +3,13 @@
 #ifndef REFLEX_PROXY_ENV_H_
 #define REFLEX_PROXY_ENV_H_
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
+
+#include "base/mutex.h"
+#include "base/thread_annotations.h"
 
 #include "pool/buffer_pool.h"
 #include "proxy/address.h"
@@ -57,8 +61,40 @@ struct ProxyEnv {
   Timeouts timeouts;
 };
 
+// The server's context as the last reload (SIGHUP) left it. A connection
+// takes the current one when it starts and holds it for its life, so a
+// reload never changes the users under a handshake in progress.
+class LiveServerContext {
+ public:
+  explicit LiveServerContext(std::shared_ptr<const ServerContext> context)
+      : current_(std::move(context)) {}
+  std::shared_ptr<const ServerContext> Current() const {
+    base::MutexLock lock(mu_);
+    return current_;
+  }
+  void Replace(std::shared_ptr<const ServerContext> next) {
+    {
+      base::MutexLock lock(mu_);
+      current_ = std::move(next);
+    }
+    generation_.fetch_add(1, std::memory_order_release);
+  }
+  // Changes at each Replace: a cheap "anything new?" for the sweeps.
+  uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
+
+ private:
+  mutable base::Mutex mu_;
+  std::shared_ptr<const ServerContext> current_ REFLEX_GUARDED_BY(mu_);
+  std::atomic<uint64_t> generation_{0};
+};
+
 struct ServerEnv : ProxyEnv {
+  // The users and settings: `live` when the server can reload, else the
+  // fixed `context` (tests, the fuzz target).
   const ServerContext* context = nullptr;
+  const LiveServerContext* live = nullptr;
+  // A user a reload removed loses its open tunnels too (else they run on).
+  bool drop_removed_users = false;
   ServerStatePool* states = nullptr;
   HostPort fallback;
   // Test-only (proxy/defects.h): a context of the connection's own in

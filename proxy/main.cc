@@ -11,13 +11,10 @@
 // Every subcommand takes --config FILE (JSON, the flags' long names as
 // keys) and --help.
 #include <CLI/CLI.hpp>
-#include <charconv>
-#include <cmath>
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -25,6 +22,7 @@
 #include "proxy/client_handler.h"
 #include "proxy/connection_state.h"
 #include "proxy/egress_policy.h"
+#include "proxy/flags.h"
 #include "proxy/local_auth.h"
 #include "proxy/defects.h"
 #include "proxy/log.h"
@@ -37,119 +35,11 @@
 namespace reflex::proxy {
 namespace {
 
-struct CommonFlags {
-  std::string log_level = "info";
-  std::string log_peers = "hashed";
-  bool log_targets = false;
-  int threads = 0;
-  bool stats = false;
-  std::string aead = std::string(AeadBackendName(DefaultAeadBackend()));
-  size_t max_connections = 20000;
-  double drain_timeout_s = 10;
-  double idle_timeout_s = 300;
-  double connect_timeout_s = 10;
-  double handshake_timeout_s = 10;
-  bool check_config = false;
-};
-
-struct ServerFlags {
-  std::string listen, fallback;
-  std::vector<std::string> users, profiles;
-  std::vector<std::string> allow_targets, deny_targets;
-  int64_t window_s = 120;
-  int64_t hello_wait_ms = 10000;
-  size_t replay_capacity = 131072;
-};
-
 struct ProbeFlags {
   std::string target, fallback_listen, echo_listen, listen, socks, user, profile = "v2", only, json;
   int64_t hello_wait_ms = 10000;
   bool list = false;
 };
-
-struct ClientFlags {
-  std::string server, socks, http, user, profile = "v2", morph;
-  std::vector<std::string> local_users;
-  bool allow_open_proxy = false;
-};
-
-// The ranges of the numeric flags. Durations are converted to integer
-// milliseconds, so NaN, infinities and values past these bounds (where the
-// conversion would be undefined) are refused before they are read.
-inline constexpr double kMaxTimeoutSeconds = 7 * 24 * 3600;  // a week
-inline constexpr int64_t kMaxHelloWaitMs = 600000;           // ten minutes
-inline constexpr int64_t kMaxWindowSeconds = 24 * 3600;
-// The replay filter must remember at least a burst of hellos, and at most
-// what fits in memory comfortably (about 40 bytes each).
-inline constexpr size_t kMinReplayCapacity = 1024;
-inline constexpr size_t kMaxReplayCapacity = size_t{1} << 24;
-
-// A finite number of seconds in [min, max].
-CLI::Validator SecondsIn(double min, double max) {
-  auto text = [](double v) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%g", v);
-    return std::string(buf);
-  };
-  const std::string range = "seconds from " + text(min) + " to " + text(max);
-  return CLI::Validator(
-      [min, max, range](std::string& s) -> std::string {
-        double v = 0;
-        const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-        if (ec != std::errc() || end != s.data() + s.size() || !std::isfinite(v) || v < min ||
-            v > max) {
-          return "'" + s + "' is not " + range;
-        }
-        return {};
-      },
-      "SECONDS in [" + text(min) + ", " + text(max) + "]");
-}
-
-void AddCommon(CLI::App* app, CommonFlags* f) {
-  app->add_option("--log-level", f->log_level, "error, warn, info or debug")
-      ->check(CLI::IsMember({"error", "warn", "info", "debug"}));
-  app->add_option("--log-peers", f->log_peers,
-                  "peers in log lines: none, hashed (a keyed hash of the address; default) or full")
-      ->check(CLI::IsMember({"none", "hashed", "full"}));
-  app->add_flag("--log-targets", f->log_targets, "log targets at info level too (else at debug only)");
-  app->add_option("--threads", f->threads, "threads, one io_context each (0: one per core)")
-      ->check(CLI::Range(0, 1024));
-  app->add_flag("--stats", f->stats, "print statistics (JSON, stdout) on SIGUSR1 and at exit");
-  app->add_option("--aead", f->aead, "ChaCha20-Poly1305 backend: openssl or sodium")
-      ->check(CLI::IsMember({"openssl", "sodium"}));
-  app->add_option("--max-connections", f->max_connections, "connections open at once")
-      ->check(CLI::Range(1, 10000000));
-  app->add_option("--drain-timeout", f->drain_timeout_s, "seconds to let connections end on SIGTERM")
-      ->check(SecondsIn(0, 3600));
-  app->add_option("--idle-timeout", f->idle_timeout_s, "seconds without a byte before a tunnel closes")
-      ->check(SecondsIn(1, kMaxTimeoutSeconds));
-  app->add_option("--connect-timeout", f->connect_timeout_s, "seconds for a TCP connect")
-      ->check(SecondsIn(0.1, 600));
-  app->add_option("--handshake-timeout", f->handshake_timeout_s,
-                  "seconds for a local request or a Reflex handshake")
-      ->check(SecondsIn(0.1, 600));
-  app->add_option("--config", "JSON file; keys are these flags' long names");
-  app->add_flag("--check-config", f->check_config,
-                "check the flags and the config file, say so and exit without starting");
-}
-
-CLI::Validator HostPortCheck() {
-  return CLI::Validator(
-      [](std::string& s) {
-        HostPort hp;
-        return ParseHostPort(s, &hp) ? std::string() : "not HOST:PORT: " + s;
-      },
-      "HOST:PORT");
-}
-
-CLI::Validator CidrCheck() {
-  return CLI::Validator(
-      [](std::string& s) {
-        Cidr c;
-        return ParseCidr(s, &c) ? std::string() : "not an address or ADDRESS/BITS range: " + s;
-      },
-      "CIDR");
-}
 
 // The server's default policy, then the operator's ranges.
 EgressPolicy TargetPolicyOf(const ServerFlags& flags) {
@@ -162,15 +52,6 @@ EgressPolicy TargetPolicyOf(const ServerFlags& flags) {
     if (ParseCidr(s, &c)) policy.Deny(c);
   }
   return policy;
-}
-
-CLI::Validator LocalUserCheck() {
-  return CLI::Validator(
-      [](std::string& s) {
-        return IsLocalUserSpec(s) ? std::string()
-                                  : std::string("not NAME:PASS (a name without ':', each 1 to 255 bytes)");
-      },
-      "NAME:PASS");
 }
 
 // A listening address only this machine can reach.
@@ -197,15 +78,6 @@ void HideLocalUsersFromPs(int argc, char** argv) {
     }
     if (value != nullptr) std::memset(value, 'x', std::strlen(value));
   }
-}
-
-CLI::Validator UuidCheck() {
-  return CLI::Validator(
-      [](std::string& s) {
-        UserId id;
-        return ParseUserId(s, &id) ? std::string() : "not a UUID: " + s;
-      },
-      "UUID");
 }
 
 Timeouts TimeoutsOf(const CommonFlags& f) {
@@ -241,37 +113,125 @@ int ConfigurationOk() {
   return 0;
 }
 
-int RunServer(const CommonFlags& common, const ServerFlags& flags) {
-  ServerConfig config;
-  config.profiles.clear();
+// The library's configuration from the flags; false (and *error) when it
+// cannot be one.
+bool ServerConfigOf(const CommonFlags& common, const ServerFlags& flags, ServerConfig* config,
+                    std::string* error) {
+  config->profiles.clear();
   for (const std::string& p : flags.profiles.empty() ? std::vector<std::string>{"v2"} : flags.profiles) {
     Profile profile;
-    if (!ProfileFromName(p, &profile)) return Fail("unknown profile: " + p);
-    config.profiles.push_back(profile);
+    if (!ProfileFromName(p, &profile)) {
+      *error = "unknown profile: " + p;
+      return false;
+    }
+    config->profiles.push_back(profile);
   }
+  config->users.clear();
   for (const std::string& u : flags.users) {
     UserId id;
     (void)ParseUserId(u, &id);
-    config.users.push_back(id);
+    config->users.push_back(id);
   }
-  config.timestamp_window_seconds = flags.window_s;
-  config.hello_wait_ms = flags.hello_wait_ms;
-  config.replay_capacity = flags.replay_capacity;
-  if (!AeadBackendFromName(common.aead, &config.backend)) return Fail("unknown AEAD: " + common.aead);
+  config->timestamp_window_seconds = flags.window_s;
+  config->hello_wait_ms = flags.hello_wait_ms;
+  config->replay_capacity = flags.replay_capacity;
+  if (!AeadBackendFromName(common.aead, &config->backend)) {
+    *error = "unknown AEAD: " + common.aead;
+    return false;
+  }
+  return true;
+}
+
+std::string BadServerConfiguration(Error e) {
+  return "bad server configuration (" + std::string(ErrorName(e)) +
+         "): users must be distinct, window and wait positive";
+}
+
+// What a reload cannot change in a running server: each setting whose
+// value differs, by flag name.
+std::vector<std::string> SettingsNeedingARestart(const CommonFlags& a, const ServerFlags& f,
+                                                 const CommonFlags& b, const ServerFlags& g) {
+  std::vector<std::string> changed;
+  auto check = [&changed](const char* name, bool same) {
+    if (!same) changed.push_back(name);
+  };
+  check("--listen", f.listen == g.listen);
+  check("--fallback", f.fallback == g.fallback);
+  check("--allow-target", f.allow_targets == g.allow_targets);
+  check("--deny-target", f.deny_targets == g.deny_targets);
+  check("--window", f.window_s == g.window_s);
+  check("--replay-capacity", f.replay_capacity == g.replay_capacity);
+  check("--metrics", f.metrics == g.metrics && f.public_metrics == g.public_metrics);
+  check("--drop-removed-users", f.drop_removed_users == g.drop_removed_users);
+  check("--threads", a.threads == b.threads);
+  check("--max-connections", a.max_connections == b.max_connections);
+  check("--idle-timeout", a.idle_timeout_s == b.idle_timeout_s);
+  check("--connect-timeout", a.connect_timeout_s == b.connect_timeout_s);
+  check("--handshake-timeout", a.handshake_timeout_s == b.handshake_timeout_s);
+  check("--drain-timeout", a.drain_timeout_s == b.drain_timeout_s);
+  check("--log-level", a.log_level == b.log_level);
+  check("--log-peers", a.log_peers == b.log_peers && a.log_targets == b.log_targets);
+  check("--stats", a.stats == b.stats);
+  return changed;
+}
+
+// SIGHUP: the command line parsed again (so the config file re-read).
+// Users added are accepted from now on, users removed can open no new
+// tunnel; profiles, --hello-wait and --aead apply to new connections;
+// anything else is reported and left as it was.
+void Reload(const std::vector<std::string>& args, const CommonFlags& running_common,
+            const ServerFlags& running, LiveServerContext& live) {
+  CommonFlags common;
+  ServerFlags flags;
+  std::string error;
+  ServerConfig config;
+  if (!ParseServerArgs(args, &common, &flags, &error) || !ServerConfigOf(common, flags, &config, &error)) {
+    REFLEX_LOG(kWarn, "reload: %s; the running configuration stays", error.c_str());
+    return;
+  }
+  for (const std::string& name : SettingsNeedingARestart(running_common, running, common, flags)) {
+    REFLEX_LOG(kWarn, "reload: %s changed, which takes a restart; ignored", name.c_str());
+  }
+  const std::shared_ptr<const ServerContext> previous = live.Current();
+  config.timestamp_window_seconds = previous->config().timestamp_window_seconds;
+  std::unique_ptr<ServerContext> next;
+  if (const Error e = ServerContext::CreateReplacing(config, *previous, &next); e != Error::kOk) {
+    REFLEX_LOG(kWarn, "reload: %s; the running configuration stays", BadServerConfiguration(e).c_str());
+    return;
+  }
+  size_t added = 0, removed = 0;
+  for (const UserId& u : config.users) added += !previous->FindUser(u).has_value();
+  for (const UserId& u : previous->config().users) removed += !next->FindUser(u).has_value();
+  live.Replace(std::move(next));
+  REFLEX_LOG(kInfo, "reload: %zu user(s): %zu added, %zu removed", config.users.size(), added, removed);
+}
+
+int RunServer(const CommonFlags& common, const ServerFlags& flags, const std::vector<std::string>& args) {
+  ServerConfig config;
+  std::string error;
+  if (!ServerConfigOf(common, flags, &config, &error)) return Fail(error);
   std::unique_ptr<ServerContext> context;
   if (const Error e = ServerContext::Create(config, &context); e != Error::kOk) {
-    return Fail("bad server configuration (" + std::string(ErrorName(e)) +
-                "): users must be distinct, window and wait positive");
+    return Fail(BadServerConfiguration(e));
   }
   if (common.idle_timeout_s * 1000 < static_cast<double>(flags.hello_wait_ms)) {
     return Fail("--idle-timeout must be at least the hello wait (--hello-wait): a connection "
                 "still waiting for its hello goes to the fallback, it is not dropped as idle");
   }
-  HostPort listen, fallback;
+  HostPort listen, fallback, metrics;
   (void)ParseHostPort(flags.listen, &listen);
   (void)ParseHostPort(flags.fallback, &fallback);
+  if (!flags.metrics.empty()) {
+    (void)ParseHostPort(flags.metrics, &metrics);
+    if (!IsLoopback(metrics) && !flags.public_metrics) {
+      return Fail("--metrics " + flags.metrics +
+                  " is beyond loopback: anyone who reaches it learns a Reflex server runs here; "
+                  "scrape it through a tunnel, or add --public-metrics");
+    }
+  }
   const EgressPolicy target_policy = TargetPolicyOf(flags);
   if (common.check_config) return ConfigurationOk();
+  LiveServerContext live(std::move(context));
   SystemClock clock;
   Runtime runtime(RuntimeOf(common, "server"));
   ServerStatePool states(StatePoolOptions("server-states"));
@@ -287,7 +247,8 @@ int RunServer(const CommonFlags& common, const ServerFlags& flags) {
     env->stats = &runtime.stats();
     env->clock = &clock;
     env->timeouts = TimeoutsOf(common);
-    env->context = context.get();
+    env->live = &live;
+    env->drop_removed_users = flags.drop_removed_users;
     env->states = &states;
     env->fallback = fallback;
     if constexpr (kDefectAcceptReplay) env->per_connection_context = &ContextOfItsOwn;
@@ -295,14 +256,20 @@ int RunServer(const CommonFlags& common, const ServerFlags& flags) {
     dialers.push_back(std::make_unique<TcpDialer>(runtime.context(t).get_executor(),
                                                   TimeoutsOf(common).connect, &target_policy));
   }
-  const std::error_code error = runtime.Listen(listen, "server", [&](asio::ip::tcp::socket s, int t) {
+  runtime.OnReload([&] { Reload(args, common, flags, live); });
+  if (!flags.metrics.empty()) {
+    if (const std::error_code e = runtime.ListenMetrics(metrics); e) {
+      return Fail("cannot listen on " + FormatHostPort(metrics) + " (--metrics): " + e.message());
+    }
+  }
+  const std::error_code e = runtime.Listen(listen, "server", [&](asio::ip::tcp::socket s, int t) {
     ServerEnv& env = *envs[static_cast<size_t>(t)];
     if (env.random == nullptr) env.random = &ThreadRandom();  // this thread's
     asio::co_spawn(runtime.context(t),
                    ServeReflexConnection(TcpStream(std::move(s)), env, *dialers[static_cast<size_t>(t)]),
                    asio::detached);
   });
-  if (error) return Fail("cannot listen on " + FormatHostPort(listen) + ": " + error.message());
+  if (e) return Fail("cannot listen on " + FormatHostPort(listen) + ": " + e.message());
   return runtime.Run();
 }
 
@@ -410,64 +377,6 @@ int RunProbe(const ProbeFlags& f, bool server) {
   return probe::ProbeClient(o);
 }
 
-// --config FILE: the JSON object's keys become flags placed before the
-// command line's own, so the command line wins.
-bool ExpandConfig(std::vector<std::string>& args, CLI::App* sub, std::string* error) {
-  for (size_t i = 0; i < args.size(); ++i) {
-    std::string path;
-    size_t drop = 0;
-    if (args[i] == "--config" && i + 1 < args.size()) {
-      path = args[i + 1];
-      drop = 2;
-    } else if (args[i].rfind("--config=", 0) == 0) {
-      path = args[i].substr(9);
-      drop = 1;
-    } else {
-      continue;
-    }
-    std::ifstream in(path);
-    if (!in) {
-      *error = "cannot read config " + path;
-      return false;
-    }
-    const nlohmann::json doc = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
-    if (!doc.is_object()) {
-      *error = "config " + path + " is not a JSON object";
-      return false;
-    }
-    std::vector<std::string> expanded;
-    for (const auto& [key, value] : doc.items()) {
-      if (key == "config" || sub->get_option_no_throw("--" + key) == nullptr) {
-        *error = "config " + path + ": unknown key '" + key + "'";
-        return false;
-      }
-      auto scalar = [&](const nlohmann::json& v, std::string* out) {
-        if (v.is_string()) *out = v.get<std::string>();
-        else if (v.is_number_integer()) *out = std::to_string(v.get<int64_t>());
-        else if (v.is_number()) *out = std::to_string(v.get<double>());
-        else return false;
-        return true;
-      };
-      if (value.is_boolean()) {
-        if (value.get<bool>()) expanded.push_back("--" + key);
-        continue;
-      }
-      for (const nlohmann::json& v : value.is_array() ? value : nlohmann::json::array({value})) {
-        std::string text;
-        if (!scalar(v, &text)) {
-          *error = "config " + path + ": key '" + key + "' must be a string, number, list or boolean";
-          return false;
-        }
-        expanded.push_back("--" + key);
-        expanded.push_back(text);
-      }
-    }
-    args.erase(args.begin() + static_cast<ptrdiff_t>(i), args.begin() + static_cast<ptrdiff_t>(i + drop));
-    args.insert(args.begin(), expanded.begin(), expanded.end());
-    return true;
-  }
-  return true;
-}
 
 }  // namespace
 }  // namespace reflex::proxy
@@ -483,40 +392,12 @@ int main(int argc, char** argv) {
   ClientFlags cf;
 
   CLI::App* server = app.add_subcommand("server", "accept Reflex clients; the rest goes to the fallback");
-  AddCommon(server, &common);
-  server->add_option("--listen", sf.listen, "address to listen on")->required()->check(HostPortCheck());
-  server->add_option("--user", sf.users, "a user's UUID (repeat for more)")->required()->check(UuidCheck());
-  server->add_option("--fallback", sf.fallback, "where everything that is not Reflex goes")
-      ->required()->check(HostPortCheck());
-  server->add_option("--profile", sf.profiles, "profiles accepted: v2 (default), v1-compat")
-      ->check(CLI::IsMember({"v2", "v1-compat"}));
-  server->add_option("--allow-target", sf.allow_targets,
-                     "let users reach this range (CIDR; repeat), though the default refuses it")
-      ->check(CidrCheck());
-  server->add_option("--deny-target", sf.deny_targets, "refuse targets in this range (CIDR; repeat)")
-      ->check(CidrCheck());
-  server->add_option("--window", sf.window_s, "seconds a hello's timestamp may be off")
-      ->check(CLI::Range(int64_t{1}, kMaxWindowSeconds));
-  server->add_option("--hello-wait", sf.hello_wait_ms, "milliseconds to wait for a hello")
-      ->check(CLI::Range(int64_t{1}, kMaxHelloWaitMs));
-  server->add_option("--replay-capacity", sf.replay_capacity, "hellos the replay filter remembers")
-      ->check(CLI::Range(kMinReplayCapacity, kMaxReplayCapacity));
+  AddCommonOptions(server, &common);
+  AddServerOptions(server, &sf);
 
   CLI::App* client = app.add_subcommand("client", "SOCKS5 (and HTTP CONNECT) into Reflex tunnels");
-  AddCommon(client, &common);
-  client->add_option("--server", cf.server, "the Reflex server")->required()->check(HostPortCheck());
-  client->add_option("--user", cf.user, "your UUID")->required()->check(UuidCheck());
-  client->add_option("--socks", cf.socks, "local SOCKS5 address")->required()->check(HostPortCheck());
-  client->add_option("--http", cf.http, "local HTTP CONNECT address")->check(HostPortCheck());
-  client->add_option("--profile", cf.profile, "v2 (default) or v1-compat")
-      ->check(CLI::IsMember({"v2", "v1-compat"}));
-  client->add_option("--local-user", cf.local_users,
-                     "NAME:PASS the local ports require (SOCKS5 username/password, HTTP Basic); repeat")
-      ->check(LocalUserCheck());
-  client->add_flag("--allow-open-proxy", cf.allow_open_proxy,
-                   "listen on a non-loopback address without --local-user");
-  client->add_option("--morph", cf.morph, "traffic morphing: youtube, zoom or http2-api")
-      ->check(CLI::IsMember({"youtube", "zoom", "http2-api"}));
+  AddCommonOptions(client, &common);
+  AddClientOptions(client, &cf);
 
   CLI::App* uuid = app.add_subcommand("uuid", "print a fresh user UUID");
 
@@ -545,12 +426,12 @@ int main(int argc, char** argv) {
     sub->add_flag("--list", pf.list, "print the scenarios' names and exit");
   }
 
-  for (CLI::App* sub : {server, client}) {
-    for (CLI::Option* o : sub->get_options()) {
-      if (o->get_items_expected_max() == 1) o->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
-    }
-  }
+  for (CLI::App* sub : {server, client}) LastValueWins(sub);
   std::vector<std::string> args(argv + 1, argv + argc);
+  // What a reload parses again (the config file is re-read then).
+  const std::vector<std::string> server_args =
+      !args.empty() && args[0] == "server" ? std::vector<std::string>(args.begin() + 1, args.end())
+                                           : std::vector<std::string>();
   if (!args.empty()) {
     for (CLI::App* sub : {server, client}) {
       if (args[0] == sub->get_name()) {
@@ -591,7 +472,7 @@ int main(int argc, char** argv) {
   }
   if (probe_server->parsed()) return RunProbe(pf, /*server=*/true);
   if (probe_client->parsed()) return RunProbe(pf, /*server=*/false);
-  if (server->parsed()) return RunServer(common, sf);
+  if (server->parsed()) return RunServer(common, sf, server_args);
   if (client->parsed()) return RunClient(common, cf);
   return 2;
 }

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "proxy/log.h"
+#include "proxy/metrics.h"
 
 namespace reflex::proxy {
 
@@ -139,24 +140,74 @@ void Runtime::BeginDrain() {
       });
     }
   }
+  if (metrics_) {
+    asio::post(context(0), [a = metrics_.get()] {
+      std::error_code ignored;
+      a->close(ignored);
+    });
+  }
+}
+
+std::error_code Runtime::ListenMetrics(const HostPort& address) {
+  std::error_code ec;
+  const auto ip = asio::ip::make_address(address.host, ec);
+  if (ec) return std::make_error_code(std::errc::invalid_argument);
+  auto acceptor = std::make_unique<asio::ip::tcp::acceptor>(context(0));
+  const asio::ip::tcp::endpoint endpoint(ip, address.port);
+  acceptor->open(endpoint.protocol(), ec);
+  if (!ec) acceptor->set_option(asio::ip::tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor->bind(endpoint, ec);
+  if (!ec) acceptor->listen(64, ec);
+  if (ec) return ec;
+  Log(LogLevel::kInfo, "metrics listening on %s",
+      FormatHostPort({address.host, acceptor->local_endpoint().port()}).c_str());
+  metrics_ = std::move(acceptor);
+  asio::co_spawn(context(0), MetricsLoop(metrics_.get()), asio::detached);
+  return {};
+}
+
+awaitable<void> Runtime::MetricsLoop(asio::ip::tcp::acceptor* acceptor) {
+  while (!draining_.load()) {
+    auto [ec, socket] = co_await acceptor->async_accept(kUseTuple);
+    if (draining_.load() || ec == asio::error::operation_aborted) break;
+    if (ec) continue;
+    // One scrape at a time: a page is small, and a scraper that stalls is
+    // cut off by the request timeout.
+    co_await ServeMetricsConnection(std::move(socket), [this] {
+      return PrometheusText(stats_, PoolStats(), options_.role);
+    });
+  }
+}
+
+std::vector<NamedPoolStats> Runtime::PoolStats() {
+  std::vector<NamedPoolStats> pools = {{"buffers", pool_.Stats()}};
+  for (const auto& [name, stats] : extra_pools_) pools.push_back({name, stats()});
+  return pools;
 }
 
 void Runtime::PrintStats() {
-  std::vector<NamedPoolStats> pools = {{"buffers", pool_.Stats()}};
-  for (const auto& [name, stats] : extra_pools_) pools.push_back({name, stats()});
-  const std::string line = StatsJson(stats_, pools, options_.role);
+  const std::string line = StatsJson(stats_, PoolStats(), options_.role);
   std::printf("%s\n", line.c_str());
   std::fflush(stdout);
 }
 
 awaitable<void> Runtime::Signals() {
   asio::signal_set signals(co_await asio::this_coro::executor, SIGINT, SIGTERM, SIGUSR1);
+  signals.add(SIGHUP);
   asio::steady_timer timer(co_await asio::this_coro::executor);
   while (true) {
     auto [ec, signo] = co_await signals.async_wait(kUseTuple);
     if (ec) co_return;
     if (signo == SIGUSR1) {
       PrintStats();
+      continue;
+    }
+    if (signo == SIGHUP) {
+      if (reload_) {
+        reload_();
+      } else {
+        REFLEX_LOG(kInfo, "SIGHUP: nothing to reload");
+      }
       continue;
     }
     BeginDrain();

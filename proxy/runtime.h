@@ -3,7 +3,7 @@
 // spread connections over them), so a connection lives on one thread from
 // accept to close and no lock sits on the data path. Signals: SIGTERM and
 // SIGINT drain (stop accepting, let connections finish, up to a limit),
-// SIGUSR1 prints statistics. Accept errors such as EMFILE pause that
+// SIGUSR1 prints statistics, SIGHUP reloads (OnReload). Accept errors such as EMFILE pause that
 // acceptor briefly instead of spinning.
 #ifndef REFLEX_PROXY_RUNTIME_H_
 #define REFLEX_PROXY_RUNTIME_H_
@@ -54,6 +54,13 @@ class Runtime {
   [[nodiscard]] std::error_code Listen(const HostPort& address, const std::string& name,
                                        Handler handler);
 
+  // Serves the statistics in Prometheus's text format at http://address/metrics
+  // (on thread 0) and prints "metrics listening on HOST:PORT"; closed
+  // when the drain begins.
+  [[nodiscard]] std::error_code ListenMetrics(const HostPort& address);
+  // Runs on thread 0 at each SIGHUP (none: SIGHUP is logged and ignored).
+  void OnReload(std::function<void()> reload) { reload_ = std::move(reload); }
+
   // Runs until drained after a signal. The process's exit status.
   int Run();
 
@@ -63,6 +70,8 @@ class Runtime {
   awaitable<void> Signals();
   void BeginDrain();
   void PrintStats();
+  std::vector<NamedPoolStats> PoolStats();
+  awaitable<void> MetricsLoop(asio::ip::tcp::acceptor* acceptor);
 
   RuntimeOptions options_;
   Stats stats_;
@@ -70,6 +79,8 @@ class Runtime {
   std::vector<std::unique_ptr<asio::io_context>> contexts_;
   std::vector<std::unique_ptr<Listener>> listeners_;
   std::vector<std::pair<std::string, std::function<pool::PoolStats()>>> extra_pools_;
+  std::unique_ptr<asio::ip::tcp::acceptor> metrics_;
+  std::function<void()> reload_;
   std::atomic<bool> draining_{false};
 };
 

@@ -52,9 +52,13 @@ class ServerConnection {
       : env_(env),
         dialer_(dialer),
         rec_(state.record),
-        context_(env.per_connection_context ? env.per_connection_context(*env.context) : nullptr),
+        held_context_(env.live != nullptr ? env.live->Current() : nullptr),
+        own_context_(env.per_connection_context
+                         ? env.per_connection_context(held_context_ ? *held_context_ : *env.context)
+                         : nullptr),
+        context_(own_context_ ? *own_context_ : held_context_ ? *held_context_ : *env.context),
         session_slot_(state.session),
-        session_(state.session.emplace(context_ ? *context_ : *env.context, *env.clock, *env.random)),
+        session_(state.session.emplace(context_, *env.clock, *env.random)),
         client_(std::move(client)),
         watchdog_(*env.sweeper, [this] {
           client_.Cancel();
@@ -62,8 +66,7 @@ class ServerConnection {
         }) {
     rec_.start = std::chrono::steady_clock::now();
     rec_.peer = LoggedPeer(client_.PeerName());
-    watchdog_.Start(Watchdog::Clock::now() +
-                        std::chrono::milliseconds(env.context->config().hello_wait_ms),
+    watchdog_.Start(Watchdog::Clock::now() + std::chrono::milliseconds(context_.config().hello_wait_ms),
                     env.timeouts.idle);
   }
   ServerConnection(const ServerConnection&) = delete;
@@ -81,6 +84,11 @@ class ServerConnection {
     client_.Close();
     if (upstream_) upstream_->Close();
     watchdog_.Stop();
+    if (tunnel_open_) {
+      user_->tunnels_open.fetch_sub(1, std::memory_order_relaxed);
+      user_->bytes_up.fetch_add(rec_.up, std::memory_order_relaxed);
+      user_->bytes_down.fetch_add(rec_.down, std::memory_order_relaxed);
+    }
     env_.stats->ConnectionClosed(rec_.reason);
     rec_.LogLine("server");
   }
@@ -118,7 +126,12 @@ class ServerConnection {
     (e->profile == Profile::kV2 ? env_.stats->handshakes_v2 : env_.stats->handshakes_v1)
         .fetch_add(1, std::memory_order_relaxed);
     rec_.profile = ProfileName(e->profile);
-    rec_.user = ShortUserId(env_.context->config().users[e->user_index]).data();
+    user_id_ = context_.config().users[e->user_index];
+    rec_.user = ShortUserId(user_id_).data();
+    user_ = &env_.stats->users.For(rec_.user.view());
+    if (env_.drop_removed_users && env_.live != nullptr) {
+      watchdog_.SetRevocation([this] { return UserRemoved(); });
+    }
     co_return ServerPhase::kReplyHello;
   }
 
@@ -159,6 +172,7 @@ class ServerConnection {
     if (request_.command != kCommandConnect) {
       refuse_code_ = kConnectCommandNotSupported;
       rec_.Close(CloseReason::kCommandNotSupported, std::to_string(request_.command));
+      user_->refusals[static_cast<size_t>(rec_.reason)].fetch_add(1, std::memory_order_relaxed);
       co_return ServerPhase::kRefuse;
     }
     co_return ServerPhase::kDialTarget;
@@ -176,9 +190,13 @@ class ServerConnection {
       } else {
         rec_.Close(CloseReason::kTargetUnreachable, ec.message());
       }
+      user_->refusals[static_cast<size_t>(rec_.reason)].fetch_add(1, std::memory_order_relaxed);
       co_return ServerPhase::kRefuse;
     }
     upstream_.emplace(std::move(upstream));
+    tunnel_open_ = true;
+    user_->tunnels_total.fetch_add(1, std::memory_order_relaxed);
+    user_->tunnels_open.fetch_add(1, std::memory_order_relaxed);
     std::array<uint8_t, kFrameOverheadBytes> connected{};
     size_t connected_size = 0;
     if (session_.SealConnectResult(kConnectOk, connected, &connected_size) == Error::kOk) {
@@ -264,6 +282,7 @@ class ServerConnection {
         SealPump(session_, *upstream_, client_, env_, watchdog_, &rec_.down));
     in_.have = in_.dirty = 0;
     RecordRelayEnd(r1, r2, watchdog_, rec_);
+    if (watchdog_.revoked()) rec_.Close(CloseReason::kUserRemoved);
     if (rec_.reason == CloseReason::kTimeout) env_.stats->timeouts.fetch_add(1, std::memory_order_relaxed);
     // `errors` counts the client's bad bytes, not a failure to seal.
     if (rec_.reason == CloseReason::kSessionError && r1.protocol != Error::kOk) {
@@ -364,10 +383,25 @@ class ServerConnection {
     co_return e;
   }
 
+  // Whether a reload has removed this connection's user since the last
+  // look (a look at the users only when something was reloaded).
+  bool UserRemoved() {
+    const uint64_t generation = env_.live->generation();
+    if (generation == seen_generation_) return false;
+    seen_generation_ = generation;
+    return !env_.live->Current()->FindUser(user_id_).has_value();
+  }
+
   ServerEnv& env_;
   Dialer& dialer_;
   ConnectionRecord& rec_;
-  std::unique_ptr<ServerContext> context_;  // a per-connection context (defect builds only)
+  std::shared_ptr<const ServerContext> held_context_;  // env.live's, when it is set
+  std::unique_ptr<ServerContext> own_context_;  // a per-connection context (defect builds only)
+  const ServerContext& context_;                // the context this connection uses
+  UserId user_id_{};                            // once the hello is accepted
+  UserCounters* user_ = nullptr;                // likewise
+  bool tunnel_open_ = false;                    // the target was reached
+  uint64_t seen_generation_ = 0;
   std::optional<ServerSession>& session_slot_;
   ServerSession& session_;
   Stream client_;

@@ -42,6 +42,26 @@ nlohmann::ordered_json TierJson(const pool::TierStats& t) {
 
 }  // namespace
 
+UserCounters& UserStats::For(std::string_view user) {
+  base::MutexLock lock(mu_);
+  auto it = users_.find(user);
+  if (it == users_.end()) it = users_.emplace(std::string(user), std::make_unique<UserCounters>()).first;
+  return *it->second;
+}
+
+void UserStats::ForEach(const std::function<void(const std::string&, const UserCounters&)>& visit) const {
+  base::MutexLock lock(mu_);
+  for (const auto& [name, counters] : users_) visit(name, *counters);
+}
+
+ProcessFigures ReadProcessFigures() {
+  ProcessFigures f;
+  MemoryKib(&f.rss_kib, &f.peak_rss_kib);
+  f.heap_in_use_bytes = static_cast<uint64_t>(mallinfo2().uordblks);
+  f.fds = OpenFds();
+  return f;
+}
+
 void Stats::ConnectionOpened() {
   accepted.fetch_add(1, std::memory_order_relaxed);
   const uint64_t now = active.fetch_add(1, std::memory_order_relaxed) + 1;
@@ -68,8 +88,7 @@ std::string StatsJson(const Stats& s, const std::vector<NamedPoolStats>& named,
       closes[std::string(CloseReasonName(static_cast<CloseReason>(r)))] = n;
     }
   }
-  uint64_t rss = 0, peak = 0;
-  MemoryKib(&rss, &peak);
+  const ProcessFigures process = ReadProcessFigures();
   const nlohmann::ordered_json j = {
       {"role", role},
       {"connections",
@@ -88,10 +107,10 @@ std::string StatsJson(const Stats& s, const std::vector<NamedPoolStats>& named,
       {"closes", closes},
       {"bytes", {{"up", v(s.bytes_up)}, {"down", v(s.bytes_down)}}},
       {"pools", pools},
-      {"rss_kib", rss},
-      {"heap_in_use_bytes", static_cast<uint64_t>(mallinfo2().uordblks)},
-      {"peak_rss_kib", peak},
-      {"fds", OpenFds()}};
+      {"rss_kib", process.rss_kib},
+      {"heap_in_use_bytes", process.heap_in_use_bytes},
+      {"peak_rss_kib", process.peak_rss_kib},
+      {"fds", process.fds}};
   return j.dump();
 }
 

@@ -6,13 +6,47 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include "base/mutex.h"
+#include "base/thread_annotations.h"
 
 #include "pool/pool_stats.h"
 #include "proxy/close_reason.h"
 
 namespace reflex::proxy {
+
+// One user's share of a server's work. A user is named by the short hash
+// of the log lines' user= (never by the id, which is the v2 PSK's input).
+struct UserCounters {
+  std::atomic<uint64_t> tunnels_open{0};
+  std::atomic<uint64_t> tunnels_total{0};   // tunnels opened (target reached)
+  std::atomic<uint64_t> bytes_up{0};        // counted when each tunnel ends
+  std::atomic<uint64_t> bytes_down{0};
+  // Requests refused after the handshake, by close reason (target not
+  // allowed, unreachable, command not supported).
+  std::array<std::atomic<uint64_t>, kCloseReasonCount> refusals{};
+};
+
+// The users seen so far. Entries are created at a user's first tunnel and
+// kept (a user removed by a reload keeps its totals); their number is
+// bounded by the users ever configured.
+class UserStats {
+ public:
+  // Stable for the table's life.
+  UserCounters& For(std::string_view user);
+  // Each user's name and counters, in name order.
+  void ForEach(const std::function<void(const std::string&, const UserCounters&)>& visit) const;
+
+ private:
+  mutable base::Mutex mu_;
+  std::map<std::string, std::unique_ptr<UserCounters>, std::less<>> users_ REFLEX_GUARDED_BY(mu_);
+};
 
 struct Stats {
   std::atomic<uint64_t> accepted{0};
@@ -33,6 +67,7 @@ struct Stats {
   std::atomic<uint64_t> bytes_down{0};       // target -> client (plaintext)
   // Connections ended, by reason (the log line's close=).
   std::array<std::atomic<uint64_t>, kCloseReasonCount> closes{};
+  UserStats users;
 
   void ConnectionOpened();
   void ConnectionClosed(CloseReason reason) {
@@ -45,6 +80,15 @@ struct NamedPoolStats {
   std::string name;
   pool::PoolStats stats;
 };
+
+// The process as the kernel and malloc see it.
+struct ProcessFigures {
+  uint64_t rss_kib = 0;
+  uint64_t peak_rss_kib = 0;
+  uint64_t heap_in_use_bytes = 0;  // malloc's (mallinfo2)
+  uint64_t fds = 0;
+};
+ProcessFigures ReadProcessFigures();
 
 // {"role": ..., "connections": {...}, "bytes": {...}, "pools": {name:
 //  {...}, ...}, "rss_kib": N, "heap_in_use_bytes": N (malloc's, from

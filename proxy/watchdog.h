@@ -90,8 +90,12 @@ class Watchdog {
     if (registered_ && sweeper_ != nullptr) sweeper_->Remove(this);
     registered_ = false;
   }
+  // Ends the connection at the first sweep where `revoked` returns true
+  // (reason "revoked"): a user a reload removed, say.
+  void SetRevocation(std::function<bool()> revoked) { revoked_ = std::move(revoked); }
   bool expired() const { return expired_; }
-  // What expired: "deadline" or "idle".
+  bool revoked() const { return revoked_expired_; }
+  // What expired: "deadline", "idle" or "revoked".
   const char* reason() const { return reason_; }
 
   // A connect in progress: `cancel` runs if `deadline` passes first.
@@ -122,6 +126,10 @@ class Watchdog {
       expired_ = true;
       reason_ = deadline ? "deadline" : "idle";
       cancel_();
+    } else if (revoked_ && revoked_()) {
+      expired_ = revoked_expired_ = true;
+      reason_ = "revoked";
+      cancel_();
     }
   }
 
@@ -132,6 +140,8 @@ class Watchdog {
   Clock::time_point last_activity_;
   bool registered_ = false;
   bool expired_ = false;
+  bool revoked_expired_ = false;
+  std::function<bool()> revoked_;
   const char* reason_ = "";
   Clock::time_point connect_deadline_ = Clock::time_point::max();
   std::function<void()> connect_cancel_;

@@ -41,8 +41,22 @@ Error ServerContext::Create(const ServerConfig& config, std::unique_ptr<ServerCo
     if (const Error e = PrepareServerHandshakeV2(user, &state); e != Error::kOk) return e;
     context->prepared_v2_.push_back(state);
   }
-  context->replay_filter_ = std::make_unique<ReplayFilter>(
+  context->replay_filter_ = std::make_shared<ReplayFilter>(
       ReplayFilter::Options{config.replay_capacity, config.timestamp_window_seconds});
+  *out = std::move(context);
+  return Error::kOk;
+}
+
+Error ServerContext::CreateReplacing(const ServerConfig& config, const ServerContext& previous,
+                                     std::unique_ptr<ServerContext>* out) {
+  if (config.timestamp_window_seconds != previous.config_.timestamp_window_seconds) {
+    return Error::kInvalidArgument;
+  }
+  ServerConfig same_filter = config;
+  same_filter.replay_capacity = previous.config_.replay_capacity;
+  std::unique_ptr<ServerContext> context;
+  if (const Error e = Create(same_filter, &context); e != Error::kOk) return e;
+  context->replay_filter_ = previous.replay_filter_;
   *out = std::move(context);
   return Error::kOk;
 }

@@ -62,6 +62,12 @@ class ServerContext {
   // invalid_argument: no profile, no user, a duplicate user, a window or
   // wait below 1; crypto_init_failed.
   static Error Create(const ServerConfig& config, std::unique_ptr<ServerContext>* out);
+  // A context for a new configuration (users added or removed) that keeps
+  // `previous`'s replay filter, so a hello accepted before the change
+  // cannot be replayed after it. The filter's capacity and window stay
+  // `previous`'s; `config`'s window must equal it (invalid_argument).
+  static Error CreateReplacing(const ServerConfig& config, const ServerContext& previous,
+                               std::unique_ptr<ServerContext>* out);
 
   const ServerConfig& config() const { return config_; }
   bool accepts(Profile p) const;
@@ -75,7 +81,7 @@ class ServerContext {
   explicit ServerContext(const ServerConfig& config);
   ServerConfig config_;
   std::vector<noise::HandshakeState> prepared_v2_;
-  std::unique_ptr<ReplayFilter> replay_filter_;
+  std::shared_ptr<ReplayFilter> replay_filter_;  // shared with replacements
 };
 
 class ServerSession {

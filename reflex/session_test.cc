@@ -400,6 +400,40 @@ TEST_P(FallbackTest, AReplayedHelloFallsBackEvenLater) {
   ExpectFallback(hello, Error::kReplayedHello);
 }
 
+// A reload replaces the context with another set of users: hellos the old
+// one accepted stay refused (the replay filter carries over), a removed
+// user is refused, an added one accepted.
+TEST_P(FallbackTest, AReplacingContextKeepsTheReplayFilterAndTheNewUsers) {
+  auto c = Client(TestUser(2));
+  const Bytes hello = HelloOf(*c);
+  auto first = Server();
+  Delivered at;
+  Bytes in;
+  ASSERT_TRUE(Feed(*first, in, hello, &at));
+  ASSERT_EQ(at.events.back(), SessionEventKind::kHandshakeDone);
+
+  first.reset();  // a session holds its context
+  ServerConfig config = context_->config();
+  config.users = {TestUser(2), TestUser(4)};
+  std::unique_ptr<ServerContext> next;
+  ASSERT_EQ(ServerContext::CreateReplacing(config, *context_, &next), Error::kOk);
+  context_ = std::move(next);
+  ExpectFallback(hello, Error::kReplayedHello);
+  auto removed = Client(TestUser(1));
+  ExpectFallback(HelloOf(*removed), GetParam().profile == Profile::kV2 ? Error::kAuthFailed
+                                                                      : Error::kUnknownUser);
+  auto added = Client(TestUser(4));
+  auto s = Server();
+  Delivered added_at;
+  Bytes added_in;
+  ASSERT_TRUE(Feed(*s, added_in, HelloOf(*added), &added_at));
+  EXPECT_EQ(added_at.events.back(), SessionEventKind::kHandshakeDone);
+
+  config.timestamp_window_seconds += 1;
+  EXPECT_EQ(ServerContext::CreateReplacing(config, *context_, &next), Error::kInvalidArgument)
+      << "the filter's window cannot change under it";
+}
+
 TEST_P(FallbackTest, ALowOrderClientKeyFallsBack) {
   if (GetParam().profile == Profile::kV1Compat) {
     ClientHello h;

@@ -23,6 +23,28 @@ std::unique_ptr<ReflexProcess> ReflexProcess::Server(const std::string& tag, uin
   return StartServer(tag, fallback_port, std::move(extra), binary);
 }
 
+std::unique_ptr<ReflexProcess> ReflexProcess::ServerWithConfig(const std::string& tag,
+                                                               const std::string& config,
+                                                               std::vector<std::string> extra) {
+  auto p = std::unique_ptr<ReflexProcess>(new ReflexProcess);
+  std::vector<std::string> argv = Base("server", "proxy/reflex");
+  argv.push_back("--config");
+  argv.push_back(config);
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  p->child_ = std::make_unique<ChildProcess>(argv, TestDir(), tag);
+  p->port_ = p->child_->WaitForListening("server", std::chrono::seconds(20));
+  return p;
+}
+
+bool ReflexProcess::WaitForLog(const std::string& text, std::chrono::milliseconds timeout) {
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < until) {
+    if (child_->ReadStderr().find(text) != std::string::npos) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return child_->ReadStderr().find(text) != std::string::npos;
+}
+
 std::unique_ptr<ReflexProcess> ReflexProcess::ServerWithDefaultPolicy(const std::string& tag,
                                                                       uint16_t fallback_port,
                                                                       std::vector<std::string> extra) {

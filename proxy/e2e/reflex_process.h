@@ -15,6 +15,7 @@ namespace reflex::proxy::e2e {
 
 inline constexpr char kUser1[] = "6f1c2a9e-2b1d-4c1e-9a55-0f3b8d7c6e51";
 inline constexpr char kUser2[] = "0b7e5d44-91a3-4f0e-8c2b-7d6a5e4f3c21";
+inline constexpr char kUser3[] = "3c9d1e27-5a4b-4e8f-b1c2-d3e4f5a6b7c8";
 
 class ReflexProcess {
  public:
@@ -25,6 +26,9 @@ class ReflexProcess {
   static std::unique_ptr<ReflexProcess> Server(const std::string& tag, uint16_t fallback_port,
                                                std::vector<std::string> extra = {},
                                                const std::string& binary = "proxy/reflex");
+  // reflex server --config FILE EXTRA... (everything else from the file).
+  static std::unique_ptr<ReflexProcess> ServerWithConfig(const std::string& tag, const std::string& config,
+                                                         std::vector<std::string> extra = {});
   // The same without the loopback allowance: the default egress policy.
   static std::unique_ptr<ReflexProcess> ServerWithDefaultPolicy(const std::string& tag,
                                                                 uint16_t fallback_port,
@@ -42,6 +46,8 @@ class ReflexProcess {
   uint16_t http_port() const { return http_port_; }
   ChildProcess& child() { return *child_; }
 
+  // Waits (bounded) until the log (stderr) holds `text`.
+  bool WaitForLog(const std::string& text, std::chrono::milliseconds timeout);
   // The statistics now (SIGUSR1; the JSON line it prints), or null.
   nlohmann::json Stats();
   // Polls the statistics until no connection is open and every pooled

@@ -1,0 +1,230 @@
+#include "proxy/flags.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "proxy/address.h"
+#include "proxy/egress_policy.h"
+#include "proxy/local_auth.h"
+#include "reflex/session_types.h"
+
+namespace reflex::proxy {
+namespace {
+
+// A finite number of seconds in [min, max].
+CLI::Validator SecondsIn(double min, double max) {
+  auto text = [](double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%g", v);
+    return std::string(buf);
+  };
+  const std::string range = "seconds from " + text(min) + " to " + text(max);
+  return CLI::Validator(
+      [min, max, range](std::string& s) -> std::string {
+        double v = 0;
+        const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+        if (ec != std::errc() || end != s.data() + s.size() || !std::isfinite(v) || v < min ||
+            v > max) {
+          return "'" + s + "' is not " + range;
+        }
+        return {};
+      },
+      "SECONDS in [" + text(min) + ", " + text(max) + "]");
+}
+
+CLI::Validator CidrCheck() {
+  return CLI::Validator(
+      [](std::string& s) {
+        Cidr c;
+        return ParseCidr(s, &c) ? std::string() : "not an address or ADDRESS/BITS range: " + s;
+      },
+      "CIDR");
+}
+
+CLI::Validator LocalUserCheck() {
+  return CLI::Validator(
+      [](std::string& s) {
+        return IsLocalUserSpec(s) ? std::string()
+                                  : std::string("not NAME:PASS (a name without ':', each 1 to 255 bytes)");
+      },
+      "NAME:PASS");
+}
+
+}  // namespace
+
+CLI::Validator HostPortCheck() {
+  return CLI::Validator(
+      [](std::string& s) {
+        HostPort hp;
+        return ParseHostPort(s, &hp) ? std::string() : "not HOST:PORT: " + s;
+      },
+      "HOST:PORT");
+}
+
+CLI::Validator UuidCheck() {
+  return CLI::Validator(
+      [](std::string& s) {
+        UserId id;
+        return ParseUserId(s, &id) ? std::string() : "not a UUID: " + s;
+      },
+      "UUID");
+}
+
+void AddCommonOptions(CLI::App* app, CommonFlags* f) {
+  app->add_option("--log-level", f->log_level, "error, warn, info or debug")
+      ->check(CLI::IsMember({"error", "warn", "info", "debug"}));
+  app->add_option("--log-peers", f->log_peers,
+                  "peers in log lines: none, hashed (a keyed hash of the address; default) or full")
+      ->check(CLI::IsMember({"none", "hashed", "full"}));
+  app->add_flag("--log-targets", f->log_targets, "log targets at info level too (else at debug only)");
+  app->add_option("--threads", f->threads, "threads, one io_context each (0: one per core)")
+      ->check(CLI::Range(0, 1024));
+  app->add_flag("--stats", f->stats, "print statistics (JSON, stdout) on SIGUSR1 and at exit");
+  app->add_option("--aead", f->aead, "ChaCha20-Poly1305 backend: openssl or sodium")
+      ->check(CLI::IsMember({"openssl", "sodium"}));
+  app->add_option("--max-connections", f->max_connections, "connections open at once")
+      ->check(CLI::Range(1, 10000000));
+  app->add_option("--drain-timeout", f->drain_timeout_s, "seconds to let connections end on SIGTERM")
+      ->check(SecondsIn(0, 3600));
+  app->add_option("--idle-timeout", f->idle_timeout_s, "seconds without a byte before a tunnel closes")
+      ->check(SecondsIn(1, kMaxTimeoutSeconds));
+  app->add_option("--connect-timeout", f->connect_timeout_s, "seconds for a TCP connect")
+      ->check(SecondsIn(0.1, 600));
+  app->add_option("--handshake-timeout", f->handshake_timeout_s,
+                  "seconds for a local request or a Reflex handshake")
+      ->check(SecondsIn(0.1, 600));
+  app->add_option("--config", "JSON file; keys are these flags' long names");
+  app->add_flag("--check-config", f->check_config,
+                "check the flags and the config file, say so and exit without starting");
+}
+
+void AddServerOptions(CLI::App* app, ServerFlags* f) {
+  app->add_option("--listen", f->listen, "address to listen on")->required()->check(HostPortCheck());
+  app->add_option("--user", f->users, "a user's UUID (repeat for more)")->required()->check(UuidCheck());
+  app->add_option("--fallback", f->fallback, "where everything that is not Reflex goes")
+      ->required()->check(HostPortCheck());
+  app->add_option("--profile", f->profiles, "profiles accepted: v2 (default), v1-compat")
+      ->check(CLI::IsMember({"v2", "v1-compat"}));
+  app->add_option("--allow-target", f->allow_targets,
+                     "let users reach this range (CIDR; repeat), though the default refuses it")
+      ->check(CidrCheck());
+  app->add_option("--deny-target", f->deny_targets, "refuse targets in this range (CIDR; repeat)")
+      ->check(CidrCheck());
+  app->add_option("--window", f->window_s, "seconds a hello's timestamp may be off")
+      ->check(CLI::Range(int64_t{1}, kMaxWindowSeconds));
+  app->add_option("--hello-wait", f->hello_wait_ms, "milliseconds to wait for a hello")
+      ->check(CLI::Range(int64_t{1}, kMaxHelloWaitMs));
+  app->add_option("--replay-capacity", f->replay_capacity, "hellos the replay filter remembers")
+      ->check(CLI::Range(kMinReplayCapacity, kMaxReplayCapacity));
+  app->add_option("--metrics", f->metrics, "serve Prometheus metrics at http://HOST:PORT/metrics")
+      ->check(HostPortCheck());
+  app->add_flag("--public-metrics", f->public_metrics,
+                "let --metrics listen beyond loopback (a prober who finds it knows what runs here)");
+  app->add_flag("--drop-removed-users", f->drop_removed_users,
+                "on reload (SIGHUP), also end the open tunnels of users no longer configured");
+}
+
+void AddClientOptions(CLI::App* app, ClientFlags* f) {
+  app->add_option("--server", f->server, "the Reflex server")->required()->check(HostPortCheck());
+  app->add_option("--user", f->user, "your UUID")->required()->check(UuidCheck());
+  app->add_option("--socks", f->socks, "local SOCKS5 address")->required()->check(HostPortCheck());
+  app->add_option("--http", f->http, "local HTTP CONNECT address")->check(HostPortCheck());
+  app->add_option("--profile", f->profile, "v2 (default) or v1-compat")
+      ->check(CLI::IsMember({"v2", "v1-compat"}));
+  app->add_option("--local-user", f->local_users,
+                     "NAME:PASS the local ports require (SOCKS5 username/password, HTTP Basic); repeat")
+      ->check(LocalUserCheck());
+  app->add_flag("--allow-open-proxy", f->allow_open_proxy,
+                   "listen on a non-loopback address without --local-user");
+  app->add_option("--morph", f->morph, "traffic morphing: youtube, zoom or http2-api")
+      ->check(CLI::IsMember({"youtube", "zoom", "http2-api"}));
+}
+
+void LastValueWins(CLI::App* sub) {
+  for (CLI::Option* o : sub->get_options()) {
+    if (o->get_items_expected_max() == 1) o->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  }
+}
+
+bool ExpandConfig(std::vector<std::string>& args, CLI::App* sub, std::string* error) {
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string path;
+    size_t drop = 0;
+    if (args[i] == "--config" && i + 1 < args.size()) {
+      path = args[i + 1];
+      drop = 2;
+    } else if (args[i].rfind("--config=", 0) == 0) {
+      path = args[i].substr(9);
+      drop = 1;
+    } else {
+      continue;
+    }
+    std::ifstream in(path);
+    if (!in) {
+      *error = "cannot read config " + path;
+      return false;
+    }
+    const nlohmann::json doc = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+    if (!doc.is_object()) {
+      *error = "config " + path + " is not a JSON object";
+      return false;
+    }
+    std::vector<std::string> expanded;
+    for (const auto& [key, value] : doc.items()) {
+      if (key == "config" || sub->get_option_no_throw("--" + key) == nullptr) {
+        *error = "config " + path + ": unknown key '" + key + "'";
+        return false;
+      }
+      auto scalar = [&](const nlohmann::json& v, std::string* out) {
+        if (v.is_string()) *out = v.get<std::string>();
+        else if (v.is_number_integer()) *out = std::to_string(v.get<int64_t>());
+        else if (v.is_number()) *out = std::to_string(v.get<double>());
+        else return false;
+        return true;
+      };
+      if (value.is_boolean()) {
+        if (value.get<bool>()) expanded.push_back("--" + key);
+        continue;
+      }
+      for (const nlohmann::json& v : value.is_array() ? value : nlohmann::json::array({value})) {
+        std::string text;
+        if (!scalar(v, &text)) {
+          *error = "config " + path + ": key '" + key + "' must be a string, number, list or boolean";
+          return false;
+        }
+        expanded.push_back("--" + key);
+        expanded.push_back(text);
+      }
+    }
+    args.erase(args.begin() + static_cast<ptrdiff_t>(i), args.begin() + static_cast<ptrdiff_t>(i + drop));
+    args.insert(args.begin(), expanded.begin(), expanded.end());
+    return true;
+  }
+  return true;
+}
+
+bool ParseServerArgs(const std::vector<std::string>& args, CommonFlags* common, ServerFlags* flags,
+                     std::string* error) {
+  CLI::App app("reflex server", "reflex");
+  CLI::App* server = app.add_subcommand("server");
+  AddCommonOptions(server, common);
+  AddServerOptions(server, flags);
+  LastValueWins(server);
+  std::vector<std::string> rest = args;
+  if (!ExpandConfig(rest, server, error)) return false;
+  rest.insert(rest.begin(), "server");
+  std::reverse(rest.begin(), rest.end());  // CLI11 parses a reversed vector
+  try {
+    app.parse(rest);
+  } catch (const CLI::ParseError& e) {
+    *error = e.what();
+    return false;
+  }
+  return true;
+}
+
+}  // namespace reflex::proxy

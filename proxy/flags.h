@@ -1,0 +1,85 @@
+// The flags of `reflex server` and `reflex client`, and --config FILE (a
+// JSON object whose keys are the flags' long names). One definition for
+// the start and for a reload (SIGHUP), which parses the same command line
+// again and so re-reads the file.
+#ifndef REFLEX_PROXY_FLAGS_H_
+#define REFLEX_PROXY_FLAGS_H_
+
+#include <CLI/CLI.hpp>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "reflex/aead.h"
+
+namespace reflex::proxy {
+
+struct CommonFlags {
+  std::string log_level = "info";
+  std::string log_peers = "hashed";
+  bool log_targets = false;
+  int threads = 0;
+  bool stats = false;
+  std::string aead = std::string(AeadBackendName(DefaultAeadBackend()));
+  size_t max_connections = 20000;
+  double drain_timeout_s = 10;
+  double idle_timeout_s = 300;
+  double connect_timeout_s = 10;
+  double handshake_timeout_s = 10;
+  bool check_config = false;
+};
+
+struct ServerFlags {
+  std::string listen, fallback;
+  std::vector<std::string> users, profiles;
+  std::vector<std::string> allow_targets, deny_targets;
+  int64_t window_s = 120;
+  int64_t hello_wait_ms = 10000;
+  size_t replay_capacity = 131072;
+  std::string metrics;          // HOST:PORT of the Prometheus endpoint; empty: none
+  bool public_metrics = false;  // let --metrics listen beyond loopback
+  bool drop_removed_users = false;
+};
+
+struct ClientFlags {
+  std::string server, socks, http, user, profile = "v2", morph;
+  std::vector<std::string> local_users;
+  bool allow_open_proxy = false;
+};
+
+// The ranges of the numeric flags. Durations are converted to integer
+// milliseconds, so NaN, infinities and values past these bounds (where the
+// conversion would be undefined) are refused before they are read.
+inline constexpr double kMaxTimeoutSeconds = 7 * 24 * 3600;  // a week
+inline constexpr int64_t kMaxHelloWaitMs = 600000;           // ten minutes
+inline constexpr int64_t kMaxWindowSeconds = 24 * 3600;
+// The replay filter must remember at least a burst of hellos, and at most
+// what fits in memory comfortably (about 40 bytes each).
+inline constexpr size_t kMinReplayCapacity = 1024;
+inline constexpr size_t kMaxReplayCapacity = size_t{1} << 24;
+
+// Checks of a flag's value: HOST:PORT, and a user's UUID.
+CLI::Validator HostPortCheck();
+CLI::Validator UuidCheck();
+
+void AddCommonOptions(CLI::App* app, CommonFlags* f);
+void AddServerOptions(CLI::App* app, ServerFlags* f);
+void AddClientOptions(CLI::App* app, ClientFlags* f);
+// A flag given twice (in the file and on the command line) takes the
+// last value; repeatable ones (--user, ...) collect every value.
+void LastValueWins(CLI::App* sub);
+
+// --config FILE: the JSON object's keys become flags placed before the
+// command line's own, so the command line wins. False (and *error) for an
+// unreadable file, a key that is not one of `sub`'s flags, or a value that
+// is not a string, number, list or boolean.
+bool ExpandConfig(std::vector<std::string>& args, CLI::App* sub, std::string* error);
+
+// `reflex server ARGS` parsed again, as at the start (for a reload).
+bool ParseServerArgs(const std::vector<std::string>& args, CommonFlags* common, ServerFlags* flags,
+                     std::string* error);
+
+}  // namespace reflex::proxy
+
+#endif  // REFLEX_PROXY_FLAGS_H_
