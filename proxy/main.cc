@@ -189,6 +189,10 @@ void Reload(const std::vector<std::string>& args, const CommonFlags& running_com
     REFLEX_LOG(kWarn, "reload: %s; the running configuration stays", error.c_str());
     return;
   }
+  if (running_common.idle_timeout_s * 1000 < static_cast<double>(flags.hello_wait_ms)) {
+    REFLEX_LOG(kWarn, "reload: --hello-wait is longer than --idle-timeout; the running configuration stays");
+    return;
+  }
   for (const std::string& name : SettingsNeedingARestart(running_common, running, common, flags)) {
     REFLEX_LOG(kWarn, "reload: %s changed, which takes a restart; ignored", name.c_str());
   }
