@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "proxy/address.h"
+#include "proxy/asio_config.h"
 #include "proxy/egress_policy.h"
 #include "proxy/local_auth.h"
 #include "reflex/session_types.h"
@@ -36,6 +37,17 @@ CLI::Validator SecondsIn(double min, double max) {
       "SECONDS in [" + text(min) + ", " + text(max) + "]");
 }
 
+// An IP literal, with or without a port ("192.0.2.1", "192.0.2.1:5353",
+// "[2001:db8::1]:53").
+CLI::Validator DnsServerCheck() {
+  return CLI::Validator(
+      [](std::string& s) {
+        HostPort hp;
+        return ParseDnsServer(s, &hp) ? std::string() : "not an IP address with an optional port: " + s;
+      },
+      "IP[:PORT]");
+}
+
 CLI::Validator CidrCheck() {
   return CLI::Validator(
       [](std::string& s) {
@@ -55,6 +67,18 @@ CLI::Validator LocalUserCheck() {
 }
 
 }  // namespace
+
+bool ParseDnsServer(const std::string& text, HostPort* out) {
+  std::error_code ec;
+  (void)asio::ip::make_address(text, ec);
+  HostPort hp{text, 53};
+  if (ec && !ParseHostPort(text, &hp)) return false;
+  (void)asio::ip::make_address(hp.host, ec);
+  if (ec) return false;
+  if (hp.port == 0) hp.port = 53;
+  *out = hp;
+  return true;
+}
 
 CLI::Validator HostPortCheck() {
   return CLI::Validator(
@@ -97,6 +121,11 @@ void AddCommonOptions(CLI::App* app, CommonFlags* f) {
   app->add_option("--handshake-timeout", f->handshake_timeout_s,
                   "seconds for a local request or a Reflex handshake")
       ->check(SecondsIn(0.1, 600));
+  app->add_option("--dns-server", f->dns_servers,
+                  "a DNS server's IP[:PORT] to resolve names with (repeat; default: /etc/resolv.conf's)")
+      ->check(DnsServerCheck());
+  app->add_option("--dns-timeout", f->dns_timeout_s, "seconds for one name's lookup, every retry included")
+      ->check(SecondsIn(0.1, 60));
   app->add_option("--config", "JSON file; keys are these flags' long names");
   app->add_flag("--check-config", f->check_config,
                 "check the flags and the config file, say so and exit without starting");
@@ -124,6 +153,9 @@ void AddServerOptions(CLI::App* app, ServerFlags* f) {
       ->check(HostPortCheck());
   app->add_flag("--public-metrics", f->public_metrics,
                 "let --metrics listen beyond loopback (a prober who finds it knows what runs here)");
+  app->add_option("--max-lookups-per-user", f->max_lookups_per_user,
+                  "DNS lookups one user may have in flight on a thread")
+      ->check(CLI::Range(size_t{1}, kMaxLookupsPerUser));
   app->add_flag("--drop-removed-users", f->drop_removed_users,
                 "on reload (SIGHUP), also end the open tunnels of users no longer configured");
 }

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "proxy/address.h"
 #include "reflex/aead.h"
 
 namespace reflex::proxy {
@@ -28,6 +29,8 @@ struct CommonFlags {
   double connect_timeout_s = 10;
   double handshake_timeout_s = 10;
   bool check_config = false;
+  std::vector<std::string> dns_servers;  // IP[:PORT]; empty: /etc/resolv.conf's
+  double dns_timeout_s = 5;
 };
 
 struct ServerFlags {
@@ -40,6 +43,7 @@ struct ServerFlags {
   std::string metrics;          // HOST:PORT of the Prometheus endpoint; empty: none
   bool public_metrics = false;  // let --metrics listen beyond loopback
   bool drop_removed_users = false;
+  size_t max_lookups_per_user = 8;
 };
 
 struct ClientFlags {
@@ -58,6 +62,10 @@ inline constexpr int64_t kMaxWindowSeconds = 24 * 3600;
 // what fits in memory comfortably (about 40 bytes each).
 inline constexpr size_t kMinReplayCapacity = 1024;
 inline constexpr size_t kMaxReplayCapacity = size_t{1} << 24;
+inline constexpr size_t kMaxLookupsPerUser = 1024;
+
+// --dns-server's value: an IP literal, its port 53 unless given.
+bool ParseDnsServer(const std::string& text, HostPort* out);
 
 // Checks of a flag's value: HOST:PORT, and a user's UUID.
 CLI::Validator HostPortCheck();

@@ -85,6 +85,31 @@ Timeouts TimeoutsOf(const CommonFlags& f) {
   return {ms(f.handshake_timeout_s), ms(f.connect_timeout_s), ms(f.idle_timeout_s)};
 }
 
+ResolverOptions ResolverOf(const CommonFlags& f, size_t max_lookups_per_user) {
+  ResolverOptions o;
+  for (const std::string& s : f.dns_servers) {
+    HostPort hp;
+    if (ParseDnsServer(s, &hp)) o.servers.push_back(hp);
+  }
+  o.timeout = std::chrono::milliseconds(static_cast<int64_t>(f.dns_timeout_s * 1000));
+  o.max_in_flight_per_key = max_lookups_per_user;
+  return o;
+}
+
+// One resolver per thread; false (and a message) if c-ares cannot start.
+bool StartResolvers(Runtime& runtime, const ResolverOptions& options,
+                    std::vector<std::unique_ptr<Resolver>>* out, std::string* error) {
+  for (int t = 0; t < runtime.threads(); ++t) {
+    std::unique_ptr<Resolver> resolver;
+    if (const std::error_code ec = Resolver::Create(runtime.context(t).get_executor(), options, &resolver); ec) {
+      *error = "cannot start the DNS resolver: " + ec.message();
+      return false;
+    }
+    out->push_back(std::move(resolver));
+  }
+  return true;
+}
+
 RuntimeOptions RuntimeOf(const CommonFlags& f, const char* role) {
   RuntimeOptions o;
   o.threads = f.threads;
@@ -243,6 +268,10 @@ int RunServer(const CommonFlags& common, const ServerFlags& flags, const std::ve
   std::vector<std::unique_ptr<ServerEnv>> envs;
   std::vector<std::unique_ptr<TcpDialer>> dialers;
   std::vector<std::unique_ptr<Sweeper>> sweepers;
+  std::vector<std::unique_ptr<Resolver>> resolvers;
+  if (!StartResolvers(runtime, ResolverOf(common, flags.max_lookups_per_user), &resolvers, &error)) {
+    return Fail(error);
+  }
   for (int t = 0; t < runtime.threads(); ++t) {
     sweepers.push_back(std::make_unique<Sweeper>(runtime.context(t).get_executor()));
     auto env = std::make_unique<ServerEnv>();
@@ -257,8 +286,8 @@ int RunServer(const CommonFlags& common, const ServerFlags& flags, const std::ve
     env->fallback = fallback;
     if constexpr (kDefectAcceptReplay) env->per_connection_context = &ContextOfItsOwn;
     envs.push_back(std::move(env));
-    dialers.push_back(std::make_unique<TcpDialer>(runtime.context(t).get_executor(),
-                                                  TimeoutsOf(common).connect, &target_policy));
+    dialers.push_back(std::make_unique<TcpDialer>(runtime.context(t).get_executor(), TimeoutsOf(common).connect,
+                                                  *resolvers[static_cast<size_t>(t)], &target_policy));
   }
   runtime.OnReload([&] { Reload(args, common, flags, live); });
   if (!flags.metrics.empty()) {
@@ -313,6 +342,9 @@ int RunClient(const CommonFlags& common, const ClientFlags& flags) {
   std::vector<std::unique_ptr<ClientEnv>> envs;
   std::vector<std::unique_ptr<TcpDialer>> dialers;
   std::vector<std::unique_ptr<Sweeper>> sweepers;
+  std::vector<std::unique_ptr<Resolver>> resolvers;
+  std::string error;
+  if (!StartResolvers(runtime, ResolverOf(common, kMaxLookupsPerUser), &resolvers, &error)) return Fail(error);
   for (int t = 0; t < runtime.threads(); ++t) {
     sweepers.push_back(std::make_unique<Sweeper>(runtime.context(t).get_executor()));
     auto env = std::make_unique<ClientEnv>(base);
@@ -323,8 +355,8 @@ int RunClient(const CommonFlags& common, const ClientFlags& flags) {
     env->clock = &clock;
     env->timeouts = TimeoutsOf(common);
     envs.push_back(std::move(env));
-    dialers.push_back(std::make_unique<TcpDialer>(runtime.context(t).get_executor(),
-                                                  TimeoutsOf(common).connect));
+    dialers.push_back(std::make_unique<TcpDialer>(runtime.context(t).get_executor(), TimeoutsOf(common).connect,
+                                                  *resolvers[static_cast<size_t>(t)]));
   }
   auto handler = [&](LocalProtocol protocol) {
     return [&, protocol](asio::ip::tcp::socket s, int t) {

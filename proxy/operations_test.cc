@@ -7,13 +7,17 @@
 
 #include <chrono>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <regex>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "proxy/connection_state.h"
 #include "proxy/e2e/child_process.h"
 #include "proxy/e2e/reflex_process.h"
+#include "proxy/e2e/test_dns_server.h"
 #include "proxy/e2e/test_servers.h"
 #include "reflex/crypto_init.h"
 #include "reflex/session_types.h"
@@ -125,6 +129,60 @@ TEST(OperationsCommandLine, MetricsBeyondLoopbackNeedPublicMetrics) {
                  TestDir(), "public-metrics");
   EXPECT_EQ(p.Wait(20s).value_or(-1), 1);
   EXPECT_NE(p.ReadStderr().find("--public-metrics"), std::string::npos) << p.ReadStderr();
+}
+
+// With the server's lookups on a DNS server that never answers one zone:
+// lookups of another zone are not delayed by them (on one thread, where
+// Asio's one resolver thread used to serialize them), and one user cannot
+// hold more than --max-lookups-per-user of them at once.
+TEST_F(Operations, ASilentDnsZoneDelaysNoOtherLookupAndOneUserCannotFillTheResolver) {
+  FakeDnsServer dns;
+  constexpr auto kDnsTimeout = 3s;
+  auto server = ReflexProcess::Server(
+      "dns-server", UnusedPort(),
+      {"--threads", "1", "--dns-server", "127.0.0.1:" + std::to_string(dns.port()), "--dns-timeout", "3",
+       "--max-lookups-per-user", "4"});
+  ASSERT_TRUE(server->ok()) << server->child().ReadStderr();
+  auto one = ReflexProcess::Client("dns-user1", server->port());
+  auto two = ReflexProcess::Client("dns-user2", server->port(), {"--user", kUser2});
+  ASSERT_TRUE(one->ok() && two->ok());
+
+  std::vector<std::thread> stalled;
+  std::vector<int> stalled_codes(4, -1);
+  for (size_t i = 0; i < stalled_codes.size(); ++i) {
+    stalled.emplace_back([&, i] {
+      BlockingSocket s(one->port());
+      stalled_codes[i] = Socks5Connect(s, "n" + std::to_string(i) + ".slow.test", 80);
+    });
+  }
+  const auto until = std::chrono::steady_clock::now() + 10s;
+  while (dns.slow_queries() < 4 && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(10ms);
+  }
+  ASSERT_GE(dns.slow_queries(), 4) << "the four lookups reached the DNS server";
+
+  auto timed = [](const std::function<int()>& connect) {
+    const auto start = std::chrono::steady_clock::now();
+    const int code = connect();
+    return std::make_pair(code, std::chrono::steady_clock::now() - start);
+  };
+  const auto [fast, fast_took] = timed([&] {
+    BlockingSocket s(two->port());
+    return Socks5Connect(s, "www.fast.test", echo_.port());
+  });
+  EXPECT_EQ(fast, 0) << "another zone resolves";
+  EXPECT_LT(fast_took, kDnsTimeout / 2) << "and is not kept waiting behind the silent zone";
+  const auto [capped, capped_took] = timed([&] {
+    BlockingSocket s(one->port());
+    return Socks5Connect(s, "n9.slow.test", 80);
+  });
+  EXPECT_EQ(capped, kConnectHostUnreachable) << "a fifth lookup of the same user is refused";
+  EXPECT_LT(capped_took, kDnsTimeout / 2) << "at once";
+
+  for (std::thread& t : stalled) t.join();
+  for (const int code : stalled_codes) EXPECT_EQ(code, kConnectTimedOut) << "the stalled lookups time out";
+  const std::string log = server->child().ReadStderr();
+  EXPECT_NE(log.find("close=target_unreachable"), std::string::npos) << log;
 }
 
 class Reload : public Operations {

@@ -181,7 +181,7 @@ class ServerConnection {
   // The target, the connect result, and the data of the request frame.
   awaitable<ServerPhase> DialTarget() {
     watchdog_.SetDeadline(Watchdog::Clock::time_point::max());
-    auto [ec, upstream] = co_await dialer_.ConnectTarget(TargetOf(request_), watchdog_);
+    auto [ec, upstream] = co_await dialer_.ConnectTarget(TargetOf(request_), watchdog_, LookupKey());
     if (ec) {
       env_.stats->target_failures.fetch_add(1, std::memory_order_relaxed);
       refuse_code_ = ConnectFailureCode(ec);
@@ -381,6 +381,14 @@ class ServerConnection {
     client_.ClearCancel();
     watchdog_.Rearm(Watchdog::Clock::time_point::max());
     co_return e;
+  }
+
+  // The user's key for the resolver's cap on lookups in flight (never
+  // the uncapped kOwnLookups: the id's first bytes with the top bit set).
+  uint64_t LookupKey() const {
+    uint64_t key = 0;
+    std::memcpy(&key, user_id_.data(), sizeof key);
+    return key | (uint64_t{1} << 63);
   }
 
   // Whether a reload has removed this connection's user since the last

@@ -7,40 +7,30 @@ namespace reflex::proxy {
 
 awaitable<std::pair<std::error_code, TcpStream>> TcpDialer::Connect(const HostPort& target,
                                                                     Watchdog& watchdog) {
-  return Dial(target, watchdog, nullptr);
+  return Dial(target, watchdog, nullptr, kOwnLookups);
 }
 
 awaitable<std::pair<std::error_code, TcpStream>> TcpDialer::ConnectTarget(const HostPort& target,
-                                                                          Watchdog& watchdog) {
-  return Dial(target, watchdog, policy_);
+                                                                          Watchdog& watchdog, uint64_t user) {
+  return Dial(target, watchdog, policy_, user);
 }
 
 std::error_code TargetNotAllowed() { return std::make_error_code(std::errc::permission_denied); }
 
 awaitable<std::pair<std::error_code, TcpStream>> TcpDialer::Dial(const HostPort& target,
                                                                  Watchdog& watchdog,
-                                                                 const EgressPolicy* policy) {
-  asio::ip::tcp::resolver resolver(executor_);
+                                                                 const EgressPolicy* policy, uint64_t key) {
+  Lookup lookup;
   asio::ip::tcp::socket socket(executor_);
   watchdog.ArmConnect(Watchdog::Clock::now() + timeout_, [&] {
-    resolver.cancel();
+    lookup.Cancel();
     std::error_code ignored;
     socket.close(ignored);
   });
-  std::error_code ec;
+  // An IP literal is its own answer (the resolver sends no query for it).
+  auto [ec, addresses] = co_await resolver_.Resolve(target.host, key, &lookup);
   std::vector<asio::ip::tcp::endpoint> endpoints;
-  // An address needs no resolver: asio resolves on a thread of its own, a
-  // hand-off per connection that an IP target does not need.
-  std::error_code literal;
-  const auto ip = asio::ip::make_address(target.host, literal);
-  if (!literal) {
-    endpoints.emplace_back(ip, target.port);
-  } else {
-    auto [rec, results] = co_await resolver.async_resolve(target.host, std::to_string(target.port),
-                                                          kUseTuple);
-    ec = rec;
-    for (const auto& entry : results) endpoints.push_back(entry.endpoint());
-  }
+  for (const asio::ip::address& a : addresses) endpoints.emplace_back(a, target.port);
   // Judged on the addresses about to be dialed, so no spelling of a name
   // or an address gets past it.
   if (!ec && policy != nullptr) {
@@ -62,6 +52,10 @@ awaitable<std::pair<std::error_code, TcpStream>> TcpDialer::Dial(const HostPort&
 
 uint8_t ConnectFailureCode(const std::error_code& ec) {
   if (ec == TargetNotAllowed()) return kConnectNotAllowed;
+  // A name whose lookup failed or never ended, or a user over the lookup cap.
+  if (ec == asio::error::no_recovery || ec == std::errc::resource_unavailable_try_again) {
+    return kConnectHostUnreachable;
+  }
   if (ec == asio::error::connection_refused) return kConnectRefused;
   if (ec == asio::error::host_unreachable || ec == asio::error::host_not_found ||
       ec == asio::error::host_not_found_try_again || ec == asio::error::no_data) {

@@ -24,6 +24,7 @@
 #include "proxy/address.h"
 #include "proxy/asio_config.h"
 #include "proxy/egress_policy.h"
+#include "proxy/resolver.h"
 #include "proxy/watchdog.h"
 
 namespace reflex::proxy {
@@ -109,28 +110,34 @@ class TcpStream {
   bool cancelled_ = false;
 };
 
-// Connects TcpStreams to host:port (resolving names), within a deadline
-// kept by the connection's watchdog. A target a user asked for goes
-// through ConnectTarget, which connects only to resolved addresses the
-// egress policy allows (TargetNotAllowed() when it allows none); the
-// server's own peers (its fallback, a client's server) through Connect.
+// Connects TcpStreams to host:port, within a deadline kept by the
+// connection's watchdog, resolving names with this thread's Resolver
+// (c-ares on the event loop). A target a user asked for goes through
+// ConnectTarget: its lookups count under the user's cap (`user`), and
+// only resolved addresses the egress policy allows are dialed
+// (TargetNotAllowed() when it allows none). The server's own peers (its
+// fallback, a client's server) go through Connect.
 class TcpDialer {
  public:
-  TcpDialer(asio::any_io_executor executor, std::chrono::milliseconds timeout,
+  TcpDialer(asio::any_io_executor executor, std::chrono::milliseconds timeout, Resolver& resolver,
             const EgressPolicy* policy = nullptr)
-      : executor_(executor), timeout_(timeout), policy_(policy) {}
+      : executor_(executor), timeout_(timeout), resolver_(resolver), policy_(policy) {}
   // ec: the reason (asio::error::timed_out when the deadline passed).
   awaitable<std::pair<std::error_code, TcpStream>> Connect(const HostPort& target, Watchdog& watchdog);
-  awaitable<std::pair<std::error_code, TcpStream>> ConnectTarget(const HostPort& target,
-                                                                 Watchdog& watchdog);
+  awaitable<std::pair<std::error_code, TcpStream>> ConnectTarget(const HostPort& target, Watchdog& watchdog,
+                                                                 uint64_t user);
 
  private:
   awaitable<std::pair<std::error_code, TcpStream>> Dial(const HostPort& target, Watchdog& watchdog,
-                                                        const EgressPolicy* policy);
+                                                        const EgressPolicy* policy, uint64_t key);
   asio::any_io_executor executor_;
   std::chrono::milliseconds timeout_;
+  Resolver& resolver_;
   const EgressPolicy* policy_;
 };
+
+// The resolver's key for the process's own lookups (fallback, server name).
+inline constexpr uint64_t kOwnLookups = Resolver::kUncappedKey;
 
 // The error of a target whose every address the egress policy refuses.
 std::error_code TargetNotAllowed();

@@ -203,7 +203,7 @@ class MemoryDialer {
   // The policy is the real dialer's (proxy/egress_policy_test.cc tests
   // it); here a target is dialed as any other connection.
   awaitable<std::pair<std::error_code, MemoryStream>> ConnectTarget(const HostPort& target,
-                                                                    Watchdog& watchdog) {
+                                                                    Watchdog& watchdog, uint64_t /*user*/) {
     return Connect(target, watchdog);
   }
 
