@@ -596,6 +596,10 @@ TEST(CommandLine, EveryNumericFlagRefusesOutOfRangeAndNonFiniteValues) {
       {&server, "--window", "86401"},          {&server, "--replay-capacity", "0"},
       {&server, "--replay-capacity", "1"},     {&server, "--replay-capacity", "99999999999"},
       {&server, "--threads", "-1"},            {&client, "--max-connections", "0"},
+      {&server, "--dns-timeout", "0"},         {&client, "--dns-timeout", "61"},
+      {&server, "--dns-timeout", "nan"},       {&server, "--max-lookups-per-user", "0"},
+      {&server, "--max-lookups-per-user", "1025"}, {&server, "--dns-server", "resolver.example"},
+      {&client, "--dns-server", "10.0.0.1:99999"},
   };
   for (const Bad& b : bad) {
     SCOPED_TRACE(b.flag + " " + b.value);
