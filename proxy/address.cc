@@ -25,7 +25,10 @@ bool ParseHostPort(std::string_view text, HostPort* out) {
     port = text.substr(colon + 1);
     if (host.find(':') != std::string_view::npos) return false;  // v6 needs brackets
   }
-  if (host.empty() || host.size() > 255 || port.empty()) return false;
+  // A NUL would cut the host short wherever it is read as a C string.
+  if (host.empty() || host.size() > 255 || port.empty() || host.find('\0') != std::string_view::npos) {
+    return false;
+  }
   unsigned value = 0;
   const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
   if (ec != std::errc() || end != port.data() + port.size() || value > 65535) return false;
@@ -42,6 +45,9 @@ std::string FormatHostPort(const HostPort& hp) {
 }
 
 bool RequestHeaderFor(const HostPort& target, RequestHeader* out) {
+  // inet_pton reads a C string: "127.0.0.1\0.example" must not pass as
+  // the address before its NUL.
+  if (target.host.find('\0') != std::string::npos) return false;
   RequestHeader h;
   h.command = 1;  // CONNECT, as SOCKS5 numbers it
   h.port = target.port;

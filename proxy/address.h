@@ -22,7 +22,7 @@ struct HostPort {
 std::string FormatHostPort(const HostPort& hp);
 
 // The request header naming a host and port: an IPv4 or IPv6 literal gets
-// its address type, anything else is a domain (1..255 bytes).
+// its address type, anything else is a domain (1..255 bytes, no NUL).
 [[nodiscard]] bool RequestHeaderFor(const HostPort& target, RequestHeader* out);
 // The host and port a request header names (IPv6 without brackets).
 HostPort TargetOf(const RequestHeader& header);

@@ -10,12 +10,15 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
 #include "proxy/e2e/child_process.h"
 #include "proxy/e2e/reflex_process.h"
+#include "proxy/e2e/test_dns_server.h"
 #include "proxy/e2e/test_servers.h"
+#include "proxy/egress_policy.h"
 #include "reflex/client_session.h"
 #include "reflex/crypto_init.h"
 #include "reflex/random.h"
@@ -161,6 +164,9 @@ TEST_F(Proxy, LogLinesHashPeersAndLeaveTargetsOutUnlessAskedFor) {
 TEST_F(Proxy, WithLocalUsersOnlyTheRightPasswordOpensATunnelThroughSocks5OrHttp) {
   auto client = ReflexProcess::Client("local-users", server_->port(), {"--local-user", "alice:s3cret"});
   ASSERT_TRUE(client->ok()) << client->child().ReadStderr();
+  const std::string cmdline = ReadFile("/proc/" + std::to_string(client->child().pid()) + "/cmdline");
+  EXPECT_NE(cmdline.find("--local-user"), std::string::npos);
+  EXPECT_EQ(cmdline.find("s3cret"), std::string::npos) << "ps shows no password";
   const std::string socks = "127.0.0.1:" + std::to_string(client->port());
   const std::string http = "http://127.0.0.1:" + std::to_string(client->http_port());
   ExpectFetched(Curl({"-x", "socks5h://alice:s3cret@" + socks, Url("/bytes/1024")}, "auth-socks"), 1024);
@@ -185,6 +191,15 @@ TEST_F(Proxy, WithLocalUsersOnlyTheRightPasswordOpensATunnelThroughSocks5OrHttp)
 
 // Bound beyond loopback without local users the client would be an open
 // proxy spending its owner's credential: it refuses to start, saying why.
+// Each --local-user takes one value: a word after it is not a second
+// password that would escape being hidden from ps.
+TEST(CommandLine, LocalUserTakesOneValue) {
+  ChildProcess p({Runfile("proxy/reflex"), "client", "--server", "127.0.0.1:1", "--user", kUser1, "--socks",
+                  "127.0.0.1:0", "--local-user", "a:1", "b:2", "--check-config"},
+                 TestDir(), "local-user-two-words");
+  EXPECT_EQ(p.Wait(20s).value_or(-1), 2) << p.ReadStderr();
+}
+
 TEST(CommandLine, TheClientRefusesANonLoopbackPortWithoutLocalUsers) {
   ChildProcess p({Runfile("proxy/reflex"), "client", "--server", "127.0.0.1:1", "--user", kUser1, "--socks",
                   "0.0.0.0:0"},
@@ -439,7 +454,9 @@ TEST_F(Faults, AnUnreachableTargetIsRepliedWithSocksCodeFiveOrFour) {
 // SOCKS reply 02 and a log line. --deny-target narrows what an
 // --allow-target opened.
 TEST_F(Faults, TheDefaultEgressPolicyRefusesTheServersOwnNetworksHoweverTheyAreSpelled) {
-  auto server = ReflexProcess::ServerWithDefaultPolicy("egress-default", http_->port());
+  FakeDnsServer dns;  // names it does not know are NXDOMAIN
+  auto server = ReflexProcess::ServerWithDefaultPolicy(
+      "egress-default", http_->port(), {"--dns-server", "127.0.0.1:" + std::to_string(dns.port())});
   ASSERT_TRUE(server->ok()) << server->child().ReadStderr();
   auto client = ReflexProcess::Client("egress-client", server->port());
   ASSERT_TRUE(client->ok()) << client->child().ReadStderr();
@@ -450,18 +467,48 @@ TEST_F(Faults, TheDefaultEgressPolicyRefusesTheServersOwnNetworksHoweverTheyAreS
     EXPECT_EQ(Socks5Connect(s, host, http_->port()), kConnectNotAllowed);
   }
   // Spellings getaddrinfo would read as 127.0.0.1 (inet_aton's forms, a
-  // NUL cutting the name short) are names to the resolver, and no such
-  // names exist: refused either way, never reached.
-  const std::string nul_name("127.0.0.1\0.example.com", 23);
-  for (const std::string& host : {std::string("2130706433"), std::string("0x7f.1"), nul_name}) {
+  // NUL cutting the name short) are names to the resolver (or, with the
+  // NUL, not even that), and no such names exist.
+  for (const char* host : {"2130706433", "0x7f.1"}) {
     SCOPED_TRACE(host);
     BlockingSocket s(client->port());
-    const int code = Socks5Connect(s, host, http_->port());
-    EXPECT_TRUE(code == kConnectNotAllowed || code == kConnectHostUnreachable) << code;
+    EXPECT_EQ(Socks5Connect(s, host, http_->port()), kConnectHostUnreachable);
+  }
+  {
+    BlockingSocket s(client->port());
+    ASSERT_TRUE(s.Send(Bytes{5, 1, 0}));
+    ASSERT_EQ(s.ReadExactly(2, 10s), (Bytes{5, 0}));
+    const std::string nul_name("127.0.0.1\0.example.com", 23);
+    Bytes request = {5, 1, 0, 3, static_cast<uint8_t>(nul_name.size())};
+    request.insert(request.end(), nul_name.begin(), nul_name.end());
+    request.push_back(static_cast<uint8_t>(http_->port() >> 8));
+    request.push_back(static_cast<uint8_t>(http_->port()));
+    ASSERT_TRUE(s.Send(request));
+    const Bytes reply = s.ReadExactly(10, 10s);
+    ASSERT_EQ(reply.size(), 10u);
+    EXPECT_EQ(reply[1], kConnectHostUnreachable) << "a domain with a NUL";
   }
   ExpectIdle(server.get());
   const std::string log = server->child().ReadStderr();
   EXPECT_NE(log.find("close=target_not_allowed"), std::string::npos) << log;
+
+  // The host's own address stays refused when the operator opens every
+  // IPv4 range (directly it would be "connection refused", 05: the test's
+  // HTTP server listens on loopback only).
+  std::optional<asio::ip::address> own;
+  for (const asio::ip::address& a : HostAddresses()) {
+    if (a.is_v4() && !a.is_loopback()) own = a;
+  }
+  if (own) {
+    auto open = ReflexProcess::ServerWithDefaultPolicy("egress-open", http_->port(), {"--allow-target", "0.0.0.0/0"});
+    ASSERT_TRUE(open->ok()) << open->child().ReadStderr();
+    auto open_client = ReflexProcess::Client("egress-open-client", open->port());
+    ASSERT_TRUE(open_client->ok()) << open_client->child().ReadStderr();
+    BlockingSocket s(open_client->port());
+    EXPECT_EQ(Socks5Connect(s, own->to_string(), http_->port()), kConnectNotAllowed) << own->to_string();
+  } else {
+    std::printf("SKIPPED the host's own address: no non-loopback IPv4 address here\n");
+  }
 
   auto narrowed = ReflexProcess::Server("egress-narrowed", http_->port(), {"--deny-target", "127.0.0.1"});
   ASSERT_TRUE(narrowed->ok()) << narrowed->child().ReadStderr();

@@ -1,6 +1,12 @@
 #include "proxy/egress_policy.h"
 
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
+
 #include <charconv>
+#include <cstring>
+#include <optional>
 
 namespace reflex::proxy {
 namespace {
@@ -29,22 +35,27 @@ bool StartsWith(const Bytes16& a, std::initializer_list<uint8_t> head, size_t ze
   return true;
 }
 
-// The IPv4 address an IPv6 address stands for, as ::ffff:a.b.c.d; other
-// addresses unchanged.
-Bytes16 Canonical(const asio::ip::address& address) {
-  if (address.is_v4()) return V4Mapped(address.to_v4());
-  Bytes16 a = address.to_v6().to_bytes();
+// The address as held (IPv4 as ::ffff:a.b.c.d).
+Bytes16 Held(const asio::ip::address& address) {
+  return address.is_v4() ? V4Mapped(address.to_v4()) : address.to_v6().to_bytes();
+}
+
+// The IPv4 address an IPv6 address carries, as ::ffff:a.b.c.d, if any
+// (not for ::ffff:a.b.c.d itself, which is held that way already).
+std::optional<Bytes16> CarriedIpv4(const Bytes16& a) {
   auto v4_at = [&](size_t at) {
     return V4Mapped(asio::ip::address_v4({a[at], a[at + 1], a[at + 2], a[at + 3]}));
   };
   if (StartsWith(a, {0x00, 0x64, 0xff, 0x9b}, 12)) return v4_at(12);  // NAT64 64:ff9b::/96
-  if (a[0] == 0x20 && a[1] == 0x02) return v4_at(2);                  // 6to4 2002:V4::/48
+  // RFC 8215's local-use NAT64 prefix, with the /96 layout its operators use.
+  if (StartsWith(a, {0x00, 0x64, 0xff, 0x9b, 0x00, 0x01}, 6)) return v4_at(12);
+  if (a[0] == 0x20 && a[1] == 0x02) return v4_at(2);  // 6to4 2002:V4::/48
   if (StartsWith(a, {}, 12)) {
-    // ::a.b.c.d (deprecated "IPv4-compatible"); :: and ::1 stay themselves.
+    // ::a.b.c.d (deprecated "IPv4-compatible"); :: and ::1 are themselves.
     const bool unspecified_or_loopback = a[12] == 0 && a[13] == 0 && a[14] == 0 && a[15] <= 1;
     if (!unspecified_or_loopback) return v4_at(12);
   }
-  return a;  // ::ffff:a.b.c.d is already canonical
+  return std::nullopt;
 }
 
 bool Contains(const Cidr& range, const Bytes16& a) {
@@ -116,6 +127,7 @@ std::vector<DefaultDeniedRange> DefaultDeniedRanges() {
       {"10.0.0.0/8", "private (RFC 1918)"},
       {"100.64.0.0/10", "carrier-grade NAT (RFC 6598); Alibaba Cloud metadata 100.100.100.200"},
       {"127.0.0.0/8", "loopback: the server's own services and listener"},
+      {"168.63.129.16/32", "Azure's host endpoint (WireServer): metadata on a public address"},
       {"169.254.0.0/16", "link-local; cloud metadata 169.254.169.254"},
       {"172.16.0.0/12", "private (RFC 1918)"},
       {"192.0.0.0/24", "IETF protocol assignments; Oracle Cloud metadata 192.0.0.192"},
@@ -141,8 +153,44 @@ EgressPolicy EgressPolicy::ServerDefault() {
   return policy;
 }
 
+void EgressPolicy::DenyOwn(const std::vector<asio::ip::address>& own) {
+  for (const asio::ip::address& a : own) {
+    if (a.is_loopback() || a.is_unspecified()) continue;
+    if (a.is_v6() && a.to_v6().is_v4_mapped() &&
+        asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6()).is_loopback()) {
+      continue;
+    }
+    rules_.push_back({Cidr{Held(a), 128}, /*allow=*/false, /*operator_rule=*/false});
+  }
+}
+
+std::vector<asio::ip::address> HostAddresses() {
+  std::vector<asio::ip::address> out;
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) != 0) return out;
+  for (const ifaddrs* i = list; i != nullptr; i = i->ifa_next) {
+    if (i->ifa_addr == nullptr) continue;
+    if (i->ifa_addr->sa_family == AF_INET) {
+      const auto* in = reinterpret_cast<const sockaddr_in*>(i->ifa_addr);
+      out.push_back(asio::ip::address_v4(ntohl(in->sin_addr.s_addr)));
+    } else if (i->ifa_addr->sa_family == AF_INET6) {
+      const auto* in6 = reinterpret_cast<const sockaddr_in6*>(i->ifa_addr);
+      asio::ip::address_v6::bytes_type bytes;
+      std::memcpy(bytes.data(), in6->sin6_addr.s6_addr, bytes.size());
+      out.push_back(asio::ip::address_v6(bytes, in6->sin6_scope_id));
+    }
+  }
+  freeifaddrs(list);
+  return out;
+}
+
 bool EgressPolicy::Allows(const asio::ip::address& address) const {
-  const Bytes16 a = Canonical(address);
+  const Bytes16 held = Held(address);
+  const std::optional<Bytes16> carried = CarriedIpv4(held);
+  return Decide(held) && (!carried || Decide(*carried));
+}
+
+bool EgressPolicy::Decide(const Bytes16& a) const {
   const Rule* best = nullptr;
   auto beats = [](const Rule& r, const Rule& than) {
     if (r.range.bits != than.range.bits) return r.range.bits > than.range.bits;

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 namespace reflex::proxy {
 namespace {
 
@@ -27,6 +29,7 @@ TEST(EgressPolicy, TheServerDefaultRefusesItsOwnNetworksAndAllowsThePublicIntern
   for (const char* denied :
        {"127.0.0.1", "127.255.255.254", "0.0.0.0", "10.1.2.3", "172.16.0.1", "172.31.255.255",
         "192.168.1.1", "169.254.169.254", "100.64.0.1", "100.100.100.200", "192.0.0.192", "224.0.0.1",
+        "168.63.129.16",
         "255.255.255.255", "198.18.0.1", "::", "::1", "fd00:ec2::254", "fc00::1", "fe80::1", "ff02::1",
         "fec0::1"}) {
     EXPECT_FALSE(policy.Allows(Ip(denied))) << denied;
@@ -47,6 +50,41 @@ TEST(EgressPolicy, IPv4WrittenAsIPv6IsJudgedAsTheIPv4AddressItCarries) {
   for (const char* allowed : {"::ffff:1.1.1.1", "64:ff9b::808:808", "2002:808:808::1"}) {
     EXPECT_TRUE(policy.Allows(Ip(allowed))) << allowed;
   }
+}
+
+TEST(EgressPolicy, ARangeWrittenForEitherFormOfAnAddressThatCarriesIpv4Applies) {
+  EgressPolicy policy = EgressPolicy::ServerDefault();
+  policy.Deny(Range("64:ff9b::/96"));
+  policy.Deny(Range("2002::/16"));
+  EXPECT_FALSE(policy.Allows(Ip("64:ff9b::808:808"))) << "the NAT64 range as written";
+  EXPECT_FALSE(policy.Allows(Ip("2002:808:808::1"))) << "the 6to4 range as written";
+  EXPECT_TRUE(policy.Allows(Ip("8.8.8.8"))) << "the IPv4 address itself is not in those ranges";
+  EXPECT_FALSE(EgressPolicy::ServerDefault().Allows(Ip("64:ff9b:1::a00:1")))
+      << "RFC 8215's local-use NAT64 prefix carries 10.0.0.1";
+
+  EgressPolicy v6_closed = EgressPolicy::ServerDefault();
+  v6_closed.Deny(Range("::/0"));
+  EXPECT_FALSE(v6_closed.Allows(Ip("8.8.8.8"))) << "IPv4 is held in ::ffff:0:0/96, inside ::/0";
+}
+
+TEST(EgressPolicy, TheHostsOwnAddressesAreRefusedUnlessAllowedOneByOne) {
+  const std::vector<asio::ip::address> own = {Ip("203.0.113.5"), Ip("2001:db8::5"), Ip("127.0.0.1"), Ip("::1")};
+  EgressPolicy policy = EgressPolicy::ServerDefault();
+  policy.DenyOwn(own);
+  policy.Allow(Range("0.0.0.0/0"));
+  policy.Allow(Range("127.0.0.0/8"));
+  EXPECT_FALSE(policy.Allows(Ip("203.0.113.5"))) << "a wide allow does not open the host itself";
+  EXPECT_FALSE(policy.Allows(Ip("::ffff:203.0.113.5")));
+  EXPECT_FALSE(policy.Allows(Ip("2001:db8::5")));
+  EXPECT_TRUE(policy.Allows(Ip("203.0.113.6")));
+  EXPECT_TRUE(policy.Allows(Ip("127.0.0.1"))) << "loopback is the loopback range's to decide";
+  policy.Allow(Range("203.0.113.5"));
+  EXPECT_TRUE(policy.Allows(Ip("203.0.113.5"))) << "the operator's own /32 does";
+}
+
+TEST(EgressPolicy, HostAddressesIncludeLoopback) {
+  const std::vector<asio::ip::address> own = HostAddresses();
+  EXPECT_NE(std::find(own.begin(), own.end(), Ip("127.0.0.1")), own.end());
 }
 
 TEST(EgressPolicy, AnOperatorsRangeOfTheSameLengthOverridesTheDefault) {

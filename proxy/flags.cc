@@ -167,9 +167,12 @@ void AddClientOptions(CLI::App* app, ClientFlags* f) {
   app->add_option("--http", f->http, "local HTTP CONNECT address")->check(HostPortCheck());
   app->add_option("--profile", f->profile, "v2 (default) or v1-compat")
       ->check(CLI::IsMember({"v2", "v1-compat"}));
+  // One value per --local-user: a second word after it is not taken as
+  // another password (main.cc hides each flag's one value from `ps`).
   app->add_option("--local-user", f->local_users,
                      "NAME:PASS the local ports require (SOCKS5 username/password, HTTP Basic); repeat")
-      ->check(LocalUserCheck());
+      ->check(LocalUserCheck())
+      ->allow_extra_args(false);
   app->add_flag("--allow-open-proxy", f->allow_open_proxy,
                    "listen on a non-loopback address without --local-user");
   app->add_option("--morph", f->morph, "traffic morphing: youtube, zoom or http2-api")

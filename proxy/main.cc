@@ -14,6 +14,8 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+
+#include <sodium.h>
 #include <memory>
 #include <string>
 #include <vector>
@@ -41,9 +43,15 @@ struct ProbeFlags {
   bool list = false;
 };
 
-// The server's default policy, then the operator's ranges.
-EgressPolicy TargetPolicyOf(const ServerFlags& flags) {
+// The server's default policy and its own addresses (every interface's,
+// and the one it listens on), then the operator's ranges.
+EgressPolicy TargetPolicyOf(const ServerFlags& flags, const HostPort& listen) {
   EgressPolicy policy = EgressPolicy::ServerDefault();
+  std::vector<asio::ip::address> own = HostAddresses();
+  std::error_code not_literal;
+  const asio::ip::address listening = asio::ip::make_address(listen.host, not_literal);
+  if (!not_literal) own.push_back(listening);
+  policy.DenyOwn(own);
   Cidr c;
   for (const std::string& s : flags.allow_targets) {
     if (ParseCidr(s, &c)) policy.Allow(c);
@@ -64,6 +72,19 @@ bool IsLoopback(const HostPort& address) {
     return asio::ip::make_address_v4(asio::ip::v4_mapped, ip.to_v6()).is_loopback();
   }
   return ip.is_loopback();
+}
+
+void WipeStrings(std::vector<std::string>& strings) {
+  for (std::string& s : strings) sodium_memzero(s.data(), s.size());
+}
+
+// CLI11 keeps what it parsed for an option; its copy of a password goes
+// once the program has its own.
+void WipeOptionValues(CLI::Option* option) {
+  for (std::string& value : const_cast<CLI::results_t&>(option->results())) {
+    sodium_memzero(value.data(), value.size());
+  }
+  option->clear();
 }
 
 // The values of --local-user in argv, overwritten once parsed so that
@@ -258,7 +279,7 @@ int RunServer(const CommonFlags& common, const ServerFlags& flags, const std::ve
                   "scrape it through a tunnel, or add --public-metrics");
     }
   }
-  const EgressPolicy target_policy = TargetPolicyOf(flags);
+  const EgressPolicy target_policy = TargetPolicyOf(flags, listen);
   if (common.check_config) return ConfigurationOk();
   LiveServerContext live(std::move(context));
   SystemClock clock;
@@ -306,7 +327,7 @@ int RunServer(const CommonFlags& common, const ServerFlags& flags, const std::ve
   return runtime.Run();
 }
 
-int RunClient(const CommonFlags& common, const ClientFlags& flags) {
+int RunClient(const CommonFlags& common, ClientFlags& flags) {
   ClientEnv base;
   if (!ProfileFromName(flags.profile, &base.session.profile)) return Fail("unknown profile: " + flags.profile);
   (void)ParseUserId(flags.user, &base.session.user);
@@ -320,7 +341,7 @@ int RunClient(const CommonFlags& common, const ClientFlags& flags) {
   (void)ParseHostPort(flags.socks, &socks);
   const bool with_http = !flags.http.empty() && ParseHostPort(flags.http, &http);
   LocalUsers local_users;
-  for (std::string spec : flags.local_users) {
+  for (std::string& spec : flags.local_users) {  // Add wipes each
     if (!local_users.Add(spec)) return Fail("--local-user must be NAME:PASS");
   }
   base.local_users = &local_users;
@@ -475,7 +496,9 @@ int main(int argc, char** argv) {
         std::string error;
         if (!ExpandConfig(rest, sub, &error)) return Fail(error);
         rest.insert(rest.begin(), args[0]);
+        WipeStrings(args);
         args = rest;
+        WipeStrings(rest);
       }
     }
   }
@@ -490,7 +513,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "reflex: %s (see --help)\n", e.what());
     return 2;
   }
+  // The command line's copies of --local-user's passwords: gone once read.
   HideLocalUsersFromPs(argc, argv);
+  WipeStrings(args);
+  WipeOptionValues(client->get_option("--local-user"));
   LogLevel level;
   if (LogLevelFromName(common.log_level, &level)) SetLogLevel(level);
   PeerLogging peers = PeerLogging::kHashed;

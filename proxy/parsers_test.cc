@@ -169,6 +169,7 @@ TEST(HostPortText, ParsesAndFormatsNamesIpv4AndBracketedIpv6) {
                           "host:8o"}) {
     EXPECT_FALSE(ParseHostPort(bad, &hp)) << bad;
   }
+  EXPECT_FALSE(ParseHostPort(std::string_view("127.0.0.1\0.example.com:80", 26), &hp));
 }
 
 TEST(RequestHeaders, GetTheAddressTypeOfTheirHost) {
@@ -181,6 +182,8 @@ TEST(RequestHeaders, GetTheAddressTypeOfTheirHost) {
   EXPECT_EQ(r.address_type, AddressType::kDomain);
   EXPECT_FALSE(RequestHeaderFor({std::string(256, 'a'), 1}, &r));
   EXPECT_FALSE(RequestHeaderFor({"", 1}, &r));
+  EXPECT_FALSE(RequestHeaderFor({std::string("127.0.0.1\0.example.com", 23), 1}, &r))
+      << "not the address before the NUL";
 }
 
 }  // namespace

@@ -182,9 +182,16 @@ std::error_code Resolver::Init(int servers) {
   config.sock_state_cb_data = this;
   config.timeout = static_cast<int>(per_try);
   config.tries = kTries;
+  // Names are taken as given: no search domains (resolv.conf's "search",
+  // LOCALDOMAIN), so a user asking for "db" does not reach db.corp.internal,
+  // and a lookup is one name, not one per domain, within its deadline.
+  config.flags = ARES_FLAG_NOSEARCH;
+  config.ndomains = 0;
+  config.domains = nullptr;
   ares_channel channel = nullptr;
-  const int status = ares_init_options(
-      &channel, &config, ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES);
+  const int status = ares_init_options(&channel, &config,
+                                       ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES |
+                                           ARES_OPT_FLAGS | ARES_OPT_DOMAINS);
   if (status != ARES_SUCCESS) {
     return status == ARES_ENOMEM ? std::make_error_code(std::errc::not_enough_memory)
                                  : std::make_error_code(std::errc::io_error);

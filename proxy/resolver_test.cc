@@ -221,6 +221,20 @@ TEST_F(ResolverTest, APerKeyCapRefusesTheNextLookupAtOnceAndCountsAbandonedOnes)
   EXPECT_FALSE(again.ec) << again.ec.message();
 }
 
+// A user asking for "www" must not reach www.<the server's own domain>.
+TEST_F(ResolverTest, NoSearchDomainIsAppended) {
+  ASSERT_EQ(setenv("LOCALDOMAIN", "fast.test", 1), 0);  // c-ares's search list, unless options set one
+  auto resolver = MakeResolver(milliseconds(1000));
+  unsetenv("LOCALDOMAIN");
+  ASSERT_TRUE(resolver);
+  Outcome bare;
+  Start(resolver.get(), "www", 1, &bare);
+  ASSERT_TRUE(RunUntil([&] { return bare.finished; }, milliseconds(3000)));
+  EXPECT_EQ(bare.ec, asio::error::host_not_found) << bare.ec.message();
+  const std::vector<std::string> seen = server_.names_seen();
+  EXPECT_EQ(std::count(seen.begin(), seen.end(), "www.fast.test"), 0);
+}
+
 TEST_F(ResolverTest, TheProcesssOwnLookupsAreNotCapped) {
   auto resolver = MakeResolver(milliseconds(1000), /*cap=*/1);
   ASSERT_TRUE(resolver);
