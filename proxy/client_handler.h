@@ -142,10 +142,14 @@ class ClientConnection {
   bool LocalUsersRequired() const { return env_.local_users != nullptr && !env_.local_users->empty(); }
 
   // Drops the first n unread bytes, wiped first: they may be a password.
+  // Compacting copies what follows to the front; the stale copy left
+  // behind it goes too.
   void ConsumeLocal(size_t n) {
     sodium_memzero(local_.unread().data(), n);
+    const size_t had = local_.have;
     local_.at += n;
     local_.Compact();
+    sodium_memzero(local_.buffer.data() + local_.have, had - local_.have);
   }
 
   // The greeting, then (with local users) RFC 1929's username and

@@ -646,7 +646,7 @@ TEST(CommandLine, EveryNumericFlagRefusesOutOfRangeAndNonFiniteValues) {
       {&server, "--dns-timeout", "0"},         {&client, "--dns-timeout", "61"},
       {&server, "--dns-timeout", "nan"},       {&server, "--max-lookups-per-user", "0"},
       {&server, "--max-lookups-per-user", "1025"}, {&server, "--dns-server", "resolver.example"},
-      {&client, "--dns-server", "10.0.0.1:99999"},
+      {&client, "--dns-server", "10.0.0.1:99999"}, {&client, "--dns-server", "10.0.0.1:0"},
   };
   for (const Bad& b : bad) {
     SCOPED_TRACE(b.flag + " " + b.value);

@@ -6,7 +6,9 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <cstring>
 #include <memory>
+#include <unordered_set>
 
 #include "base/mutex.h"
 #include "base/thread_annotations.h"
@@ -66,25 +68,42 @@ struct ProxyEnv {
 // reload never changes the users under a handshake in progress.
 class LiveServerContext {
  public:
-  explicit LiveServerContext(std::shared_ptr<const ServerContext> context)
-      : current_(std::move(context)) {}
+  explicit LiveServerContext(std::shared_ptr<const ServerContext> context) { Replace(std::move(context)); }
   std::shared_ptr<const ServerContext> Current() const {
     base::MutexLock lock(mu_);
     return current_;
   }
   void Replace(std::shared_ptr<const ServerContext> next) {
+    UserSet users(next->config().users.begin(), next->config().users.end());
     {
       base::MutexLock lock(mu_);
       current_ = std::move(next);
+      users_.swap(users);
     }
     generation_.fetch_add(1, std::memory_order_release);
   }
   // Changes at each Replace: a cheap "anything new?" for the sweeps.
   uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
+  // Whether the current users include `id` (an id already authenticated:
+  // a hash lookup, not a constant-time one).
+  bool HasUser(const UserId& id) const {
+    base::MutexLock lock(mu_);
+    return users_.contains(id);
+  }
 
  private:
+  struct UserIdHash {
+    size_t operator()(const UserId& id) const {
+      size_t h = 0;
+      std::memcpy(&h, id.data(), sizeof h);
+      return h;
+    }
+  };
+  using UserSet = std::unordered_set<UserId, UserIdHash>;
+
   mutable base::Mutex mu_;
   std::shared_ptr<const ServerContext> current_ REFLEX_GUARDED_BY(mu_);
+  UserSet users_ REFLEX_GUARDED_BY(mu_);
   std::atomic<uint64_t> generation_{0};
 };
 

@@ -72,10 +72,9 @@ bool ParseDnsServer(const std::string& text, HostPort* out) {
   std::error_code ec;
   (void)asio::ip::make_address(text, ec);
   HostPort hp{text, 53};
-  if (ec && !ParseHostPort(text, &hp)) return false;
+  if (ec && (!ParseHostPort(text, &hp) || hp.port == 0)) return false;
   (void)asio::ip::make_address(hp.host, ec);
   if (ec) return false;
-  if (hp.port == 0) hp.port = 53;
   *out = hp;
   return true;
 }
@@ -124,7 +123,8 @@ void AddCommonOptions(CLI::App* app, CommonFlags* f) {
   app->add_option("--dns-server", f->dns_servers,
                   "a DNS server's IP[:PORT] to resolve names with (repeat; default: /etc/resolv.conf's)")
       ->check(DnsServerCheck());
-  app->add_option("--dns-timeout", f->dns_timeout_s, "seconds for one name's lookup, every retry included")
+  app->add_option("--dns-timeout", f->dns_timeout_s,
+                  "seconds for one name's lookup, every retry included (at most --connect-timeout)")
       ->check(SecondsIn(0.1, 60));
   app->add_option("--config", "JSON file; keys are these flags' long names");
   app->add_flag("--check-config", f->check_config,

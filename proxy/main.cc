@@ -112,7 +112,9 @@ ResolverOptions ResolverOf(const CommonFlags& f, size_t max_lookups_per_user) {
     HostPort hp;
     if (ParseDnsServer(s, &hp)) o.servers.push_back(hp);
   }
-  o.timeout = std::chrono::milliseconds(static_cast<int64_t>(f.dns_timeout_s * 1000));
+  // A lookup is part of a connect, whose deadline bounds it as well.
+  const double seconds = std::min(f.dns_timeout_s, f.connect_timeout_s);
+  o.timeout = std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
   o.max_in_flight_per_key = max_lookups_per_user;
   return o;
 }
@@ -153,7 +155,9 @@ int Fail(const std::string& message) {
   return 1;
 }
 
-// --check-config: everything a start would check has passed.
+// --check-config: the flags, the config file, the users and the ranges
+// passed every check a start makes before it binds its ports and starts
+// the resolver.
 int ConfigurationOk() {
   std::fprintf(stderr, "reflex: configuration ok\n");
   return 0;
@@ -216,7 +220,11 @@ std::vector<std::string> SettingsNeedingARestart(const CommonFlags& a, const Ser
   check("--handshake-timeout", a.handshake_timeout_s == b.handshake_timeout_s);
   check("--drain-timeout", a.drain_timeout_s == b.drain_timeout_s);
   check("--log-level", a.log_level == b.log_level);
-  check("--log-peers", a.log_peers == b.log_peers && a.log_targets == b.log_targets);
+  check("--log-peers", a.log_peers == b.log_peers);
+  check("--log-targets", a.log_targets == b.log_targets);
+  check("--dns-server", a.dns_servers == b.dns_servers);
+  check("--dns-timeout", a.dns_timeout_s == b.dns_timeout_s);
+  check("--max-lookups-per-user", f.max_lookups_per_user == g.max_lookups_per_user);
   check("--stats", a.stats == b.stats);
   return changed;
 }
@@ -273,6 +281,9 @@ int RunServer(const CommonFlags& common, const ServerFlags& flags, const std::ve
   (void)ParseHostPort(flags.fallback, &fallback);
   if (!flags.metrics.empty()) {
     (void)ParseHostPort(flags.metrics, &metrics);
+    std::error_code not_literal;
+    (void)asio::ip::make_address(metrics.host, not_literal);
+    if (not_literal) return Fail("--metrics needs an IP address, not a name: " + flags.metrics);
     if (!IsLoopback(metrics) && !flags.public_metrics) {
       return Fail("--metrics " + flags.metrics +
                   " is beyond loopback: anyone who reaches it learns a Reflex server runs here; "

@@ -19,7 +19,9 @@
 #include "proxy/e2e/reflex_process.h"
 #include "proxy/e2e/test_dns_server.h"
 #include "proxy/e2e/test_servers.h"
+#include "reflex/client_session.h"
 #include "reflex/crypto_init.h"
+#include "reflex/random.h"
 #include "reflex/session_types.h"
 
 namespace reflex::proxy::e2e {
@@ -216,6 +218,17 @@ TEST_F(Reload, SighupAddsAndRemovesUsersWithoutDroppingOpenTunnels) {
   ASSERT_TRUE(open2.Send(std::string("before")));
   ASSERT_EQ(open2.ReadExactly(6, 10s), B("before"));
 
+  BlockingSocket early(server->port());  // a connection that sends its hello after the reload
+  ASSERT_TRUE(early.connected());
+  // Accepted by the server (not only queued by the kernel) before the reload:
+  // the tunnel open2 and this connection are both open.
+  bool accepted = false;
+  for (const auto until = std::chrono::steady_clock::now() + 10s;
+       !accepted && std::chrono::steady_clock::now() < until;) {
+    const nlohmann::json stats = server->Stats();
+    accepted = stats.is_object() && stats["connections"]["active"].get<int>() >= 2;
+  }
+  ASSERT_TRUE(accepted);
   Config("reload.json", {kUser1, kUser3}, "127.0.0.1:2");
   server->child().Signal(SIGHUP);
   ASSERT_TRUE(server->WaitForLog("reload: 2 user(s): 1 added, 1 removed", 10s)) << server->child().ReadStderr();
@@ -225,6 +238,21 @@ TEST_F(Reload, SighupAddsAndRemovesUsersWithoutDroppingOpenTunnels) {
   EXPECT_EQ(open2.ReadExactly(5, 10s), B("after"))
       << "a removed user's open tunnel keeps moving data";
   EXPECT_TRUE(EchoThrough(three->port(), echo_.port(), 1000)) << "an added user connects";
+  {
+    // A connection accepted before the reload, the removed user's hello
+    // sent after it: no server hello, the connection ends.
+    SystemClock clock;
+    Csprng random;
+    ClientConfig client_config;
+    ASSERT_TRUE(ParseUserId(kUser2, &client_config.user));
+    ClientSession c(client_config, clock, random);
+    ASSERT_EQ(c.Start(), Error::kOk);
+    ASSERT_TRUE(early.Send(c.PendingOutput()));
+    bool ended = false;
+    EXPECT_TRUE(early.ReadAll(10s, &ended).empty()) << "no server hello for a removed user";
+    EXPECT_TRUE(ended);
+    EXPECT_TRUE(server->WaitForLog("close=user_removed", 10s)) << server->child().ReadStderr();
+  }
   EXPECT_TRUE(EchoThrough(one->port(), echo_.port(), 1000)) << "a kept user connects";
   EXPECT_FALSE(EchoThrough(two->port(), echo_.port(), 10)) << "a removed user opens no new tunnel";
   open2.Close();

@@ -167,15 +167,36 @@ std::error_code Runtime::ListenMetrics(const HostPort& address) {
 }
 
 awaitable<void> Runtime::MetricsLoop(asio::ip::tcp::acceptor* acceptor) {
+  asio::steady_timer pause(co_await asio::this_coro::executor);
+  // A few scrapes at once, so one silent client does not hold the page
+  // for its request timeout; more wait in the backlog.
+  constexpr int kMaxScrapes = 4;
+  auto scrapes = std::make_shared<int>(0);
   while (!draining_.load()) {
+    if (*scrapes >= kMaxScrapes) {
+      pause.expires_after(std::chrono::milliseconds(10));
+      (void)co_await pause.async_wait(kUseTuple);
+      continue;
+    }
     auto [ec, socket] = co_await acceptor->async_accept(kUseTuple);
     if (draining_.load() || ec == asio::error::operation_aborted) break;
-    if (ec) continue;
-    // One scrape at a time: a page is small, and a scraper that stalls is
-    // cut off by the request timeout.
-    co_await ServeMetricsConnection(std::move(socket), [this] {
-      return PrometheusText(stats_, PoolStats(), options_.role);
-    });
+    if (ec) {
+      // EMFILE and the like: the connection stays in the backlog, and
+      // retrying at once would spin this thread.
+      pause.expires_after(std::chrono::milliseconds(100));
+      (void)co_await pause.async_wait(kUseTuple);
+      continue;
+    }
+    ++*scrapes;
+    asio::co_spawn(
+        context(0),
+        [this, scrapes, s = std::move(socket)]() mutable -> awaitable<void> {
+          co_await ServeMetricsConnection(std::move(s), [this] {
+            return PrometheusText(stats_, PoolStats(), options_.role);
+          });
+          --*scrapes;
+        },
+        asio::detached);
   }
 }
 
@@ -193,7 +214,7 @@ void Runtime::PrintStats() {
 
 awaitable<void> Runtime::Signals() {
   asio::signal_set signals(co_await asio::this_coro::executor, SIGINT, SIGTERM, SIGUSR1);
-  signals.add(SIGHUP);
+  if (reload_) signals.add(SIGHUP);
   asio::steady_timer timer(co_await asio::this_coro::executor);
   while (true) {
     auto [ec, signo] = co_await signals.async_wait(kUseTuple);
@@ -203,11 +224,7 @@ awaitable<void> Runtime::Signals() {
       continue;
     }
     if (signo == SIGHUP) {
-      if (reload_) {
-        reload_();
-      } else {
-        REFLEX_LOG(kInfo, "SIGHUP: nothing to reload");
-      }
+      reload_();
       continue;
     }
     BeginDrain();

@@ -58,7 +58,8 @@ class Runtime {
   // (on thread 0) and prints "metrics listening on HOST:PORT"; closed
   // when the drain begins.
   [[nodiscard]] std::error_code ListenMetrics(const HostPort& address);
-  // Runs on thread 0 at each SIGHUP (none: SIGHUP is logged and ignored).
+  // Runs on thread 0 at each SIGHUP. Without it SIGHUP keeps its default
+  // action (the process ends, as when its terminal goes).
   void OnReload(std::function<void()> reload) { reload_ = std::move(reload); }
 
   // Runs until drained after a signal. The process's exit status.

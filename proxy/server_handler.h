@@ -14,6 +14,8 @@
 #define REFLEX_PROXY_SERVER_HANDLER_H_
 
 #include <algorithm>
+#include <sodium.h>
+
 #include <chrono>
 #include <cstring>
 #include <memory>
@@ -52,6 +54,9 @@ class ServerConnection {
       : env_(env),
         dialer_(dialer),
         rec_(state.record),
+        // The generation before the context: a reload between the two
+        // makes a later look at the users (ReadHello), never skips it.
+        start_generation_(env.live != nullptr ? env.live->generation() : 0),
         held_context_(env.live != nullptr ? env.live->Current() : nullptr),
         own_context_(env.per_connection_context
                          ? env.per_connection_context(held_context_ ? *held_context_ : *env.context)
@@ -73,7 +78,10 @@ class ServerConnection {
   ServerConnection& operator=(const ServerConnection&) = delete;
   // The session goes before a context of the connection's own that it
   // points at.
-  ~ServerConnection() { session_slot_.reset(); }
+  ~ServerConnection() {
+    session_slot_.reset();
+    sodium_memzero(user_id_.data(), user_id_.size());
+  }
 
   // The dispatcher, and the one way out: phases end the connection by
   // returning kEnd (a phase resets a stream first only where a clean end
@@ -129,6 +137,11 @@ class ServerConnection {
     user_id_ = context_.config().users[e->user_index];
     rec_.user = ShortUserId(user_id_).data();
     user_ = &env_.stats->users.For(rec_.user.view());
+    lookup_key_ = LookupKeyOf(user_id_);
+    // A reload since this connection started may have removed the user:
+    // no new tunnel for it (the client sees the connection end).
+    seen_generation_ = start_generation_;
+    if (env_.live != nullptr && UserRemoved()) co_return End(CloseReason::kUserRemoved);
     if (env_.drop_removed_users && env_.live != nullptr) {
       watchdog_.SetRevocation([this] { return UserRemoved(); });
     }
@@ -181,7 +194,8 @@ class ServerConnection {
   // The target, the connect result, and the data of the request frame.
   awaitable<ServerPhase> DialTarget() {
     watchdog_.SetDeadline(Watchdog::Clock::time_point::max());
-    auto [ec, upstream] = co_await dialer_.ConnectTarget(TargetOf(request_), watchdog_, LookupKey());
+    auto [ec, upstream] = co_await dialer_.ConnectTarget(TargetOf(request_), watchdog_, lookup_key_);
+    if (watchdog_.revoked()) co_return End(CloseReason::kUserRemoved);
     if (ec) {
       env_.stats->target_failures.fetch_add(1, std::memory_order_relaxed);
       refuse_code_ = ConnectFailureCode(ec);
@@ -330,7 +344,9 @@ class ServerConnection {
       if (watchdog_.expired() && !session_.established()) {
         co_return co_await HelloWaitPassed();
       }
-      if (watchdog_.expired()) {
+      if (watchdog_.revoked()) {
+        rec_.Close(CloseReason::kUserRemoved);
+      } else if (watchdog_.expired()) {
         env_.stats->timeouts.fetch_add(1, std::memory_order_relaxed);
         rec_.Close(CloseReason::kTimeout, watchdog_.reason());
       } else if (r.ec == asio::error::no_memory) {
@@ -383,11 +399,11 @@ class ServerConnection {
     co_return e;
   }
 
-  // The user's key for the resolver's cap on lookups in flight (never
-  // the uncapped kOwnLookups: the id's first bytes with the top bit set).
-  uint64_t LookupKey() const {
+  // The user's key for the resolver's cap on lookups in flight: a hash of
+  // the id (not its bytes, a secret), never the uncapped kOwnLookups.
+  static uint64_t LookupKeyOf(const UserId& id) {
     uint64_t key = 0;
-    std::memcpy(&key, user_id_.data(), sizeof key);
+    crypto_generichash(reinterpret_cast<uint8_t*>(&key), sizeof key, id.data(), id.size(), nullptr, 0);
     return key | (uint64_t{1} << 63);
   }
 
@@ -397,18 +413,20 @@ class ServerConnection {
     const uint64_t generation = env_.live->generation();
     if (generation == seen_generation_) return false;
     seen_generation_ = generation;
-    return !env_.live->Current()->FindUser(user_id_).has_value();
+    return !env_.live->HasUser(user_id_);
   }
 
   ServerEnv& env_;
   Dialer& dialer_;
   ConnectionRecord& rec_;
+  uint64_t start_generation_;
   std::shared_ptr<const ServerContext> held_context_;  // env.live's, when it is set
   std::unique_ptr<ServerContext> own_context_;  // a per-connection context (defect builds only)
   const ServerContext& context_;                // the context this connection uses
   UserId user_id_{};                            // once the hello is accepted
   UserCounters* user_ = nullptr;                // likewise
   bool tunnel_open_ = false;                    // the target was reached
+  uint64_t lookup_key_ = 0;
   uint64_t seen_generation_ = 0;
   std::optional<ServerSession>& session_slot_;
   ServerSession& session_;

@@ -33,8 +33,8 @@ struct UserCounters {
   std::array<std::atomic<uint64_t>, kCloseReasonCount> refusals{};
 };
 
-// The users seen so far. Entries are created at a user's first tunnel and
-// kept (a user removed by a reload keeps its totals); their number is
+// The users seen so far. Entries are created at a user's first accepted
+// hello and kept (a user removed by a reload keeps its totals); their number is
 // bounded by the users ever configured.
 class UserStats {
  public:

@@ -63,6 +63,12 @@ Error ServerContext::CreateReplacing(const ServerConfig& config, const ServerCon
 
 ServerContext::ServerContext(const ServerConfig& config) : config_(config) {}
 
+// The prepared states' PSKs and chaining keys are Secrets, which wipe
+// themselves; the ids are plain arrays.
+ServerContext::~ServerContext() {
+  for (UserId& id : config_.users) sodium_memzero(id.data(), id.size());
+}
+
 bool ServerContext::accepts(Profile p) const {
   return std::find(config_.profiles.begin(), config_.profiles.end(), p) != config_.profiles.end();
 }

@@ -68,6 +68,10 @@ class ServerContext {
   // `previous`'s; `config`'s window must equal it (invalid_argument).
   static Error CreateReplacing(const ServerConfig& config, const ServerContext& previous,
                                std::unique_ptr<ServerContext>* out);
+  // Wipes the users' ids (a reload drops contexts while the server runs).
+  ~ServerContext();
+  ServerContext(const ServerContext&) = delete;
+  ServerContext& operator=(const ServerContext&) = delete;
 
   const ServerConfig& config() const { return config_; }
   bool accepts(Profile p) const;
