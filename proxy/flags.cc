@@ -153,6 +153,9 @@ void AddServerOptions(CLI::App* app, ServerFlags* f) {
       ->check(HostPortCheck());
   app->add_flag("--public-metrics", f->public_metrics,
                 "let --metrics listen beyond loopback (a prober who finds it knows what runs here)");
+  app->add_option("--state-dir", f->state_dir,
+                  "directory for the replay filter's journal, so replays stay refused across restarts")
+      ->check(CLI::ExistingDirectory);
   app->add_option("--max-lookups-per-user", f->max_lookups_per_user,
                   "DNS lookups one user may have in flight on a thread")
       ->check(CLI::Range(size_t{1}, kMaxLookupsPerUser));

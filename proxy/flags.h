@@ -44,6 +44,7 @@ struct ServerFlags {
   bool public_metrics = false;  // let --metrics listen beyond loopback
   bool drop_removed_users = false;
   size_t max_lookups_per_user = 8;
+  std::string state_dir;  // the replay journal's directory; empty: none
 };
 
 struct ClientFlags {

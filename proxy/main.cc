@@ -28,6 +28,7 @@
 #include "proxy/local_auth.h"
 #include "proxy/defects.h"
 #include "proxy/log.h"
+#include "proxy/replay_journal.h"
 #include "proxy/probe/probe.h"
 #include "proxy/runtime.h"
 #include "proxy/server_handler.h"
@@ -213,6 +214,7 @@ std::vector<std::string> SettingsNeedingARestart(const CommonFlags& a, const Ser
   check("--replay-capacity", f.replay_capacity == g.replay_capacity);
   check("--metrics", f.metrics == g.metrics && f.public_metrics == g.public_metrics);
   check("--drop-removed-users", f.drop_removed_users == g.drop_removed_users);
+  check("--state-dir", f.state_dir == g.state_dir);
   check("--threads", a.threads == b.threads);
   check("--max-connections", a.max_connections == b.max_connections);
   check("--idle-timeout", a.idle_timeout_s == b.idle_timeout_s);
@@ -292,8 +294,19 @@ int RunServer(const CommonFlags& common, const ServerFlags& flags, const std::ve
   }
   const EgressPolicy target_policy = TargetPolicyOf(flags, listen);
   if (common.check_config) return ConfigurationOk();
-  LiveServerContext live(std::move(context));
   SystemClock clock;
+  // Declared before the context it is attached to, so it outlives it.
+  std::unique_ptr<FileReplayJournal> journal;
+  if (!flags.state_dir.empty()) {
+    size_t restored = 0;
+    if (const std::error_code ec = FileReplayJournal::Open(flags.state_dir, flags.window_s, clock,
+                                                           context->replay_filter(), &journal, &restored);
+        ec) {
+      return Fail("cannot use --state-dir " + flags.state_dir + " for the replay journal: " + ec.message());
+    }
+    REFLEX_LOG(kInfo, "replay journal: %zu hello(s) read back from %s", restored, flags.state_dir.c_str());
+  }
+  LiveServerContext live(std::move(context));
   Runtime runtime(RuntimeOf(common, "server"));
   ServerStatePool states(StatePoolOptions("server-states"));
   runtime.AddPoolStats("states", [&states] { return states.Stats(); });

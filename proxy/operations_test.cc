@@ -2,9 +2,11 @@
 // Prometheus endpoint counts each user's tunnels and bytes exactly, and a
 // reload (SIGHUP) changes the users without dropping open tunnels.
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <gtest/gtest.h>
 
+#include <cerrno>
 #include <chrono>
 #include <fstream>
 #include <functional>
@@ -185,6 +187,43 @@ TEST_F(Operations, ASilentDnsZoneDelaysNoOtherLookupAndOneUserCannotFillTheResol
   for (const int code : stalled_codes) EXPECT_EQ(code, kConnectTimedOut) << "the stalled lookups time out";
   const std::string log = server->child().ReadStderr();
   EXPECT_NE(log.find("close=target_unreachable"), std::string::npos) << log;
+}
+
+// With --state-dir, a hello recorded before a restart is refused after
+// it, whether the server was stopped (SIGTERM) or killed (SIGKILL), and a
+// genuine client connects right away.
+TEST_F(Operations, AHelloRecordedBeforeARestartGoesToTheFallbackAfterIt) {
+  RecordingListener fallback({"127.0.0.1", 0}, RecordingListener::Mode::kCapture);
+  const std::string state = TestDir() + "/state";
+  ASSERT_EQ(mkdir(state.c_str(), 0700) == 0 || errno == EEXIST, true);
+  auto server = ReflexProcess::Server("journal-0", fallback.port(), {"--state-dir", state});
+  ASSERT_TRUE(server->ok()) << server->child().ReadStderr();
+  size_t captured = 0;
+  for (const int signo : {SIGKILL, SIGTERM}) {
+    SCOPED_TRACE(signo == SIGKILL ? "kill -9" : "SIGTERM");
+    RecordingRelay relay(server->port(), 76);
+    auto client = ReflexProcess::Client("journal-client", relay.port());
+    ASSERT_TRUE(client->ok());
+    ASSERT_TRUE(EchoThrough(client->port(), echo_.port(), 100));
+    const std::vector<Bytes> recorded = relay.Recorded();
+    ASSERT_EQ(recorded.size(), 1u);
+
+    server->child().Signal(signo);
+    ASSERT_TRUE(server->child().Wait(20s).has_value());
+    server = ReflexProcess::Server("journal-restarted", fallback.port(), {"--state-dir", state});
+    ASSERT_TRUE(server->ok()) << server->child().ReadStderr();
+    EXPECT_TRUE(server->WaitForLog("replay journal: ", 5s)) << server->child().ReadStderr();
+
+    BlockingSocket replay(server->port());
+    ASSERT_TRUE(replay.Send(recorded[0]));
+    ASSERT_TRUE(fallback.WaitFor(++captured, recorded[0].size(), false, 10s))
+        << "the replayed hello reached the fallback";
+    EXPECT_EQ(fallback.Connections()[captured - 1].bytes, recorded[0]);
+
+    auto fresh = ReflexProcess::Client("journal-fresh", server->port());
+    ASSERT_TRUE(fresh->ok());
+    EXPECT_TRUE(EchoThrough(fresh->port(), echo_.port(), 100)) << "a genuine client connects at once";
+  }
 }
 
 class Reload : public Operations {

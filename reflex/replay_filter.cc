@@ -97,6 +97,25 @@ void ReplayFilter::RemoveEntry(uint32_t entry) {
 ReplayFilter::Verdict ReplayFilter::Check(std::span<const uint8_t, kPublicKeyBytes> key,
                                           int64_t timestamp, int64_t now) {
   base::MutexLock lock(mu_);
+  const Verdict verdict = Insert(key, timestamp, now);
+  if (verdict == Verdict::kFresh && journal_ != nullptr) journal_->Record(key, timestamp);
+  return verdict;
+}
+
+void ReplayFilter::Restore(std::span<const uint8_t, kPublicKeyBytes> key, int64_t timestamp,
+                           int64_t now) {
+  if (static_cast<__int128>(timestamp) + options_.window_seconds < static_cast<__int128>(now)) return;
+  base::MutexLock lock(mu_);
+  (void)Insert(key, timestamp, now);
+}
+
+void ReplayFilter::SetJournal(ReplayJournal* journal) {
+  base::MutexLock lock(mu_);
+  journal_ = journal;
+}
+
+ReplayFilter::Verdict ReplayFilter::Insert(std::span<const uint8_t, kPublicKeyBytes> key,
+                                           int64_t timestamp, int64_t now) {
   // Expired: no replay of these could pass the timestamp check any more.
   while (!heap_.empty() && static_cast<__int128>(heap_[0].timestamp) + options_.window_seconds <
                               static_cast<__int128>(now)) {

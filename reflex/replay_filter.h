@@ -30,6 +30,17 @@
 
 namespace reflex {
 
+// Where a filter records each hello it accepts, so that a server started
+// again can remember them (ReplayFilter::Restore): without it, a hello
+// recorded before a restart would be accepted after it and confirm the
+// server to whoever recorded it. Called with the filter's lock held, once
+// per accepted hello: keep it short (a write the kernel buffers).
+class ReplayJournal {
+ public:
+  virtual ~ReplayJournal() = default;
+  virtual void Record(std::span<const uint8_t, kPublicKeyBytes> key, int64_t timestamp) = 0;
+};
+
 class ReplayFilter {
  public:
   struct Options {
@@ -66,6 +77,15 @@ class ReplayFilter {
   Verdict Check(std::span<const uint8_t, kPublicKeyBytes> key, int64_t timestamp, int64_t now)
       REFLEX_EXCLUDES(mu_);
 
+  // Remembers a hello an earlier process accepted (read back from its
+  // journal) as Check would, without recording it again; one that
+  // expired by `now` is skipped.
+  void Restore(std::span<const uint8_t, kPublicKeyBytes> key, int64_t timestamp, int64_t now)
+      REFLEX_EXCLUDES(mu_);
+  // Every hello accepted from now on is recorded there (null: none). The
+  // journal outlives the filter's use.
+  void SetJournal(ReplayJournal* journal) REFLEX_EXCLUDES(mu_);
+
   Stats GetStats() const REFLEX_EXCLUDES(mu_);
   int64_t window_seconds() const { return options_.window_seconds; }
 
@@ -88,6 +108,8 @@ class ReplayFilter {
   void SiftUp(size_t i) REFLEX_REQUIRES(mu_);
   void SiftDown(size_t i) REFLEX_REQUIRES(mu_);
   void HeapRemove(size_t i) REFLEX_REQUIRES(mu_);
+  Verdict Insert(std::span<const uint8_t, kPublicKeyBytes> key, int64_t timestamp, int64_t now)
+      REFLEX_REQUIRES(mu_);
 
   const Options options_;
   std::array<uint8_t, 16> hash_key_{};
@@ -97,6 +119,7 @@ class ReplayFilter {
   std::vector<uint32_t> slots_ REFLEX_GUARDED_BY(mu_);  // power of two, >= 2 x capacity
   std::vector<HeapItem> heap_ REFLEX_GUARDED_BY(mu_);   // min-heap by timestamp
   Stats stats_ REFLEX_GUARDED_BY(mu_);
+  ReplayJournal* journal_ REFLEX_GUARDED_BY(mu_) = nullptr;
 };
 
 }  // namespace reflex

@@ -198,17 +198,18 @@ Error ServerSession::AcceptV1(size_t* user) {
   const int64_t now = clock_->UnixSeconds();
   const int64_t window = context_->config().timestamp_window_seconds;
   if (!WithinWindow(hello.timestamp, now, window)) return Error::kTimestampOutOfWindow;
+  // Before any key is drawn or X25519 computed: a replayed hello costs what
+  // a random one does, so timing does not tell a prober it was recognized.
+  if (context_->replay_filter().Check(hello.public_key, hello.timestamp, now) !=
+      ReplayFilter::Verdict::kFresh) {
+    return Error::kReplayedHello;
+  }
   KeyPair server;
   if (const Error e = DrawKeyPair(*random_, &server); e != Error::kOk) return e;
   SessionKey key;
   if (const Error e = DeriveSessionKeyV1(server.private_key, hello.public_key, &key);
       e != Error::kOk) {
     return e;  // low_order_point
-  }
-  // Last, so only otherwise acceptable hellos take a place in the filter.
-  if (context_->replay_filter().Check(hello.public_key, hello.timestamp, now) !=
-      ReplayFilter::Verdict::kFresh) {
-    return Error::kReplayedHello;
   }
   ServerHello reply;
   reply.public_key = server.public_key;
@@ -230,17 +231,17 @@ Error ServerSession::AcceptV2(size_t* user) {
   const int64_t now = clock_->UnixSeconds();
   const int64_t window = context_->config().timestamp_window_seconds;
   if (!WithinWindow(hello.payload.timestamp, now, window)) return Error::kTimestampOutOfWindow;
+  // Before any key is drawn or X25519 computed (see AcceptV1).
+  if (context_->replay_filter().Check(hello.state.remote_ephemeral(), hello.payload.timestamp,
+                                      now) != ReplayFilter::Verdict::kFresh) {
+    return Error::kReplayedHello;
+  }
   KeyPair server;
   if (const Error e = DrawKeyPair(*random_, &server); e != Error::kOk) return e;
   std::array<uint8_t, kServerHelloBytesV2> reply;
   TransportKeysV2 keys;
   if (const Error e = WriteServerHelloV2(hello.state, server, reply, &keys); e != Error::kOk) {
     return e;  // low_order_point: the client's ephemeral key
-  }
-  // Last, so only otherwise acceptable hellos take a place in the filter.
-  if (context_->replay_filter().Check(hello.state.remote_ephemeral(), hello.payload.timestamp,
-                                      now) != ReplayFilter::Verdict::kFresh) {
-    return Error::kReplayedHello;
   }
   std::copy(reply.begin(), reply.end(), output_.begin());
   output_size_ = reply.size();

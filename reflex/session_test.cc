@@ -434,6 +434,39 @@ TEST_P(FallbackTest, AReplacingContextKeepsTheReplayFilterAndTheNewUsers) {
       << "the filter's window cannot change under it";
 }
 
+// Counts the bytes drawn: drawing the server's key pair is where the
+// X25519 work of accepting a hello starts.
+class CountingRandom final : public RandomSource {
+ public:
+  void Fill(std::span<uint8_t> out) override {
+    drawn += out.size();
+    inner_.Fill(out);
+  }
+  size_t drawn = 0;
+
+ private:
+  SeededRandom inner_{7};
+};
+
+TEST_P(FallbackTest, AReplayIsRefusedBeforeAnyKeyIsDrawn) {
+  auto c = Client();
+  const Bytes hello = HelloOf(*c);
+  auto first = Server();
+  Delivered at;
+  Bytes in;
+  ASSERT_TRUE(Feed(*first, in, hello, &at));
+  ASSERT_EQ(at.events.back(), SessionEventKind::kHandshakeDone);
+
+  CountingRandom counting;
+  ServerSession replay(*context_, clock_, counting);
+  Delivered replay_at;
+  Bytes replay_in;
+  Feed(replay, replay_in, hello, &replay_at);
+  ASSERT_EQ(replay_at.events.size(), 1u);
+  EXPECT_EQ(replay_at.fallback_reason, Error::kReplayedHello);
+  EXPECT_EQ(counting.drawn, 0u) << "no key drawn, no X25519: it costs what a random hello does";
+}
+
 TEST_P(FallbackTest, ALowOrderClientKeyFallsBack) {
   if (GetParam().profile == Profile::kV1Compat) {
     ClientHello h;

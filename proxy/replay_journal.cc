@@ -1,0 +1,121 @@
+#include "proxy/replay_journal.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include "proxy/log.h"
+
+namespace reflex::proxy {
+namespace {
+
+constexpr char kMagic[8] = {'R', 'F', 'X', 'R', 'E', 'P', 'L', '1'};
+
+void PutU64(uint8_t* out, uint64_t v) {
+  for (int i = 0; i < 8; ++i) out[i] = static_cast<uint8_t>(v >> (8 * i));
+}
+
+uint64_t GetU64(const uint8_t* in) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v |= static_cast<uint64_t>(in[i]) << (8 * i);
+  return v;
+}
+
+std::error_code LastError() { return std::error_code(errno, std::system_category()); }
+
+// The whole file (it is at most a period's accepted hellos).
+bool ReadAll(int fd, std::vector<uint8_t>* out) {
+  out->clear();
+  if (lseek(fd, 0, SEEK_SET) < 0) return false;
+  uint8_t chunk[64 * 1024];
+  while (true) {
+    const ssize_t n = read(fd, chunk, sizeof chunk);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return false;
+    if (n == 0) return true;
+    out->insert(out->end(), chunk, chunk + n);
+  }
+}
+
+int64_t PeriodOf(int64_t unix_seconds, int64_t period_seconds) {
+  return unix_seconds >= 0 ? unix_seconds / period_seconds : 0;
+}
+
+}  // namespace
+
+std::error_code FileReplayJournal::Open(const std::string& directory, int64_t window_seconds,
+                                        const Clock& clock, ReplayFilter& filter,
+                                        std::unique_ptr<FileReplayJournal>* out, size_t* restored) {
+  std::unique_ptr<FileReplayJournal> journal(new FileReplayJournal(2 * window_seconds, clock));
+  *restored = 0;
+  const int64_t now = clock.UnixSeconds();
+  std::vector<uint8_t> bytes;
+  for (size_t i = 0; i < 2; ++i) {
+    const std::string path = directory + "/replay-" + std::to_string(i);
+    const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (fd < 0) return LastError();
+    journal->fds_[i] = fd;
+    if (!ReadAll(fd, &bytes)) return LastError();
+    // A file that is empty, foreign or cut inside its header holds nothing.
+    if (bytes.size() < kJournalHeaderBytes || std::memcmp(bytes.data(), kMagic, sizeof kMagic) != 0) {
+      continue;
+    }
+    journal->periods_[i] = static_cast<int64_t>(GetU64(bytes.data() + sizeof kMagic));
+    // Whole records only: a crash may have cut the last one.
+    for (size_t at = kJournalHeaderBytes; at + kJournalRecordBytes <= bytes.size();
+         at += kJournalRecordBytes) {
+      const std::span<const uint8_t, kPublicKeyBytes> key(bytes.data() + at, kPublicKeyBytes);
+      filter.Restore(key, static_cast<int64_t>(GetU64(bytes.data() + at + kPublicKeyBytes)), now);
+      ++*restored;
+    }
+  }
+  if (!journal->UsePeriod(PeriodOf(now, journal->period_seconds_))) return LastError();
+  filter.SetJournal(journal.get());
+  *out = std::move(journal);
+  return {};
+}
+
+FileReplayJournal::~FileReplayJournal() {
+  for (const int fd : fds_) {
+    if (fd >= 0) close(fd);
+  }
+}
+
+bool FileReplayJournal::UsePeriod(int64_t period) {
+  const size_t i = static_cast<size_t>(period % 2);
+  if (periods_[i] != period) {
+    uint8_t header[kJournalHeaderBytes];
+    std::memcpy(header, kMagic, sizeof kMagic);
+    PutU64(header + sizeof kMagic, static_cast<uint64_t>(period));
+    if (ftruncate(fds_[i], 0) != 0 ||
+        write(fds_[i], header, sizeof header) != static_cast<ssize_t>(sizeof header)) {
+      return false;
+    }
+    periods_[i] = period;
+  }
+  current_ = period;
+  return true;
+}
+
+void FileReplayJournal::Record(std::span<const uint8_t, kPublicKeyBytes> key, int64_t timestamp) {
+  const int64_t period = PeriodOf(clock_.UnixSeconds(), period_seconds_);
+  bool ok = period == current_ || UsePeriod(period);
+  if (ok) {
+    uint8_t record[kJournalRecordBytes];
+    std::memcpy(record, key.data(), kPublicKeyBytes);
+    PutU64(record + kPublicKeyBytes, static_cast<uint64_t>(timestamp));
+    const int fd = fds_[static_cast<size_t>(current_ % 2)];
+    ok = write(fd, record, sizeof record) == static_cast<ssize_t>(sizeof record);
+  }
+  if (!ok && !warned_) {
+    warned_ = true;  // once: the filter itself still works in memory
+    REFLEX_LOG(kWarn,
+               "replay journal: cannot write (%s); hellos accepted now would pass again after a restart",
+               std::strerror(errno));
+  }
+}
+
+}  // namespace reflex::proxy
