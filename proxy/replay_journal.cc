@@ -68,7 +68,8 @@ std::error_code FileReplayJournal::Open(const std::string& directory, int64_t wi
     for (size_t at = kJournalHeaderBytes; at + kJournalRecordBytes <= bytes.size();
          at += kJournalRecordBytes) {
       const std::span<const uint8_t, kPublicKeyBytes> key(bytes.data() + at, kPublicKeyBytes);
-      filter.Restore(key, static_cast<int64_t>(GetU64(bytes.data() + at + kPublicKeyBytes)), now);
+      const uint8_t* rest = bytes.data() + at + kPublicKeyBytes;
+      filter.Restore(key, static_cast<int64_t>(GetU64(rest)), now, GetU64(rest + 8));
       ++*restored;
     }
   }
@@ -100,13 +101,15 @@ bool FileReplayJournal::UsePeriod(int64_t period) {
   return true;
 }
 
-void FileReplayJournal::Record(std::span<const uint8_t, kPublicKeyBytes> key, int64_t timestamp) {
+void FileReplayJournal::Record(std::span<const uint8_t, kPublicKeyBytes> key, int64_t timestamp,
+                               uint64_t owner) {
   const int64_t period = PeriodOf(clock_.UnixSeconds(), period_seconds_);
   bool ok = period == current_ || UsePeriod(period);
   if (ok) {
     uint8_t record[kJournalRecordBytes];
     std::memcpy(record, key.data(), kPublicKeyBytes);
     PutU64(record + kPublicKeyBytes, static_cast<uint64_t>(timestamp));
+    PutU64(record + kPublicKeyBytes + 8, owner);
     const int fd = fds_[static_cast<size_t>(current_ % 2)];
     ok = write(fd, record, sizeof record) == static_cast<ssize_t>(sizeof record);
   }

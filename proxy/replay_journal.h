@@ -7,8 +7,8 @@
 // emptied first: by then nothing in it can pass the timestamp window (a
 // hello stamped T, at most `window` ahead of the clock when accepted, is
 // refused from T + window on). Each record is the client's ephemeral key
-// (32 bytes) and the timestamp (8, little-endian), appended with one
-// write(): it survives the process being killed (the kernel holds it),
+// (32 bytes), the timestamp and the entry's owner (8 each, little-endian),
+// appended with one write(): it survives the process being killed (the kernel holds it),
 // not the machine losing power.
 #ifndef REFLEX_PROXY_REPLAY_JOURNAL_H_
 #define REFLEX_PROXY_REPLAY_JOURNAL_H_
@@ -27,7 +27,7 @@
 namespace reflex::proxy {
 
 inline constexpr size_t kJournalHeaderBytes = 16;  // "RFXREPL1" + the period (u64 LE)
-inline constexpr size_t kJournalRecordBytes = kPublicKeyBytes + 8;
+inline constexpr size_t kJournalRecordBytes = kPublicKeyBytes + 8 + 8;
 
 class FileReplayJournal final : public ReplayJournal {
  public:
@@ -41,7 +41,7 @@ class FileReplayJournal final : public ReplayJournal {
   FileReplayJournal(const FileReplayJournal&) = delete;
   FileReplayJournal& operator=(const FileReplayJournal&) = delete;
 
-  void Record(std::span<const uint8_t, kPublicKeyBytes> key, int64_t timestamp) override;
+  void Record(std::span<const uint8_t, kPublicKeyBytes> key, int64_t timestamp, uint64_t owner) override;
 
  private:
   FileReplayJournal(int64_t period_seconds, const Clock& clock)

@@ -49,7 +49,7 @@ class Journal : public ::testing::Test {
   }
   ReplayFilter::Verdict Check(Process& p, uint8_t key, int64_t stamp_offset = 0) {
     const auto k = Key(key);
-    return p.filter.Check(k, clock_.UnixSeconds() + stamp_offset, clock_.UnixSeconds());
+    return p.filter.Check(k, clock_.UnixSeconds() + stamp_offset, clock_.UnixSeconds(), /*owner=*/key % 3);
   }
 
   std::string dir_;

@@ -78,6 +78,7 @@ void ReplayFilter::HeapRemove(size_t i) {
 // Drops an entry from the heap and the table (backward-shift deletion keeps
 // every probe chain unbroken) and frees it.
 void ReplayFilter::RemoveEntry(uint32_t entry) {
+  Unlink(entry);
   HeapRemove(entries_[entry].heap_pos);
   const size_t mask = slots_.size() - 1;
   size_t hole = FindSlot(entries_[entry].key);
@@ -94,19 +95,27 @@ void ReplayFilter::RemoveEntry(uint32_t entry) {
   --stats_.entries;
 }
 
+uint64_t ReplayOwnerOf(std::span<const uint8_t> user_id) {
+  uint8_t digest[crypto_generichash_BYTES_MIN];
+  crypto_generichash(digest, sizeof digest, user_id.data(), user_id.size(), nullptr, 0);
+  uint64_t owner;
+  std::memcpy(&owner, digest, sizeof owner);
+  return owner;
+}
+
 ReplayFilter::Verdict ReplayFilter::Check(std::span<const uint8_t, kPublicKeyBytes> key,
-                                          int64_t timestamp, int64_t now) {
+                                          int64_t timestamp, int64_t now, uint64_t owner) {
   base::MutexLock lock(mu_);
-  const Verdict verdict = Insert(key, timestamp, now);
-  if (verdict == Verdict::kFresh && journal_ != nullptr) journal_->Record(key, timestamp);
+  const Verdict verdict = Insert(key, timestamp, now, owner);
+  if (verdict == Verdict::kFresh && journal_ != nullptr) journal_->Record(key, timestamp, owner);
   return verdict;
 }
 
 void ReplayFilter::Restore(std::span<const uint8_t, kPublicKeyBytes> key, int64_t timestamp,
-                           int64_t now) {
+                           int64_t now, uint64_t owner) {
   if (static_cast<__int128>(timestamp) + options_.window_seconds < static_cast<__int128>(now)) return;
   base::MutexLock lock(mu_);
-  (void)Insert(key, timestamp, now);
+  (void)Insert(key, timestamp, now, owner);
 }
 
 void ReplayFilter::SetJournal(ReplayJournal* journal) {
@@ -114,8 +123,35 @@ void ReplayFilter::SetJournal(ReplayJournal* journal) {
   journal_ = journal;
 }
 
+void ReplayFilter::EvictFromTheLargestOwner() {
+  // A scan of the users (few) only when full, so the common path stays O(1).
+  auto largest = owners_.end();
+  for (auto it = owners_.begin(); it != owners_.end(); ++it) {
+    if (it->second.entries > 0 && (largest == owners_.end() || it->second.entries > largest->second.entries)) {
+      largest = it;
+    }
+  }
+  Owner& o = largest->second;
+  const uint32_t victim = o.oldest;
+  o.floor = std::max(o.floor, entries_[victim].timestamp);
+  stats_.floor = std::max(stats_.floor, o.floor);
+  RemoveEntry(victim);
+  ++stats_.evictions;
+}
+
+void ReplayFilter::Unlink(uint32_t entry) {
+  Entry& e = entries_[entry];
+  Owner& o = owners_[e.owner];
+  if (e.older != kEmpty) entries_[e.older].newer = e.newer;
+  if (e.newer != kEmpty) entries_[e.newer].older = e.older;
+  if (o.oldest == entry) o.oldest = e.newer;
+  if (o.newest == entry) o.newest = e.older;
+  --o.entries;
+  if (o.entries == 0 && o.floor == INT64_MIN) owners_.erase(e.owner);
+}
+
 ReplayFilter::Verdict ReplayFilter::Insert(std::span<const uint8_t, kPublicKeyBytes> key,
-                                           int64_t timestamp, int64_t now) {
+                                           int64_t timestamp, int64_t now, uint64_t owner) {
   // Expired: no replay of these could pass the timestamp check any more.
   while (!heap_.empty() && static_cast<__int128>(heap_[0].timestamp) + options_.window_seconds <
                               static_cast<__int128>(now)) {
@@ -127,17 +163,17 @@ ReplayFilter::Verdict ReplayFilter::Insert(std::span<const uint8_t, kPublicKeyBy
     ++stats_.replays;
     return Verdict::kReplay;
   }
-  if (timestamp <= stats_.floor) {
+  auto floor_of = [this](uint64_t o) {
+    const auto it = owners_.find(o);
+    return it == owners_.end() ? INT64_MIN : it->second.floor;
+  };
+  if (timestamp <= floor_of(owner)) {
     ++stats_.below_floor;
     return Verdict::kBelowFloor;
   }
   if (free_.empty()) {
-    // Full: forget the oldest, and refuse from now on anything as old.
-    const HeapItem oldest = heap_[0];
-    stats_.floor = std::max(stats_.floor, oldest.timestamp);
-    RemoveEntry(oldest.entry);
-    ++stats_.evictions;
-    if (timestamp <= stats_.floor) {
+    EvictFromTheLargestOwner();
+    if (timestamp <= floor_of(owner)) {
       ++stats_.below_floor;
       return Verdict::kBelowFloor;
     }
@@ -147,6 +183,14 @@ ReplayFilter::Verdict ReplayFilter::Insert(std::span<const uint8_t, kPublicKeyBy
   Entry& e = entries_[entry];
   std::copy(key.begin(), key.end(), e.key.begin());
   e.timestamp = timestamp;
+  Owner& o = owners_[owner];
+  e.owner = owner;
+  e.newer = kEmpty;
+  e.older = o.newest;
+  if (o.newest != kEmpty) entries_[o.newest].newer = entry;
+  o.newest = entry;
+  if (o.oldest == kEmpty) o.oldest = entry;
+  ++o.entries;
   e.heap_pos = static_cast<uint32_t>(heap_.size());
   heap_.push_back({timestamp, entry});
   SiftUp(heap_.size() - 1);

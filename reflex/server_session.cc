@@ -200,8 +200,8 @@ Error ServerSession::AcceptV1(size_t* user) {
   if (!WithinWindow(hello.timestamp, now, window)) return Error::kTimestampOutOfWindow;
   // Before any key is drawn or X25519 computed: a replayed hello costs what
   // a random one does, so timing does not tell a prober it was recognized.
-  if (context_->replay_filter().Check(hello.public_key, hello.timestamp, now) !=
-      ReplayFilter::Verdict::kFresh) {
+  if (context_->replay_filter().Check(hello.public_key, hello.timestamp, now,
+                                      ReplayOwnerOf(hello.user_id)) != ReplayFilter::Verdict::kFresh) {
     return Error::kReplayedHello;
   }
   KeyPair server;
@@ -232,8 +232,9 @@ Error ServerSession::AcceptV2(size_t* user) {
   const int64_t window = context_->config().timestamp_window_seconds;
   if (!WithinWindow(hello.payload.timestamp, now, window)) return Error::kTimestampOutOfWindow;
   // Before any key is drawn or X25519 computed (see AcceptV1).
-  if (context_->replay_filter().Check(hello.state.remote_ephemeral(), hello.payload.timestamp,
-                                      now) != ReplayFilter::Verdict::kFresh) {
+  if (context_->replay_filter().Check(hello.state.remote_ephemeral(), hello.payload.timestamp, now,
+                                      ReplayOwnerOf(context_->config().users[hello.user])) !=
+      ReplayFilter::Verdict::kFresh) {
     return Error::kReplayedHello;
   }
   KeyPair server;
