@@ -8,6 +8,8 @@
 //                       [--hello-wait MS] [--only NAME] [--json FILE] [--list]
 //   reflex probe client --listen HOST:PORT --user UUID --profile v2|v1-compat
 //                       --socks HOST:PORT [--only NAME] [--json FILE] [--list]
+//   reflex probe fallback --target HOST:PORT --fallback HOST:PORT [--user UUID]
+//                         [--tolerance-ms MS] [--tolerance-percent P] [--list]
 // Every subcommand takes --config FILE (JSON, the flags' long names as
 // keys) and --help.
 #include <CLI/CLI.hpp>
@@ -40,9 +42,15 @@ namespace {
 
 struct ProbeFlags {
   std::string target, fallback_listen, echo_listen, listen, socks, user, profile = "v2", only, json;
+  std::string fallback;
   int64_t hello_wait_ms = 10000;
+  int64_t tolerance_ms = 20;
+  int64_t tolerance_percent = 20;
+  double max_wait_s = 15;
+  int parallel = 8;
   bool list = false;
 };
+
 
 // The server's default policy and its own addresses (every interface's,
 // and the one it listens on), then the operator's ranges.
@@ -424,6 +432,29 @@ int RunClient(const CommonFlags& common, ClientFlags& flags) {
   return runtime.Run();
 }
 
+int RunFallbackProbe(const ProbeFlags& f) {
+  probe::FallbackProbeOptions o;
+  if (!ProfileFromName(f.profile, &o.profile)) return Fail("unknown profile: " + f.profile);
+  if (!f.user.empty()) {
+    UserId user;
+    (void)ParseUserId(f.user, &user);
+    o.user = user;
+  }
+  if (f.list) {
+    for (const std::string& name : probe::FallbackProbeNames(o)) std::printf("%s\n", name.c_str());
+    return 0;
+  }
+  (void)ParseHostPort(f.target, &o.target);
+  (void)ParseHostPort(f.fallback, &o.fallback);
+  o.tolerance = std::chrono::milliseconds(f.tolerance_ms);
+  o.tolerance_fraction = static_cast<double>(f.tolerance_percent) / 100.0;
+  o.max_wait = std::chrono::milliseconds(static_cast<int64_t>(f.max_wait_s * 1000));
+  o.parallel = f.parallel;
+  o.only = f.only;
+  o.json_path = f.json;
+  return probe::ProbeFallback(o);
+}
+
 int RunProbe(const ProbeFlags& f, bool server) {
   Profile profile;
   if (!ProfileFromName(f.profile, &profile)) return Fail("unknown profile: " + f.profile);
@@ -494,6 +525,26 @@ int main(int argc, char** argv) {
       ->required()->check(HostPortCheck());
   probe_server->add_option("--hello-wait", pf.hello_wait_ms, "the server's hello wait, in milliseconds")
       ->check(CLI::Range(int64_t{1}, kMaxHelloWaitMs));
+  CLI::App* probe_fallback = probe->add_subcommand(
+      "fallback", "send the same probes to a server and to its fallback directly, and compare");
+  probe_fallback->add_option("--target", pf.target, "the server under test")->required()->check(HostPortCheck());
+  probe_fallback->add_option("--fallback", pf.fallback, "its fallback, reached directly")
+      ->required()->check(HostPortCheck());
+  probe_fallback->add_option("--user", pf.user, "a user the server accepts (adds the genuine-hello probes)")
+      ->check(UuidCheck());
+  probe_fallback->add_option("--profile", pf.profile, "the user's profile: v2 (default) or v1-compat")
+      ->check(CLI::IsMember({"v2", "v1-compat"}));
+  probe_fallback->add_option("--tolerance-ms", pf.tolerance_ms, "times agree within this, plus --tolerance-percent")
+      ->check(CLI::Range(int64_t{0}, int64_t{60000}));
+  probe_fallback->add_option("--tolerance-percent", pf.tolerance_percent, "of the larger time")
+      ->check(CLI::Range(int64_t{0}, int64_t{100}));
+  probe_fallback->add_option("--max-wait", pf.max_wait_s,
+                             "seconds to watch one connection (past the fallback's own timeouts)")
+      ->check(CLI::Range(0.1, 600.0));
+  probe_fallback->add_option("--parallel", pf.parallel, "probes at once")->check(CLI::Range(1, 64));
+  probe_fallback->add_option("--only", pf.only, "run one probe");
+  probe_fallback->add_option("--json", pf.json, "also write the verdicts as JSON");
+  probe_fallback->add_flag("--list", pf.list, "print the probes' names and exit");
   CLI::App* probe_client = probe->add_subcommand("client", "play the server for a client under test");
   probe_client->add_option("--listen", pf.listen, "where the client's --server points (the probe listens)")
       ->required()->check(HostPortCheck());
@@ -558,6 +609,7 @@ int main(int argc, char** argv) {
   }
   if (probe_server->parsed()) return RunProbe(pf, /*server=*/true);
   if (probe_client->parsed()) return RunProbe(pf, /*server=*/false);
+  if (probe_fallback->parsed()) return RunFallbackProbe(pf);
   if (server->parsed()) return RunServer(common, sf, server_args);
   if (client->parsed()) return RunClient(common, cf);
   return 2;

@@ -11,6 +11,7 @@
 #define REFLEX_PROXY_PROBE_PROBE_H_
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -41,13 +42,37 @@ struct ClientProbeOptions {
   std::string json_path;
 };
 
+struct FallbackProbeOptions {
+  HostPort target;    // the server under test
+  HostPort fallback;  // its fallback, reached directly
+  // A user the server accepts, for the genuine-hello probes (none: those
+  // are left out).
+  std::optional<UserId> user;
+  Profile profile = Profile::kV2;
+  // Two times agree when they differ by at most tolerance + fraction x the
+  // larger.
+  std::chrono::milliseconds tolerance{20};
+  double tolerance_fraction = 0.2;
+  // How long one connection is watched (longer than the fallback's own
+  // timeouts, so that a silent connection is seen to end).
+  std::chrono::milliseconds max_wait{15000};
+  int parallel = 8;  // probes at once
+  std::string only;
+  std::string json_path;
+};
+
 // The scenarios' names, in the order they run.
 std::vector<std::string> ServerScenarioNames(Profile profile);
 std::vector<std::string> ClientScenarioNames(Profile profile);
 
+std::vector<std::string> FallbackProbeNames(const FallbackProbeOptions& options);
+
 // Prints the verdicts; returns the exit status (see report.h).
 int ProbeServer(const ServerProbeOptions& options);
 int ProbeClient(const ClientProbeOptions& options);
+// "SAME name" or "DIFFERENT name: what differed (direct ..., through
+// server ...)" per probe, then "N passed, M failed".
+int ProbeFallback(const FallbackProbeOptions& options);
 
 }  // namespace reflex::proxy::probe
 

@@ -7,7 +7,7 @@
 namespace reflex::proxy::probe {
 
 int RunScenarios(const std::vector<Scenario>& scenarios, const std::string& only,
-                 const std::string& json_path) {
+                 const std::string& json_path, VerdictLabels labels) {
   size_t passed = 0, failed = 0;
   nlohmann::ordered_json results = nlohmann::ordered_json::array();
   for (const Scenario& s : scenarios) {
@@ -15,10 +15,10 @@ int RunScenarios(const std::vector<Scenario>& scenarios, const std::string& only
     const Verdict verdict = s.run();
     if (!verdict.failed()) {
       ++passed;
-      std::printf("PASS %s\n", s.name.c_str());
+      std::printf("%s %s\n", labels.held, s.name.c_str());
     } else {
       ++failed;
-      std::printf("FAIL %s: %s\n", s.name.c_str(), verdict.what().c_str());
+      std::printf("%s %s: %s\n", labels.differed, s.name.c_str(), verdict.what().c_str());
     }
     std::fflush(stdout);
     results.push_back({{"name", s.name},

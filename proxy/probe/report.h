@@ -46,8 +46,13 @@ struct Scenario {
 // comes and the summary; writes `json_path` when set. The exit status: 0
 // when all passed and at least one ran, 1 otherwise, 2 when `only` names
 // no scenario.
+// `labels`: the words for a check that held and one that did not.
+struct VerdictLabels {
+  const char* held = "PASS";
+  const char* differed = "FAIL";
+};
 int RunScenarios(const std::vector<Scenario>& scenarios, const std::string& only,
-                 const std::string& json_path);
+                 const std::string& json_path, VerdictLabels labels = {});
 
 }  // namespace reflex::proxy::probe
 
