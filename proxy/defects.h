@@ -7,10 +7,13 @@
 //   REFLEX_DEFECT_ACCEPT_REPLAY: a replay filter per connection instead of
 //     per server, so a replayed hello is accepted;
 //   REFLEX_DEFECT_FORWARD_AFTER_FAILURE: after a frame fails to open, the
-//     bytes still buffered are passed to the target anyway.
+//     bytes still buffered are passed to the target anyway;
+//   REFLEX_DEFECT_HALF_OPEN_ENDING: when the fallback closes, the client's
+//     connection is left half-open (its writes accepted) until it ends or
+//     the idle timeout passes.
 //
 // The handlers take the replay defect as a hook in their environment
-// (ServerEnv::per_connection_context), set by main.cc; the other two are
+// (ServerEnv::per_connection_context), set by main.cc; the others are
 // one-line `if constexpr` branches at the place the flaw would be.
 #ifndef REFLEX_PROXY_DEFECTS_H_
 #define REFLEX_PROXY_DEFECTS_H_
@@ -47,6 +50,12 @@ inline std::unique_ptr<ServerContext> ContextOfItsOwn(const ServerContext& share
 inline constexpr bool kDefectForwardAfterFailure = true;
 #else
 inline constexpr bool kDefectForwardAfterFailure = false;
+#endif
+
+#ifdef REFLEX_DEFECT_HALF_OPEN_ENDING
+inline constexpr bool kDefectHalfOpenEnding = true;
+#else
+inline constexpr bool kDefectHalfOpenEnding = false;
 #endif
 
 }  // namespace reflex::proxy

@@ -1,8 +1,9 @@
 // reflex probe fallback, with nginx as the fallback: it finds nothing to
-// tell nginx from itself, and it names by probe what tells the server
-// apart today (the hello wait before a short input's answer, the silent
-// connection held longer, the half-open ending after the fallback closed;
-// issue 17 removes them, and then these become checks of defect builds).
+// tell nginx from itself; it names by probe what still tells the server
+// apart today (the hello wait before a short input's answer, and so a
+// silent connection held longer: issue 17 removes them, and then those
+// checks move to a defect build); and it names the half-open ending of the
+// defect build that has it.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -65,10 +66,23 @@ TEST_F(FallbackProbe, NamesWhatTellsTheServerApartFromNginxToday) {
   EXPECT_EQ(r.status, 1) << r.out;
   EXPECT_TRUE(Has(r.out, "DIFFERENT random-10: first byte (direct ")) << r.out;   // the hello wait
   EXPECT_TRUE(Has(r.out, "DIFFERENT silence: end (direct FIN at ")) << r.out;     // held longer
-  EXPECT_TRUE(Has(r.out, "DIFFERENT http-get: a write after the end")) << r.out;  // half-open
+  EXPECT_TRUE(Has(r.out, "SAME http-get")) << r.out;  // the ending mirrors the fallback's
+  EXPECT_TRUE(Has(r.out, "SAME http-get-close")) << r.out;
   EXPECT_TRUE(Has(r.out, "SAME random-100")) << r.out;
   EXPECT_TRUE(Has(r.out, "SAME genuine-hello-replayed")) << r.out;
   EXPECT_TRUE(Has(r.out, "SAME tls-client-hello")) << r.out;
+}
+
+TEST_F(FallbackProbe, NamesTheHalfOpenEndingOfTheDefectBuildThatHasIt) {
+  Nginx nginx("nginx-half-open");
+  ASSERT_TRUE(nginx.ok()) << "nginx-light is needed (tools/bootstrap.sh installs it)";
+  auto server = ReflexProcess::Server("half-open-server", nginx.port(), {}, "proxy/reflex_with_half_open_ending");
+  ASSERT_TRUE(server->ok()) << server->child().ReadStderr();
+  const ProbeRun r = RunFallbackProbe(server->port(), nginx.port(), {"--only", "http-get"}, "probe-half-open");
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_TRUE(Has(r.out, "DIFFERENT http-get: a write after the end (direct ok then broken pipe, "
+                         "through server ok then ok)"))
+      << r.out;
 }
 
 }  // namespace

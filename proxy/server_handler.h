@@ -274,10 +274,28 @@ class ServerConnection {
     // destroys the unused branch's frame wrongly. The choice is made inside.)
     auto up = [this]() -> awaitable<PumpResult> {
       if (in_.ended) co_return PumpResult{};
-      co_return co_await CopyPump(client_, *upstream_, env_, watchdog_, &rec_.up);
+      PumpResult r = co_await CopyPump(client_, *upstream_, env_, watchdog_, &rec_.up);
+      if (fallback_reset_) r = PumpResult{};  // ended by the reset passed on below
+      co_return r;
     };
-    auto [r1, r2] = co_await RunBothWays(client_, *upstream_, up(),
-                                         CopyPump(*upstream_, client_, env_, watchdog_, &rec_.down));
+    // After the fallback's FIN (passed on to the client), the client's
+    // connection ends as it would at the fallback directly. A fallback that
+    // closed entirely answers the next bytes sent to it with a reset: the
+    // client's connection is reset then too, so its next write fails as it
+    // would directly. One that only shut its sending side (a lingering
+    // close) keeps taking bytes, and so does this. (Left half-open, the
+    // client's writes were accepted until the idle timeout: a prober's tell.)
+    auto down = [this]() -> awaitable<PumpResult> {
+      const PumpResult r = co_await CopyPump(*upstream_, client_, env_, watchdog_, &rec_.down);
+      if constexpr (!kDefectHalfOpenEnding) {
+        if (r.ok() && co_await upstream_->WaitReset()) {
+          fallback_reset_ = true;
+          client_.Abort();
+        }
+      }
+      co_return r;
+    };
+    auto [r1, r2] = co_await RunBothWays(client_, *upstream_, up(), down());
     if (watchdog_.expired()) {
       env_.stats->timeouts.fetch_add(1, std::memory_order_relaxed);
       co_return End(CloseReason::kTimeout, watchdog_.reason());
@@ -426,6 +444,7 @@ class ServerConnection {
   UserId user_id_{};                            // once the hello is accepted
   UserCounters* user_ = nullptr;                // likewise
   bool tunnel_open_ = false;                    // the target was reached
+  bool fallback_reset_ = false;                 // the fallback reset after its FIN
   uint64_t lookup_key_ = 0;
   uint64_t seen_generation_ = 0;
   std::optional<ServerSession>& session_slot_;

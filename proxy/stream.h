@@ -9,10 +9,16 @@
 //   TryRead(span)      -> what has already arrived, without waiting
 //   WaitReadable()     -> ec (no buffer held while a connection is idle)
 //   WriteAll(buffers)  -> ec (all bytes written, or an error)
+//   WaitReset()        -> true once the peer resets the connection; false
+//                         when both directions have ended or on Cancel
 //   ShutdownSend(), Close(), Abort() (a reset: the stream failed)
 //   Cancel() (pending and later operations end aborted), ClearCancel()
 #ifndef REFLEX_PROXY_STREAM_H_
 #define REFLEX_PROXY_STREAM_H_
+
+#include <sys/socket.h>
+
+#include <cerrno>
 
 #include <cstdint>
 #include <memory>
@@ -71,6 +77,19 @@ class TcpStream {
     auto [ec, n] = co_await asio::async_write(socket_, buffers, kUseTuple);
     (void)n;
     co_return ec;
+  }
+  // For a peer whose stream has ended: the socket's error condition (a
+  // reset, or both directions shut) ends the wait; the socket's pending
+  // error then tells which (a reset after the peer's FIN is EPIPE, and a
+  // read would only say end of stream).
+  awaitable<bool> WaitReset() {
+    if (cancelled_) co_return false;
+    auto [ec] = co_await socket_.async_wait(asio::ip::tcp::socket::wait_error, kUseTuple);
+    if (ec) co_return false;
+    int error = 0;
+    socklen_t length = sizeof error;
+    if (getsockopt(socket_.native_handle(), SOL_SOCKET, SO_ERROR, &error, &length) != 0) co_return false;
+    co_return error == EPIPE || error == ECONNRESET;
   }
   void ShutdownSend() {
     std::error_code ignored;

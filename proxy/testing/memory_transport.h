@@ -84,6 +84,16 @@ class MemoryStream {
     if (cancelled_) co_return asio::error::operation_aborted;
     co_return std::error_code{};
   }
+  // Until the peer aborts (true), or both directions are closed or the
+  // stream is cancelled (false).
+  awaitable<bool> WaitReset() {
+    while (!cancelled_ && !in_->aborted() && !(in_->closed() && out_->closed())) {
+      auto [ec] = co_await in_->signal().async_wait(kUseTuple);
+      (void)ec;
+      in_->signal().expires_at(asio::steady_timer::time_point::max());
+    }
+    co_return !cancelled_ && in_->aborted();
+  }
   IoResult TryRead(std::span<uint8_t> out) {
     if (cancelled_) return IoResult{asio::error::operation_aborted, 0};
     if (in_->data().empty()) return IoResult{in_->closed() ? asio::error::eof : std::error_code{}, 0};
@@ -115,7 +125,10 @@ class MemoryStream {
     }
     co_return std::error_code{};
   }
-  void ShutdownSend() { out_->CloseWrite(); }
+  void ShutdownSend() {
+    out_->CloseWrite();
+    in_->signal().cancel();  // a WaitReset here may be over: both directions closed
+  }
   void Close() {
     out_->CloseWrite();
     Cancel();

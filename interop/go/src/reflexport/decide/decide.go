@@ -145,6 +145,11 @@ func (d *Decider) decideV1(b []byte) (*Accepted, error) {
 	if !replay.InWindow(now, h.Timestamp, d.cfg.Window) {
 		return nil, rerr.TimestampOutOfWindow
 	}
+	// The replay filter before any key is drawn or X25519 computed: a
+	// replay costs what a random hello does (section 12.1).
+	if err := d.cfg.Filter.Check(h.UserID, h.PublicKey, h.Timestamp, now); err != nil {
+		return nil, err
+	}
 	e, err := dh.Generate(d.cfg.Rand)
 	if err != nil {
 		return nil, err
@@ -153,9 +158,6 @@ func (d *Decider) decideV1(b []byte) (*Accepted, error) {
 	dh.Wipe(e.Private[:])
 	dh.Wipe(shared[:])
 	if err != nil {
-		return nil, err
-	}
-	if err := d.cfg.Filter.Check(h.PublicKey, h.Timestamp, now); err != nil {
 		return nil, err
 	}
 	s, o := v1.Frames(key)
@@ -176,6 +178,11 @@ func (d *Decider) decideV2(b []byte) (*Accepted, error) {
 	if !replay.InWindow(now, a.Payload.Timestamp, d.cfg.Window) {
 		return nil, rerr.TimestampOutOfWindow
 	}
+	// The replay filter before any key is drawn or X25519 computed
+	// (section 12.1); the entry's owner is the user whose PSK verified.
+	if err := d.cfg.Filter.Check(a.User, a.ClientEPub, a.Payload.Timestamp, now); err != nil {
+		return nil, err
+	}
 	e, err := dh.Generate(d.cfg.Rand)
 	if err != nil {
 		return nil, err
@@ -183,9 +190,6 @@ func (d *Decider) decideV2(b []byte) (*Accepted, error) {
 	reply, keys, err := a.WriteHello(e)
 	dh.Wipe(e.Private[:])
 	if err != nil {
-		return nil, err
-	}
-	if err := d.cfg.Filter.Check(a.ClientEPub, a.Payload.Timestamp, now); err != nil {
 		return nil, err
 	}
 	s, o := keys.ServerFrames()

@@ -2,6 +2,8 @@ package decide
 
 import (
 	"bytes"
+	"crypto/rand"
+	"sync/atomic"
 	"testing"
 
 	"reflexport/dh"
@@ -92,6 +94,124 @@ func TestV2LowOrderClientKey(t *testing.T) {
 	m, _ := c.WriteHello(v2.Payload{Timestamp: 1000})
 	if _, err := decider(false, true, 1000).Decide(m); err != rerr.LowOrderPoint {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// countingReader counts the random bytes the server draws.
+type countingReader struct{ n int64 }
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := rand.Read(p)
+	atomic.AddInt64(&c.n, int64(n))
+	return n, err
+}
+
+func (c *countingReader) take() int64 { return atomic.SwapInt64(&c.n, 0) }
+
+// A replayed hello is refused before the server draws a key (and so before
+// any X25519 with it): it costs what a hello of random bytes does (section
+// 12.1). Both profiles, and a replayed low-order key too.
+func TestReplayRefusedBeforeKeyWork(t *testing.T) {
+	rnd := &countingReader{}
+	d := New(Config{AcceptV1: true, AcceptV2: true, Users: [][16]byte{alice},
+		Filter: replay.New(100, 120), Now: func() int64 { return 1000 }, Rand: rnd})
+	e, _ := dh.Generate(nil)
+	for _, c := range []struct {
+		name  string
+		hello []byte
+		first error
+	}{
+		{"v1", v1Hello(alice, 1000, e.Public), nil},
+		{"v2", v2Hello(t, alice, v2.Payload{Timestamp: 1000}), nil},
+		{"v1 low order", v1Hello(alice, 999, [32]byte{}), rerr.LowOrderPoint},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if _, err := d.Decide(c.hello); err != c.first {
+				t.Fatalf("got %v, want %v", err, c.first)
+			}
+			if n := rnd.take(); n != 32 {
+				t.Fatalf("first hello drew %d random bytes, want 32", n)
+			}
+			for i := 0; i < 3; i++ {
+				if _, err := d.Decide(c.hello); err != rerr.ReplayedHello {
+					t.Fatalf("replay: %v", err)
+				}
+				if n := rnd.take(); n != 0 {
+					t.Fatalf("replay drew %d random bytes", n)
+				}
+			}
+		})
+	}
+}
+
+// A v2 hello with a low-order key takes its place in the filter before it
+// is refused: its replay is replayed_hello (section 12.1's order).
+func TestV2LowOrderReplayed(t *testing.T) {
+	c, _ := v2.NewClient(alice, dh.KeyPair{})
+	m, _ := c.WriteHello(v2.Payload{Timestamp: 1000})
+	d := decider(false, true, 1000)
+	if _, err := d.Decide(m); err != rerr.LowOrderPoint {
+		t.Fatalf("got %v", err)
+	}
+	if _, err := d.Decide(m); err != rerr.ReplayedHello {
+		t.Fatalf("replay: got %v", err)
+	}
+}
+
+// One user flooding a small filter with hellos stamped at now + window
+// (in v1 anyone who saw one of its hellos can make more) does not lock
+// another user out: the owner of an entry is the hello's user (v1: the id
+// in the hello; v2: the user whose PSK verified), and only the flooder's
+// floor rises.
+func TestFloodLocksOutOnlyTheFlooder(t *testing.T) {
+	const now, window = 1000, 120
+	mallory := [16]byte{0x66}
+	for _, profile := range []string{ProfileV1, ProfileV2} {
+		t.Run(profile, func(t *testing.T) {
+			d := New(Config{AcceptV1: true, AcceptV2: true, Users: [][16]byte{alice, mallory},
+				Filter: replay.New(4, window), Now: func() int64 { return now }})
+			hello := func(user [16]byte, ts int64) []byte {
+				if profile == ProfileV1 {
+					e, _ := dh.Generate(nil)
+					return v1Hello(user, ts, e.Public)
+				}
+				return v2Hello(t, user, v2.Payload{Timestamp: ts})
+			}
+			for i := 0; i < 8; i++ {
+				// Four fill the filter; once alice's hello has evicted one,
+				// mallory's floor is now + window and the rest are refused.
+				want := error(nil)
+				if i >= 4 {
+					want = rerr.ReplayedHello
+				}
+				if _, err := d.Decide(hello(mallory, now+window)); err != want {
+					t.Fatalf("flood %d: %v, want %v", i, err, want)
+				}
+				if i == 3 {
+					// The filter is full of mallory's entries: alice's hello
+					// stamped now - 30 is accepted.
+					a, err := d.Decide(hello(alice, now-30))
+					if err != nil {
+						t.Fatalf("alice after the flood: %v", err)
+					}
+					if a.Profile != profile || a.User != alice {
+						t.Fatalf("%+v", a)
+					}
+				}
+			}
+			// Mallory's later hellos below (or at) its floor are refused.
+			for _, ts := range []int64{now, now - 30, now + window - 1} {
+				if _, err := d.Decide(hello(mallory, ts)); err != rerr.ReplayedHello {
+					t.Fatalf("mallory at %d: %v", ts, err)
+				}
+			}
+			// Alice goes on being accepted.
+			for i := int64(0); i < 3; i++ {
+				if _, err := d.Decide(hello(alice, now-29+i)); err != nil {
+					t.Fatalf("alice %d: %v", i, err)
+				}
+			}
+		})
 	}
 }
 
