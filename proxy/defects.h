@@ -10,7 +10,10 @@
 //     bytes still buffered are passed to the target anyway;
 //   REFLEX_DEFECT_HALF_OPEN_ENDING: when the fallback closes, the client's
 //     connection is left half-open (its writes accepted) until it ends or
-//     the idle timeout passes.
+//     the idle timeout passes;
+//   REFLEX_DEFECT_WAIT_FOR_WHOLE_HELLO: a first read shorter than a hello
+//     waits for more (until the hello wait passes), as the server did
+//     before it judged the first flight.
 //
 // The handlers take the replay defect as a hook in their environment
 // (ServerEnv::per_connection_context), set by main.cc; the others are
@@ -50,6 +53,12 @@ inline std::unique_ptr<ServerContext> ContextOfItsOwn(const ServerContext& share
 inline constexpr bool kDefectForwardAfterFailure = true;
 #else
 inline constexpr bool kDefectForwardAfterFailure = false;
+#endif
+
+#ifdef REFLEX_DEFECT_WAIT_FOR_WHOLE_HELLO
+inline constexpr bool kDefectWaitForWholeHello = true;
+#else
+inline constexpr bool kDefectWaitForWholeHello = false;
 #endif
 
 #ifdef REFLEX_DEFECT_HALF_OPEN_ENDING

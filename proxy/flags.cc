@@ -145,7 +145,7 @@ void AddServerOptions(CLI::App* app, ServerFlags* f) {
       ->check(CidrCheck());
   app->add_option("--window", f->window_s, "seconds a hello's timestamp may be off")
       ->check(CLI::Range(int64_t{1}, kMaxWindowSeconds));
-  app->add_option("--hello-wait", f->hello_wait_ms, "milliseconds to wait for a hello")
+  app->add_option("--hello-wait", f->hello_wait_ms, "milliseconds a connection that sent nothing waits before it goes to the fallback")
       ->check(CLI::Range(int64_t{1}, kMaxHelloWaitMs));
   app->add_option("--replay-capacity", f->replay_capacity, "hellos the replay filter remembers")
       ->check(CLI::Range(kMinReplayCapacity, kMaxReplayCapacity));

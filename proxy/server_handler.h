@@ -351,6 +351,13 @@ class ServerConnection {
       in_.at += used;
       if (e.kind != SessionEventKind::kNone) co_return e;
       if (used > 0) continue;
+      // The first read held less than a hello: a genuine client writes its
+      // hello whole, so this is not one, and the fallback gets it now, not
+      // after a wait a prober could time (SPEC 12.1).
+      if (first_flight_ && !kDefectWaitForWholeHello) {
+        first_flight_ = false;
+        if (session_.OnFirstFlightEnd(&e) == Error::kOk && e.kind != SessionEventKind::kNone) co_return e;
+      }
       if (in_.ended) co_return co_await EndOfInput();
       in_.Compact();
       const IoResult r = co_await ReadClient();
@@ -358,7 +365,10 @@ class ServerConnection {
         in_.ended = true;
         continue;
       }
-      if (!r.ec) continue;
+      if (!r.ec) {
+        if (!read_any_ && r.n > 0) first_flight_ = read_any_ = true;
+        continue;
+      }
       if (watchdog_.expired() && !session_.established()) {
         co_return co_await HelloWaitPassed();
       }
@@ -445,6 +455,8 @@ class ServerConnection {
   UserCounters* user_ = nullptr;                // likewise
   bool tunnel_open_ = false;                    // the target was reached
   bool fallback_reset_ = false;                 // the fallback reset after its FIN
+  bool read_any_ = false;                       // the client has sent something
+  bool first_flight_ = false;                   // its first read is being judged
   uint64_t lookup_key_ = 0;
   uint64_t seen_generation_ = 0;
   std::optional<ServerSession>& session_slot_;

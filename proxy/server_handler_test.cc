@@ -82,21 +82,20 @@ TEST_F(ServerHandler, AnHonestClientsRequestReachesItsTargetAndDataFlowsBothWays
   }
 }
 
-TEST_F(ServerHandler, BytesThenSilenceGoToTheFallbackWhenTheHelloWaitEndsAndAreThenWatchedForIdleness) {
+// Nothing at all arrives: the hello wait is what ends it (SPEC 12.1).
+TEST_F(ServerHandler, SilenceGoesToTheFallbackWhenTheHelloWaitEndsAndIsThenWatchedForIdleness) {
   ServerConfig config = testing::HarnessServerConfig();
   config.hello_wait_ms = 50;
   ServerHarness h(config);
   h.env().timeouts.idle = std::chrono::milliseconds(1000);
   testing::MemoryPeer& client = h.Connect();
-  const Bytes sent = Pattern(10, 3);
-  client.Send(sent);
   h.Poll();
   EXPECT_TRUE(h.dialer().dialed().empty());
   h.clock().Advance(50);                          // the session's clock
   h.io().run_for(std::chrono::milliseconds(600));  // the watchdog's sweeps (every 250 ms)
   ASSERT_EQ(h.dialer().dialed().size(), 1u) << "the hello wait ended: the fallback";
   auto& fallback = h.dialer().dialed()[0];
-  EXPECT_EQ(fallback.peer.Take(), sent);
+  EXPECT_TRUE(fallback.peer.Take().empty());
   EXPECT_EQ(h.running(), 1);
   // Neither side sends anything more: the idle limit ends the splice.
   h.io().run_for(std::chrono::milliseconds(1700));
@@ -115,15 +114,25 @@ TEST_F(ServerHandler, ASilentConnectionHoldsNoBuffer) {
   EXPECT_EQ(h.states_outstanding(), 1u);
 }
 
-TEST_F(ServerHandler, AHelloArrivingOneByteAtATimeIsAccepted) {
+// The first read decides (SPEC 12.1): a hello that arrives in pieces is
+// not one, and the fallback gets the first piece at once, then the rest.
+TEST_F(ServerHandler, AHelloArrivingInPiecesGoesToTheFallbackFromTheFirstPiece) {
   ServerHarness h;
   HonestClient c(h, Profile::kV2, TestUser(1));
-  ASSERT_TRUE(c.Handshake(/*chunk=*/1));
-  ASSERT_TRUE(c.Request(RequestTo("10.0.0.1", 443)));
-  ASSERT_EQ(h.dialer().dialed().size(), 1u);
-  EXPECT_EQ(h.dialer().dialed()[0].target.host, "10.0.0.1");
+  ASSERT_TRUE(c.MakeHello());
+  const Bytes hello = c.hello();
+  c.peer().Send(std::span<const uint8_t>(hello).first(10));
+  h.Poll();
+  ASSERT_EQ(h.dialer().dialed().size(), 1u) << "decided at the first read, without waiting";
+  auto& fallback = h.dialer().dialed()[0];
+  EXPECT_EQ(fallback.target.host, "fallback.test");
+  EXPECT_EQ(fallback.peer.Take(), Bytes(hello.begin(), hello.begin() + 10));
+  c.peer().Send(std::span<const uint8_t>(hello).subspan(10));
+  h.Poll();
+  EXPECT_EQ(fallback.peer.Take(), Bytes(hello.begin() + 10, hello.end()));
+  EXPECT_TRUE(c.peer().Take().empty()) << "no server hello";
   c.peer().CloseSend();
-  h.dialer().dialed()[0].peer.CloseSend();
+  fallback.peer.CloseSend();
   ExpectAllReturned(h);
 }
 
@@ -168,18 +177,18 @@ TEST_F(ServerHandler, SeventySixRandomBytesAndWhatFollowsReachTheFallbackInOrder
   ExpectAllReturned(h);
 }
 
-TEST_F(ServerHandler, SeventyFiveBytesThenEndOfStreamReachTheFallbackThenItsEnd) {
+TEST_F(ServerHandler, SeventyFiveBytesReachTheFallbackAtOnceThenTheirEnd) {
   ServerHarness h;
   testing::MemoryPeer& client = h.Connect();
   const Bytes short_hello = Pattern(75, 1);
   client.Send(short_hello);
   h.Poll();
-  EXPECT_TRUE(h.dialer().dialed().empty());  // still waiting for byte 76
-  client.CloseSend();
-  h.Poll();
-  ASSERT_EQ(h.dialer().dialed().size(), 1u);
+  ASSERT_EQ(h.dialer().dialed().size(), 1u) << "a first read short of a hello is not one";
   auto& fallback = h.dialer().dialed()[0];
   EXPECT_EQ(fallback.peer.Take(), short_hello);
+  EXPECT_FALSE(fallback.peer.HandlerClosed());
+  client.CloseSend();
+  h.Poll();
   EXPECT_TRUE(fallback.peer.HandlerClosed());
   fallback.peer.CloseSend();
   ExpectAllReturned(h);
@@ -371,17 +380,23 @@ class ServerPhases : public ServerHandler {
   std::optional<testing::PhaseDriver<Connection, ServerPhase>> driver_;
 };
 
-TEST_F(ServerPhases, ReadHelloWaitsForAWholeHelloThenHandsAnAcceptedOneToReplyHello) {
+TEST_F(ServerPhases, ReadHelloWaitsForAFirstReadThenHandsAnAcceptedHelloToReplyHello) {
   HonestClient c(h_, *peer_, Profile::kV2, TestUser(2));
   ASSERT_TRUE(c.MakeHello());
-  const std::span<const uint8_t> hello(c.hello());
-  peer_->Send(hello.first(40));
-  EXPECT_EQ(Run(ServerPhase::kReadHello), std::nullopt);
-  peer_->Send(hello.subspan(40));
+  EXPECT_EQ(Run(ServerPhase::kReadHello), std::nullopt) << "nothing yet";
+  peer_->Send(c.hello());
   EXPECT_EQ(driver_->Poll(), ServerPhase::kReplyHello);
   EXPECT_TRUE(peer_->Take().empty()) << "the answer is ReplyHello's";
   EXPECT_EQ(record().profile.view(), "v2");
   EXPECT_NE(record().user.view(), "-");
+}
+
+TEST_F(ServerPhases, ReadHelloHandsAFirstReadShortOfAHelloToTheFallback) {
+  HonestClient c(h_, *peer_, Profile::kV2, TestUser(2));
+  ASSERT_TRUE(c.MakeHello());
+  peer_->Send(std::span<const uint8_t>(c.hello()).first(40));
+  EXPECT_EQ(Run(ServerPhase::kReadHello), ServerPhase::kFallback) << "not a hello: it came in pieces";
+  EXPECT_TRUE(h_.dialer().dialed().empty()) << "dialing is Fallback's";
 }
 
 TEST_F(ServerPhases, ReadHelloHandsAnythingElseToTheFallbackWithoutDialingIt) {
@@ -390,8 +405,7 @@ TEST_F(ServerPhases, ReadHelloHandsAnythingElseToTheFallbackWithoutDialingIt) {
   EXPECT_TRUE(h_.dialer().dialed().empty());
 }
 
-TEST_F(ServerPhases, ReadHelloHandsAnInputEndedEarlyToTheFallback) {
-  peer_->Send(B("short"));
+TEST_F(ServerPhases, ReadHelloHandsAnInputEndedBeforeAnyByteToTheFallback) {
   EXPECT_EQ(Run(ServerPhase::kReadHello), std::nullopt);
   peer_->CloseSend();
   EXPECT_EQ(driver_->Poll(), ServerPhase::kFallback);

@@ -139,6 +139,11 @@ void ReplayFilter::EvictFromTheLargestOwner() {
   ++stats_.evictions;
 }
 
+int64_t ReplayFilter::FloorOf(uint64_t owner) const {
+  const auto it = owners_.find(owner);
+  return it == owners_.end() ? INT64_MIN : it->second.floor;
+}
+
 void ReplayFilter::Unlink(uint32_t entry) {
   Entry& e = entries_[entry];
   Owner& o = owners_[e.owner];
@@ -163,17 +168,13 @@ ReplayFilter::Verdict ReplayFilter::Insert(std::span<const uint8_t, kPublicKeyBy
     ++stats_.replays;
     return Verdict::kReplay;
   }
-  auto floor_of = [this](uint64_t o) {
-    const auto it = owners_.find(o);
-    return it == owners_.end() ? INT64_MIN : it->second.floor;
-  };
-  if (timestamp <= floor_of(owner)) {
+  if (timestamp <= FloorOf(owner)) {
     ++stats_.below_floor;
     return Verdict::kBelowFloor;
   }
   if (free_.empty()) {
     EvictFromTheLargestOwner();
-    if (timestamp <= floor_of(owner)) {
+    if (timestamp <= FloorOf(owner)) {
       ++stats_.below_floor;
       return Verdict::kBelowFloor;
     }

@@ -135,6 +135,7 @@ class ReplayFilter {
   // owner's floor.
   void EvictFromTheLargestOwner() REFLEX_REQUIRES(mu_);
   void Unlink(uint32_t entry) REFLEX_REQUIRES(mu_);
+  int64_t FloorOf(uint64_t owner) const REFLEX_REQUIRES(mu_);
 
   const Options options_;
   std::array<uint8_t, 16> hash_key_{};

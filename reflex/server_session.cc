@@ -166,6 +166,14 @@ Error ServerSession::OnTimer(SessionEvent* event) {
   return Error::kOk;
 }
 
+Error ServerSession::OnFirstFlightEnd(SessionEvent* event) {
+  if (state_ == State::kFinished) return Error::kInvalidArgument;
+  SessionEvent e;
+  if (state_ == State::kHello && hello_have_ > 0) Fallback(Error::kTooShort, &e);
+  *event = e;
+  return Error::kOk;
+}
+
 Error ServerSession::OnEndOfInput(SessionEvent* event) {
   if (state_ == State::kFinished) return Error::kInvalidArgument;
   SessionEvent e;

@@ -13,6 +13,7 @@
 //         kPeerClosed    -> half-close towards the target
 //         kFallback      -> fallback gets event.fallback_bytes, then buffered
 //         kError         -> close
+//   after the connection's first read: s.OnFirstFlightEnd(&event) (maybe kFallback)
 //   when s.hello_deadline_ms() passes: s.OnTimer(&event) (maybe kFallback)
 //
 // After a kFallback or kError event the session is finished: every later
@@ -108,6 +109,11 @@ class ServerSession {
   // The client's end of stream: a session still waiting for its hello
   // falls back (reason too_short) with what it holds; otherwise kNone.
   Error OnEndOfInput(SessionEvent* event);
+  // The bytes fed so far are the client's whole first flight (its first
+  // read, SPEC 12.1): a session holding some bytes but fewer than a hello
+  // falls back (reason too_short) with them, since a genuine client sends
+  // its hello in one write; otherwise (nothing held, or decided) kNone.
+  Error OnFirstFlightEnd(SessionEvent* event);
 
   // The server hello to send, once the handshake is done; then frames.
   std::span<const uint8_t> PendingOutput() const;

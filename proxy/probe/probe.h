@@ -26,8 +26,9 @@ struct ServerProbeOptions {
   Profile profile = Profile::kV2;
   HostPort fallback_listen;  // where its fallback points
   HostPort echo_listen;      // a target it may reach
-  // How long the server waits for a hello before falling back; scenarios
-  // about silence wait this long plus 5 s.
+  // How long the server holds a silent connection before falling back;
+  // scenarios about silence wait this long plus 5 s, and those about short
+  // input require the fallback within half of it (SPEC 12.1).
   std::chrono::milliseconds hello_wait{10000};
   std::string only;          // one scenario by name, or all
   std::string json_path;

@@ -220,12 +220,20 @@ Verdict ServerPeer::Handshake() {
   if (!session_) return Verdict::Fail("bad probe configuration");
   const auto until = Clock_::now() + kReadTimeout;
   Received r;
+  bool first = true;
   while (!session_->established()) {
     bool ended = false;
     const Bytes part = socket_.ReadSome(kClientHelloBytes - std::min(kClientHelloBytes, buffer_.size()),
                                         Left(until), &ended);
     if (ended) return Verdict::Fail("the client closed before its hello was whole");
     if (part.empty()) return Verdict::Fail("no whole client hello within 5 s");
+    // A server judges the first flight (SPEC 12.1): a hello in pieces is
+    // not one.
+    if (first && part.size() < kClientHelloBytes) {
+      return Verdict::Fail("the hello came in pieces (the first read had " + std::to_string(part.size()) +
+                           " bytes): a client must write its hello whole");
+    }
+    first = false;
     buffer_.insert(buffer_.end(), part.begin(), part.end());
     hello_.insert(hello_.end(), part.begin(), part.end());
     if (!Feed(&r, nullptr, nullptr)) return Verdict::Fail("refused: " + std::string(ErrorName(r.error)));

@@ -88,6 +88,19 @@ func (d *Decider) Early(buf []byte) (bool, error) {
 	return false, nil
 }
 
+// ShortFirstFlight is the refusal of a connection whose first read
+// returned fewer than 76 bytes (and at least one): what Early decides on
+// those bytes if it decides (bad_magic on a v1-only server, too_short for
+// an HTTP head or TLS record), else too_short. A genuine client sends its
+// hello in one write, so the server judges the first flight and does not
+// wait for more (section 12.1).
+func (d *Decider) ShortFirstFlight(buf []byte) error {
+	if decided, why := d.Early(buf); decided {
+		return why
+	}
+	return rerr.TooShort
+}
+
 // LooksLikeOtherProtocol reports a complete HTTP request head (it contains
 // an empty line CR LF CR LF) or a whole TLS record (type 20..23, version
 // 3.x, all 5 + length bytes present).

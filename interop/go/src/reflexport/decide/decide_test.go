@@ -243,6 +243,36 @@ func TestEarly(t *testing.T) {
 	}
 }
 
+// A short first flight is refused at once: too_short, unless Early has
+// decided otherwise (bad_magic on a v1-only server); bytes that start like
+// the magic or like nothing in particular are no reason to wait.
+func TestShortFirstFlight(t *testing.T) {
+	v1only, v2only, both := decider(true, false, 0), decider(false, true, 0), decider(true, true, 0)
+	junk := make([]byte, HelloSize-1)
+	rand.Read(junk)
+	junk[0] = 'x'
+	magic := append(append([]byte(nil), v1.Magic[:]...), junk[4:]...)
+	for _, c := range []struct {
+		d    *Decider
+		buf  []byte
+		want error
+	}{
+		{v2only, junk[:1], rerr.TooShort},
+		{v2only, junk[:10], rerr.TooShort},
+		{v2only, junk, rerr.TooShort},
+		{both, junk[:10], rerr.TooShort},
+		{both, magic[:10], rerr.TooShort},
+		{both, []byte("GET / HTTP/1.1\r\n\r\n"), rerr.TooShort},
+		{v1only, magic[:1], rerr.TooShort},
+		{v1only, magic, rerr.TooShort},
+		{v1only, junk[:10], rerr.BadMagic},
+	} {
+		if err := c.d.ShortFirstFlight(c.buf); err != c.want {
+			t.Errorf("%q: got %v, want %v", c.buf, err, c.want)
+		}
+	}
+}
+
 func TestUUID(t *testing.T) {
 	u, ok := ParseUUID("6ba7b810-9dad-11d1-80b4-00c04fd430c8")
 	if !ok || FormatUUID(u) != "6ba7b810-9dad-11d1-80b4-00c04fd430c8" {

@@ -247,10 +247,20 @@ func TestFallbackGetsEveryByte(t *testing.T) {
 	if !bytes.HasPrefix(answer, []byte("HTTP/1.1 404")) {
 		t.Fatalf("answer %q", answer)
 	}
-	// 76 bytes of junk and more: every byte, in order.
+	// 76 bytes of junk and more in one write: decided as a hello, then
+	// every byte, in order.
 	junk := make([]byte, 500)
 	rand.Read(junk)
 	junk[0] = 'x'
+	c = rawConn(t, r.server)
+	c.Write(junk)
+	c.(*net.TCPConn).CloseWrite()
+	io.ReadAll(c)
+	if got := r.fb.next(t); !bytes.Equal(got, junk) {
+		t.Fatalf("fallback got %d bytes, want %d", len(got), len(junk))
+	}
+	// A first flight of fewer than 76 bytes, then the rest: the first
+	// piece goes to the fallback at once, then every byte after it.
 	c = rawConn(t, r.server)
 	c.Write(junk[:30])
 	time.Sleep(50 * time.Millisecond)
@@ -258,12 +268,12 @@ func TestFallbackGetsEveryByte(t *testing.T) {
 	c.(*net.TCPConn).CloseWrite()
 	io.ReadAll(c)
 	if got := r.fb.next(t); !bytes.Equal(got, junk) {
-		t.Fatalf("fallback got %d bytes, want %d", len(got), len(junk))
+		t.Fatalf("split: fallback got %d bytes, want %d", len(got), len(junk))
 	}
-	// Fewer than 76 bytes and silence: the hello wait.
+	// Silence, then bytes after the hello wait: handshake_timeout.
 	c = rawConn(t, r.server)
-	c.Write(junk[:10])
 	time.Sleep(time.Second)
+	c.Write(junk[:10])
 	c.(*net.TCPConn).CloseWrite()
 	if got := r.fb.next(t); !bytes.Equal(got, junk[:10]) {
 		t.Fatalf("hello wait: fallback got %q", got)

@@ -1,6 +1,7 @@
 // Package server is the Reflex server: per connection the decision of
-// SPEC.md section 12 (hello wait, early fallback, every received byte to
-// the fallback), then the session of section 13.
+// SPEC.md section 12 (the first flight judged at once, the hello wait while
+// nothing has come, every received byte to the fallback), then the session
+// of section 13.
 package server
 
 import (
@@ -93,35 +94,37 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 func (s *Server) handle(ctx context.Context, c net.Conn) {
 	peer := c.RemoteAddr().String()
 	d := s.cfg.Decider
-	// Read only up to the 76 bytes of a hello, never more (section 12.1).
-	buf := make([]byte, 0, decide.HelloSize)
+	// Read only up to the 76 bytes of a hello, never more, and judge the
+	// first flight (section 12.1): a genuine client sends its hello in one
+	// write, so a first read of fewer than 76 bytes goes to the fallback at
+	// once. The hello wait applies only while nothing at all has come.
+	buf := make([]byte, decide.HelloSize)
 	c.SetReadDeadline(time.Now().Add(s.cfg.HelloWait))
+	var n int
+	var err error
+	for n == 0 && err == nil {
+		n, err = c.Read(buf)
+	}
+	buf = buf[:n]
 	var reason error
-	for len(buf) < decide.HelloSize {
-		n, err := c.Read(buf[len(buf):decide.HelloSize])
-		buf = buf[:len(buf)+n]
-		if len(buf) == decide.HelloSize {
-			break
-		}
-		if decided, why := d.Early(buf); decided {
-			reason = why
-			break
-		}
-		if err != nil {
-			var ne net.Error
-			switch {
-			case errors.As(err, &ne) && ne.Timeout():
-				reason = rerr.HandshakeTimeout
-			case errors.Is(err, io.EOF):
-				// The client ended its stream before a whole hello: no
-				// hello can come, so this is decided now (too_short).
-				reason = rerr.TooShort
-			default:
-				s.cfg.Log.Printf("conn %s: read error before hello: %v", peer, err)
-				c.Close()
-				return
-			}
-			break
+	switch {
+	case n == decide.HelloSize:
+		// A whole hello: decided below.
+	case n > 0:
+		reason = d.ShortFirstFlight(buf)
+	default:
+		var ne net.Error
+		switch {
+		case errors.As(err, &ne) && ne.Timeout():
+			reason = rerr.HandshakeTimeout
+		case errors.Is(err, io.EOF):
+			// The client ended its stream having sent nothing: no hello
+			// can come, so this is decided now (too_short).
+			reason = rerr.TooShort
+		default:
+			s.cfg.Log.Printf("conn %s: read error before hello: %v", peer, err)
+			c.Close()
+			return
 		}
 	}
 	var acc *decide.Accepted

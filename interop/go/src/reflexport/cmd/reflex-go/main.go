@@ -136,7 +136,7 @@ func runServer(args []string, stderr io.Writer) error {
 	var users, profiles multi
 	fs.Var(&users, "user", "a user UUID (repeatable)")
 	fs.Var(&profiles, "profile", "v2 or v1-compat (repeatable; default v2 only)")
-	helloWait := fs.Duration("hello-wait", server.DefaultHelloWait, "how long to wait for a whole hello")
+	helloWait := fs.Duration("hello-wait", server.DefaultHelloWait, "how long to wait for the first bytes of a connection")
 	window := fs.Uint64("window", replay.DefaultWindow, "timestamp window, seconds")
 	capacity := fs.Int("replay-capacity", replay.DefaultCapacity, "replay filter entries")
 	if err := parse(fs, args, stderr); err != nil {
