@@ -20,22 +20,14 @@ namespace {
 
 using namespace std::chrono_literals;
 
-struct ProbeRun {
-  int status = -1;
-  std::string out;
-};
+using ProbeRun = CommandRun;
 
 ProbeRun RunFallbackProbe(uint16_t target, uint16_t fallback, std::vector<std::string> extra,
                           const std::string& tag) {
-  std::vector<std::string> args = {Runfile("proxy/reflex"), "probe", "fallback", "--target",
-                                   "127.0.0.1:" + std::to_string(target), "--fallback",
-                                   "127.0.0.1:" + std::to_string(fallback), "--max-wait", "6"};
+  std::vector<std::string> args = {"probe", "fallback", "--target", "127.0.0.1:" + std::to_string(target),
+                                   "--fallback", "127.0.0.1:" + std::to_string(fallback), "--max-wait", "6"};
   args.insert(args.end(), extra.begin(), extra.end());
-  ChildProcess p(args, TestDir(), tag);
-  ProbeRun r;
-  r.status = p.Wait(300s).value_or(-1);
-  r.out = p.ReadStdout();
-  return r;
+  return RunReflex(std::move(args), tag);
 }
 
 bool Has(const std::string& out, const std::string& line_start) {

@@ -16,18 +16,11 @@ namespace {
 
 using namespace std::chrono_literals;
 
-struct ProbeRun {
-  int status = -1;
-  std::string out;
-};
+using ProbeRun = CommandRun;
 
 ProbeRun RunProbe(std::vector<std::string> args, const std::string& tag) {
-  args.insert(args.begin(), {Runfile("proxy/reflex"), "probe"});
-  ChildProcess p(args, TestDir(), tag);
-  ProbeRun r;
-  r.status = p.Wait(300s).value_or(-1);
-  r.out = p.ReadStdout() + p.ReadStderr();
-  return r;
+  args.insert(args.begin(), "probe");
+  return RunReflex(std::move(args), tag);
 }
 
 // A server (ours or a defective build) and the probe against it.

@@ -43,6 +43,10 @@ Runtime::Runtime(const RuntimeOptions& options)
   if (n < 1) n = 1;
   for (int i = 0; i < n; ++i) contexts_.push_back(std::make_unique<asio::io_context>(1));
   signal(SIGPIPE, SIG_IGN);
+  // Taken now, before any "listening" line: a signal sent as soon as a
+  // script or test reads that line waits for Run() instead of ending the
+  // process by its default action.
+  signals_ = std::make_unique<asio::signal_set>(context(0), SIGINT, SIGTERM, SIGUSR1);
   // Each tunnel holds two descriptors: use every one the system allows.
   rlimit limit{};
   if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
@@ -213,8 +217,7 @@ void Runtime::PrintStats() {
 }
 
 awaitable<void> Runtime::Signals() {
-  asio::signal_set signals(co_await asio::this_coro::executor, SIGINT, SIGTERM, SIGUSR1);
-  if (reload_) signals.add(SIGHUP);
+  asio::signal_set& signals = *signals_;
   asio::steady_timer timer(co_await asio::this_coro::executor);
   while (true) {
     auto [ec, signo] = co_await signals.async_wait(kUseTuple);

@@ -8,6 +8,8 @@
 #ifndef REFLEX_PROXY_RUNTIME_H_
 #define REFLEX_PROXY_RUNTIME_H_
 
+#include <signal.h>
+
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -60,7 +62,10 @@ class Runtime {
   [[nodiscard]] std::error_code ListenMetrics(const HostPort& address);
   // Runs on thread 0 at each SIGHUP. Without it SIGHUP keeps its default
   // action (the process ends, as when its terminal goes).
-  void OnReload(std::function<void()> reload) { reload_ = std::move(reload); }
+  void OnReload(std::function<void()> reload) {
+    reload_ = std::move(reload);
+    signals_->add(SIGHUP);
+  }
 
   // Runs until drained after a signal. The process's exit status.
   int Run();
@@ -80,6 +85,7 @@ class Runtime {
   std::vector<std::unique_ptr<asio::io_context>> contexts_;
   std::vector<std::unique_ptr<Listener>> listeners_;
   std::vector<std::pair<std::string, std::function<pool::PoolStats()>>> extra_pools_;
+  std::unique_ptr<asio::signal_set> signals_;
   std::unique_ptr<asio::ip::tcp::acceptor> metrics_;
   std::function<void()> reload_;
   std::atomic<bool> draining_{false};

@@ -255,6 +255,14 @@ TEST_P(SessionTest, AnyChunkingOfTheWholeExchangeGivesTheSameResult) {
 
 class FallbackTest : public SessionTest {
  protected:
+  // A server session accepts `hello` (and is gone again: the filter keeps it).
+  void ExpectAccepted(const Bytes& hello) {
+    auto s = Server();
+    Delivered at;
+    Bytes in;
+    ASSERT_TRUE(Feed(*s, in, hello, &at));
+    ASSERT_EQ(at.events.back(), SessionEventKind::kHandshakeDone);
+  }
   // Feeds bytes (in one piece or byte by byte) and expects a fallback with
   // exactly them and the given reason.
   void ExpectFallback(const Bytes& bytes, Error reason, bool byte_by_byte = false) {
@@ -391,11 +399,7 @@ TEST_P(FallbackTest, ATimestampOutsideTheWindowFallsBackAndTheEdgesAreInside) {
 TEST_P(FallbackTest, AReplayedHelloFallsBackEvenLater) {
   auto c = Client();
   const Bytes hello = HelloOf(*c);
-  auto first = Server();
-  Delivered at;
-  Bytes in;
-  ASSERT_TRUE(Feed(*first, in, hello, &at));
-  ASSERT_EQ(at.events.back(), SessionEventKind::kHandshakeDone);
+  ExpectAccepted(hello);
   clock_.Advance(60000);  // a minute later, still inside the window
   ExpectFallback(hello, Error::kReplayedHello);
 }
@@ -406,13 +410,8 @@ TEST_P(FallbackTest, AReplayedHelloFallsBackEvenLater) {
 TEST_P(FallbackTest, AReplacingContextKeepsTheReplayFilterAndTheNewUsers) {
   auto c = Client(TestUser(2));
   const Bytes hello = HelloOf(*c);
-  auto first = Server();
-  Delivered at;
-  Bytes in;
-  ASSERT_TRUE(Feed(*first, in, hello, &at));
-  ASSERT_EQ(at.events.back(), SessionEventKind::kHandshakeDone);
+  ExpectAccepted(hello);
 
-  first.reset();  // a session holds its context
   ServerConfig config = context_->config();
   config.users = {TestUser(2), TestUser(4)};
   std::unique_ptr<ServerContext> next;
@@ -451,11 +450,7 @@ class CountingRandom final : public RandomSource {
 TEST_P(FallbackTest, AReplayIsRefusedBeforeAnyKeyIsDrawn) {
   auto c = Client();
   const Bytes hello = HelloOf(*c);
-  auto first = Server();
-  Delivered at;
-  Bytes in;
-  ASSERT_TRUE(Feed(*first, in, hello, &at));
-  ASSERT_EQ(at.events.back(), SessionEventKind::kHandshakeDone);
+  ExpectAccepted(hello);
 
   CountingRandom counting;
   ServerSession replay(*context_, clock_, counting);

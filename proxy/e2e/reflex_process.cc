@@ -36,6 +36,15 @@ std::unique_ptr<ReflexProcess> ReflexProcess::ServerWithConfig(const std::string
   return p;
 }
 
+CommandRun RunReflex(std::vector<std::string> args, const std::string& tag) {
+  args.insert(args.begin(), Runfile("proxy/reflex"));
+  ChildProcess p(args, TestDir(), tag);
+  CommandRun r;
+  r.status = p.Wait(std::chrono::seconds(300)).value_or(-1);
+  r.out = p.ReadStdout() + p.ReadStderr();
+  return r;
+}
+
 bool ReflexProcess::WaitForLog(const std::string& text, std::chrono::milliseconds timeout) {
   const auto until = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < until) {

@@ -67,6 +67,15 @@ class ReflexProcess {
 // True when the statistics say: nothing open, nothing outstanding.
 bool IsIdle(const nlohmann::json& stats);
 
+// The reflex program run to its end (bounded: 300 s), e.g. a probe: its
+// exit status (-1 if it did not end) and what it printed (stdout, then
+// stderr).
+struct CommandRun {
+  int status = -1;
+  std::string out;
+};
+CommandRun RunReflex(std::vector<std::string> args, const std::string& tag);
+
 }  // namespace reflex::proxy::e2e
 
 #endif  // REFLEX_PROXY_E2E_REFLEX_PROCESS_H_
