@@ -8,9 +8,9 @@
 //     per server, so a replayed hello is accepted;
 //   REFLEX_DEFECT_FORWARD_AFTER_FAILURE: after a frame fails to open, the
 //     bytes still buffered are passed to the target anyway;
-//   REFLEX_DEFECT_HALF_OPEN_ENDING: when the fallback closes, the client's
-//     connection is left half-open (its writes accepted) until it ends or
-//     the idle timeout passes;
+//   REFLEX_DEFECT_HALF_OPEN_ENDING: when the fallback closes entirely after
+//     its FIN, the client's connection is not reset with it: the client's
+//     next writes are still accepted (and relayed into the reset);
 //   REFLEX_DEFECT_WAIT_FOR_WHOLE_HELLO: a first read shorter than a hello
 //     waits for more (until the hello wait passes), as the server did
 //     before it judged the first flight.

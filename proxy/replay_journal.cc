@@ -111,7 +111,13 @@ void FileReplayJournal::Record(std::span<const uint8_t, kPublicKeyBytes> key, in
     PutU64(record + kPublicKeyBytes, static_cast<uint64_t>(timestamp));
     PutU64(record + kPublicKeyBytes + 8, owner);
     const int fd = fds_[static_cast<size_t>(current_ % 2)];
-    ok = write(fd, record, sizeof record) == static_cast<ssize_t>(sizeof record);
+    const ssize_t n = write(fd, record, sizeof record);
+    ok = n == static_cast<ssize_t>(sizeof record);
+    // A cut record (a full disk) would shift every later one: cut it off.
+    if (n > 0 && !ok) {
+      const off_t end = lseek(fd, 0, SEEK_END);
+      if (end >= n) (void)ftruncate(fd, end - n);
+    }
   }
   if (!ok && !warned_) {
     warned_ = true;  // once: the filter itself still works in memory

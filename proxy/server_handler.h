@@ -253,6 +253,10 @@ class ServerConnection {
   awaitable<ServerPhase> Fallback() {
     env_.stats->fallbacks.fetch_add(1, std::memory_order_relaxed);
     rec_.target = "fallback " + FormatHostPort(env_.fallback);
+    // The hello wait is over whatever its deadline said: a first flight
+    // that came just before it must not be cut by it while the fallback is
+    // dialed (the dial has its own deadline).
+    watchdog_.SetDeadline(Watchdog::Clock::time_point::max());
     auto [ec, fallback] = co_await dialer_.Connect(env_.fallback, watchdog_);
     if (ec) co_return End(CloseReason::kFallbackUnreachable, ec.message());
     upstream_.emplace(std::move(fallback));
@@ -354,6 +358,7 @@ class ServerConnection {
       // The first read held less than a hello: a genuine client writes its
       // hello whole, so this is not one, and the fallback gets it now, not
       // after a wait a prober could time (SPEC 12.1).
+      if (session_.established()) first_flight_ = false;
       if (first_flight_ && !kDefectWaitForWholeHello) {
         first_flight_ = false;
         if (session_.OnFirstFlightEnd(&e) == Error::kOk && e.kind != SessionEventKind::kNone) co_return e;

@@ -177,6 +177,50 @@ TEST_F(ServerHandler, SeventySixRandomBytesAndWhatFollowsReachTheFallbackInOrder
   ExpectAllReturned(h);
 }
 
+// After the fallback's FIN the client's connection ends as it would at the
+// fallback directly (SPEC 12.1): reset when the fallback resets.
+TEST_F(ServerHandler, AFallbackThatResetsAfterItsFinResetsTheClientWithIt) {
+  ServerHarness h;
+  testing::MemoryPeer& client = h.Connect();
+  client.Send(B("GET / HTTP/1.0\r\n\r\n"));
+  h.Poll();
+  ASSERT_EQ(h.dialer().dialed().size(), 1u);
+  auto& fallback = h.dialer().dialed()[0];
+  fallback.peer.Send(B("HTTP/1.0 200 OK\r\n\r\nbye"));
+  fallback.peer.CloseSend();
+  h.Poll();
+  EXPECT_EQ(client.Take(), B("HTTP/1.0 200 OK\r\n\r\nbye"));
+  EXPECT_TRUE(client.HandlerClosed()) << "the fallback's FIN, passed on";
+  EXPECT_FALSE(client.HandlerAborted());
+  client.Send(B("more"));
+  h.Poll();
+  EXPECT_EQ(fallback.peer.Take(), B("GET / HTTP/1.0\r\n\r\nmore")) << "relayed, as a client's bytes would go";
+  fallback.peer.Reset();  // the fallback had closed entirely
+  h.Poll();
+  EXPECT_TRUE(client.HandlerAborted()) << "reset with it";
+  ExpectAllReturned(h);
+}
+
+TEST_F(ServerHandler, AFallbackThatLingersAfterItsFinKeepsTakingTheClientsBytes) {
+  ServerHarness h;
+  testing::MemoryPeer& client = h.Connect();
+  client.Send(B("GET / HTTP/1.0\r\n\r\n"));
+  h.Poll();
+  ASSERT_EQ(h.dialer().dialed().size(), 1u);
+  auto& fallback = h.dialer().dialed()[0];
+  fallback.peer.CloseSend();
+  h.Poll();
+  EXPECT_TRUE(client.HandlerClosed());
+  client.Send(B("more"));
+  h.Poll();
+  EXPECT_EQ(fallback.peer.Take(), B("GET / HTTP/1.0\r\n\r\nmore"));
+  client.CloseSend();
+  h.Poll();
+  EXPECT_FALSE(client.HandlerAborted()) << "both ended cleanly: nothing to reset";
+  EXPECT_TRUE(fallback.peer.HandlerClosed());
+  ExpectAllReturned(h);
+}
+
 TEST_F(ServerHandler, SeventyFiveBytesReachTheFallbackAtOnceThenTheirEnd) {
   ServerHarness h;
   testing::MemoryPeer& client = h.Connect();

@@ -173,7 +173,10 @@ Verdict Compare(const Observation& direct, const Observation& through, const Fal
     differ.push_back("first byte (direct " + Millis(direct.first_byte) + ", through server " +
                      Millis(through.first_byte) + ")");
   }
-  if (direct.ending != through.ending || !close_enough(direct.ended, through.ended)) {
+  if (direct.ending == Ending::kOpen && through.ending == Ending::kOpen) {
+    differ.push_back("inconclusive: both still open after --max-wait; raise it past the fallback's own "
+                     "timeouts");
+  } else if (direct.ending != through.ending || !close_enough(direct.ended, through.ended)) {
     differ.push_back(std::string("end (direct ") + EndingName(direct.ending) + " at " + Millis(direct.ended) +
                      ", through server " + EndingName(through.ending) + " at " + Millis(through.ended) + ")");
   }

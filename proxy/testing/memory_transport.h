@@ -162,6 +162,9 @@ class MemoryPeer {
   }
   // End of stream towards the handler.
   void CloseSend() { to_->CloseWrite(); }
+  // A reset towards the handler (a peer that closed entirely and was sent
+  // more bytes).
+  void Reset() { to_->Abort(); }
   // Everything the handler wrote since the last call.
   Bytes Take() {
     Bytes out(from_->data().begin(), from_->data().end());
