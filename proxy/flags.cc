@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 
 #include "proxy/address.h"
@@ -37,33 +38,35 @@ CLI::Validator SecondsIn(double min, double max) {
       "SECONDS in [" + text(min) + ", " + text(max) + "]");
 }
 
+// A check that a flag's value parses: the error names what it is not and,
+// unless the value is a secret, repeats it.
+enum class Echo : uint8_t { kValue, kNothing };
+CLI::Validator Parses(std::function<bool(const std::string&)> parses, std::string not_what, std::string name,
+                      Echo echo = Echo::kValue) {
+  return CLI::Validator(
+      [parses = std::move(parses), not_what = std::move(not_what), echo](std::string& s) {
+        if (parses(s)) return std::string();
+        return echo == Echo::kValue ? not_what + ": " + s : not_what;
+      },
+      std::move(name));
+}
+
 // An IP literal, with or without a port ("192.0.2.1", "192.0.2.1:5353",
 // "[2001:db8::1]:53").
 CLI::Validator DnsServerCheck() {
-  return CLI::Validator(
-      [](std::string& s) {
-        HostPort hp;
-        return ParseDnsServer(s, &hp) ? std::string() : "not an IP address with an optional port: " + s;
-      },
-      "IP[:PORT]");
+  return Parses([](const std::string& s) { HostPort hp; return ParseDnsServer(s, &hp); },
+                "not an IP address with an optional port", "IP[:PORT]");
 }
 
 CLI::Validator CidrCheck() {
-  return CLI::Validator(
-      [](std::string& s) {
-        Cidr c;
-        return ParseCidr(s, &c) ? std::string() : "not an address or ADDRESS/BITS range: " + s;
-      },
-      "CIDR");
+  return Parses([](const std::string& s) { Cidr c; return ParseCidr(s, &c); },
+                "not an address or ADDRESS/BITS range", "CIDR");
 }
 
+// The value is a password: the error does not repeat it.
 CLI::Validator LocalUserCheck() {
-  return CLI::Validator(
-      [](std::string& s) {
-        return IsLocalUserSpec(s) ? std::string()
-                                  : std::string("not NAME:PASS (a name without ':', each 1 to 255 bytes)");
-      },
-      "NAME:PASS");
+  return Parses([](const std::string& s) { return IsLocalUserSpec(s); },
+                "not NAME:PASS (a name without ':', each 1 to 255 bytes)", "NAME:PASS", Echo::kNothing);
 }
 
 }  // namespace
@@ -80,21 +83,12 @@ bool ParseDnsServer(const std::string& text, HostPort* out) {
 }
 
 CLI::Validator HostPortCheck() {
-  return CLI::Validator(
-      [](std::string& s) {
-        HostPort hp;
-        return ParseHostPort(s, &hp) ? std::string() : "not HOST:PORT: " + s;
-      },
-      "HOST:PORT");
+  return Parses([](const std::string& s) { HostPort hp; return ParseHostPort(s, &hp); }, "not HOST:PORT",
+                "HOST:PORT");
 }
 
 CLI::Validator UuidCheck() {
-  return CLI::Validator(
-      [](std::string& s) {
-        UserId id;
-        return ParseUserId(s, &id) ? std::string() : "not a UUID: " + s;
-      },
-      "UUID");
+  return Parses([](const std::string& s) { UserId id; return ParseUserId(s, &id); }, "not a UUID", "UUID");
 }
 
 void AddCommonOptions(CLI::App* app, CommonFlags* f) {
