@@ -107,6 +107,12 @@ class LiveServerContext {
   std::atomic<uint64_t> generation_{0};
 };
 
+// When the server dials its fallback (--fallback-dial).
+enum class FallbackDial : uint8_t {
+  kEarly,  // at once for a connection that has sent nothing yet
+  kLate,   // only once a connection is judged not Reflex
+};
+
 struct ServerEnv : ProxyEnv {
   // The users and settings: `live` when the server can reload, else the
   // fixed `context` (tests, the fuzz target).
@@ -116,6 +122,7 @@ struct ServerEnv : ProxyEnv {
   bool drop_removed_users = false;
   ServerStatePool* states = nullptr;
   HostPort fallback;
+  FallbackDial fallback_dial = FallbackDial::kEarly;
   // Test-only (proxy/defects.h): a context of the connection's own in
   // place of `context`. Null in every release build.
   std::unique_ptr<ServerContext> (*per_connection_context)(const ServerContext& shared) = nullptr;

@@ -1,9 +1,8 @@
 // reflex probe fallback, with nginx as the fallback: it finds nothing to
-// tell nginx from itself; the server is SAME on everything but silence
-// (which it still holds for the hello wait before the fallback's own timers
-// start: dialing the fallback at accept is the next step of issue 17); and
-// it names, by probe, the defect builds that wait for a whole hello or leave
-// the ending half-open.
+// tell nginx from itself, nor the server (v2) from nginx; in v1-compat it
+// finds only the altered hellos v1 cannot authenticate (SPEC 12.1); and it
+// names, by probe, a server that dials its fallback late (silence) and the
+// defect builds that wait for a whole hello or leave the ending half-open.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -49,24 +48,56 @@ TEST_F(FallbackProbe, FindsNothingBetweenNginxAndItself) {
   EXPECT_NE(r.out.find(" passed, 0 failed"), std::string::npos) << r.out;
 }
 
-TEST_F(FallbackProbe, FindsTheServerLikeNginxButForSilence) {
+TEST_F(FallbackProbe, FindsTheServerLikeNginxOnEveryProbe) {
   Nginx nginx("nginx-fallback");
   ASSERT_TRUE(nginx.ok()) << "nginx-light is needed (tools/bootstrap.sh installs it)";
   auto server = ReflexProcess::Server("probed-server", nginx.port(), {"--hello-wait", "1500"});
   ASSERT_TRUE(server->ok()) << server->child().ReadStderr();
   const ProbeRun r = RunFallbackProbe(server->port(), nginx.port(), {"--user", kUser1}, "probe-server");
-  EXPECT_EQ(r.status, 1) << r.out;
-  EXPECT_TRUE(Has(r.out, "DIFFERENT silence: end (direct FIN at ")) << r.out;  // held for the hello wait
-  EXPECT_NE(r.out.find(" passed, 1 failed"), std::string::npos) << "silence only:\n" << r.out;
-  for (const char* same : {"SAME random-1", "SAME random-10", "SAME random-75", "SAME http-partial-line",
-                           "SAME http-bare-lf", "SAME http-0.9", "SAME tls-client-hello-cut-50"}) {
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find(" passed, 0 failed"), std::string::npos) << r.out;
+  for (const char* same : {"SAME silence", "SAME random-1", "SAME random-10", "SAME random-75",
+                           "SAME http-partial-line", "SAME http-bare-lf", "SAME http-0.9",
+                           "SAME tls-client-hello-cut-50", "SAME http-get", "SAME http-get-close",
+                           "SAME random-100", "SAME genuine-hello-replayed", "SAME tls-client-hello"}) {
     EXPECT_TRUE(Has(r.out, same)) << same << "\n" << r.out;
   }
-  EXPECT_TRUE(Has(r.out, "SAME http-get")) << r.out;  // the ending mirrors the fallback's
-  EXPECT_TRUE(Has(r.out, "SAME http-get-close")) << r.out;
-  EXPECT_TRUE(Has(r.out, "SAME random-100")) << r.out;
-  EXPECT_TRUE(Has(r.out, "SAME genuine-hello-replayed")) << r.out;
-  EXPECT_TRUE(Has(r.out, "SAME tls-client-hello")) << r.out;
+}
+
+// A v1 hello carries its user id in clear and nothing authenticates its key
+// or its nonce: whoever holds one recorded hello can make new ones the
+// server accepts (SPEC 9 and 12.1). Those, and only those, differ.
+TEST_F(FallbackProbe, FindsTheServerInV1CompatLikeNginxButForTheHellosV1CannotAuthenticate) {
+  Nginx nginx("nginx-v1");
+  ASSERT_TRUE(nginx.ok()) << "nginx-light is needed (tools/bootstrap.sh installs it)";
+  auto server = ReflexProcess::Server("probed-v1-server", nginx.port(),
+                                      {"--hello-wait", "1500", "--profile", "v2", "--profile", "v1-compat"});
+  ASSERT_TRUE(server->ok()) << server->child().ReadStderr();
+  const ProbeRun r = RunFallbackProbe(server->port(), nginx.port(),
+                                      {"--user", kUser1, "--profile", "v1-compat"}, "probe-v1-server");
+  EXPECT_EQ(r.status, 1) << r.out;
+  for (const char* key_or_nonce : {"16", "31", "32", "60", "75"}) {
+    const std::string name = std::string("genuine-hello-byte-") + key_or_nonce + "-changed";
+    EXPECT_TRUE(Has(r.out, "DIFFERENT " + name + ": answer (direct ")) << name << "\n" << r.out;
+  }
+  EXPECT_NE(r.out.find(" passed, 5 failed"), std::string::npos) << r.out;
+  for (const char* same : {"SAME silence", "SAME genuine-hello-replayed", "SAME genuine-hello-byte-0-changed",
+                           "SAME genuine-hello-byte-44-changed", "SAME random-10", "SAME http-get"}) {
+    EXPECT_TRUE(Has(r.out, same)) << same << "\n" << r.out;
+  }
+}
+
+// --fallback-dial late: a silent connection waits the hello wait before the
+// fallback's own timers start, so it ends later than at nginx directly.
+TEST_F(FallbackProbe, NamesTheSilenceOfAServerThatDialsItsFallbackLate) {
+  Nginx nginx("nginx-late");
+  ASSERT_TRUE(nginx.ok()) << "nginx-light is needed (tools/bootstrap.sh installs it)";
+  auto server = ReflexProcess::Server("late-server", nginx.port(),
+                                      {"--hello-wait", "1500", "--fallback-dial", "late"});
+  ASSERT_TRUE(server->ok()) << server->child().ReadStderr();
+  const ProbeRun r = RunFallbackProbe(server->port(), nginx.port(), {"--only", "silence"}, "probe-late");
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_TRUE(Has(r.out, "DIFFERENT silence: end (direct FIN at ")) << r.out;
 }
 
 TEST_F(FallbackProbe, NamesTheHelloWaitOfTheDefectBuildThatWaitsForAWholeHello) {

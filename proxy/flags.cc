@@ -141,6 +141,10 @@ void AddServerOptions(CLI::App* app, ServerFlags* f) {
       ->check(CLI::Range(int64_t{1}, kMaxWindowSeconds));
   app->add_option("--hello-wait", f->hello_wait_ms, "milliseconds a connection that sent nothing waits before it goes to the fallback")
       ->check(CLI::Range(int64_t{1}, kMaxHelloWaitMs));
+  app->add_option("--fallback-dial", f->fallback_dial,
+                  "early: dial the fallback as soon as a connection comes with nothing sent, so a silent "
+                  "one ends as at the fallback directly; late: only once a connection is judged not Reflex")
+      ->check(CLI::IsMember({"early", "late"}));
   app->add_option("--replay-capacity", f->replay_capacity, "hellos the replay filter remembers")
       ->check(CLI::Range(kMinReplayCapacity, kMaxReplayCapacity));
   app->add_option("--metrics", f->metrics, "serve Prometheus metrics at http://HOST:PORT/metrics")

@@ -45,6 +45,7 @@ struct ServerFlags {
   bool drop_removed_users = false;
   size_t max_lookups_per_user = 8;
   std::string state_dir;  // the replay journal's directory; empty: none
+  std::string fallback_dial = "early";  // early | late
 };
 
 struct ClientFlags {

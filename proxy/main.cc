@@ -223,6 +223,7 @@ std::vector<std::string> SettingsNeedingARestart(const CommonFlags& a, const Ser
   check("--metrics", f.metrics == g.metrics && f.public_metrics == g.public_metrics);
   check("--drop-removed-users", f.drop_removed_users == g.drop_removed_users);
   check("--state-dir", f.state_dir == g.state_dir);
+  check("--fallback-dial", f.fallback_dial == g.fallback_dial);
   check("--threads", a.threads == b.threads);
   check("--max-connections", a.max_connections == b.max_connections);
   check("--idle-timeout", a.idle_timeout_s == b.idle_timeout_s);
@@ -337,6 +338,7 @@ int RunServer(const CommonFlags& common, const ServerFlags& flags, const std::ve
     env->drop_removed_users = flags.drop_removed_users;
     env->states = &states;
     env->fallback = fallback;
+    env->fallback_dial = flags.fallback_dial == "late" ? FallbackDial::kLate : FallbackDial::kEarly;
     if constexpr (kDefectAcceptReplay) env->per_connection_context = &ContextOfItsOwn;
     envs.push_back(std::move(env));
     dialers.push_back(std::make_unique<TcpDialer>(runtime.context(t).get_executor(), TimeoutsOf(common).connect,

@@ -74,6 +74,11 @@ void ConnectionFamilies(const Stats& s, Exposition& e) {
   e.Sample("reflex_handshakes_total", Label("profile", "v1-compat"), Load(s.handshakes_v1));
   e.Sample("reflex_handshakes_total", Label("profile", "v2"), Load(s.handshakes_v2));
   e.Single("reflex_fallbacks_total", "counter", "Connections handed to the fallback.", Load(s.fallbacks));
+  e.Single("reflex_early_fallback_dials_total", "counter",
+           "Fallback connections opened for a connection that had sent nothing yet.",
+           Load(s.early_fallback_dials));
+  e.Single("reflex_early_fallbacks_unused_total", "counter",
+           "Early fallback connections a genuine hello left unused.", Load(s.early_fallbacks_unused));
   e.Single("reflex_tunnels_total", "counter", "Requests whose target was reached.", Load(s.tunnels));
   e.Single("reflex_target_failures_total", "counter", "Requests whose target could not be reached.",
            Load(s.target_failures));

@@ -96,6 +96,7 @@ bool FileReplayJournal::UsePeriod(int64_t period) {
       return false;
     }
     periods_[i] = period;
+    stuck_[i] = false;
   }
   current_ = period;
   return true;
@@ -104,7 +105,7 @@ bool FileReplayJournal::UsePeriod(int64_t period) {
 void FileReplayJournal::Record(std::span<const uint8_t, kPublicKeyBytes> key, int64_t timestamp,
                                uint64_t owner) {
   const int64_t period = PeriodOf(clock_.UnixSeconds(), period_seconds_);
-  bool ok = period == current_ || UsePeriod(period);
+  bool ok = (period == current_ || UsePeriod(period)) && !stuck_[static_cast<size_t>(current_ % 2)];
   if (ok) {
     uint8_t record[kJournalRecordBytes];
     std::memcpy(record, key.data(), kPublicKeyBytes);
@@ -113,10 +114,11 @@ void FileReplayJournal::Record(std::span<const uint8_t, kPublicKeyBytes> key, in
     const int fd = fds_[static_cast<size_t>(current_ % 2)];
     const ssize_t n = write(fd, record, sizeof record);
     ok = n == static_cast<ssize_t>(sizeof record);
-    // A cut record (a full disk) would shift every later one: cut it off.
+    // A cut record (a full disk) would shift every later one: cut it off,
+    // or, failing that, write no more to this file.
     if (n > 0 && !ok) {
       const off_t end = lseek(fd, 0, SEEK_END);
-      if (end >= n) (void)ftruncate(fd, end - n);
+      if (end < n || ftruncate(fd, end - n) != 0) stuck_[static_cast<size_t>(current_ % 2)] = true;
     }
   }
   if (!ok && !warned_) {

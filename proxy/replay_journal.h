@@ -53,6 +53,9 @@ class FileReplayJournal final : public ReplayJournal {
   const Clock& clock_;
   std::array<int, 2> fds_ = {-1, -1};
   std::array<int64_t, 2> periods_ = {-1, -1};  // the period each file holds
+  // A file whose cut record could not be cut off: written no more until it
+  // holds a new period (what it holds up to the cut still reads back).
+  std::array<bool, 2> stuck_ = {false, false};
   int64_t current_ = -1;
   bool warned_ = false;
 };

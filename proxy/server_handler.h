@@ -2,10 +2,10 @@
 // (stream.h), as named phases. Each phase is a member coroutine that does
 // one job and returns the next phase; Run() dispatches them:
 //
-//   ReadHello ──► ReplyHello ──► ReadRequest ──► DialTarget ──► Relay
-//       │                             │               │
-//       ▼                             ▼               │
-//   Fallback                        Refuse ◄──────────┘
+//   AwaitFirstFlight ──► ReadHello ──► ReplyHello ──► ReadRequest ──► DialTarget ──► Relay
+//          │                 │                             │               │
+//          ▼                 ▼                             ▼               │
+//          └──────────► Fallback                         Refuse ◄──────────┘
 //
 // Every phase may also end the connection (kEnd) after recording why.
 // However it ends, Run() closes both streams, stops the watchdog and
@@ -37,6 +37,7 @@
 namespace reflex::proxy {
 
 enum class ServerPhase : uint8_t {
+  kAwaitFirstFlight,  // nothing arrived yet: the fallback is dialed now
   kReadHello,    // read until the session accepts a hello or falls back
   kReplyHello,   // send the server hello; room for the request frame
   kReadRequest,  // read until the request frame is open
@@ -87,7 +88,7 @@ class ServerConnection {
   // returning kEnd (a phase resets a stream first only where a clean end
   // would mislead the peer), and the streams are closed here.
   awaitable<void> Run() {
-    ServerPhase phase = ServerPhase::kReadHello;
+    ServerPhase phase = ServerPhase::kAwaitFirstFlight;
     while (phase != ServerPhase::kEnd) phase = co_await Step(phase);
     client_.Close();
     if (upstream_) upstream_->Close();
@@ -104,6 +105,7 @@ class ServerConnection {
   // One phase (public so that a test can drive the phases one by one).
   awaitable<ServerPhase> Step(ServerPhase phase) {
     switch (phase) {
+      case ServerPhase::kAwaitFirstFlight: co_return co_await AwaitFirstFlight();
       case ServerPhase::kReadHello: co_return co_await ReadHello();
       case ServerPhase::kReplyHello: co_return co_await ReplyHello();
       case ServerPhase::kReadRequest: co_return co_await ReadRequest();
@@ -122,6 +124,52 @@ class ServerConnection {
     return ServerPhase::kEnd;
   }
 
+  // A connection that has sent nothing yet may be a prober's silence: the
+  // fallback is dialed now, so that its own timers run from the moment they
+  // would directly and whatever it does first (a banner, its timeout's
+  // FIN or reset) reaches the client as it would directly (SPEC 12.1).
+  // Whichever moves first decides: the client's first bytes are judged as
+  // usual (the fallback connection is kept in case they are not a hello);
+  // the fallback's first move makes this a fallback connection. Bytes that
+  // are already there skip this: a genuine client's hello usually is, and
+  // costs no fallback connection then.
+  awaitable<ServerPhase> AwaitFirstFlight() {
+    if (env_.fallback_dial != FallbackDial::kEarly || client_.HasInput()) co_return ServerPhase::kReadHello;
+    bool client_moved = false;
+    bool fallback_moved = false;
+    auto watch_client = [this, &client_moved]() -> awaitable<void> {
+      if (co_await client_.WaitReadable()) co_return;
+      client_moved = true;
+      watchdog_.CancelConnect();
+      if (upstream_) upstream_->Cancel();
+    };
+    auto watch_fallback = [this, &client_moved, &fallback_moved]() -> awaitable<void> {
+      auto [ec, fallback] = co_await dialer_.Connect(env_.fallback, watchdog_);
+      // Unreachable: the client's bytes, if any come, find it so again.
+      if (ec) co_return;
+      env_.stats->early_fallback_dials.fetch_add(1, std::memory_order_relaxed);
+      upstream_.emplace(std::move(fallback));
+      if (client_moved || watchdog_.expired() || co_await upstream_->WaitReadable()) co_return;
+      fallback_moved = true;
+      client_.Cancel();
+    };
+    {
+      using namespace asio::experimental::awaitable_operators;
+      co_await (watch_client() && watch_fallback());
+    }
+    client_.ClearCancel();
+    if (upstream_) upstream_->ClearCancel();
+    if (client_moved) co_return ServerPhase::kReadHello;
+    if (fallback_moved) co_return ServerPhase::kFallback;
+    if (watchdog_.expired()) {
+      const std::optional<SessionEvent> e = co_await HelloWaitPassed();
+      if (!e) co_return ServerPhase::kEnd;
+      fallback_bytes_ = e->fallback_bytes;
+      co_return ServerPhase::kFallback;
+    }
+    co_return ServerPhase::kReadHello;  // the client's wait failed: ReadHello finds why
+  }
+
   // Until the session accepts a hello (or decides it is not one).
   awaitable<ServerPhase> ReadHello() {
     const std::optional<SessionEvent> e = co_await NextEvent();
@@ -131,6 +179,13 @@ class ServerConnection {
       co_return ServerPhase::kFallback;
     }
     if (e->kind != SessionEventKind::kHandshakeDone) co_return EndOnEvent(*e);
+    // A fallback dialed for a hello that came: never used (a reset leaves
+    // no TIME_WAIT behind per tunnel).
+    if (upstream_) {
+      env_.stats->early_fallbacks_unused.fetch_add(1, std::memory_order_relaxed);
+      upstream_->Abort();
+      upstream_.reset();
+    }
     (e->profile == Profile::kV2 ? env_.stats->handshakes_v2 : env_.stats->handshakes_v1)
         .fetch_add(1, std::memory_order_relaxed);
     rec_.profile = ProfileName(e->profile);
@@ -257,9 +312,11 @@ class ServerConnection {
     // that came just before it must not be cut by it while the fallback is
     // dialed (the dial has its own deadline).
     watchdog_.SetDeadline(Watchdog::Clock::time_point::max());
-    auto [ec, fallback] = co_await dialer_.Connect(env_.fallback, watchdog_);
-    if (ec) co_return End(CloseReason::kFallbackUnreachable, ec.message());
-    upstream_.emplace(std::move(fallback));
+    if (!upstream_) {  // not dialed when the connection came (AwaitFirstFlight)
+      auto [ec, fallback] = co_await dialer_.Connect(env_.fallback, watchdog_);
+      if (ec) co_return End(CloseReason::kFallbackUnreachable, ec.message());
+      upstream_.emplace(std::move(fallback));
+    }
     std::span<const uint8_t> held = fallback_bytes_;
     if constexpr (kDefectLostFallbackBytes) held = {};
     const std::span<const uint8_t> rest = in_.unread();
@@ -428,6 +485,7 @@ class ServerConnection {
       co_return std::nullopt;
     }
     client_.ClearCancel();
+    if (upstream_) upstream_->ClearCancel();  // dialed when the connection came
     watchdog_.Rearm(Watchdog::Clock::time_point::max());
     co_return e;
   }

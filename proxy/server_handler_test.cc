@@ -82,26 +82,130 @@ TEST_F(ServerHandler, AnHonestClientsRequestReachesItsTargetAndDataFlowsBothWays
   }
 }
 
-// Nothing at all arrives: the hello wait is what ends it (SPEC 12.1).
-TEST_F(ServerHandler, SilenceGoesToTheFallbackWhenTheHelloWaitEndsAndIsThenWatchedForIdleness) {
+// A connection that has sent nothing may be a prober's silence: the
+// fallback is dialed at once, so its own timers run from the moment they
+// would directly, and its end is the client's (SPEC 12.1).
+TEST_F(ServerHandler, SilenceDialsTheFallbackAtOnceAndEndsWhenTheFallbackEndsIt) {
+  ServerHarness h;
+  testing::MemoryPeer& client = h.Connect();
+  h.Poll();
+  ASSERT_EQ(h.dialer().dialed().size(), 1u) << "dialed when the connection came";
+  auto& fallback = h.dialer().dialed()[0];
+  EXPECT_EQ(fallback.target.host, "fallback.test");
+  EXPECT_EQ(h.stats().early_fallback_dials.load(), 1u);
+  fallback.peer.CloseSend();  // its own header timeout, say
+  h.Poll();
+  EXPECT_TRUE(client.HandlerClosed()) << "the fallback's FIN, passed on";
+  EXPECT_FALSE(client.HandlerAborted());
+  EXPECT_EQ(h.stats().fallbacks.load(), 1u);
+  client.CloseSend();
+  ExpectAllReturned(h);
+}
+
+TEST_F(ServerHandler, AFallbackThatSpeaksFirstIsHeardAtOnceAndTheConnectionIsItsFromThen) {
+  ServerHarness h;
+  testing::MemoryPeer& client = h.Connect();
+  h.Poll();
+  ASSERT_EQ(h.dialer().dialed().size(), 1u);
+  auto& fallback = h.dialer().dialed()[0];
+  fallback.peer.Send(B("220 mail.example ESMTP\r\n"));
+  h.Poll();
+  EXPECT_EQ(client.Take(), B("220 mail.example ESMTP\r\n"));
+  client.Send(B("QUIT\r\n"));
+  h.Poll();
+  EXPECT_EQ(fallback.peer.Take(), B("QUIT\r\n"));
+  fallback.peer.CloseSend();
+  client.CloseSend();
+  ExpectAllReturned(h);
+}
+
+TEST_F(ServerHandler, AHelloAfterSilenceIsAcceptedAndTheFallbackDialedForItIsResetUnused) {
+  ServerHarness h;
+  HonestClient c(h, Profile::kV2, TestUser(1));
+  h.Poll();
+  ASSERT_EQ(h.dialer().dialed().size(), 1u);
+  ASSERT_TRUE(c.Handshake());
+  auto& fallback = h.dialer().dialed()[0];
+  EXPECT_TRUE(fallback.peer.Take().empty()) << "not a byte of the hello";
+  EXPECT_TRUE(fallback.peer.HandlerAborted()) << "a reset: no TIME_WAIT per tunnel";
+  EXPECT_EQ(h.stats().early_fallbacks_unused.load(), 1u);
+  EXPECT_EQ(h.stats().handshakes_v2.load(), 1u);
+  c.peer().CloseSend();
+  ExpectAllReturned(h);
+}
+
+TEST_F(ServerHandler, BytesAfterSilenceThatAreNoHelloGoToTheFallbackDialedWhenTheConnectionCame) {
+  ServerHarness h;
+  testing::MemoryPeer& client = h.Connect();
+  h.Poll();
+  ASSERT_EQ(h.dialer().dialed().size(), 1u);
+  client.Send(B("GET / HTTP/1.0\r\n\r\n"));
+  h.Poll();
+  ASSERT_EQ(h.dialer().dialed().size(), 1u) << "no second dial";
+  auto& fallback = h.dialer().dialed()[0];
+  EXPECT_EQ(fallback.peer.Take(), B("GET / HTTP/1.0\r\n\r\n"));
+  fallback.peer.CloseSend();
+  client.CloseSend();
+  ExpectAllReturned(h);
+}
+
+TEST_F(ServerHandler, AHelloAlreadyThereCostsNoFallbackConnection) {
+  ServerHarness h;
+  testing::MemoryPeer& peer = h.Connect();
+  HonestClient c(h, peer, Profile::kV2, TestUser(1));
+  ASSERT_TRUE(c.SendHello());  // before the handler first runs
+  ASSERT_TRUE(c.Receive());
+  EXPECT_TRUE(h.dialer().dialed().empty());
+  EXPECT_EQ(h.stats().early_fallback_dials.load(), 0u);
+  c.peer().CloseSend();
+  ExpectAllReturned(h);
+}
+
+// Dialed at once, the fallback is watched with the client during the hello
+// wait; after it the connection is a fallback connection like any other.
+TEST_F(ServerHandler, SilenceThroughTheHelloWaitLeavesAFallbackConnectionWatchedForIdleness) {
   ServerConfig config = testing::HarnessServerConfig();
   config.hello_wait_ms = 50;
   ServerHarness h(config);
   h.env().timeouts.idle = std::chrono::milliseconds(1000);
   testing::MemoryPeer& client = h.Connect();
   h.Poll();
-  EXPECT_TRUE(h.dialer().dialed().empty());
-  h.clock().Advance(50);                          // the session's clock
-  h.io().run_for(std::chrono::milliseconds(600));  // the watchdog's sweeps (every 250 ms)
-  ASSERT_EQ(h.dialer().dialed().size(), 1u) << "the hello wait ended: the fallback";
+  ASSERT_EQ(h.dialer().dialed().size(), 1u);
   auto& fallback = h.dialer().dialed()[0];
-  EXPECT_TRUE(fallback.peer.Take().empty());
+  h.clock().Advance(50);                           // the session's clock
+  h.io().run_for(std::chrono::milliseconds(600));  // the watchdog's sweeps (every 250 ms)
   EXPECT_EQ(h.running(), 1);
+  EXPECT_EQ(h.dialer().dialed().size(), 1u);
+  client.Send(B("late"));
+  h.io().run_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(fallback.peer.Take(), B("late")) << "the hello wait passed: these bytes are the fallback's";
   // Neither side sends anything more: the idle limit ends the splice.
   h.io().run_for(std::chrono::milliseconds(1700));
   EXPECT_EQ(h.running(), 0) << "the fallback splice is watched for idleness too";
   EXPECT_TRUE(client.HandlerAborted());
   EXPECT_TRUE(fallback.peer.HandlerAborted());
+  ExpectAllReturned(h);
+}
+
+// --fallback-dial late: nothing is dialed until the connection is judged,
+// so a silent one reaches the fallback only when the hello wait ends.
+TEST_F(ServerHandler, WithTheLateDialSilenceGoesToTheFallbackWhenTheHelloWaitEnds) {
+  ServerConfig config = testing::HarnessServerConfig();
+  config.hello_wait_ms = 50;
+  ServerHarness h(config);
+  h.env().fallback_dial = FallbackDial::kLate;
+  h.env().timeouts.idle = std::chrono::milliseconds(1000);
+  testing::MemoryPeer& client = h.Connect();
+  h.Poll();
+  EXPECT_TRUE(h.dialer().dialed().empty());
+  h.clock().Advance(50);
+  h.io().run_for(std::chrono::milliseconds(600));
+  ASSERT_EQ(h.dialer().dialed().size(), 1u) << "the hello wait ended: the fallback";
+  auto& fallback = h.dialer().dialed()[0];
+  EXPECT_TRUE(fallback.peer.Take().empty());
+  h.io().run_for(std::chrono::milliseconds(1700));
+  EXPECT_EQ(h.running(), 0);
+  EXPECT_TRUE(client.HandlerAborted());
   ExpectAllReturned(h);
 }
 

@@ -57,6 +57,10 @@ struct Stats {
   std::atomic<uint64_t> handshakes_v1{0};
   std::atomic<uint64_t> handshakes_v2{0};
   std::atomic<uint64_t> fallbacks{0};
+  // Fallback connections opened for a connection that had sent nothing
+  // (--fallback-dial early), and those of them a hello then left unused.
+  std::atomic<uint64_t> early_fallback_dials{0};
+  std::atomic<uint64_t> early_fallbacks_unused{0};
   std::atomic<uint64_t> tunnels{0};          // requests whose target was reached
   std::atomic<uint64_t> target_failures{0};
   std::atomic<uint64_t> errors{0};           // sessions ended by the client's bad bytes

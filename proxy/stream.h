@@ -7,6 +7,7 @@
 //   ReadSome(span)     -> {ec, n}; ec == asio::error::eof at end of stream
 //   ReadSomeV(buffers) -> the same, scattered over buffers in order
 //   TryRead(span)      -> what has already arrived, without waiting
+//   HasInput()         -> whether bytes have arrived (nothing is read)
 //   WaitReadable()     -> ec (no buffer held while a connection is idle)
 //   WriteAll(buffers)  -> ec (all bytes written, or an error)
 //   WaitReset()        -> true once the peer resets the connection; false
@@ -70,6 +71,10 @@ class TcpStream {
     const size_t n = socket_.read_some(asio::buffer(out.data(), out.size()), ec);
     if (ec == asio::error::would_block || ec == asio::error::try_again) return IoResult{};
     return IoResult{ec, n};
+  }
+  bool HasInput() {
+    std::error_code ec;
+    return socket_.available(ec) > 0 && !ec;
   }
   template <class Buffers>
   awaitable<std::error_code> WriteAll(const Buffers& buffers) {

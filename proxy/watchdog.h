@@ -109,6 +109,14 @@ class Watchdog {
     connect_cancel_ = nullptr;
     return connect_timed_out_;
   }
+  // Abandons the connect in progress, if any, now: it ends with an error
+  // (not a timeout), as it would have at its deadline.
+  void CancelConnect() {
+    if (!connect_cancel_) return;
+    auto cancel = std::move(connect_cancel_);
+    connect_cancel_ = nullptr;
+    cancel();
+  }
 
  private:
   friend class Sweeper;

@@ -79,6 +79,33 @@ bool RecordingListener::WaitFor(size_t n, size_t bytes, bool closed,
   }
 }
 
+size_t RecordingListener::WaitForUsed(size_t from, size_t bytes, bool closed,
+                                      std::chrono::milliseconds timeout) {
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (size_t i = from; i < connections_.size(); ++i) {
+        const Recorded& c = connections_[i];
+        if (c.bytes.empty() && !c.ended) continue;
+        if (c.bytes.size() >= bytes && (!closed || c.closed)) return i + 1;
+        break;
+      }
+    }
+    if (std::chrono::steady_clock::now() >= until) return 0;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+}
+
+bool RecordingListener::WaitForNew(size_t from, std::chrono::milliseconds timeout) {
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  while (count() <= from) {
+    if (std::chrono::steady_clock::now() >= until) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return true;
+}
+
 awaitable<void> RecordingListener::Serve(asio::ip::tcp::socket socket) {
   size_t index;
   {

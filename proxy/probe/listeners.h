@@ -81,6 +81,16 @@ class RecordingListener final : public Listener {
   // Waits until connection n (1-based) exists, holds at least `bytes`
   // bytes and, if `closed`, is over; false when `timeout` passed first.
   bool WaitFor(size_t n, size_t bytes, bool closed, std::chrono::milliseconds timeout);
+  // For a fallback: the first connection numbered past `from` that carried
+  // something (a byte, or an end of stream), once it holds at least
+  // `bytes` bytes and, if `closed`, is over: its number (1-based), or 0
+  // when `timeout` passed first. A connection reset before carrying
+  // anything is no probe's: a server that dials its fallback as soon as a
+  // connection comes resets that one when a genuine hello arrives (SPEC
+  // 12.1), maybe after the probe that follows began.
+  size_t WaitForUsed(size_t from, size_t bytes, bool closed, std::chrono::milliseconds timeout);
+  // Until a connection numbered past `from` exists; false on timeout.
+  bool WaitForNew(size_t from, std::chrono::milliseconds timeout);
 
  private:
   awaitable<void> Serve(asio::ip::tcp::socket socket) override;

@@ -75,9 +75,10 @@ class ServerProbe {
   Verdict Honest(const Bytes& data, const std::vector<size_t>& pieces = {},
                      std::optional<RequestHeader> request = std::nullopt, const Bytes& first = {},
                      RecordingListener* echo = nullptr);
-  // The capture's connection n must hold exactly `sent` and end when the
-  // probe ends; the probe must receive nothing.
-  Verdict FallbackGot(size_t n, BlockingSocket& s, const Bytes& sent,
+  // The capture's first connection past `from` that carries anything must
+  // hold exactly `sent` and end when the probe ends; the probe must
+  // receive nothing.
+  Verdict FallbackGot(size_t from, BlockingSocket& s, const Bytes& sent,
                           std::chrono::milliseconds wait = 5000ms);
   // A genuine hello in two writes, the second once the fallback has the
   // first `first[0]` bytes: every byte must reach the fallback.
@@ -130,15 +131,21 @@ Verdict ServerProbe::Honest(const Bytes& data, const std::vector<size_t>& pieces
   return Verdict::Pass();
 }
 
-Verdict ServerProbe::FallbackGot(size_t n, BlockingSocket& s, const Bytes& sent,
+Verdict ServerProbe::FallbackGot(size_t from, BlockingSocket& s, const Bytes& sent,
                                      std::chrono::milliseconds wait) {
-  if (!capture_.WaitFor(n, sent.size(), false, wait)) {
+  // Silence carries nothing until it ends: a connection must exist first.
+  const bool reached = sent.empty() ? capture_.WaitForNew(from, wait)
+                                    : capture_.WaitForUsed(from, sent.size(), false, wait) != 0;
+  if (!reached) {
     const auto all = capture_.Connections();
-    if (all.size() < n) return Verdict::Fail("nothing reached the fallback");
-    return Verdict::Fail("the fallback received " + Diff(sent, all[n - 1].bytes));
+    for (size_t i = from; i < all.size(); ++i) {
+      if (!all[i].bytes.empty()) return Verdict::Fail("the fallback received " + Diff(sent, all[i].bytes));
+    }
+    return Verdict::Fail("nothing reached the fallback");
   }
   s.ShutdownSend();
-  if (!capture_.WaitFor(n, sent.size(), true, 5000ms)) {
+  const size_t n = capture_.WaitForUsed(from, sent.size(), true, 5000ms);
+  if (n == 0) {
     return Verdict::Fail("the fallback's connection did not end after the probe's end of stream");
   }
   const Recorded got = capture_.Connections()[n - 1];
@@ -151,17 +158,17 @@ Verdict ServerProbe::FallbackGot(size_t n, BlockingSocket& s, const Bytes& sent,
 }
 
 Verdict ServerProbe::SplitHelloFallsBack(const std::vector<size_t>& first) {
-  const size_t n = capture_.count() + 1;
+  const size_t from = capture_.count();
   ClientPeer c = Peer();
   const Bytes& hello = c.hello();
   const size_t k = first[0];
   if (!c.socket().Send(std::span<const uint8_t>(hello).first(k))) return Verdict::Fail("cannot send");
-  if (!capture_.WaitFor(n, k, false, o_.hello_wait / 2)) {
+  if (capture_.WaitForUsed(from, k, false, o_.hello_wait / 2) == 0) {
     return Verdict::Fail("the first " + std::to_string(k) + " bytes did not reach the fallback at once");
   }
   Bytes rest(hello.begin() + static_cast<ptrdiff_t>(k), hello.end());
   if (!c.socket().Send(rest)) return Verdict::Fail("cannot send the rest");
-  return FallbackGot(n, c.socket(), hello);
+  return FallbackGot(from, c.socket(), hello);
 }
 
 Verdict ServerProbe::Refused(const Bytes& sent) {
@@ -170,12 +177,10 @@ Verdict ServerProbe::Refused(const Bytes& sent) {
 }
 
 Verdict ServerProbe::RefusedOn(BlockingSocket& s, const Bytes& sent) {
-  // The server dials its fallback only once this connection's bytes are
-  // decided, so the capture's next connection is this one's.
-  const size_t n = capture_.count() + 1;
+  const size_t from = capture_.count();
   if (!s.connected()) return Verdict::Fail("cannot connect to the server");
   if (!s.Send(sent)) return Verdict::Fail("the server closed the connection");
-  return FallbackGot(n, s, sent);
+  return FallbackGot(from, s, sent);
 }
 
 Verdict ServerProbe::Hostile(const std::function<void(ClientPeer&)>& attack, const Bytes& extra) {
@@ -286,18 +291,18 @@ std::vector<Scenario> ServerProbe::Scenarios() {
     return Refused(b);
   }});
   s.push_back({"probe-75-then-silence", [this] {
-    const size_t n = capture_.count() + 1;
+    const size_t from = capture_.count();
     BlockingSocket c(o_.target);
     const Bytes sent = RandomBytes(kClientHelloBytes - 1);
     if (!c.Send(sent)) return Verdict::Fail("cannot send");
     // Judged at once, not when the hello wait ends (SPEC 12.1).
-    return FallbackGot(n, c, sent, o_.hello_wait / 2);
+    return FallbackGot(from, c, sent, o_.hello_wait / 2);
   }});
   s.push_back({"probe-silence", [this] {
-    const size_t n = capture_.count() + 1;
+    const size_t from = capture_.count();
     BlockingSocket c(o_.target);
     if (!c.connected()) return Verdict::Fail("cannot connect");
-    return FallbackGot(n, c, {}, SilenceWait());
+    return FallbackGot(from, c, {}, SilenceWait());
   }});
   if (v1) {
     s.push_back({"probe-bad-magic", [this] {

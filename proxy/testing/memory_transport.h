@@ -102,6 +102,7 @@ class MemoryStream {
     in_->data().erase(in_->data().begin(), in_->data().begin() + static_cast<ptrdiff_t>(n));
     return IoResult{{}, n};
   }
+  bool HasInput() const { return !in_->data().empty() || in_->closed(); }
   awaitable<IoResult> ReadSomeV(std::span<const asio::mutable_buffer> out) {
     if (const std::error_code ec = co_await WaitReadable(); ec) co_return IoResult{ec, 0};
     if (in_->data().empty()) co_return IoResult{asio::error::eof, 0};
