@@ -311,7 +311,10 @@ int RunServer(const CommonFlags& common, const ServerFlags& flags, const std::ve
     if (const std::error_code ec = FileReplayJournal::Open(flags.state_dir, flags.window_s, clock,
                                                            context->replay_filter(), &journal, &restored);
         ec) {
-      return Fail("cannot use --state-dir " + flags.state_dir + " for the replay journal: " + ec.message());
+      const std::string why = ec == std::errc::device_or_resource_busy
+                                  ? "another reflex server is using its journal"
+                                  : ec.message();
+      return Fail("cannot use --state-dir " + flags.state_dir + " for the replay journal: " + why);
     }
     REFLEX_LOG(kInfo, "replay journal: %zu hello(s) read back from %s", restored, flags.state_dir.c_str());
   }

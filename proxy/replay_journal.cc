@@ -1,8 +1,10 @@
 #include "proxy/replay_journal.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <vector>
@@ -58,6 +60,10 @@ std::error_code FileReplayJournal::Open(const std::string& directory, int64_t wi
     const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (fd < 0) return LastError();
     journal->fds_[i] = fd;
+    // One server per journal: two would empty each other's files.
+    if (i == 0 && flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      return errno == EWOULDBLOCK ? std::make_error_code(std::errc::device_or_resource_busy) : LastError();
+    }
     if (!ReadAll(fd, &bytes)) return LastError();
     // A file that is empty, foreign or cut inside its header holds nothing.
     if (bytes.size() < kJournalHeaderBytes || std::memcmp(bytes.data(), kMagic, sizeof kMagic) != 0) {
@@ -104,7 +110,9 @@ bool FileReplayJournal::UsePeriod(int64_t period) {
 
 void FileReplayJournal::Record(std::span<const uint8_t, kPublicKeyBytes> key, int64_t timestamp,
                                uint64_t owner) {
-  const int64_t period = PeriodOf(clock_.UnixSeconds(), period_seconds_);
+  // Never back to an earlier period (a clock set back): its file may hold
+  // the current one's hellos by now, which emptying it would lose.
+  const int64_t period = std::max(current_, PeriodOf(clock_.UnixSeconds(), period_seconds_));
   bool ok = (period == current_ || UsePeriod(period)) && !stuck_[static_cast<size_t>(current_ % 2)];
   if (ok) {
     uint8_t record[kJournalRecordBytes];

@@ -100,6 +100,31 @@ TEST_F(Journal, EachFileHoldsOnePeriodAndIsEmptiedWhenItsTurnComesAgain) {
   EXPECT_EQ(Check(*next, 1), ReplayFilter::Verdict::kFresh) << "long expired, and forgotten";
 }
 
+// Set back two periods, the clock would land on the current file's turn:
+// emptying it would lose the hellos just accepted.
+TEST_F(Journal, AClockSetBackKeepsWritingTheCurrentFile) {
+  auto p = Start();
+  ASSERT_EQ(Check(*p, 1), ReplayFilter::Verdict::kFresh);
+  clock_.SetUnix(clock_.UnixSeconds() - 4 * kWindow);
+  ASSERT_EQ(Check(*p, 2), ReplayFilter::Verdict::kFresh);
+  clock_.SetUnix(clock_.UnixSeconds() + 4 * kWindow);
+  p.reset();
+  auto next = Start();
+  EXPECT_EQ(next->restored, 2u);
+  EXPECT_EQ(Check(*next, 1), ReplayFilter::Verdict::kReplay);
+}
+
+TEST_F(Journal, ASecondServerOnTheSameDirectoryIsRefused) {
+  auto first = Start();
+  ReplayFilter filter({1024, kWindow});
+  std::unique_ptr<FileReplayJournal> journal;
+  size_t restored = 0;
+  EXPECT_EQ(FileReplayJournal::Open(dir_, kWindow, clock_, filter, &journal, &restored),
+            std::make_error_code(std::errc::device_or_resource_busy));
+  first.reset();
+  EXPECT_FALSE(FileReplayJournal::Open(dir_, kWindow, clock_, filter, &journal, &restored)) << "free again";
+}
+
 TEST_F(Journal, AnUnwritableDirectoryIsAnError) {
   ReplayFilter filter({1024, kWindow});
   std::unique_ptr<FileReplayJournal> journal;

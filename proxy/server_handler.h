@@ -333,10 +333,14 @@ class ServerConnection {
     watchdog_.SetDeadline(Watchdog::Clock::time_point::max());
     // (No conditional operator between two coroutine calls here: GCC 12
     // destroys the unused branch's frame wrongly. The choice is made inside.)
+    // The idle timeout after the fallback's FIN: directly, a client silent
+    // after it hears nothing more (the fallback's side goes away quietly),
+    // so its connection is then closed, not reset.
     auto up = [this]() -> awaitable<PumpResult> {
       if (in_.ended) co_return PumpResult{};
       PumpResult r = co_await CopyPump(client_, *upstream_, env_, watchdog_, &rec_.up);
       if (fallback_reset_) r = PumpResult{};  // ended by the reset passed on below
+      if (!r.ok() && watchdog_.expired() && fallback_finished_) r = PumpResult{};
       co_return r;
     };
     // After the fallback's FIN (passed on to the client), the client's
@@ -348,6 +352,7 @@ class ServerConnection {
     // client's writes were accepted until the idle timeout: a prober's tell.)
     auto down = [this]() -> awaitable<PumpResult> {
       const PumpResult r = co_await CopyPump(*upstream_, client_, env_, watchdog_, &rec_.down);
+      fallback_finished_ = r.ok();
       if constexpr (!kDefectHalfOpenEnding) {
         if (r.ok() && co_await upstream_->WaitReset()) {
           fallback_reset_ = true;
@@ -518,6 +523,7 @@ class ServerConnection {
   UserCounters* user_ = nullptr;                // likewise
   bool tunnel_open_ = false;                    // the target was reached
   bool fallback_reset_ = false;                 // the fallback reset after its FIN
+  bool fallback_finished_ = false;              // its FIN was passed on
   bool read_any_ = false;                       // the client has sent something
   bool first_flight_ = false;                   // its first read is being judged
   uint64_t lookup_key_ = 0;

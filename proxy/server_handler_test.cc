@@ -187,6 +187,26 @@ TEST_F(ServerHandler, SilenceThroughTheHelloWaitLeavesAFallbackConnectionWatched
   ExpectAllReturned(h);
 }
 
+// After the fallback's FIN, a client that stays silent hears nothing more
+// directly: at the idle timeout its connection is closed, never reset.
+TEST_F(ServerHandler, TheIdleTimeoutAfterTheFallbacksFinClosesTheClientQuietly) {
+  ServerHarness h;
+  h.env().timeouts.idle = std::chrono::milliseconds(500);
+  testing::MemoryPeer& client = h.Connect();
+  client.Send(B("GET / HTTP/1.1\r\n"));
+  h.Poll();
+  ASSERT_EQ(h.dialer().dialed().size(), 1u);
+  auto& fallback = h.dialer().dialed()[0];
+  fallback.peer.Send(B("HTTP/1.1 408 Request Time-out\r\n\r\n"));
+  fallback.peer.CloseSend();
+  h.Poll();
+  EXPECT_TRUE(client.HandlerClosed());
+  h.io().run_for(std::chrono::milliseconds(1000));  // the watchdog's sweeps (every 250 ms)
+  EXPECT_EQ(h.running(), 0) << "ended at the idle timeout";
+  EXPECT_FALSE(client.HandlerAborted()) << "no reset the fallback would not have sent";
+  ExpectAllReturned(h);
+}
+
 // --fallback-dial late: nothing is dialed until the connection is judged,
 // so a silent one reaches the fallback only when the hello wait ends.
 TEST_F(ServerHandler, WithTheLateDialSilenceGoesToTheFallbackWhenTheHelloWaitEnds) {

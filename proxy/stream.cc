@@ -22,9 +22,13 @@ awaitable<std::pair<std::error_code, TcpStream>> TcpDialer::Dial(const HostPort&
                                                                  const EgressPolicy* policy, uint64_t key) {
   Lookup lookup;
   asio::ip::tcp::socket socket(executor_);
+  // A connect given up on is reset, never closed with a FIN: the far end
+  // may have accepted it already, and it carried nothing (an early
+  // fallback dial a client's first bytes overtook, say).
   watchdog.ArmConnect(Watchdog::Clock::now() + timeout_, [&] {
     lookup.Cancel();
     std::error_code ignored;
+    socket.set_option(asio::socket_base::linger(true, 0), ignored);
     socket.close(ignored);
   });
   // An IP literal is its own answer (the resolver sends no query for it).

@@ -115,6 +115,14 @@ void ReplayFilter::Restore(std::span<const uint8_t, kPublicKeyBytes> key, int64_
                            int64_t now, uint64_t owner) {
   if (static_cast<__int128>(timestamp) + options_.window_seconds < static_cast<__int128>(now)) return;
   base::MutexLock lock(mu_);
+  // A key recorded twice (a v1 client may reuse one once its first hello
+  // has left the window) is remembered with its later stamp, whatever order
+  // the journal gives them in.
+  const uint32_t slot = FindSlot(key);
+  if (slots_[slot] != kEmpty) {
+    if (entries_[slots_[slot]].timestamp >= timestamp) return;
+    RemoveEntry(slots_[slot]);
+  }
   (void)Insert(key, timestamp, now, owner);
 }
 

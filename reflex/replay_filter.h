@@ -91,7 +91,8 @@ class ReplayFilter {
 
   // Remembers a hello an earlier process accepted (read back from its
   // journal) as Check would, without recording it again; one that
-  // expired by `now` is skipped.
+  // expired by `now` is skipped, and a key restored twice keeps the later
+  // stamp.
   void Restore(std::span<const uint8_t, kPublicKeyBytes> key, int64_t timestamp, int64_t now,
                uint64_t owner) REFLEX_EXCLUDES(mu_);
   // Every hello accepted from now on is recorded there (null: none). The

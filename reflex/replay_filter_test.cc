@@ -42,6 +42,22 @@ TEST(ReplayFilter, AnEntryLivesExactlyUntilItsTimestampLeavesTheWindow) {
   EXPECT_EQ(f.GetStats().expired, 1u);
 }
 
+TEST(ReplayFilter, AKeyRestoredTwiceIsRememberedUntilItsLaterStampLeavesTheWindow) {
+  for (const bool later_first : {false, true}) {
+    SCOPED_TRACE(later_first ? "later first" : "earlier first");
+    ReplayFilter f({.capacity = 16, .window_seconds = 120});
+    if (later_first) {
+      f.Restore(KeyOf(1), 1100, 1050, 0);
+      f.Restore(KeyOf(1), 1000, 1050, 0);
+    } else {
+      f.Restore(KeyOf(1), 1000, 1050, 0);
+      f.Restore(KeyOf(1), 1100, 1050, 0);
+    }
+    EXPECT_EQ(f.Check(KeyOf(1), 1100, 1150), Verdict::kReplay) << "past the earlier stamp's window";
+    EXPECT_EQ(f.Check(KeyOf(1), 1100, 1220), Verdict::kReplay);
+  }
+}
+
 TEST(ReplayFilter, AFullFilterEvictsTheOldestAndRefusesAnythingAsOld) {
   ReplayFilter f({.capacity = 4, .window_seconds = 120});
   for (uint64_t i = 0; i < 4; ++i) ASSERT_EQ(f.Check(KeyOf(i), 1000 + i, 1010), Verdict::kFresh);

@@ -87,7 +87,7 @@ size_t RecordingListener::WaitForUsed(size_t from, size_t bytes, bool closed,
       std::lock_guard<std::mutex> lock(mu_);
       for (size_t i = from; i < connections_.size(); ++i) {
         const Recorded& c = connections_[i];
-        if (c.bytes.empty() && !c.ended) continue;
+        if (c.bytes.empty() && (bytes > 0 || !c.ended)) continue;
         if (c.bytes.size() >= bytes && (!closed || c.closed)) return i + 1;
         break;
       }

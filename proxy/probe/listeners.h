@@ -82,12 +82,13 @@ class RecordingListener final : public Listener {
   // bytes and, if `closed`, is over; false when `timeout` passed first.
   bool WaitFor(size_t n, size_t bytes, bool closed, std::chrono::milliseconds timeout);
   // For a fallback: the first connection numbered past `from` that carried
-  // something (a byte, or an end of stream), once it holds at least
-  // `bytes` bytes and, if `closed`, is over: its number (1-based), or 0
-  // when `timeout` passed first. A connection reset before carrying
-  // anything is no probe's: a server that dials its fallback as soon as a
-  // connection comes resets that one when a genuine hello arrives (SPEC
-  // 12.1), maybe after the probe that follows began.
+  // something (a byte; for `bytes` 0, a byte or an end of stream), once it
+  // holds at least `bytes` bytes and, if `closed`, is over: its number
+  // (1-based), or 0 when `timeout` passed first. A connection that carried
+  // nothing is no probe's: a server that dials its fallback as soon as a
+  // connection comes drops that one unused when a genuine hello (or a
+  // client's first bytes, while the dial is under way) arrives (SPEC 12.1),
+  // maybe after the probe that follows began.
   size_t WaitForUsed(size_t from, size_t bytes, bool closed, std::chrono::milliseconds timeout);
   // Until a connection numbered past `from` exists; false on timeout.
   bool WaitForNew(size_t from, std::chrono::milliseconds timeout);

@@ -275,7 +275,7 @@ std::vector<Scenario> ServerProbe::Scenarios() {
   // then every byte.
   s.push_back({"hello-1-byte-chunks", [this] { return SplitHelloFallsBack({1}); }});
   s.push_back({"hello-split-at-every-offset", [this] {
-    for (size_t k : {size_t{1}, size_t{4}, size_t{32}, size_t{40}, size_t{75}}) {
+    for (size_t k = 1; k < kClientHelloBytes; ++k) {
       if (Verdict v = SplitHelloFallsBack({k}); v.failed()) {
         return v.Within("split after " + std::to_string(k) + " bytes");
       }
