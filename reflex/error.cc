@@ -6,7 +6,7 @@
 namespace reflex {
 namespace {
 
-constexpr std::array<std::pair<Error, std::string_view>, 24> kNames = {{
+constexpr std::array<std::pair<Error, std::string_view>, 25> kNames = {{
     {Error::kOk, "ok"},
     {Error::kTooShort, "too_short"},
     {Error::kTrailingBytes, "trailing_bytes"},
@@ -19,6 +19,7 @@ constexpr std::array<std::pair<Error, std::string_view>, 24> kNames = {{
     {Error::kBadDomainLength, "bad_domain_length"},
     {Error::kFrameAfterClose, "frame_after_close"},
     {Error::kBadReserved, "bad_reserved"},
+    {Error::kBadShape, "bad_shape"},
     {Error::kAuthFailed, "auth_failed"},
     {Error::kLowOrderPoint, "low_order_point"},
     {Error::kUnknownUser, "unknown_user"},

@@ -35,6 +35,7 @@ enum class [[nodiscard]] Error : uint8_t {
   kBadDomainLength = 9,   // request header domain of length 0
   kFrameAfterClose = 10,  // a frame after the peer's CLOSE
   kBadReserved = 11,      // v2 client hello: reserved bytes not zero
+  kBadShape = 12,         // a first flight not of the configured shape (SPEC 11.8)
 
   // Cryptographic.
   kAuthFailed = 32,     // frame tag does not verify

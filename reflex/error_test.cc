@@ -29,6 +29,7 @@ constexpr Code kSpec[] = {
     {Error::kBadDomainLength, 9, "bad_domain_length", "malformed_input"},
     {Error::kFrameAfterClose, 10, "frame_after_close", "malformed_input"},
     {Error::kBadReserved, 11, "bad_reserved", "malformed_input"},
+    {Error::kBadShape, 12, "bad_shape", "malformed_input"},
     {Error::kAuthFailed, 32, "auth_failed", "cryptographic"},
     {Error::kLowOrderPoint, 33, "low_order_point", "cryptographic"},
     {Error::kUnknownUser, 34, "unknown_user", "cryptographic"},

@@ -1,0 +1,300 @@
+#include "reflex/first_flight.h"
+
+#include <array>
+#include <cstring>
+
+namespace reflex {
+namespace {
+
+constexpr size_t kMessage1 = kClientHelloBytesV2;
+
+// http: "GET " PATH B64 " HTTP/1.1\r\nHost: " HOST "\r\nAccept: */*\r\n\r\n".
+constexpr std::string_view kHttpMethod = "GET ";
+constexpr std::string_view kHttpVersion = " HTTP/1.1\r\nHost: ";
+constexpr std::string_view kHttpTail = "\r\nAccept: */*\r\n\r\n";
+// base64url of 76 bytes without padding: 25 groups of 4, then 2 digits.
+constexpr size_t kBase64Bytes = (kMessage1 / 3) * 4 + 2;
+constexpr char kBase64Url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+// tls: the ClientHello's fixed parts (TLS 1.3, RFC 8446 section 4.1.2).
+// Message 1's ephemeral key is the X25519 key share, its next 32 bytes the
+// random, its last 12 the start of the 32-byte session id.
+constexpr size_t kTlsRandomBytes = 32;
+constexpr size_t kTlsSessionIdBytes = 32;
+constexpr size_t kTlsSessionIdCarried = kMessage1 - kPublicKeyBytes - kTlsRandomBytes;  // 12
+constexpr uint8_t kTlsCipherSuites[] = {0x00, 0x06, 0x13, 0x01, 0x13, 0x02, 0x13, 0x03};
+constexpr uint8_t kTlsCompression[] = {0x01, 0x00};
+constexpr uint8_t kTlsGroups[] = {0x00, 0x0a, 0x00, 0x04, 0x00, 0x02, 0x00, 0x1d};
+constexpr uint8_t kTlsSignatureAlgorithms[] = {0x00, 0x0d, 0x00, 0x08, 0x00, 0x06,
+                                               0x04, 0x03, 0x08, 0x04, 0x04, 0x01};
+constexpr uint8_t kTlsVersions[] = {0x00, 0x2b, 0x00, 0x03, 0x02, 0x03, 0x04};
+constexpr uint8_t kTlsKeyShareHead[] = {0x00, 0x33, 0x00, 0x26, 0x00, 0x24, 0x00, 0x1d, 0x00, 0x20};
+constexpr size_t kTlsServerNameFixed = 9;  // type, length, list length, name type, name length
+constexpr size_t kTlsExtensionsFixed = sizeof kTlsGroups + sizeof kTlsSignatureAlgorithms +
+                                       sizeof kTlsVersions + sizeof kTlsKeyShareHead + kPublicKeyBytes +
+                                       kTlsServerNameFixed;
+constexpr size_t kTlsBodyFixed = 2 + kTlsRandomBytes + 1 + kTlsSessionIdBytes + sizeof kTlsCipherSuites +
+                                 sizeof kTlsCompression + 2;
+constexpr size_t kTlsRecordHeader = 5;
+constexpr size_t kTlsHandshakeHeader = 4;
+
+bool HostByteOk(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.';
+}
+bool PathByteOk(char c) { return HostByteOk(c) || c == '_' || c == '~' || c == '/'; }
+
+// Appends to a fixed output, remembering whether it ran out of room.
+class Writer {
+ public:
+  explicit Writer(std::span<uint8_t> out) : out_(out) {}
+  void Put(std::span<const uint8_t> bytes) {
+    if (!ok_ || bytes.size() > out_.size() - at_) {
+      ok_ = false;
+      return;
+    }
+    if (!bytes.empty()) std::memcpy(out_.data() + at_, bytes.data(), bytes.size());
+    at_ += bytes.size();
+  }
+  void Put(std::string_view text) { Put({reinterpret_cast<const uint8_t*>(text.data()), text.size()}); }
+  void U8(size_t v) { Put(std::array<uint8_t, 1>{static_cast<uint8_t>(v)}); }
+  void U16(size_t v) { Put(std::array<uint8_t, 2>{static_cast<uint8_t>(v >> 8), static_cast<uint8_t>(v)}); }
+  void U24(size_t v) {
+    Put(std::array<uint8_t, 3>{static_cast<uint8_t>(v >> 16), static_cast<uint8_t>(v >> 8), static_cast<uint8_t>(v)});
+  }
+  bool ok() const { return ok_; }
+  size_t written() const { return at_; }
+
+ private:
+  std::span<uint8_t> out_;
+  size_t at_ = 0;
+  bool ok_ = true;
+};
+
+// Reads a fixed layout, remembering whether anything differed from it.
+class Reader {
+ public:
+  explicit Reader(std::span<const uint8_t> in) : in_(in) {}
+  // The next bytes must be `expected`.
+  void Expect(std::span<const uint8_t> expected) {
+    if (!ok_ || expected.size() > in_.size() - at_ ||
+        std::memcmp(in_.data() + at_, expected.data(), expected.size()) != 0) {
+      ok_ = false;
+      return;
+    }
+    at_ += expected.size();
+  }
+  void Expect(std::string_view text) { Expect({reinterpret_cast<const uint8_t*>(text.data()), text.size()}); }
+  void ExpectU8(size_t v) { Expect(std::array<uint8_t, 1>{static_cast<uint8_t>(v)}); }
+  void ExpectU16(size_t v) { Expect(std::array<uint8_t, 2>{static_cast<uint8_t>(v >> 8), static_cast<uint8_t>(v)}); }
+  void ExpectU24(size_t v) {
+    Expect(std::array<uint8_t, 3>{static_cast<uint8_t>(v >> 16), static_cast<uint8_t>(v >> 8),
+                                  static_cast<uint8_t>(v)});
+  }
+  // The next n bytes, whatever they are (empty if there are fewer).
+  std::span<const uint8_t> Take(size_t n) {
+    if (!ok_ || n > in_.size() - at_) {
+      ok_ = false;
+      return {};
+    }
+    const std::span<const uint8_t> taken = in_.subspan(at_, n);
+    at_ += n;
+    return taken;
+  }
+  bool ok() const { return ok_ && at_ == in_.size(); }
+
+ private:
+  std::span<const uint8_t> in_;
+  size_t at_ = 0;
+  bool ok_ = true;
+};
+
+void EncodeBase64Url(std::span<const uint8_t, kMessage1> in, std::span<uint8_t, kBase64Bytes> out) {
+  size_t o = 0;
+  size_t i = 0;
+  for (; i + 3 <= in.size(); i += 3) {
+    const uint32_t v = (uint32_t{in[i]} << 16) | (uint32_t{in[i + 1]} << 8) | in[i + 2];
+    for (int shift = 18; shift >= 0; shift -= 6) out[o++] = static_cast<uint8_t>(kBase64Url[(v >> shift) & 63]);
+  }
+  // One byte left (76 = 3 x 25 + 1): two digits, the second's low 4 bits 0.
+  out[o++] = static_cast<uint8_t>(kBase64Url[in[i] >> 2]);
+  out[o++] = static_cast<uint8_t>(kBase64Url[(in[i] & 3) << 4]);
+}
+
+int Base64UrlValue(uint8_t c) {
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+  if (c >= '0' && c <= '9') return c - '0' + 52;
+  if (c == '-') return 62;
+  if (c == '_') return 63;
+  return -1;
+}
+
+bool DecodeBase64Url(std::span<const uint8_t> in, std::span<uint8_t, kMessage1> out) {
+  if (in.size() != kBase64Bytes) return false;
+  std::array<uint8_t, kBase64Bytes> v{};
+  for (size_t k = 0; k < in.size(); ++k) {
+    const int d = Base64UrlValue(in[k]);
+    if (d < 0) return false;
+    v[k] = static_cast<uint8_t>(d);
+  }
+  if ((v[kBase64Bytes - 1] & 0x0f) != 0) return false;  // one spelling per message
+  size_t o = 0;
+  size_t k = 0;
+  for (; k + 4 <= kBase64Bytes; k += 4) {
+    const uint32_t w = (uint32_t{v[k]} << 18) | (uint32_t{v[k + 1]} << 12) | (uint32_t{v[k + 2]} << 6) | v[k + 3];
+    out[o++] = static_cast<uint8_t>(w >> 16);
+    out[o++] = static_cast<uint8_t>(w >> 8);
+    out[o++] = static_cast<uint8_t>(w);
+  }
+  out[o] = static_cast<uint8_t>((v[k] << 2) | (v[k + 1] >> 4));
+  return true;
+}
+
+size_t TlsExtensionsBytes(const FirstFlight& f) { return kTlsExtensionsFixed + f.host.size(); }
+size_t TlsBodyBytes(const FirstFlight& f) { return kTlsBodyFixed + TlsExtensionsBytes(f); }
+
+// The ClientHello's layout, shared by encoding (put) and decoding (expect).
+template <class Fixed, class Carried>
+void TlsLayout(const FirstFlight& f, Fixed fixed, Carried carried) {
+  const size_t body = TlsBodyBytes(f);
+  fixed(std::array<uint8_t, 3>{0x16, 0x03, 0x01});
+  fixed(std::array<uint8_t, 2>{static_cast<uint8_t>((kTlsHandshakeHeader + body) >> 8),
+                               static_cast<uint8_t>(kTlsHandshakeHeader + body)});
+  fixed(std::array<uint8_t, 4>{0x01, static_cast<uint8_t>(body >> 16), static_cast<uint8_t>(body >> 8),
+                               static_cast<uint8_t>(body)});
+  fixed(std::array<uint8_t, 2>{0x03, 0x03});
+  carried(kPublicKeyBytes, kTlsRandomBytes);  // random
+  fixed(std::array<uint8_t, 1>{kTlsSessionIdBytes});
+  carried(kPublicKeyBytes + kTlsRandomBytes, kTlsSessionIdCarried);
+  carried(kMessage1, kTlsSessionIdBytes - kTlsSessionIdCarried);  // drawn at random, not read
+  fixed(std::span<const uint8_t>(kTlsCipherSuites));
+  fixed(std::span<const uint8_t>(kTlsCompression));
+  const size_t extensions = TlsExtensionsBytes(f);
+  const size_t h = f.host.size();
+  fixed(std::array<uint8_t, 2>{static_cast<uint8_t>(extensions >> 8), static_cast<uint8_t>(extensions)});
+  fixed(std::array<uint8_t, 9>{0x00, 0x00, static_cast<uint8_t>((h + 5) >> 8), static_cast<uint8_t>(h + 5),
+                               static_cast<uint8_t>((h + 3) >> 8), static_cast<uint8_t>(h + 3), 0x00,
+                               static_cast<uint8_t>(h >> 8), static_cast<uint8_t>(h)});
+  fixed(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(f.host.data()), h));
+  fixed(std::span<const uint8_t>(kTlsGroups));
+  fixed(std::span<const uint8_t>(kTlsSignatureAlgorithms));
+  fixed(std::span<const uint8_t>(kTlsVersions));
+  fixed(std::span<const uint8_t>(kTlsKeyShareHead));
+  carried(0, kPublicKeyBytes);  // the X25519 key share: message 1's e
+}
+
+}  // namespace
+
+std::string_view FirstFlightShapeName(FirstFlightShape shape) {
+  switch (shape) {
+    case FirstFlightShape::kRaw: return "raw";
+    case FirstFlightShape::kHttp: return "http";
+    case FirstFlightShape::kTls: return "tls";
+  }
+  return "?";
+}
+
+bool ParseFirstFlightShape(std::string_view name, FirstFlightShape* out) {
+  for (const FirstFlightShape s : {FirstFlightShape::kRaw, FirstFlightShape::kHttp, FirstFlightShape::kTls}) {
+    if (name == FirstFlightShapeName(s)) {
+      *out = s;
+      return true;
+    }
+  }
+  return false;
+}
+
+Error CheckFirstFlight(const FirstFlight& f) {
+  if (f.shape == FirstFlightShape::kRaw) return Error::kOk;
+  if (f.host.empty() || f.host.size() > kMaxShapeHostBytes) return Error::kInvalidArgument;
+  for (const char c : f.host) {
+    if (!HostByteOk(c)) return Error::kInvalidArgument;
+  }
+  if (f.shape == FirstFlightShape::kHttp) {
+    if (f.path.empty() || f.path.size() > kMaxShapePathBytes || f.path[0] != '/') return Error::kInvalidArgument;
+    for (const char c : f.path) {
+      if (!PathByteOk(c)) return Error::kInvalidArgument;
+    }
+  }
+  return Error::kOk;
+}
+
+size_t FirstFlightBytes(const FirstFlight& f) {
+  switch (f.shape) {
+    case FirstFlightShape::kRaw: return kMessage1;
+    case FirstFlightShape::kHttp:
+      return kHttpMethod.size() + f.path.size() + kBase64Bytes + kHttpVersion.size() + f.host.size() +
+             kHttpTail.size();
+    case FirstFlightShape::kTls: return kTlsRecordHeader + kTlsHandshakeHeader + TlsBodyBytes(f);
+  }
+  return 0;
+}
+
+Error EncodeFirstFlight(const FirstFlight& f, std::span<const uint8_t, kClientHelloBytesV2> message1,
+                        RandomSource& random, std::span<uint8_t> out) {
+  if (const Error e = CheckFirstFlight(f); e != Error::kOk) return e;
+  if (out.size() < FirstFlightBytes(f)) return Error::kBufferTooSmall;
+  Writer w(out);
+  switch (f.shape) {
+    case FirstFlightShape::kRaw: w.Put(message1); break;
+    case FirstFlightShape::kHttp: {
+      std::array<uint8_t, kBase64Bytes> digits{};
+      EncodeBase64Url(message1, digits);
+      w.Put(kHttpMethod);
+      w.Put(f.path);
+      w.Put(digits);
+      w.Put(kHttpVersion);
+      w.Put(f.host);
+      w.Put(kHttpTail);
+      break;
+    }
+    case FirstFlightShape::kTls: {
+      std::array<uint8_t, kTlsSessionIdBytes - kTlsSessionIdCarried> filler{};
+      random.Fill(filler);
+      TlsLayout(
+          f, [&w](std::span<const uint8_t> bytes) { w.Put(bytes); },
+          [&](size_t at, size_t n) {
+            if (at == kMessage1) w.Put(filler);
+            else w.Put(message1.subspan(at, n));
+          });
+      break;
+    }
+  }
+  return w.ok() && w.written() == FirstFlightBytes(f) ? Error::kOk : Error::kInvalidArgument;
+}
+
+Error DecodeFirstFlight(const FirstFlight& f, std::span<const uint8_t> in,
+                        std::span<uint8_t, kClientHelloBytesV2> message1) {
+  const size_t size = FirstFlightBytes(f);
+  if (in.size() < size) return Error::kTooShort;
+  if (in.size() > size) return Error::kTrailingBytes;
+  std::array<uint8_t, kMessage1> got{};
+  Reader r(in);
+  switch (f.shape) {
+    case FirstFlightShape::kRaw: std::memcpy(got.data(), r.Take(kMessage1).data(), kMessage1); break;
+    case FirstFlightShape::kHttp: {
+      r.Expect(kHttpMethod);
+      r.Expect(f.path);
+      const std::span<const uint8_t> digits = r.Take(kBase64Bytes);
+      r.Expect(kHttpVersion);
+      r.Expect(f.host);
+      r.Expect(kHttpTail);
+      if (!r.ok() || !DecodeBase64Url(digits, got)) return Error::kBadShape;
+      break;
+    }
+    case FirstFlightShape::kTls: {
+      TlsLayout(
+          f, [&r](std::span<const uint8_t> bytes) { r.Expect(bytes); },
+          [&](size_t at, size_t n) {
+            const std::span<const uint8_t> taken = r.Take(n);
+            if (at != kMessage1 && taken.size() == n) std::memcpy(got.data() + at, taken.data(), n);
+          });
+      break;
+    }
+  }
+  if (!r.ok()) return Error::kBadShape;
+  std::memcpy(message1.data(), got.data(), kMessage1);
+  return Error::kOk;
+}
+
+}  // namespace reflex

@@ -1,0 +1,73 @@
+// The first flight's shape (SPEC.md 11.8): Noise message 1 (76 bytes) as
+// it goes on the wire in profile v2. `raw` sends it as is; `http` and `tls`
+// wrap it so that the first packet reads as the start of the fallback's
+// protocol (an HTTP request head, a TLS ClientHello record) and satisfies
+// the exemptions of the "fully encrypted traffic" rule (Wu et al., USENIX
+// Security 2023). Client and server are configured with the same shape and
+// parameters, as they are with the user id. Sans-IO: the caller's memory.
+#ifndef REFLEX_FIRST_FLIGHT_H_
+#define REFLEX_FIRST_FLIGHT_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "reflex/error.h"
+#include "reflex/random.h"
+#include "reflex/wire.h"
+
+namespace reflex {
+
+enum class FirstFlightShape : uint8_t {
+  kRaw,   // message 1 alone (76 bytes)
+  kHttp,  // GET PATH<base64url(message 1)> HTTP/1.1, Host, Accept, empty line
+  kTls,   // a TLS 1.3 ClientHello record carrying message 1 in its key share,
+          // random and session id
+};
+
+struct FirstFlight {
+  FirstFlightShape shape = FirstFlightShape::kRaw;
+  // http: the Host header; tls: the server_name. 1 to kMaxShapeHostBytes
+  // of letters, digits, '-' and '.'.
+  std::string host;
+  // http: what the request target starts with: '/' then up to
+  // kMaxShapePathBytes - 1 of letters, digits, "-._~/".
+  std::string path = "/";
+};
+
+inline constexpr size_t kMaxShapeHostBytes = 253;
+inline constexpr size_t kMaxShapePathBytes = 64;
+// The longest shaped first flight: the http shape with the longest host
+// and path (140 + 253 + 64).
+// Below TCP's smallest segment (536), so a client's one write is one packet.
+inline constexpr size_t kMaxFirstFlightBytes = 457;
+
+std::string_view FirstFlightShapeName(FirstFlightShape shape);
+// "raw", "http", "tls".
+[[nodiscard]] bool ParseFirstFlightShape(std::string_view name, FirstFlightShape* out);
+
+// invalid_argument when the host or path is not one the shape allows (raw
+// takes neither: they are ignored).
+Error CheckFirstFlight(const FirstFlight& flight);
+
+// The shaped first flight's length for a valid `flight`.
+size_t FirstFlightBytes(const FirstFlight& flight);
+
+// Writes the shaped first flight around `message1` into out[0,
+// FirstFlightBytes). buffer_too_small, invalid_argument (CheckFirstFlight).
+// The tls shape draws the 20 bytes of its session id that carry nothing
+// from `random`.
+Error EncodeFirstFlight(const FirstFlight& flight, std::span<const uint8_t, kClientHelloBytesV2> message1,
+                        RandomSource& random, std::span<uint8_t> out);
+
+// Reads message 1 out of exactly FirstFlightBytes(flight) bytes: too_short,
+// trailing_bytes, bad_shape (any byte not the shape's; for http, a
+// base64url digit out of the alphabet or a non-canonical last digit).
+Error DecodeFirstFlight(const FirstFlight& flight, std::span<const uint8_t> in,
+                        std::span<uint8_t, kClientHelloBytesV2> message1);
+
+}  // namespace reflex
+
+#endif  // REFLEX_FIRST_FLIGHT_H_
