@@ -25,7 +25,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::vector<size_t> chunks = fuzz::ChooseChunking(in);
   testing::FakeClock clock(1700000000, 1000);
   testing::SeededRandom client_random(seed);
-  ClientSession client({profile, testing::TestUser(1), backend}, clock, client_random);
+  ClientSession client({profile, testing::TestUser(1), backend, {}}, clock, client_random);
   FUZZ_CHECK(client.Start() == Error::kOk, "client start");
 
   Bytes stream;

@@ -43,7 +43,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::vector<size_t> chunks = fuzz::ChooseChunking(in);
   testing::FakeClock clock(1700000000 + static_cast<int8_t>(in.U8()), 1000);
   testing::SeededRandom server_random(seed + 1000);
-  const auto context = fuzz::FuzzServerContext(v1, v2, backend);
+  // Seeds below 64 (most of the corpus) keep the raw first flight.
+  const FirstFlight shape = fuzz::FuzzFirstFlight(static_cast<uint8_t>(seed >> 6));
+  const auto context = fuzz::FuzzServerContext(v1, v2, backend, shape);
   ServerSession server(*context, clock, server_random);
 
   Bytes stream;
@@ -55,7 +57,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     testing::FakeClock client_clock(1700000000, 1000);
     testing::SeededRandom client_random(seed);
     const Profile profile = (v1 && !v2) || (v1 && in.Bool()) ? Profile::kV1Compat : Profile::kV2;
-    ClientSession client({profile, testing::TestUser(1 + in.U8() % 3), backend}, client_clock,
+    ClientSession client({profile, testing::TestUser(1 + in.U8() % 3), backend, shape}, client_clock,
                          client_random);
     FUZZ_CHECK(client.Start() == Error::kOk, "client start");
     const auto hello = client.PendingOutput();
@@ -64,7 +66,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     // with the same seed, whose hello equals the one the fuzzed server will
     // send (same clock, same random stream, same context kind).
     testing::SeededRandom twin_random(seed + 1000);
-    const auto twin_context = fuzz::FuzzServerContext(v1, v2, backend);
+    const auto twin_context = fuzz::FuzzServerContext(v1, v2, backend, shape);
     ServerSession twin(*twin_context, clock, twin_random);
     Bytes copy = stream;
     size_t used = 0;

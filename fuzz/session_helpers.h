@@ -95,8 +95,19 @@ inline void Mutate(FuzzInput& in, Bytes& stream) {
   }
 }
 
-inline std::unique_ptr<ServerContext> FuzzServerContext(bool v1, bool v2, AeadBackend backend) {
+// A first-flight shape (SPEC 11.8) picked by `selector`: raw, http or tls.
+inline FirstFlight FuzzFirstFlight(uint8_t selector) {
+  switch (selector % 3) {
+    case 1: return {FirstFlightShape::kHttp, "fuzz.example", "/f/"};
+    case 2: return {FirstFlightShape::kTls, "fuzz.example", "/"};
+    default: return {};
+  }
+}
+
+inline std::unique_ptr<ServerContext> FuzzServerContext(bool v1, bool v2, AeadBackend backend,
+                                                        const FirstFlight& first_flight = {}) {
   ServerConfig config;
+  config.first_flight = first_flight;
   config.profiles.clear();
   if (v1) config.profiles.push_back(Profile::kV1Compat);
   if (v2 || !v1) config.profiles.push_back(Profile::kV2);

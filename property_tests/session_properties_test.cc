@@ -91,7 +91,7 @@ RC_GTEST_PROP(SessionProperties, BackToBackSessionsDeliverAnyDataBothWaysUnderAn
   FakeClock clock;
   SeededRandom client_random(*rc::gen::arbitrary<uint32_t>()), server_random(7);
   const auto context = Context({profile}, backend);
-  ClientSession client({profile, TestUser(2), backend}, clock, client_random);
+  ClientSession client({profile, TestUser(2), backend, {}}, clock, client_random);
   ServerSession server(*context, clock, server_random);
   RC_ASSERT(client.Start() == Error::kOk);
   Pipe to_server, to_client;
@@ -187,7 +187,7 @@ RC_GTEST_PROP(SessionProperties, AReplayedHelloAlwaysFallsBack, ()) {
   FakeClock clock;
   SeededRandom random(*rc::gen::arbitrary<uint32_t>());
   const auto context = Context({profile}, backend);
-  ClientSession client({profile, TestUser(1), backend}, clock, random);
+  ClientSession client({profile, TestUser(1), backend, {}}, clock, random);
   RC_ASSERT(client.Start() == Error::kOk);
   const Bytes hello(client.PendingOutput().begin(), client.PendingOutput().end());
   {

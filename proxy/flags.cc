@@ -125,7 +125,42 @@ void AddCommonOptions(CLI::App* app, CommonFlags* f) {
                 "check the flags and the config file, say so and exit without starting");
 }
 
+namespace {
+
+void AddFirstFlightOptions(CLI::App* app, FirstFlightFlags* f) {
+  app->add_option("--first-flight", f->shape,
+                  "v2's first flight: raw (76 random-looking bytes), http (a GET request head) or tls (a "
+                  "ClientHello); the same on client and server (SPEC.md 11.8)")
+      ->check(CLI::IsMember({"raw", "http", "tls"}));
+  app->add_option("--first-flight-host", f->host, "http and tls: the Host header or server_name it names");
+  app->add_option("--first-flight-path", f->path, "http: what the request's path starts with (default /)");
+}
+
+}  // namespace
+
+bool FirstFlightOf(const FirstFlightFlags& flags, FirstFlight* out, std::string* error) {
+  FirstFlight f;
+  if (!ParseFirstFlightShape(flags.shape, &f.shape)) {
+    *error = "--first-flight: not raw, http or tls: " + flags.shape;
+    return false;
+  }
+  f.host = flags.host;
+  f.path = flags.path;
+  if (f.shape != FirstFlightShape::kRaw && f.host.empty()) {
+    *error = "--first-flight " + flags.shape + " needs --first-flight-host";
+    return false;
+  }
+  if (CheckFirstFlight(f) != Error::kOk) {
+    *error = "--first-flight-host must be a host name (letters, digits, '-', '.'; at most 253) and "
+             "--first-flight-path a path ('/' then letters, digits, \"-._~/\"; at most 64)";
+    return false;
+  }
+  *out = std::move(f);
+  return true;
+}
+
 void AddServerOptions(CLI::App* app, ServerFlags* f) {
+  AddFirstFlightOptions(app, &f->first_flight);
   app->add_option("--listen", f->listen, "address to listen on")->required()->check(HostPortCheck());
   app->add_option("--user", f->users, "a user's UUID (repeat for more)")->required()->check(UuidCheck());
   app->add_option("--fallback", f->fallback, "where everything that is not Reflex goes")
@@ -162,6 +197,7 @@ void AddServerOptions(CLI::App* app, ServerFlags* f) {
 }
 
 void AddClientOptions(CLI::App* app, ClientFlags* f) {
+  AddFirstFlightOptions(app, &f->first_flight);
   app->add_option("--server", f->server, "the Reflex server")->required()->check(HostPortCheck());
   app->add_option("--user", f->user, "your UUID")->required()->check(UuidCheck());
   app->add_option("--socks", f->socks, "local SOCKS5 address")->required()->check(HostPortCheck());

@@ -13,6 +13,7 @@
 
 #include "proxy/address.h"
 #include "reflex/aead.h"
+#include "reflex/first_flight.h"
 
 namespace reflex::proxy {
 
@@ -33,6 +34,14 @@ struct CommonFlags {
   double dns_timeout_s = 5;
 };
 
+// v2's first flight on the wire (SPEC.md 11.8): the same on client and
+// server, like the user id.
+struct FirstFlightFlags {
+  std::string shape = "raw";  // raw | http | tls
+  std::string host;           // http and tls: the Host header, the server_name
+  std::string path = "/";     // http: the request target's prefix
+};
+
 struct ServerFlags {
   std::string listen, fallback;
   std::vector<std::string> users, profiles;
@@ -46,12 +55,14 @@ struct ServerFlags {
   size_t max_lookups_per_user = 8;
   std::string state_dir;  // the replay journal's directory; empty: none
   std::string fallback_dial = "early";  // early | late
+  FirstFlightFlags first_flight;
 };
 
 struct ClientFlags {
   std::string server, socks, http, user, profile = "v2", morph;
   std::vector<std::string> local_users;
   bool allow_open_proxy = false;
+  FirstFlightFlags first_flight;
 };
 
 // The ranges of the numeric flags. Durations are converted to integer
@@ -72,6 +83,10 @@ bool ParseDnsServer(const std::string& text, HostPort* out);
 // Checks of a flag's value: HOST:PORT, and a user's UUID.
 CLI::Validator HostPortCheck();
 CLI::Validator UuidCheck();
+
+// The shape the flags describe; false and *error (naming the flag) when
+// they describe none.
+bool FirstFlightOf(const FirstFlightFlags& flags, FirstFlight* out, std::string* error);
 
 void AddCommonOptions(CLI::App* app, CommonFlags* f);
 void AddServerOptions(CLI::App* app, ServerFlags* f);

@@ -191,6 +191,7 @@ bool ServerConfigOf(const CommonFlags& common, const ServerFlags& flags, ServerC
     (void)ParseUserId(u, &id);
     config->users.push_back(id);
   }
+  if (!FirstFlightOf(flags.first_flight, &config->first_flight, error)) return false;
   config->timestamp_window_seconds = flags.window_s;
   config->hello_wait_ms = flags.hello_wait_ms;
   config->replay_capacity = flags.replay_capacity;
@@ -369,6 +370,9 @@ int RunClient(const CommonFlags& common, ClientFlags& flags) {
   if (!ProfileFromName(flags.profile, &base.session.profile)) return Fail("unknown profile: " + flags.profile);
   (void)ParseUserId(flags.user, &base.session.user);
   if (!AeadBackendFromName(common.aead, &base.session.backend)) return Fail("unknown AEAD: " + common.aead);
+  if (std::string error; !FirstFlightOf(flags.first_flight, &base.session.first_flight, &error)) {
+    return Fail(error);
+  }
   if (!flags.morph.empty()) {
     base.morph = FindMorphProfile(flags.morph);
     if (base.morph == nullptr) return Fail("unknown morphing profile: " + flags.morph);

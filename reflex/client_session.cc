@@ -39,7 +39,9 @@ Error ClientSession::StartV1() {
   hello.user_id = config_.user;
   hello.timestamp = clock_->UnixSeconds();
   random_->Fill(hello.nonce);  // the Go client sends zeros; servers ignore it
-  if (const Error e = EncodeClientHello(hello, output_); e != Error::kOk) return e;
+  if (const Error e = EncodeClientHello(hello, std::span(output_).first<kClientHelloBytesV1>()); e != Error::kOk) {
+    return e;
+  }
   output_size_ = kClientHelloBytes;
   return Error::kOk;
 }
@@ -55,13 +57,15 @@ Error ClientSession::StartV2() {
   HelloPayloadV2 fields;
   fields.timestamp = clock_->UnixSeconds();
   random_->Fill(fields.nonce);
-  if (const Error e = WriteClientHelloV2(config_.user, ephemeral_, fields,
-                                         std::span<uint8_t, kClientHelloBytesV2>(output_),
-                                         &handshake_.emplace());
+  Secret<kClientHelloBytesV2> message1;  // (not secret, but wiped like the output)
+  if (const Error e = WriteClientHelloV2(config_.user, ephemeral_, fields, message1.span(), &handshake_.emplace());
       e != Error::kOk) {
     return e;
   }
-  output_size_ = kClientHelloBytesV2;
+  if (const Error e = EncodeFirstFlight(config_.first_flight, message1.span(), *random_, output_); e != Error::kOk) {
+    return e;
+  }
+  output_size_ = FirstFlightBytes(config_.first_flight);
   return Error::kOk;
 }
 

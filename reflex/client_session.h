@@ -17,6 +17,7 @@
 
 #include "reflex/aead.h"
 #include "reflex/error.h"
+#include "reflex/first_flight.h"
 #include "reflex/frame_channel.h"
 #include "reflex/key_schedule.h"
 #include "reflex/morph.h"
@@ -30,6 +31,9 @@ struct ClientConfig {
   Profile profile = Profile::kV2;
   UserId user{};
   AeadBackend backend = DefaultAeadBackend();
+  // v2's first flight on the wire (SPEC 11.8), the server's; v1-compat
+  // sends its hello as the Go original does, whatever this says.
+  FirstFlight first_flight;
 };
 
 class ClientSession {
@@ -86,7 +90,7 @@ class ClientSession {
   State state_ = State::kIdle;
   KeyPair ephemeral_;
   std::optional<noise::HandshakeState> handshake_;  // v2, from Start to the server hello
-  std::array<uint8_t, kClientHelloBytes> output_{};
+  std::array<uint8_t, kMaxFirstFlightBytes> output_{};
   size_t output_size_ = 0;
   size_t output_sent_ = 0;
   std::array<uint8_t, kServerHelloBytesV2> reply_{};

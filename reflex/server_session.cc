@@ -28,7 +28,7 @@ Error DrawKeyPair(RandomSource& random, KeyPair* out) {
 
 Error ServerContext::Create(const ServerConfig& config, std::unique_ptr<ServerContext>* out) {
   if (config.profiles.empty() || config.users.empty() || config.timestamp_window_seconds < 1 ||
-      config.hello_wait_ms < 1) {
+      config.hello_wait_ms < 1 || CheckFirstFlight(config.first_flight) != Error::kOk) {
     return Error::kInvalidArgument;
   }
   if (std::set<UserId>(config.users.begin(), config.users.end()).size() != config.users.size()) {
@@ -138,13 +138,19 @@ Error ServerSession::Receive(std::span<uint8_t> input, size_t* consumed, Session
     return Error::kOk;
   }
   // The hello: copied (the fallback may need it), never decrypted in place.
+  // What it needs grows once the v1 magic is ruled out (a shaped v2 hello
+  // is longer than v1's).
   SessionEvent e;
-  const size_t take = std::min(input.size(), hello_.size() - hello_have_);
-  std::copy(input.begin(), input.begin() + static_cast<ptrdiff_t>(take),
-            hello_.begin() + static_cast<ptrdiff_t>(hello_have_));
-  hello_have_ += take;
+  size_t take = 0;
+  while (take < input.size() && hello_have_ < HelloBytesNeeded()) {
+    const size_t n = std::min(input.size() - take, HelloBytesNeeded() - hello_have_);
+    std::copy(input.begin() + static_cast<ptrdiff_t>(take), input.begin() + static_cast<ptrdiff_t>(take + n),
+              hello_.begin() + static_cast<ptrdiff_t>(hello_have_));
+    hello_have_ += n;
+    take += n;
+  }
   const bool v1_only = context_->accepts(Profile::kV1Compat) && !context_->accepts(Profile::kV2);
-  if (hello_have_ == hello_.size()) {
+  if (hello_have_ == HelloBytesNeeded()) {
     DecideHello(&e);
   } else if (v1_only && !MagicStillPossible()) {
     Fallback(Error::kBadMagic, &e);
@@ -182,6 +188,12 @@ Error ServerSession::OnEndOfInput(SessionEvent* event) {
   return Error::kOk;
 }
 
+size_t ServerSession::HelloBytesNeeded() const {
+  if (context_->accepts(Profile::kV1Compat) && MagicStillPossible()) return kClientHelloBytesV1;
+  if (!context_->accepts(Profile::kV2)) return kClientHelloBytesV1;
+  return FirstFlightBytes(context_->config().first_flight);
+}
+
 void ServerSession::DecideHello(SessionEvent* event) {
   const bool v1 = context_->accepts(Profile::kV1Compat) && MagicStillPossible();
   if (!v1 && !context_->accepts(Profile::kV2)) return Fallback(Error::kBadMagic, event);
@@ -199,7 +211,10 @@ void ServerSession::DecideHello(SessionEvent* event) {
 
 Error ServerSession::AcceptV1(size_t* user) {
   ClientHello hello;
-  if (const Error e = DecodeClientHello(hello_, &hello); e != Error::kOk) return e;
+  if (const Error e = DecodeClientHello(std::span<const uint8_t>(hello_.data(), hello_have_), &hello);
+      e != Error::kOk) {
+    return e;
+  }
   const std::optional<size_t> found = context_->FindUser(hello.user_id);
   if (!found) return Error::kUnknownUser;
   const size_t index = *found;
@@ -232,8 +247,14 @@ Error ServerSession::AcceptV1(size_t* user) {
 }
 
 Error ServerSession::AcceptV2(size_t* user) {
+  std::array<uint8_t, kClientHelloBytesV2> message1{};
+  if (const Error e = DecodeFirstFlight(context_->config().first_flight,
+                                        std::span<const uint8_t>(hello_.data(), hello_have_), message1);
+      e != Error::kOk) {
+    return e;  // bad_shape
+  }
   ClientHelloV2 hello;
-  if (const Error e = ReadClientHelloV2(context_->prepared_v2(), hello_, &hello); e != Error::kOk) {
+  if (const Error e = ReadClientHelloV2(context_->prepared_v2(), message1, &hello); e != Error::kOk) {
     return e;  // auth_failed (no user's PSK verifies), bad_reserved
   }
   const int64_t now = clock_->UnixSeconds();

@@ -31,6 +31,7 @@
 
 #include "reflex/aead.h"
 #include "reflex/error.h"
+#include "reflex/first_flight.h"
 #include "reflex/frame_channel.h"
 #include "reflex/noise.h"
 #include "reflex/random.h"
@@ -53,6 +54,9 @@ struct ServerConfig {
   bool early_fallback = true;
   size_t replay_capacity = 131072;
   AeadBackend backend = DefaultAeadBackend();
+  // v2's first flight on the wire (SPEC 11.8): a v2 hello in another shape
+  // is refused (bad_shape). v1-compat hellos are never shaped.
+  FirstFlight first_flight;
 };
 
 // What every session of one server shares: the configuration, each user's
@@ -137,7 +141,10 @@ class ServerSession {
   enum class State : uint8_t { kHello, kEstablished, kFinished };
 
   void Fallback(Error reason, SessionEvent* event);
-  // Decides about the 76 bytes held: accept (kHandshakeDone) or fall back.
+  // How many bytes the hello held so far must reach to be decided: a v1
+  // hello's 76 while the magic is still possible, else v2's shaped size.
+  size_t HelloBytesNeeded() const;
+  // Decides about the hello held: accept (kHandshakeDone) or fall back.
   void DecideHello(SessionEvent* event);
   Error AcceptV1(size_t* user);
   Error AcceptV2(size_t* user);
@@ -149,7 +156,7 @@ class ServerSession {
   RandomSource* random_;
   State state_ = State::kHello;
   int64_t deadline_ms_;
-  std::array<uint8_t, kClientHelloBytes> hello_{};
+  std::array<uint8_t, kMaxFirstFlightBytes> hello_{};
   size_t hello_have_ = 0;
   std::array<uint8_t, kServerHelloBytesV2> output_{};
   size_t output_size_ = 0;

@@ -133,7 +133,7 @@ TEST_P(ZeroAllocation, WholeSessionsAfterTheHandshakeInBothProfiles) {
     testing::FakeClock clock;
     testing::SeededRandom random(3);
     ServerSession server(*context, clock, random);
-    ClientSession client({profile, testing::TestUser(1), backend()}, clock, random);
+    ClientSession client({profile, testing::TestUser(1), backend(), {}}, clock, random);
     ASSERT_EQ(client.Start(), Error::kOk);
     std::vector<uint8_t> buffer(kMaxFrameBytes + kMaxMorphSlotBytes);
     auto deliver = [&](auto& to, std::span<const uint8_t> bytes, SessionEventKind expected) {

@@ -113,7 +113,7 @@ void ScriptedRandom::Fill(std::span<uint8_t> out) {
 ScriptedClientV2::ScriptedClientV2(const VectorTest& t, AeadBackend backend)
     : clock_(t.I64Field("timestamp")),
       random_(ClientScript(t)),
-      session_({Profile::kV2, UserOf(t), backend}, clock_, random_) {}
+      session_({Profile::kV2, UserOf(t), backend, {}}, clock_, random_) {}
 
 SessionEvent ClientSessionReads(const VectorTest& t, AeadBackend backend, const Bytes& reply) {
   ScriptedClientV2 client(t, backend);
