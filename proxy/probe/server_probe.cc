@@ -85,8 +85,10 @@ class ServerProbe {
   Verdict SplitHelloFallsBack(const std::vector<size_t>& first);
   // A hello (and more) on a new connection must reach the fallback whole.
   Verdict Refused(const Bytes& sent);
-  // The same on a connection already open (a ClientPeer's).
-  Verdict RefusedOn(BlockingSocket& s, const Bytes& sent);
+  // The same on a connection already open (a ClientPeer's), opened when
+  // the capture had `from` connections: a server may dial its fallback as
+  // soon as it accepts (SPEC 12.1), before anything is sent.
+  Verdict RefusedOn(size_t from, BlockingSocket& s, const Bytes& sent);
   // A good session, DATA "before", then what `attack` sends: the target
   // receives "before" and `extra` only, the server closes, and the next
   // session works.
@@ -172,12 +174,12 @@ Verdict ServerProbe::SplitHelloFallsBack(const std::vector<size_t>& first) {
 }
 
 Verdict ServerProbe::Refused(const Bytes& sent) {
+  const size_t from = capture_.count();
   BlockingSocket s(o_.target);
-  return RefusedOn(s, sent);
+  return RefusedOn(from, s, sent);
 }
 
-Verdict ServerProbe::RefusedOn(BlockingSocket& s, const Bytes& sent) {
-  const size_t from = capture_.count();
+Verdict ServerProbe::RefusedOn(size_t from, BlockingSocket& s, const Bytes& sent) {
   if (!s.connected()) return Verdict::Fail("cannot connect to the server");
   if (!s.Send(sent)) return Verdict::Fail("the server closed the connection");
   return FallbackGot(from, s, sent);
@@ -306,21 +308,24 @@ std::vector<Scenario> ServerProbe::Scenarios() {
   }});
   if (v1) {
     s.push_back({"probe-bad-magic", [this] {
+      const size_t from = capture_.count();
       ClientPeer c = Peer();
       Bytes hello = c.hello();
       hello[0] ^= 0x20;
-      return RefusedOn(c.socket(), Append(hello, B("more")));
+      return RefusedOn(from, c.socket(), Append(hello, B("more")));
     }});
   }
   s.push_back({"probe-unknown-user", [this] {
     UserId stranger;
     Csprng().Fill(stranger);
+    const size_t from = capture_.count();
     ClientPeer c(o_.target, o_.profile, stranger);
-    return RefusedOn(c.socket(), Append(c.hello(), RandomBytes(40)));
+    return RefusedOn(from, c.socket(), Append(c.hello(), RandomBytes(40)));
   }});
   s.push_back({"probe-skewed-timestamp", [this] {
+    const size_t from = capture_.count();
     ClientPeer c = Peer(/*skew=*/-86400);
-    return RefusedOn(c.socket(), Append(c.hello(), RandomBytes(40)));
+    return RefusedOn(from, c.socket(), Append(c.hello(), RandomBytes(40)));
   }});
   s.push_back({"probe-replayed-hello", [this] {
     Bytes hello;

@@ -77,7 +77,23 @@ type Filter struct {
 	byCount  countHeap // users holding entries, most entries first: eviction
 	users    map[Owner]*user
 	seq      uint64
-	sweepAt  int // sweep idle user records when there are this many
+	sweepAt  int      // sweep idle user records when there are this many
+	journal  Recorder // nil: the filter lives only as long as the process
+}
+
+// Recorder records an accepted hello so that the filter outlives the
+// process (SPEC.md 12.3): a Journal.
+type Recorder interface {
+	Record(owner Owner, key [32]byte, t, now int64) error
+}
+
+// SetJournal makes the filter record every hello it accepts from now on
+// with r, before Check returns (so before the server hello is sent). Call
+// it before the filter is shared, after Load.
+func (f *Filter) SetJournal(r Recorder) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.journal = r
 }
 
 // New returns a filter of the given capacity (all its memory taken now)
@@ -142,7 +158,14 @@ func (f *Filter) Check(owner Owner, key [32]byte, t, now int64) error {
 			return rerr.ReplayedHello
 		}
 	}
-	// 5. (K, T, U) is remembered.
+	// 5. (K, T, U) is remembered: first in the journal, if there is one.
+	// A hello that cannot be recorded is not accepted (after a restart it
+	// could be replayed); the error is not a protocol code.
+	if f.journal != nil {
+		if err := f.journal.Record(owner, key, t, now); err != nil {
+			return err
+		}
+	}
 	if u == nil {
 		u = &user{id: owner, head: none, tail: none, countPos: none}
 		f.users[owner] = u

@@ -1,7 +1,9 @@
 // Package server is the Reflex server: per connection the decision of
 // SPEC.md section 12 (the first flight judged at once, the hello wait while
-// nothing has come, every received byte to the fallback), then the session
-// of section 13.
+// nothing has come, the fallback dialed at the accept of a connection on
+// which nothing has arrived, every received byte to the fallback, endings
+// passed on as they happen at the fallback), then the session of section
+// 13.
 package server
 
 import (
@@ -27,6 +29,7 @@ import (
 const (
 	DefaultHelloWait      = 10 * time.Second
 	DefaultConnectTimeout = 10 * time.Second
+	DefaultAcceptGrace    = 2 * time.Millisecond
 	drainWait             = 5 * time.Second
 )
 
@@ -36,7 +39,12 @@ type Config struct {
 	Fallback       string // host:port of the fallback web server
 	HelloWait      time.Duration
 	ConnectTimeout time.Duration
-	Log            *log.Logger
+	// AcceptGrace: bytes that arrive this soon after the accept count as
+	// already there (judged without an early fallback dial); 2 ms by
+	// default, negative for none (any flight not yet arrived at the accept
+	// makes an early dial).
+	AcceptGrace time.Duration
+	Log         *log.Logger
 	// Dial connects to targets and the fallback; net.Dialer by default.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 }
@@ -54,6 +62,12 @@ func New(cfg Config) *Server {
 	}
 	if cfg.ConnectTimeout == 0 {
 		cfg.ConnectTimeout = DefaultConnectTimeout
+	}
+	if cfg.AcceptGrace == 0 {
+		cfg.AcceptGrace = DefaultAcceptGrace
+	}
+	if cfg.AcceptGrace < 0 {
+		cfg.AcceptGrace = 0
 	}
 	if cfg.Log == nil {
 		cfg.Log = log.New(os.Stderr, "", log.LstdFlags)
@@ -92,56 +106,141 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 }
 
 func (s *Server) handle(ctx context.Context, c net.Conn) {
-	peer := c.RemoteAddr().String()
-	d := s.cfg.Decider
+	accepted := time.Now()
 	// Read only up to the 76 bytes of a hello, never more, and judge the
 	// first flight (section 12.1): a genuine client sends its hello in one
 	// write, so a first read of fewer than 76 bytes goes to the fallback at
 	// once. The hello wait applies only while nothing at all has come.
 	buf := make([]byte, decide.HelloSize)
-	c.SetReadDeadline(time.Now().Add(s.cfg.HelloWait))
-	var n int
-	var err error
-	for n == 0 && err == nil {
-		n, err = c.Read(buf)
+	// When the client's bytes are already there at the accept, they are
+	// judged at once and the fallback is dialed only if a refusal needs it.
+	// "Already there" is this port's choice: what a non-blocking read finds
+	// at the accept (readNow), or what arrives within AcceptGrace (2 ms) of
+	// the accept, read with that short deadline. A client sends its first
+	// flight as soon as its connect returns, within microseconds of the
+	// accept on a quiet machine; the grace keeps a busy scheduler from
+	// turning such a flight into an early dial (a fallback connection
+	// dialed, then reset unused, per genuine hello; a fallback that sees a
+	// connection before the client's bytes). A silent connection's fallback
+	// is dialed at most the grace later than "at once": its ending moves by
+	// as much, far below what anyone can measure over a network.
+	n, err, ready := readNow(c, buf)
+	if !ready && s.cfg.AcceptGrace > 0 {
+		grace := s.cfg.AcceptGrace
+		if grace > s.cfg.HelloWait {
+			grace = s.cfg.HelloWait
+		}
+		c.SetReadDeadline(accepted.Add(grace))
+		n, err = readFirst(c, buf)
+		ready = n > 0 || !isTimeout(err) || grace == s.cfg.HelloWait
 	}
-	buf = buf[:n]
-	var reason error
-	switch {
-	case n == decide.HelloSize:
-		// A whole hello: decided below.
-	case n > 0:
-		reason = d.ShortFirstFlight(buf)
-	default:
-		var ne net.Error
-		switch {
-		case errors.As(err, &ne) && ne.Timeout():
-			reason = rerr.HandshakeTimeout
-		case errors.Is(err, io.EOF):
-			// The client ended its stream having sent nothing: no hello
-			// can come, so this is decided now (too_short).
-			reason = rerr.TooShort
-		default:
-			s.cfg.Log.Printf("conn %s: read error before hello: %v", peer, err)
-			c.Close()
+	if ready {
+		s.judge(ctx, c, buf[:n], err, nil)
+		return
+	}
+	// Nothing has arrived yet: dial the fallback now, so that a silent
+	// connection ends as it would at the fallback directly (its own
+	// timeout, counted from the connection's arrival), and watch both.
+	w := s.dialEarly(ctx)
+	c.SetReadDeadline(accepted.Add(s.cfg.HelloWait))
+	first := make(chan chunk, 1)
+	go func() {
+		n, err := readFirst(c, buf)
+		first <- chunk{buf[:n], err}
+	}()
+	for {
+		select {
+		case r := <-w.dialed:
+			w.take(r)
+			if r.err != nil {
+				s.cfg.Log.Printf("conn %s: early fallback dial failed (tried again if needed): %v", c.RemoteAddr(), r.err)
+			}
+		case fc := <-w.first:
+			// The fallback moved first (bytes, its end of stream, a
+			// reset): this is a fallback connection from now on, and the
+			// client's first bytes, when they come, go to the fallback.
+			fb, _ := w.wait()
+			c.SetReadDeadline(time.Time{})
+			s.fallback(ctx, c, fb, "fallback moved first", first, known(fc))
+			return
+		case cr := <-first:
+			s.judge(ctx, c, cr.b, cr.err, w)
 			return
 		}
 	}
+}
+
+// judge decides a connection on its first flight (got, or, when nothing
+// came, why: the hello wait passed, the client's end of stream, a reset).
+// w is the early fallback dial, nil if there was none.
+func (s *Server) judge(ctx context.Context, c net.Conn, got []byte, readErr error, w *earlyDial) {
+	peer := c.RemoteAddr().String()
+	d := s.cfg.Decider
+	var reason error
 	var acc *decide.Accepted
-	if reason == nil {
-		acc, reason = d.Decide(buf)
-	}
-	if reason != nil {
-		s.fallback(ctx, c, buf, reason)
-		return
-	}
-	c.SetReadDeadline(time.Time{})
-	if _, err := c.Write(acc.Reply); err != nil {
-		s.cfg.Log.Printf("conn %s: %s user %s: writing server hello: %v", peer, acc.Profile, acc.UserString(), err)
+	switch {
+	case len(got) == decide.HelloSize:
+		acc, reason = d.Decide(got)
+	case len(got) > 0:
+		reason = d.ShortFirstFlight(got)
+	case isTimeout(readErr):
+		reason = rerr.HandshakeTimeout
+	case errors.Is(readErr, io.EOF):
+		// The client ended its stream having sent nothing: no hello can
+		// come, so this is decided now (too_short).
+		reason = rerr.TooShort
+	default:
+		// A reset (or another error) before any byte ends the connection.
+		s.cfg.Log.Printf("conn %s: read error before hello: %v", peer, readErr)
+		if w != nil {
+			w.abandon()
+		}
 		c.Close()
 		return
 	}
-	s.session(ctx, c, acc)
+	if reason == nil {
+		// An accepted hello: the early fallback connection carried nothing
+		// and was never the client's; it is reset (no FIN, no TIME_WAIT)
+		// and never used.
+		if w != nil {
+			w.abandon()
+		}
+		c.SetReadDeadline(time.Time{})
+		if _, err := c.Write(acc.Reply); err != nil {
+			s.cfg.Log.Printf("conn %s: %s user %s: writing server hello: %v", peer, acc.Profile, acc.UserString(), err)
+			c.Close()
+			return
+		}
+		s.session(ctx, c, acc)
+		return
+	}
+	// Refused: every byte received so far goes to the fallback connection
+	// dialed early, if that dial worked (a failed one is tried again).
+	var fb net.Conn
+	var fbFirst <-chan chunk
+	if w != nil {
+		if conn, err := w.wait(); err == nil {
+			fb, fbFirst = conn, w.first
+		}
+	}
+	c.SetReadDeadline(time.Time{})
+	var cFirst <-chan chunk
+	switch {
+	case len(got) > 0:
+		cFirst = known(chunk{b: got})
+	case errors.Is(readErr, io.EOF):
+		cFirst = known(chunk{err: io.EOF})
+	}
+	s.fallback(ctx, c, fb, rerr.Name(reason), cFirst, fbFirst)
+}
+
+// readFirst is the first read of a connection: a read that returns nothing
+// is not a flight.
+func readFirst(c net.Conn, buf []byte) (n int, err error) {
+	for n == 0 && err == nil {
+		n, err = c.Read(buf)
+	}
+	return
 }
 
 func (s *Server) session(ctx context.Context, c net.Conn, acc *decide.Accepted) {
@@ -221,55 +320,6 @@ func (s *Server) refuse(sess *tunnel.Session, code byte) {
 			return
 		}
 	}
-}
-
-// fallback hands the connection to the fallback server with every byte
-// received so far, then copies both ways.
-func (s *Server) fallback(ctx context.Context, c net.Conn, got []byte, reason error) {
-	peer := c.RemoteAddr().String()
-	c.SetReadDeadline(time.Time{})
-	dctx, cancel := context.WithTimeout(ctx, s.cfg.ConnectTimeout)
-	fb, err := s.cfg.Dial(dctx, "tcp", s.cfg.Fallback)
-	cancel()
-	if err != nil {
-		s.cfg.Log.Printf("conn %s: fallback (%s) unreachable: %v", peer, rerr.Name(reason), err)
-		c.Close()
-		return
-	}
-	if len(got) > 0 {
-		if _, err := fb.Write(got); err != nil {
-			s.cfg.Log.Printf("conn %s: fallback (%s): write: %v", peer, rerr.Name(reason), err)
-			fb.Close()
-			c.Close()
-			return
-		}
-	}
-	up, down := Pipe(c, fb)
-	s.cfg.Log.Printf("conn %s: fallback (%s): %d bytes to fallback, %d back", peer, rerr.Name(reason), up+int64(len(got)), down)
-}
-
-// Pipe copies both ways between a and b with half-close, then closes both.
-// An error (not an end of stream) on either way closes both at once.
-func Pipe(a, b net.Conn) (aToB, bToA int64) {
-	var wg sync.WaitGroup
-	wg.Add(2)
-	copyHalf := func(dst, src net.Conn, n *int64) {
-		defer wg.Done()
-		var err error
-		*n, err = io.Copy(dst, src)
-		if err != nil {
-			a.Close()
-			b.Close()
-			return
-		}
-		tunnel.CloseWrite(dst)
-	}
-	go copyHalf(b, a, &aToB)
-	go copyHalf(a, b, &bToA)
-	wg.Wait()
-	a.Close()
-	b.Close()
-	return
 }
 
 // Wait waits for every connection's goroutine.

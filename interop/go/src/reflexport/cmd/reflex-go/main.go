@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"reflexport/client"
 	"reflexport/decide"
@@ -130,6 +131,14 @@ func signalContext() (context.Context, context.CancelFunc) {
 }
 
 func runServer(args []string, stderr io.Writer) error {
+	ctx, stop := signalContext()
+	defer stop()
+	return serveServer(ctx, args, stderr, nil)
+}
+
+// serveServer runs the server until ctx is done; ready, if not nil, is
+// told the listening address once the server accepts connections.
+func serveServer(ctx context.Context, args []string, stderr io.Writer, ready func(net.Addr)) error {
 	fs := newFlagSet("server", stderr)
 	listen := fs.String("listen", "", "HOST:PORT to listen on")
 	fallback := fs.String("fallback", "", "HOST:PORT of the fallback web server")
@@ -139,6 +148,8 @@ func runServer(args []string, stderr io.Writer) error {
 	helloWait := fs.Duration("hello-wait", server.DefaultHelloWait, "how long to wait for the first bytes of a connection")
 	window := fs.Uint64("window", replay.DefaultWindow, "timestamp window, seconds")
 	capacity := fs.Int("replay-capacity", replay.DefaultCapacity, "replay filter entries")
+	stateDir := fs.String("state-dir", "", "directory of the replay journal: the replay filter outlives the process "+
+		"(without it, a hello recorded before a restart can be accepted after it: that risk is taken)")
 	if err := parse(fs, args, stderr); err != nil {
 		return err
 	}
@@ -171,14 +182,28 @@ func runServer(args []string, stderr io.Writer) error {
 	}
 	cfg.Filter = replay.New(*capacity, *window)
 	logger := log.New(stderr, "", log.LstdFlags)
+	if *stateDir != "" {
+		// The journal of accepted hellos (SPEC.md 12.3): read back into the
+		// filter (expired entries skipped), then appended to before every
+		// server hello.
+		j, recs, err := replay.OpenJournal(*stateDir, *window)
+		if err != nil {
+			return err
+		}
+		defer j.Close()
+		loaded, skipped := replay.Load(cfg.Filter, recs, time.Now().Unix())
+		cfg.Filter.SetJournal(j)
+		logger.Printf("server: replay journal %s: %d entries loaded, %d skipped (expired or repeated)", *stateDir, loaded, skipped)
+	}
 	srv := server.New(server.Config{Decider: decide.New(cfg), Fallback: *fallback, HelloWait: *helloWait, Log: logger})
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stderr, "server listening on %s\n", ln.Addr())
-	ctx, stop := signalContext()
-	defer stop()
+	if ready != nil {
+		ready(ln.Addr())
+	}
 	err = srv.Serve(ctx, ln)
 	if ctx.Err() != nil {
 		logger.Printf("server: shutting down")
