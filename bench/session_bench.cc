@@ -17,9 +17,17 @@ namespace {
 
 using Bytes = std::vector<uint8_t>;
 
-std::unique_ptr<ServerContext> ContextWithUsers(Profile profile, int users) {
+// v2's first flight in each shape (SPEC 11.8).
+FirstFlight ShapeOf(FirstFlightShape shape) {
+  if (shape == FirstFlightShape::kRaw) return {};
+  return {shape, "cdn.example.com", "/assets/"};
+}
+
+std::unique_ptr<ServerContext> ContextWithUsers(Profile profile, int users,
+                                                FirstFlightShape shape = FirstFlightShape::kRaw) {
   ServerConfig config;
   config.profiles = {profile};
+  config.first_flight = ShapeOf(shape);
   for (int i = 0; i < users; ++i) config.users.push_back(testing::TestUser(static_cast<uint8_t>(i)));
   config.replay_capacity = 1 << 20;
   std::unique_ptr<ServerContext> context;
@@ -49,16 +57,18 @@ BENCHMARK(BM_V2RefuseHello)->Arg(1)->Arg(10)->Arg(100)->Unit(benchmark::kMicrose
 
 // The whole server side of an accepted hello (the last of N users): trial
 // loop, timestamp and replay checks, message 2, key split, cipher setup.
-template <Profile kProfile>
+// (Shaped: the shape's decoding on top, SPEC 11.8.)
+template <Profile kProfile, FirstFlightShape kShape = FirstFlightShape::kRaw>
 void BM_ServerAccept(benchmark::State& state) {
   const int users = static_cast<int>(state.range(0));
-  const auto context = ContextWithUsers(kProfile, users);
+  const auto context = ContextWithUsers(kProfile, users, kShape);
   testing::FakeClock clock;
   Csprng random;
   for (auto _ : state) {
     state.PauseTiming();
-    ClientSession client({kProfile, testing::TestUser(static_cast<uint8_t>(users - 1))}, clock,
-                         random);
+    ClientSession client({kProfile, testing::TestUser(static_cast<uint8_t>(users - 1)), DefaultAeadBackend(),
+                          ShapeOf(kShape)},
+                         clock, random);
     if (client.Start() != Error::kOk) state.SkipWithError("start");
     Bytes hello(client.PendingOutput().begin(), client.PendingOutput().end());
     state.ResumeTiming();
@@ -82,7 +92,20 @@ BENCHMARK(BM_ServerAccept<Profile::kV2>)
     ->Arg(100)
     ->Unit(benchmark::kMicrosecond);
 
+BENCHMARK(BM_ServerAccept<Profile::kV2, FirstFlightShape::kHttp>)
+    ->Name("BM_ServerAccept_v2_http")
+    ->Arg(1)
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_ServerAccept<Profile::kV2, FirstFlightShape::kTls>)
+    ->Name("BM_ServerAccept_v2_tls")
+    ->Arg(1)
+    ->Unit(benchmark::kMicrosecond);
+
 const bool kRatios = [] {
+  RegisterRatio("BM_ServerAccept_v2", "BM_ServerAccept_v2_http",
+                "accepting a v2 hello shaped as an HTTP request vs raw (SPEC 11.8)");
+  RegisterRatio("BM_ServerAccept_v2", "BM_ServerAccept_v2_tls",
+                "accepting a v2 hello shaped as a TLS ClientHello vs raw");
   RegisterRatio("BM_ServerAccept_v1", "BM_ServerAccept_v2",
                 "accepting a v2 hello (Noise, trial of every user) vs a v1 hello (user id in "
                 "the clear), same number of users");

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "proxy/e2e/child_process.h"
@@ -84,6 +85,30 @@ TEST_F(FallbackProbe, FindsTheServerInV1CompatLikeNginxButForTheHellosV1CannotAu
   for (const char* same : {"SAME silence", "SAME genuine-hello-replayed", "SAME genuine-hello-byte-0-changed",
                            "SAME genuine-hello-byte-44-changed", "SAME random-10", "SAME http-get"}) {
     EXPECT_TRUE(Has(r.out, same)) << same << "\n" << r.out;
+  }
+}
+
+// SPEC 11.8: a first flight shaped like the fallback's protocol changes
+// nothing a prober sees: http in front of nginx, tls in front of nginx over
+// TLS (its own ClientHello-shaped hellos, replayed and altered, included).
+TEST_F(FallbackProbe, FindsAServerWithAShapedFirstFlightLikeItsNginxFallback) {
+  for (const auto& [shape, transport] : {std::pair{"http", Nginx::Transport::kHttp},
+                                         std::pair{"tls", Nginx::Transport::kTls}}) {
+    SCOPED_TRACE(shape);
+    Nginx nginx(std::string("nginx-shape-") + shape, transport);
+    ASSERT_TRUE(nginx.ok()) << "nginx-light and openssl are needed (tools/bootstrap.sh installs them)";
+    const std::vector<std::string> flags = {"--first-flight", shape, "--first-flight-host", "cdn.example.com"};
+    std::vector<std::string> server_flags = {"--hello-wait", "1500"};
+    server_flags.insert(server_flags.end(), flags.begin(), flags.end());
+    auto server = ReflexProcess::Server(std::string("shaped-server-") + shape, nginx.port(), server_flags);
+    ASSERT_TRUE(server->ok()) << server->child().ReadStderr();
+    std::vector<std::string> probe_flags = {"--user", kUser1};
+    probe_flags.insert(probe_flags.end(), flags.begin(), flags.end());
+    const ProbeRun r =
+        RunFallbackProbe(server->port(), nginx.port(), probe_flags, std::string("probe-shaped-") + shape);
+    EXPECT_EQ(r.status, 0) << r.out;
+    EXPECT_NE(r.out.find(" passed, 0 failed"), std::string::npos) << r.out;
+    EXPECT_TRUE(Has(r.out, "SAME genuine-hello-replayed")) << r.out;
   }
 }
 

@@ -125,8 +125,6 @@ void AddCommonOptions(CLI::App* app, CommonFlags* f) {
                 "check the flags and the config file, say so and exit without starting");
 }
 
-namespace {
-
 void AddFirstFlightOptions(CLI::App* app, FirstFlightFlags* f) {
   app->add_option("--first-flight", f->shape,
                   "v2's first flight: raw (76 random-looking bytes), http (a GET request head) or tls (a "
@@ -135,8 +133,6 @@ void AddFirstFlightOptions(CLI::App* app, FirstFlightFlags* f) {
   app->add_option("--first-flight-host", f->host, "http and tls: the Host header or server_name it names");
   app->add_option("--first-flight-path", f->path, "http: what the request's path starts with (default /)");
 }
-
-}  // namespace
 
 bool FirstFlightOf(const FirstFlightFlags& flags, FirstFlight* out, std::string* error) {
   FirstFlight f;
@@ -174,7 +170,7 @@ void AddServerOptions(CLI::App* app, ServerFlags* f) {
       ->check(CidrCheck());
   app->add_option("--window", f->window_s, "seconds a hello's timestamp may be off")
       ->check(CLI::Range(int64_t{1}, kMaxWindowSeconds));
-  app->add_option("--hello-wait", f->hello_wait_ms, "milliseconds a connection that sent nothing waits before it goes to the fallback")
+  app->add_option("--hello-wait", f->hello_wait_ms, "milliseconds a connection that sent nothing may still send a hello (then it is the fallback's)")
       ->check(CLI::Range(int64_t{1}, kMaxHelloWaitMs));
   app->add_option("--fallback-dial", f->fallback_dial,
                   "early: dial the fallback as soon as a connection comes with nothing sent, so a silent "

@@ -87,6 +87,9 @@ CLI::Validator UuidCheck();
 // The shape the flags describe; false and *error (naming the flag) when
 // they describe none.
 bool FirstFlightOf(const FirstFlightFlags& flags, FirstFlight* out, std::string* error);
+// --first-flight, --first-flight-host, --first-flight-path (server, client
+// and the probes).
+void AddFirstFlightOptions(CLI::App* app, FirstFlightFlags* f);
 
 void AddCommonOptions(CLI::App* app, CommonFlags* f);
 void AddServerOptions(CLI::App* app, ServerFlags* f);

@@ -49,6 +49,7 @@ struct ProbeFlags {
   double max_wait_s = 15;
   int parallel = 8;
   bool list = false;
+  FirstFlightFlags first_flight;
 };
 
 
@@ -444,6 +445,7 @@ int RunClient(const CommonFlags& common, ClientFlags& flags) {
 int RunFallbackProbe(const ProbeFlags& f) {
   probe::FallbackProbeOptions o;
   if (!ProfileFromName(f.profile, &o.profile)) return Fail("unknown profile: " + f.profile);
+  if (std::string error; !FirstFlightOf(f.first_flight, &o.first_flight, &error)) return Fail(error);
   if (!f.user.empty()) {
     UserId user;
     (void)ParseUserId(f.user, &user);
@@ -476,6 +478,8 @@ int RunProbe(const ProbeFlags& f, bool server) {
   }
   UserId user;
   if (!ParseUserId(f.user, &user)) return Fail("--user is required (a user the implementation knows)");
+  FirstFlight first_flight;
+  if (std::string error; !FirstFlightOf(f.first_flight, &first_flight, &error)) return Fail(error);
   if (server) {
     probe::ServerProbeOptions o;
     (void)ParseHostPort(f.target, &o.target);
@@ -483,6 +487,7 @@ int RunProbe(const ProbeFlags& f, bool server) {
     (void)ParseHostPort(f.echo_listen, &o.echo_listen);
     o.user = user;
     o.profile = profile;
+    o.first_flight = first_flight;
     o.hello_wait = std::chrono::milliseconds(f.hello_wait_ms);
     o.only = f.only;
     o.json_path = f.json;
@@ -493,6 +498,7 @@ int RunProbe(const ProbeFlags& f, bool server) {
   (void)ParseHostPort(f.socks, &o.socks);
   o.user = user;
   o.profile = profile;
+  o.first_flight = first_flight;
   o.only = f.only;
   o.json_path = f.json;
   return probe::ProbeClient(o);
@@ -558,6 +564,7 @@ int main(int argc, char** argv) {
   probe_client->add_option("--listen", pf.listen, "where the client's --server points (the probe listens)")
       ->required()->check(HostPortCheck());
   probe_client->add_option("--socks", pf.socks, "the client's SOCKS5 address")->required()->check(HostPortCheck());
+  for (CLI::App* sub : {probe_server, probe_client, probe_fallback}) AddFirstFlightOptions(sub, &pf.first_flight);
   for (CLI::App* sub : {probe_server, probe_client}) {
     sub->add_option("--user", pf.user, "a user the implementation under test knows")->check(UuidCheck());
     sub->add_option("--profile", pf.profile, "v2 (default) or v1-compat")

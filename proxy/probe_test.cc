@@ -24,16 +24,25 @@ ProbeRun RunProbe(std::vector<std::string> args, const std::string& tag) {
 }
 
 // A server (ours or a defective build) and the probe against it.
+// `shape`: --first-flight flags, given to the server and the probe alike.
 ProbeRun ProbeServerBinary(const std::string& binary, const std::string& profile, const std::string& tag,
-                           const std::string& only = "") {
+                           const std::string& only = "", const std::vector<std::string>& shape = {}) {
   const uint16_t fallback = UnusedPort();
-  auto server = ReflexProcess::Server(tag, fallback, {"--profile", profile, "--hello-wait", "1500"}, binary);
+  std::vector<std::string> flags = {"--profile", profile, "--hello-wait", "1500"};
+  flags.insert(flags.end(), shape.begin(), shape.end());
+  auto server = ReflexProcess::Server(tag, fallback, flags, binary);
   if (!server->ok()) return {-1, "the server did not start: " + server->child().ReadStderr()};
-  return RunProbe({"server", "--target", "127.0.0.1:" + std::to_string(server->port()), "--user", kUser1,
-                   "--profile", profile, "--fallback-listen", "127.0.0.1:" + std::to_string(fallback),
-                   "--echo-listen", "127.0.0.1:0", "--hello-wait", "1500", "--only", only},
-                  tag + "-probe");
+  std::vector<std::string> args = {"server", "--target", "127.0.0.1:" + std::to_string(server->port()),
+                                   "--user", kUser1, "--profile", profile, "--fallback-listen",
+                                   "127.0.0.1:" + std::to_string(fallback), "--echo-listen", "127.0.0.1:0",
+                                   "--hello-wait", "1500", "--only", only};
+  args.insert(args.end(), shape.begin(), shape.end());
+  return RunProbe(std::move(args), tag + "-probe");
 }
+
+const std::vector<std::vector<std::string>> kShapes = {
+    {"--first-flight", "http", "--first-flight-host", "cdn.example.com", "--first-flight-path", "/assets/"},
+    {"--first-flight", "tls", "--first-flight-host", "cdn.example.com"}};
 
 TEST(Probe, OurServerPassesEveryScenarioInBothProfiles) {
   for (const char* profile : {"v2", "v1-compat"}) {
@@ -41,6 +50,26 @@ TEST(Probe, OurServerPassesEveryScenarioInBothProfiles) {
     EXPECT_EQ(r.status, 0) << r.out;
     EXPECT_EQ(r.out.find("FAIL"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find(" passed, 0 failed"), std::string::npos) << r.out;
+  }
+}
+
+// SPEC 11.8: every scenario again with v2's first flight shaped, both
+// sides configured alike.
+TEST(Probe, OurServerAndClientPassEveryScenarioWithEachShapedFirstFlight) {
+  for (const std::vector<std::string>& shape : kShapes) {
+    SCOPED_TRACE(shape[1]);
+    const ProbeRun server = ProbeServerBinary("proxy/reflex", "v2", "server-" + shape[1], "", shape);
+    EXPECT_EQ(server.status, 0) << server.out;
+    EXPECT_NE(server.out.find(" passed, 0 failed"), std::string::npos) << server.out;
+    const uint16_t listen = UnusedPort();
+    auto client = ReflexProcess::Client("client-" + shape[1], listen, shape);
+    ASSERT_TRUE(client->ok()) << client->child().ReadStderr();
+    std::vector<std::string> args = {"client", "--listen", "127.0.0.1:" + std::to_string(listen), "--user",
+                                     kUser1, "--socks", "127.0.0.1:" + std::to_string(client->port())};
+    args.insert(args.end(), shape.begin(), shape.end());
+    const ProbeRun c = RunProbe(std::move(args), "client-probe-" + shape[1]);
+    EXPECT_EQ(c.status, 0) << c.out;
+    EXPECT_NE(c.out.find(" passed, 0 failed"), std::string::npos) << c.out;
   }
 }
 

@@ -70,16 +70,20 @@ std::error_code FileReplayJournal::Open(const std::string& directory, int64_t wi
       continue;
     }
     journal->periods_[i] = static_cast<int64_t>(GetU64(bytes.data() + sizeof kMagic));
-    // Whole records only: a crash may have cut the last one.
-    for (size_t at = kJournalHeaderBytes; at + kJournalRecordBytes <= bytes.size();
-         at += kJournalRecordBytes) {
+    // Whole records only: a crash may have cut the last one, which is cut
+    // off before anything is appended after it.
+    size_t at = kJournalHeaderBytes;
+    for (; at + kJournalRecordBytes <= bytes.size(); at += kJournalRecordBytes) {
       const std::span<const uint8_t, kPublicKeyBytes> key(bytes.data() + at, kPublicKeyBytes);
       const uint8_t* rest = bytes.data() + at + kPublicKeyBytes;
-      filter.Restore(key, static_cast<int64_t>(GetU64(rest)), now, GetU64(rest + 8));
+      const int64_t timestamp = static_cast<int64_t>(GetU64(rest));
+      filter.Restore(key, timestamp, now, GetU64(rest + 8));
+      journal->newest_[i] = std::max(journal->newest_[i], timestamp);
       ++*restored;
     }
+    if (at != bytes.size() && ftruncate(fd, static_cast<off_t>(at)) != 0) return LastError();
   }
-  if (!journal->UsePeriod(PeriodOf(now, journal->period_seconds_))) return LastError();
+  if (!journal->UsePeriod(PeriodOf(now, journal->period_seconds_), now)) return LastError();
   filter.SetJournal(journal.get());
   *out = std::move(journal);
   return {};
@@ -91,9 +95,15 @@ FileReplayJournal::~FileReplayJournal() {
   }
 }
 
-bool FileReplayJournal::UsePeriod(int64_t period) {
+bool FileReplayJournal::UsePeriod(int64_t period, int64_t now) {
   const size_t i = static_cast<size_t>(period % 2);
-  if (periods_[i] != period) {
+  // A file is emptied only when nothing in it can pass the window any more
+  // (a clock set back, or a window made longer since, would otherwise lose
+  // hellos that can still be replayed); until then it is added to.
+  const int64_t window = period_seconds_ / 2;
+  const bool live = newest_[i] != INT64_MIN &&
+                    static_cast<__int128>(newest_[i]) + window >= static_cast<__int128>(now);
+  if (periods_[i] != period && !live) {
     uint8_t header[kJournalHeaderBytes];
     std::memcpy(header, kMagic, sizeof kMagic);
     PutU64(header + sizeof kMagic, static_cast<uint64_t>(period));
@@ -101,19 +111,19 @@ bool FileReplayJournal::UsePeriod(int64_t period) {
         write(fds_[i], header, sizeof header) != static_cast<ssize_t>(sizeof header)) {
       return false;
     }
-    periods_[i] = period;
     stuck_[i] = false;
+    newest_[i] = INT64_MIN;
   }
+  periods_[i] = period;
   current_ = period;
   return true;
 }
 
 void FileReplayJournal::Record(std::span<const uint8_t, kPublicKeyBytes> key, int64_t timestamp,
                                uint64_t owner) {
-  // Never back to an earlier period (a clock set back): its file may hold
-  // the current one's hellos by now, which emptying it would lose.
-  const int64_t period = std::max(current_, PeriodOf(clock_.UnixSeconds(), period_seconds_));
-  bool ok = (period == current_ || UsePeriod(period)) && !stuck_[static_cast<size_t>(current_ % 2)];
+  const int64_t now = clock_.UnixSeconds();
+  const int64_t period = PeriodOf(now, period_seconds_);
+  bool ok = (period == current_ || UsePeriod(period, now)) && !stuck_[static_cast<size_t>(current_ % 2)];
   if (ok) {
     uint8_t record[kJournalRecordBytes];
     std::memcpy(record, key.data(), kPublicKeyBytes);
@@ -122,6 +132,7 @@ void FileReplayJournal::Record(std::span<const uint8_t, kPublicKeyBytes> key, in
     const int fd = fds_[static_cast<size_t>(current_ % 2)];
     const ssize_t n = write(fd, record, sizeof record);
     ok = n == static_cast<ssize_t>(sizeof record);
+    if (ok) newest_[static_cast<size_t>(current_ % 2)] = std::max(newest_[static_cast<size_t>(current_ % 2)], timestamp);
     // A cut record (a full disk) would shift every later one: cut it off,
     // or, failing that, write no more to this file.
     if (n > 0 && !ok) {

@@ -46,8 +46,9 @@ class FileReplayJournal final : public ReplayJournal {
  private:
   FileReplayJournal(int64_t period_seconds, const Clock& clock)
       : period_seconds_(period_seconds), clock_(clock) {}
-  // The file of `period`, emptied and stamped with it if it held another.
-  bool UsePeriod(int64_t period);
+  // The file of `period`, emptied and stamped with it if it held another
+  // whose entries have all expired by `now`.
+  bool UsePeriod(int64_t period, int64_t now);
 
   int64_t period_seconds_;
   const Clock& clock_;
@@ -56,6 +57,7 @@ class FileReplayJournal final : public ReplayJournal {
   // A file whose cut record could not be cut off: written no more until it
   // holds a new period (what it holds up to the cut still reads back).
   std::array<bool, 2> stuck_ = {false, false};
+  std::array<int64_t, 2> newest_ = {INT64_MIN, INT64_MIN};  // each file's latest stamp
   int64_t current_ = -1;
   bool warned_ = false;
 };

@@ -114,6 +114,37 @@ TEST_F(Journal, AClockSetBackKeepsWritingTheCurrentFile) {
   EXPECT_EQ(Check(*next, 1), ReplayFilter::Verdict::kReplay);
 }
 
+// Restarted while the clock is still set back: the file whose turn it
+// seems to be still holds hellos that can be replayed, and keeps them.
+TEST_F(Journal, ARestartWithTheClockSetBackKeepsWhatCanStillBeReplayed) {
+  auto first = Start();
+  ASSERT_EQ(Check(*first, 1), ReplayFilter::Verdict::kFresh);
+  first.reset();
+  clock_.SetUnix(clock_.UnixSeconds() - 4 * kWindow);
+  auto second = Start();
+  ASSERT_EQ(Check(*second, 2), ReplayFilter::Verdict::kFresh);
+  second.reset();
+  clock_.SetUnix(clock_.UnixSeconds() + 4 * kWindow);
+  auto third = Start();
+  EXPECT_EQ(third->restored, 2u);
+  EXPECT_EQ(Check(*third, 1), ReplayFilter::Verdict::kReplay);
+}
+
+// A record cut by a crash is cut off, so the next one is read back whole.
+TEST_F(Journal, WhatIsAppendedAfterACutRecordReadsBack) {
+  auto first = Start();
+  ASSERT_EQ(Check(*first, 1), ReplayFilter::Verdict::kFresh);
+  first.reset();
+  const std::string current = dir_ + "/replay-" + std::to_string((clock_.UnixSeconds() / (2 * kWindow)) % 2);
+  std::ofstream(current, std::ios::app) << std::string(kJournalRecordBytes - 1, 'x');
+  auto second = Start();
+  ASSERT_EQ(Check(*second, 2), ReplayFilter::Verdict::kFresh);
+  second.reset();
+  auto third = Start();
+  EXPECT_EQ(third->restored, 2u);
+  EXPECT_EQ(Check(*third, 2), ReplayFilter::Verdict::kReplay);
+}
+
 TEST_F(Journal, ASecondServerOnTheSameDirectoryIsRefused) {
   auto first = Start();
   ReplayFilter filter({1024, kWindow});

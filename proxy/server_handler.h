@@ -91,7 +91,14 @@ class ServerConnection {
     ServerPhase phase = ServerPhase::kAwaitFirstFlight;
     while (phase != ServerPhase::kEnd) phase = co_await Step(phase);
     client_.Close();
-    if (upstream_) upstream_->Close();
+    // A fallback dialed early and never used is reset (it carried nothing),
+    // however the connection ended.
+    if (upstream_ && early_unused_) {
+      env_.stats->early_fallbacks_unused.fetch_add(1, std::memory_order_relaxed);
+      upstream_->Abort();
+    } else if (upstream_) {
+      upstream_->Close();
+    }
     watchdog_.Stop();
     if (tunnel_open_) {
       user_->tunnels_open.fetch_sub(1, std::memory_order_relaxed);
@@ -149,7 +156,10 @@ class ServerConnection {
       if (ec) co_return;
       env_.stats->early_fallback_dials.fetch_add(1, std::memory_order_relaxed);
       upstream_.emplace(std::move(fallback));
-      if (client_moved || watchdog_.expired() || co_await upstream_->WaitReadable()) co_return;
+      early_unused_ = true;
+      if (client_moved || watchdog_.expired()) co_return;
+      const std::error_code wait = co_await upstream_->WaitReadable();
+      if (wait) co_return;
       fallback_moved = true;
       client_.Cancel();
     };
@@ -157,16 +167,21 @@ class ServerConnection {
       using namespace asio::experimental::awaitable_operators;
       co_await (watch_client() && watch_fallback());
     }
-    client_.ClearCancel();
-    if (upstream_) upstream_->ClearCancel();
-    if (client_moved) co_return ServerPhase::kReadHello;
-    if (fallback_moved) co_return ServerPhase::kFallback;
+    // The hello wait passed, whatever else moved in that turn: what arrives
+    // from now on is the fallback's (HelloWaitPassed clears both streams'
+    // cancels and watches the connection again).
     if (watchdog_.expired()) {
       const std::optional<SessionEvent> e = co_await HelloWaitPassed();
       if (!e) co_return ServerPhase::kEnd;
       fallback_bytes_ = e->fallback_bytes;
       co_return ServerPhase::kFallback;
     }
+    client_.ClearCancel();
+    if (upstream_) upstream_->ClearCancel();
+    // Both moved in one turn: the client's bytes are judged (a genuine hello
+    // that raced a fallback's banner still gets in).
+    if (client_moved) co_return ServerPhase::kReadHello;
+    if (fallback_moved) co_return ServerPhase::kFallback;
     co_return ServerPhase::kReadHello;  // the client's wait failed: ReadHello finds why
   }
 
@@ -185,6 +200,7 @@ class ServerConnection {
       env_.stats->early_fallbacks_unused.fetch_add(1, std::memory_order_relaxed);
       upstream_->Abort();
       upstream_.reset();
+      early_unused_ = false;
     }
     (e->profile == Profile::kV2 ? env_.stats->handshakes_v2 : env_.stats->handshakes_v1)
         .fetch_add(1, std::memory_order_relaxed);
@@ -312,6 +328,7 @@ class ServerConnection {
     // that came just before it must not be cut by it while the fallback is
     // dialed (the dial has its own deadline).
     watchdog_.SetDeadline(Watchdog::Clock::time_point::max());
+    early_unused_ = false;
     if (!upstream_) {  // not dialed when the connection came (AwaitFirstFlight)
       auto [ec, fallback] = co_await dialer_.Connect(env_.fallback, watchdog_);
       if (ec) co_return End(CloseReason::kFallbackUnreachable, ec.message());
@@ -524,6 +541,7 @@ class ServerConnection {
   bool tunnel_open_ = false;                    // the target was reached
   bool fallback_reset_ = false;                 // the fallback reset after its FIN
   bool fallback_finished_ = false;              // its FIN was passed on
+  bool early_unused_ = false;                   // upstream_ is a fallback dialed early, not used yet
   bool read_any_ = false;                       // the client has sent something
   bool first_flight_ = false;                   // its first read is being judged
   uint64_t lookup_key_ = 0;

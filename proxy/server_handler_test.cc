@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include <string>
 
 #include "proxy/testing/phase_driver.h"
@@ -204,6 +206,31 @@ TEST_F(ServerHandler, TheIdleTimeoutAfterTheFallbacksFinClosesTheClientQuietly) 
   h.io().run_for(std::chrono::milliseconds(1000));  // the watchdog's sweeps (every 250 ms)
   EXPECT_EQ(h.running(), 0) << "ended at the idle timeout";
   EXPECT_FALSE(client.HandlerAborted()) << "no reset the fallback would not have sent";
+  ExpectAllReturned(h);
+}
+
+// The hello wait passing in the same turn as the client's first bytes: the
+// wait wins (those bytes are the fallback's), and the connection is still
+// watched (it ends at the idle limit, never left unwatched).
+TEST_F(ServerHandler, AHelloArrivingAsTheHelloWaitPassesGoesToTheFallbackAndIsStillWatched) {
+  ServerConfig config = testing::HarnessServerConfig();
+  config.hello_wait_ms = 50;
+  ServerHarness h(config);
+  h.env().timeouts.idle = std::chrono::milliseconds(1000);
+  testing::MemoryPeer& peer = h.Connect();
+  h.Poll();
+  ASSERT_EQ(h.dialer().dialed().size(), 1u);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // past the wait and a sweep, unpolled
+  h.clock().Advance(50);
+  HonestClient c(h, peer, Profile::kV2, TestUser(1));
+  ASSERT_TRUE(c.MakeHello());
+  peer.Send(c.hello());  // ready in the same turn as the sweep
+  h.io().run_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(h.stats().handshakes_v2.load(), 0u) << "the hello wait had passed";
+  auto& fallback = h.dialer().dialed()[0];
+  EXPECT_EQ(fallback.peer.Take(), c.hello());
+  h.io().run_for(std::chrono::milliseconds(1700));
+  EXPECT_EQ(h.running(), 0) << "watched for idleness";
   ExpectAllReturned(h);
 }
 

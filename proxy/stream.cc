@@ -33,6 +33,9 @@ awaitable<std::pair<std::error_code, TcpStream>> TcpDialer::Dial(const HostPort&
   });
   // An IP literal is its own answer (the resolver sends no query for it).
   auto [ec, addresses] = co_await resolver_.Resolve(target.host, key, &lookup);
+  // Given up on while the answer was on its way: no connect after it (it
+  // would run with neither a deadline nor a way to stop it).
+  if (!ec && lookup.cancelled()) ec = asio::error::operation_aborted;
   std::vector<asio::ip::tcp::endpoint> endpoints;
   for (const asio::ip::address& a : addresses) endpoints.emplace_back(a, target.port);
   // Judged on the addresses about to be dialed, so no spelling of a name

@@ -62,7 +62,13 @@ Error ClientSession::StartV2() {
       e != Error::kOk) {
     return e;
   }
-  if (const Error e = EncodeFirstFlight(config_.first_flight, message1.span(), *random_, output_); e != Error::kOk) {
+  TlsFiller filler{};
+  if (config_.first_flight.shape == FirstFlightShape::kTls) {
+    noise::Psk psk;
+    if (const Error e = DeriveUserPskV2(config_.user, &psk); e != Error::kOk) return e;
+    filler = TlsFillerOf(psk.span(), message1.span());
+  }
+  if (const Error e = EncodeFirstFlight(config_.first_flight, message1.span(), filler, output_); e != Error::kOk) {
     return e;
   }
   output_size_ = FirstFlightBytes(config_.first_flight);

@@ -1,5 +1,7 @@
 #include "reflex/first_flight.h"
 
+#include <sodium.h>
+
 #include <array>
 #include <cstring>
 
@@ -22,6 +24,7 @@ constexpr char kBase64Url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvw
 constexpr size_t kTlsRandomBytes = 32;
 constexpr size_t kTlsSessionIdBytes = 32;
 constexpr size_t kTlsSessionIdCarried = kMessage1 - kPublicKeyBytes - kTlsRandomBytes;  // 12
+static_assert(kTlsSessionIdBytes - kTlsSessionIdCarried == kTlsFillerBytes);
 constexpr uint8_t kTlsCipherSuites[] = {0x00, 0x06, 0x13, 0x01, 0x13, 0x02, 0x13, 0x03};
 constexpr uint8_t kTlsCompression[] = {0x01, 0x00};
 constexpr uint8_t kTlsGroups[] = {0x00, 0x0a, 0x00, 0x04, 0x00, 0x02, 0x00, 0x1d};
@@ -166,7 +169,7 @@ void TlsLayout(const FirstFlight& f, Fixed fixed, Carried carried) {
   carried(kPublicKeyBytes, kTlsRandomBytes);  // random
   fixed(std::array<uint8_t, 1>{kTlsSessionIdBytes});
   carried(kPublicKeyBytes + kTlsRandomBytes, kTlsSessionIdCarried);
-  carried(kMessage1, kTlsSessionIdBytes - kTlsSessionIdCarried);  // drawn at random, not read
+  carried(kMessage1, kTlsSessionIdBytes - kTlsSessionIdCarried);  // the filler (TlsFillerOf)
   fixed(std::span<const uint8_t>(kTlsCipherSuites));
   fixed(std::span<const uint8_t>(kTlsCompression));
   const size_t extensions = TlsExtensionsBytes(f);
@@ -230,8 +233,16 @@ size_t FirstFlightBytes(const FirstFlight& f) {
   return 0;
 }
 
+TlsFiller TlsFillerOf(std::span<const uint8_t, 32> psk, std::span<const uint8_t, kClientHelloBytesV2> message1) {
+  std::array<uint8_t, crypto_auth_hmacsha256_BYTES> mac{};
+  crypto_auth_hmacsha256(mac.data(), message1.data(), message1.size(), psk.data());
+  TlsFiller filler{};
+  std::memcpy(filler.data(), mac.data(), filler.size());
+  return filler;
+}
+
 Error EncodeFirstFlight(const FirstFlight& f, std::span<const uint8_t, kClientHelloBytesV2> message1,
-                        RandomSource& random, std::span<uint8_t> out) {
+                        const TlsFiller& filler, std::span<uint8_t> out) {
   if (const Error e = CheckFirstFlight(f); e != Error::kOk) return e;
   if (out.size() < FirstFlightBytes(f)) return Error::kBufferTooSmall;
   Writer w(out);
@@ -249,8 +260,6 @@ Error EncodeFirstFlight(const FirstFlight& f, std::span<const uint8_t, kClientHe
       break;
     }
     case FirstFlightShape::kTls: {
-      std::array<uint8_t, kTlsSessionIdBytes - kTlsSessionIdCarried> filler{};
-      random.Fill(filler);
       TlsLayout(
           f, [&w](std::span<const uint8_t> bytes) { w.Put(bytes); },
           [&](size_t at, size_t n) {
@@ -264,7 +273,7 @@ Error EncodeFirstFlight(const FirstFlight& f, std::span<const uint8_t, kClientHe
 }
 
 Error DecodeFirstFlight(const FirstFlight& f, std::span<const uint8_t> in,
-                        std::span<uint8_t, kClientHelloBytesV2> message1) {
+                        std::span<uint8_t, kClientHelloBytesV2> message1, TlsFiller* filler) {
   const size_t size = FirstFlightBytes(f);
   if (in.size() < size) return Error::kTooShort;
   if (in.size() > size) return Error::kTrailingBytes;
@@ -287,7 +296,9 @@ Error DecodeFirstFlight(const FirstFlight& f, std::span<const uint8_t> in,
           f, [&r](std::span<const uint8_t> bytes) { r.Expect(bytes); },
           [&](size_t at, size_t n) {
             const std::span<const uint8_t> taken = r.Take(n);
-            if (at != kMessage1 && taken.size() == n) std::memcpy(got.data() + at, taken.data(), n);
+            if (taken.size() != n) return;
+            if (at != kMessage1) std::memcpy(got.data() + at, taken.data(), n);
+            else if (filler != nullptr) std::memcpy(filler->data(), taken.data(), n);
           });
       break;
     }

@@ -8,6 +8,7 @@
 #ifndef REFLEX_FIRST_FLIGHT_H_
 #define REFLEX_FIRST_FLIGHT_H_
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -15,7 +16,6 @@
 #include <string_view>
 
 #include "reflex/error.h"
-#include "reflex/random.h"
 #include "reflex/wire.h"
 
 namespace reflex {
@@ -38,6 +38,10 @@ struct FirstFlight {
 };
 
 inline constexpr size_t kMaxShapeHostBytes = 253;
+// The tls shape's bytes that carry no part of message 1 (the session id's
+// last 20).
+inline constexpr size_t kTlsFillerBytes = 20;
+using TlsFiller = std::array<uint8_t, kTlsFillerBytes>;
 inline constexpr size_t kMaxShapePathBytes = 64;
 // The longest shaped first flight: the http shape with the longest host
 // and path (140 + 253 + 64).
@@ -55,18 +59,26 @@ Error CheckFirstFlight(const FirstFlight& flight);
 // The shaped first flight's length for a valid `flight`.
 size_t FirstFlightBytes(const FirstFlight& flight);
 
-// Writes the shaped first flight around `message1` into out[0,
-// FirstFlightBytes). buffer_too_small, invalid_argument (CheckFirstFlight).
-// The tls shape draws the 20 bytes of its session id that carry nothing
-// from `random`.
-Error EncodeFirstFlight(const FirstFlight& flight, std::span<const uint8_t, kClientHelloBytesV2> message1,
-                        RandomSource& random, std::span<uint8_t> out);
+// The tls shape's filler for a user: the first 20 bytes of
+// HMAC-SHA256(key = the user's PSK, message 1). So no byte of the first
+// flight can be altered unnoticed by the server (a TLS server would notice:
+// the ClientHello is in its transcript), and the filler looks random to
+// whoever lacks the PSK.
+TlsFiller TlsFillerOf(std::span<const uint8_t, 32> psk, std::span<const uint8_t, kClientHelloBytesV2> message1);
 
-// Reads message 1 out of exactly FirstFlightBytes(flight) bytes: too_short,
-// trailing_bytes, bad_shape (any byte not the shape's; for http, a
-// base64url digit out of the alphabet or a non-canonical last digit).
+// Writes the shaped first flight around `message1` into out[0,
+// FirstFlightBytes): buffer_too_small, invalid_argument (CheckFirstFlight).
+// `filler` goes in the tls shape's session id (the others ignore it).
+Error EncodeFirstFlight(const FirstFlight& flight, std::span<const uint8_t, kClientHelloBytesV2> message1,
+                        const TlsFiller& filler, std::span<uint8_t> out);
+
+// Reads message 1 (and, for tls, the filler, when `filler` is given) out of
+// exactly FirstFlightBytes(flight) bytes: too_short, trailing_bytes,
+// bad_shape (any byte not the shape's; for http, a base64url digit out of
+// the alphabet or a non-canonical last digit). The filler's check needs the
+// user, known only after the trial: the caller's (SPEC 12.1).
 Error DecodeFirstFlight(const FirstFlight& flight, std::span<const uint8_t> in,
-                        std::span<uint8_t, kClientHelloBytesV2> message1);
+                        std::span<uint8_t, kClientHelloBytesV2> message1, TlsFiller* filler = nullptr);
 
 }  // namespace reflex
 

@@ -115,6 +115,21 @@ TEST_F(ShapedSessions, AShapedHelloWithAnyByteOfTheShapeChangedIsBadShape) {
   }
 }
 
+// The tls filler is the user's HMAC of message 1: altered, the flight is
+// refused like any other altered byte (a TLS server would fail such a
+// ClientHello too), after the trial found the user.
+TEST_F(ShapedSessions, ATlsFlightWithItsFillerAlteredIsBadShape) {
+  const auto context = Context(kTls);
+  for (const size_t at : {size_t{56}, size_t{60}, size_t{75}}) {
+    Bytes flight = FirstFlightOf(kTls);
+    flight[at] ^= 0x01;
+    const Delivered got = Serve(*context, flight);
+    ASSERT_EQ(got.events, std::vector<SessionEventKind>{SessionEventKind::kFallback}) << at;
+    EXPECT_EQ(got.fallback_reason, Error::kBadShape) << at;
+    EXPECT_EQ(got.fallback, flight);
+  }
+}
+
 TEST_F(ShapedSessions, AnHttpRequestAsLongAsTheShapeIsBadShapeAndAShorterOneGoesAtOnce) {
   const auto context = Context(kHttp);
   std::string request = "GET /index.html HTTP/1.1\r\nHost: www.example.com\r\nUser-Agent: x\r\n";

@@ -28,10 +28,11 @@ FirstFlight Http(std::string host = "www.example.com", std::string path = "/asse
 }
 FirstFlight Tls(std::string host = "www.example.com") { return {FirstFlightShape::kTls, std::move(host), "/"}; }
 
+const TlsFiller kFiller = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20};
+
 Bytes Encode(const FirstFlight& f, const Message1& m) {
-  testing::SeededRandom random(1);
   Bytes out(FirstFlightBytes(f));
-  EXPECT_EQ(EncodeFirstFlight(f, m, random, out), Error::kOk);
+  EXPECT_EQ(EncodeFirstFlight(f, m, kFiller, out), Error::kOk);
   return out;
 }
 
@@ -71,6 +72,7 @@ TEST(FirstFlight, TlsIsAClientHelloRecordWithMessageOneInKeyShareRandomAndSessio
   EXPECT_EQ(Bytes(hello.begin() + 11, hello.begin() + 43), Bytes(m.begin() + 32, m.begin() + 64)) << "random";
   EXPECT_EQ(hello[43], 32) << "session id length";
   EXPECT_EQ(Bytes(hello.begin() + 44, hello.begin() + 56), Bytes(m.begin() + 64, m.end()));
+  EXPECT_EQ(Bytes(hello.begin() + 56, hello.begin() + 76), Bytes(kFiller.begin(), kFiller.end()));
   EXPECT_EQ(Bytes(hello.end() - 32, hello.end()), Bytes(m.begin(), m.begin() + 32)) << "the X25519 key share";
   const std::string text = Text(hello);
   EXPECT_NE(text.find("www.example.com"), std::string::npos) << "server_name";
@@ -82,8 +84,12 @@ TEST(FirstFlight, EachShapeReadsBackTheMessageItCarries) {
     for (uint8_t seed = 0; seed < 20; ++seed) {
       const Message1 m = SomeMessage1(seed);
       Message1 got{};
-      ASSERT_EQ(DecodeFirstFlight(f, Encode(f, m), got), Error::kOk);
+      TlsFiller filler{};
+      ASSERT_EQ(DecodeFirstFlight(f, Encode(f, m), got, &filler), Error::kOk);
       EXPECT_EQ(got, m);
+      if (f.shape == FirstFlightShape::kTls) {
+        EXPECT_EQ(filler, kFiller);
+      }
     }
   }
 }
@@ -96,8 +102,8 @@ TEST(FirstFlight, TheLongestFitsTheBoundAndOneTcpSegment) {
 }
 
 // Every byte of the shape is checked: one changed anywhere but in what
-// message 1 or the tls filler occupies is bad_shape; the filler (the
-// session id's last 20 bytes) is read by no one.
+// message 1 or the tls filler occupies is bad_shape (the filler is the
+// session's to check, with the user's PSK: ShapedSessions).
 TEST(FirstFlight, AnyByteChangedOutsideTheCarriedBytesIsBadShape) {
   for (const FirstFlight& f : {Http(), Tls()}) {
     SCOPED_TRACE(FirstFlightShapeName(f.shape));
@@ -159,11 +165,10 @@ TEST(FirstFlight, HostsAndPathsOutsideTheirAlphabetsAreRefused) {
   EXPECT_EQ(CheckFirstFlight(Http("h", "/" + std::string(64, 'p'))), Error::kInvalidArgument);
   EXPECT_EQ(CheckFirstFlight(Tls("bad_host")), Error::kInvalidArgument);
   EXPECT_EQ(CheckFirstFlight(Http("cdn.example-1.com", "/a/b-c_d.e~f/")), Error::kOk);
-  testing::SeededRandom random(1);
   Bytes out(kMaxFirstFlightBytes);
-  EXPECT_EQ(EncodeFirstFlight(Http("a b"), SomeMessage1(1), random, out), Error::kInvalidArgument);
+  EXPECT_EQ(EncodeFirstFlight(Http("a b"), SomeMessage1(1), kFiller, out), Error::kInvalidArgument);
   Bytes small(10);
-  EXPECT_EQ(EncodeFirstFlight(Http(), SomeMessage1(1), random, small), Error::kBufferTooSmall);
+  EXPECT_EQ(EncodeFirstFlight(Http(), SomeMessage1(1), kFiller, small), Error::kBufferTooSmall);
 }
 
 TEST(FirstFlight, ShapeNamesParseBack) {

@@ -2,6 +2,8 @@
 
 #include <sodium.h>
 
+#include <cctype>
+#include <cstring>
 #include <string>
 
 namespace reflex::reference {
@@ -470,6 +472,143 @@ Error ReadServerHelloV2(StateV2& client, const Bytes& reply, Bytes* c2s, Bytes* 
   Split(s, c2s, s2c);
   *handshake_hash = s.h;
   client = s;
+  return Error::kOk;
+}
+
+// --- First-flight shapes.
+
+namespace {
+
+const char kBase64UrlDigits[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+std::string Base64Url(const Bytes& in) {
+  std::string out;
+  uint32_t bits = 0;
+  int held = 0;
+  for (const uint8_t b : in) {
+    bits = (bits << 8) | b;
+    held += 8;
+    while (held >= 6) {
+      held -= 6;
+      out += kBase64UrlDigits[(bits >> held) & 63];
+    }
+  }
+  if (held > 0) out += kBase64UrlDigits[(bits << (6 - held)) & 63];
+  return out;
+}
+
+// Decodes digits; false on a foreign digit. (Canonical spelling is checked
+// by the caller, which encodes the result again and compares.)
+bool FromBase64Url(const std::string& in, Bytes* out) {
+  out->clear();
+  uint32_t bits = 0;
+  int held = 0;
+  for (const char c : in) {
+    const char* at = std::strchr(kBase64UrlDigits, c);
+    if (c == '\0' || at == nullptr) return false;
+    bits = (bits << 6) | static_cast<uint32_t>(at - kBase64UrlDigits);
+    held += 6;
+    if (held >= 8) {
+      held -= 8;
+      out->push_back(static_cast<uint8_t>(bits >> held));
+    }
+  }
+  return true;
+}
+
+bool AllOf(const std::string& s, const char* extra) {
+  for (const char c : s) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && std::strchr(extra, c) == nullptr) return false;
+  }
+  return true;
+}
+
+bool ShapeParamsOk(int shape, const std::string& host, const std::string& path) {
+  if (shape == 0) return true;
+  if (host.empty() || host.size() > 253 || !AllOf(host, "-.")) return false;
+  if (shape == 1 && (path.empty() || path.size() > 64 || path[0] != '/' || !AllOf(path, "-._~/"))) return false;
+  return shape == 1 || shape == 2;
+}
+
+void PutU16(Bytes& b, size_t v) {
+  b.push_back(static_cast<uint8_t>(v >> 8));
+  b.push_back(static_cast<uint8_t>(v));
+}
+
+void Append(Bytes& b, const Bytes& more) { b.insert(b.end(), more.begin(), more.end()); }
+
+// The tls shape: the ClientHello's fields in order, then its two headers.
+Bytes TlsShape(const std::string& host, const Bytes& m, const Bytes& filler) {
+  Bytes extensions;
+  PutU16(extensions, 0x0000);  // server_name
+  PutU16(extensions, host.size() + 5);
+  PutU16(extensions, host.size() + 3);
+  extensions.push_back(0x00);  // host_name
+  PutU16(extensions, host.size());
+  extensions.insert(extensions.end(), host.begin(), host.end());
+  Append(extensions, {0x00, 0x0a, 0x00, 0x04, 0x00, 0x02, 0x00, 0x1d});  // supported_groups: x25519
+  Append(extensions, {0x00, 0x0d, 0x00, 0x08, 0x00, 0x06, 0x04, 0x03, 0x08, 0x04, 0x04, 0x01});
+  Append(extensions, {0x00, 0x2b, 0x00, 0x03, 0x02, 0x03, 0x04});  // supported_versions: TLS 1.3
+  Append(extensions, {0x00, 0x33, 0x00, 0x26, 0x00, 0x24, 0x00, 0x1d, 0x00, 0x20});  // key_share
+  extensions.insert(extensions.end(), m.begin(), m.begin() + 32);
+  Bytes body = {0x03, 0x03};
+  body.insert(body.end(), m.begin() + 32, m.begin() + 64);  // random
+  body.push_back(32);                                       // session id
+  body.insert(body.end(), m.begin() + 64, m.end());
+  Append(body, filler);
+  Append(body, {0x00, 0x06, 0x13, 0x01, 0x13, 0x02, 0x13, 0x03, 0x01, 0x00});
+  PutU16(body, extensions.size());
+  Append(body, extensions);
+  Bytes handshake = {0x01, static_cast<uint8_t>(body.size() >> 16), static_cast<uint8_t>(body.size() >> 8),
+                     static_cast<uint8_t>(body.size())};
+  Append(handshake, body);
+  Bytes record = {0x16, 0x03, 0x01};
+  PutU16(record, handshake.size());
+  Append(record, handshake);
+  return record;
+}
+
+}  // namespace
+
+Bytes ShapeFirstFlight(int shape, const std::string& host, const std::string& path, const Bytes& message1,
+                       const Bytes& filler) {
+  if (message1.size() != 76 || !ShapeParamsOk(shape, host, path)) return {};
+  if (shape == 0) return message1;
+  if (shape == 1) {
+    const std::string head =
+        "GET " + path + Base64Url(message1) + " HTTP/1.1\r\nHost: " + host + "\r\nAccept: */*\r\n\r\n";
+    return Bytes(head.begin(), head.end());
+  }
+  if (filler.size() != 20) return {};
+  return TlsShape(host, message1, filler);
+}
+
+Error UnshapeFirstFlight(int shape, const std::string& host, const std::string& path, const Bytes& in,
+                         Bytes* message1) {
+  if (!ShapeParamsOk(shape, host, path)) return Error::kInvalidArgument;
+  const size_t size = ShapeFirstFlight(shape, host, path, Bytes(76, 0), Bytes(20, 0)).size();
+  if (in.size() < size) return Error::kTooShort;
+  if (in.size() > size) return Error::kTrailingBytes;
+  Bytes m;
+  Bytes filler;
+  if (shape == 0) {
+    m = in;
+  } else if (shape == 1) {
+    const size_t at = 4 + path.size();
+    if (!FromBase64Url(std::string(in.begin() + static_cast<ptrdiff_t>(at), in.begin() + static_cast<ptrdiff_t>(at + 102)), &m) ||
+        m.size() != 76) {
+      return Error::kBadShape;
+    }
+  } else {
+    // Where the text puts what the flight carries: key share last, random
+    // at 11, session id at 44.
+    m.assign(in.end() - 32, in.end());
+    m.insert(m.end(), in.begin() + 11, in.begin() + 43);
+    m.insert(m.end(), in.begin() + 44, in.begin() + 56);
+    filler.assign(in.begin() + 56, in.begin() + 76);
+  }
+  if (ShapeFirstFlight(shape, host, path, m, filler) != in) return Error::kBadShape;
+  *message1 = m;
   return Error::kOk;
 }
 

@@ -102,6 +102,17 @@ Error WriteServerHelloV2(StateV2& server, const Bytes& server_private, Bytes* re
 Error ReadServerHelloV2(StateV2& client, const Bytes& reply, Bytes* c2s, Bytes* s2c,
                         Bytes* handshake_hash);
 
+// --- The first flight's shapes (SPEC.md 11.8). `shape` 0 raw, 1 http, 2
+// tls; `filler` the tls session id's last 20 bytes. Written as the text
+// reads, field by field; read back by writing again what the input
+// carries and comparing. Empty (or bad_shape) for a host or path the shape
+// does not allow.
+Bytes ShapeFirstFlight(int shape, const std::string& host, const std::string& path, const Bytes& message1,
+                       const Bytes& filler);
+// too_short, trailing_bytes, bad_shape; *message1 on success.
+Error UnshapeFirstFlight(int shape, const std::string& host, const std::string& path, const Bytes& in,
+                         Bytes* message1);
+
 }  // namespace reflex::reference
 
 #endif  // REFLEX_REFERENCE_MODEL_H_

@@ -247,15 +247,23 @@ Error ServerSession::AcceptV1(size_t* user) {
 }
 
 Error ServerSession::AcceptV2(size_t* user) {
+  const FirstFlight& shape = context_->config().first_flight;
   std::array<uint8_t, kClientHelloBytesV2> message1{};
-  if (const Error e = DecodeFirstFlight(context_->config().first_flight,
-                                        std::span<const uint8_t>(hello_.data(), hello_have_), message1);
+  TlsFiller filler{};
+  if (const Error e = DecodeFirstFlight(shape, std::span<const uint8_t>(hello_.data(), hello_have_), message1, &filler);
       e != Error::kOk) {
     return e;  // bad_shape
   }
   ClientHelloV2 hello;
   if (const Error e = ReadClientHelloV2(context_->prepared_v2(), message1, &hello); e != Error::kOk) {
     return e;  // auth_failed (no user's PSK verifies), bad_reserved
+  }
+  // The tls shape's filler, which only the user's PSK makes (SPEC 11.8).
+  if (shape.shape == FirstFlightShape::kTls) {
+    noise::Psk psk;
+    if (const Error e = DeriveUserPskV2(context_->config().users[hello.user], &psk); e != Error::kOk) return e;
+    const TlsFiller expected = TlsFillerOf(psk.span(), message1);
+    if (sodium_memcmp(expected.data(), filler.data(), filler.size()) != 0) return Error::kBadShape;
   }
   const int64_t now = clock_->UnixSeconds();
   const int64_t window = context_->config().timestamp_window_seconds;

@@ -26,6 +26,7 @@ PACKAGES=(
   libc-ares-dev        # proxy/: DNS lookups on the event loop (resolver)
   curl                 # proxy end-to-end tests
   nginx-light          # the fallback of the differential probe's tests
+  openssl              # its certificate when it speaks TLS (tests)
   golang-go            # interop/go and bench/go (GOPATH mode, offline)
   golang-golang-x-crypto-dev     # Go: chacha20poly1305, curve25519, hkdf
   golang-github-flynn-noise-dev  # Go: Noise for the v2 port

@@ -95,9 +95,9 @@ TEST(Conformance, TheV2VectorsCoverEveryKindAndEveryV2Refusal) {
   }
   EXPECT_EQ(kinds, (std::set<std::string>{"client_handshake", "server_handshake",
                                           "key_schedule", "frame", "frame_stream",
-                                          "request_header"}));
+                                          "request_header", "first_flight"}));
   for (const char* e : {"too_short", "trailing_bytes", "auth_failed", "bad_reserved",
-                        "low_order_point", "counter_exhausted", "frame_too_large"}) {
+                        "low_order_point", "counter_exhausted", "frame_too_large", "bad_shape"}) {
     EXPECT_TRUE(errors.count(e)) << e;
   }
 }

@@ -80,6 +80,12 @@ std::vector<VectorKind> MakeVectorKinds() {
       {kV2, "frame", FrameFields(), CheckFrame, GenerateFrames},
       {kV2, "frame_stream", FrameStreamFields(), CheckFrameStream, GenerateFrameStreams},
       {kV2, "request_header", RequestHeaderFields(), CheckRequestHeader, GenerateRequestHeaders},
+      // The first flight's shape around message 1 (SPEC 11.8); host and
+      // path are ASCII, in hex like every byte field.
+      {kV2, "first_flight",
+       {Always(Int("shape", 0, 2)), Always(Hex("host")), Always(Hex("path")), Always(Hex("encoded")),
+        Hex("message1", 76), Optional(Hex("filler", 20)), kErrorField},
+       CheckFirstFlight, GenerateFirstFlights},
   };
 }
 

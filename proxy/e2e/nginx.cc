@@ -12,7 +12,20 @@
 
 namespace reflex::proxy::e2e {
 
-Nginx::Nginx(const std::string& tag) {
+namespace {
+
+// A self-signed certificate and its key in `dir` (cert.pem, key.pem).
+bool MakeCertificate(const std::string& dir) {
+  ChildProcess openssl({"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj", "/CN=cdn.example.com",
+                        "-keyout", dir + "/key.pem", "-out", dir + "/cert.pem"},
+                       dir, "openssl");
+  return openssl.Wait(std::chrono::seconds(30)).value_or(-1) == 0;
+}
+
+}  // namespace
+
+Nginx::Nginx(const std::string& tag, Transport transport) {
   if (access(kNginx, X_OK) != 0) return;
   const std::string dir = TestDir() + "/" + tag;
   mkdir(dir.c_str(), 0700);
@@ -21,6 +34,12 @@ Nginx::Nginx(const std::string& tag) {
   std::ofstream(dir + "/www/index.html") << kIndexPage;
   const uint16_t port = UnusedPort();
   const std::string timeout = std::to_string(kNginxHeaderTimeout.count()) + "s";
+  std::string listen = "listen 127.0.0.1:" + std::to_string(port);
+  if (transport == Transport::kTls) {
+    if (!MakeCertificate(dir)) return;
+    listen += " ssl;\n    ssl_certificate " + dir + "/cert.pem;\n    ssl_certificate_key " + dir +
+              "/key.pem;\n    ssl_protocols TLSv1.2 TLSv1.3";
+  }
   std::ofstream(dir + "/nginx.conf")
       << "daemon off;\nmaster_process off;\nworker_processes 1;\n"
       << "pid " << dir << "/nginx.pid;\nerror_log " << dir << "/logs/error.log;\n"
@@ -29,7 +48,7 @@ Nginx::Nginx(const std::string& tag) {
       << "  client_header_timeout " << timeout << ";\n  client_body_timeout " << timeout << ";\n"
       << "  keepalive_timeout " << timeout << ";\n"
       << "  client_body_temp_path " << dir << "/body;\n"
-      << "  server {\n    listen 127.0.0.1:" << port << ";\n    root " << dir << "/www;\n  }\n}\n";
+      << "  server {\n    " << listen << ";\n    root " << dir << "/www;\n  }\n}\n";
   process_ = std::make_unique<ChildProcess>(
       std::vector<std::string>{kNginx, "-c", dir + "/nginx.conf", "-p", dir, "-e", dir + "/logs/error.log"},
       TestDir(), tag);

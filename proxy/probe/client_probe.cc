@@ -70,7 +70,7 @@ Verdict ClientProbe::ServerSide(
     const std::function<Verdict(ServerPeer&, const RequestHeader&)>& server_side, Bytes* hello) {
   BlockingSocket accepted = listener_.Accept(10000ms);
   if (!accepted.connected()) return Verdict::Fail("the client never connected to the probe's server");
-  ServerPeer peer(std::move(accepted), o_.profile, o_.user);
+  ServerPeer peer(std::move(accepted), o_.profile, o_.user, o_.first_flight);
   const Verdict handshake = peer.Handshake();
   if (hello != nullptr) *hello = peer.hello();
   if (handshake.failed()) return handshake.Within("the client hello");
@@ -110,7 +110,11 @@ std::vector<Scenario> ClientProbe::Scenarios() {
         if (DecodeClientHello(hello, &h) != Error::kOk) return Verdict::Fail("a v1 hello that does not decode");
         key.assign(h.public_key.begin(), h.public_key.end());
       } else {
-        key.assign(hello.begin(), hello.begin() + kPublicKeyBytes);
+        std::array<uint8_t, kClientHelloBytesV2> message1{};
+        if (DecodeFirstFlight(o_.first_flight, hello, message1) != Error::kOk) {
+          return Verdict::Fail("a first flight not of the shape");
+        }
+        key.assign(message1.begin(), message1.begin() + kPublicKeyBytes);
       }
       if (!keys.insert(key).second) return Verdict::Fail("tunnel " + std::to_string(i) + " repeated an ephemeral key");
     }

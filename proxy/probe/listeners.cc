@@ -99,11 +99,19 @@ size_t RecordingListener::WaitForUsed(size_t from, size_t bytes, bool closed,
 
 bool RecordingListener::WaitForNew(size_t from, std::chrono::milliseconds timeout) {
   const auto until = std::chrono::steady_clock::now() + timeout;
-  while (count() <= from) {
+  while (true) {
+    {
+      // Not one reset before it carried anything (another probe's early
+      // dial, accepted late).
+      std::lock_guard<std::mutex> lock(mu_);
+      for (size_t i = from; i < connections_.size(); ++i) {
+        const Recorded& c = connections_[i];
+        if (!(c.closed && c.bytes.empty() && !c.ended)) return true;
+      }
+    }
     if (std::chrono::steady_clock::now() >= until) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
-  return true;
 }
 
 awaitable<void> RecordingListener::Serve(asio::ip::tcp::socket socket) {

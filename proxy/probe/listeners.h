@@ -90,7 +90,8 @@ class RecordingListener final : public Listener {
   // client's first bytes, while the dial is under way) arrives (SPEC 12.1),
   // maybe after the probe that follows began.
   size_t WaitForUsed(size_t from, size_t bytes, bool closed, std::chrono::milliseconds timeout);
-  // Until a connection numbered past `from` exists; false on timeout.
+  // Until a connection numbered past `from` exists that was not reset
+  // before carrying anything; false on timeout.
   bool WaitForNew(size_t from, std::chrono::milliseconds timeout);
 
  private:

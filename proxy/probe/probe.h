@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "proxy/address.h"
+#include "reflex/first_flight.h"
 #include "reflex/session_types.h"
 
 namespace reflex::proxy::probe {
@@ -24,6 +25,7 @@ struct ServerProbeOptions {
   HostPort target;           // the server under test
   UserId user{};             // a user it accepts
   Profile profile = Profile::kV2;
+  FirstFlight first_flight;  // the server's v2 shape (SPEC 11.8)
   HostPort fallback_listen;  // where its fallback points
   HostPort echo_listen;      // a target it may reach
   // How long the server holds a silent connection before falling back;
@@ -38,6 +40,7 @@ struct ClientProbeOptions {
   HostPort listen;  // where the client under test sends its tunnels
   UserId user{};
   Profile profile = Profile::kV2;
+  FirstFlight first_flight;  // the client's v2 shape
   HostPort socks;   // the client's SOCKS5 port
   std::string only;
   std::string json_path;
@@ -50,6 +53,7 @@ struct FallbackProbeOptions {
   // are left out).
   std::optional<UserId> user;
   Profile profile = Profile::kV2;
+  FirstFlight first_flight;  // the server's v2 shape, for the genuine hellos
   // Two times agree when they differ by at most tolerance + fraction x the
   // larger.
   std::chrono::milliseconds tolerance{20};

@@ -40,11 +40,12 @@ void Note(const SessionEvent& e, Received* r) {
 }  // namespace
 
 ClientPeer::ClientPeer(const HostPort& server, Profile profile, const UserId& user,
-                       int64_t skew_seconds)
+                       int64_t skew_seconds, const FirstFlight& first_flight)
     : clock_(skew_seconds), socket_(server) {
   ClientConfig config;
   config.profile = profile;
   config.user = user;
+  config.first_flight = first_flight;
   session_.emplace(config, clock_, random_);
   if (session_->Start() == Error::kOk) {
     const auto hello = session_->PendingOutput();
@@ -170,11 +171,14 @@ Received ClientPeer::Read(size_t data_bytes, bool until_close, std::chrono::mill
   }
 }
 
-ServerPeer::ServerPeer(BlockingSocket socket, Profile profile, const UserId& user)
-    : socket_(std::move(socket)) {
+ServerPeer::ServerPeer(BlockingSocket socket, Profile profile, const UserId& user,
+                       const FirstFlight& first_flight)
+    : socket_(std::move(socket)),
+      hello_bytes_(profile == Profile::kV1Compat ? kClientHelloBytesV1 : FirstFlightBytes(first_flight)) {
   ServerConfig config;
   config.profiles = {profile};
   config.users = {user};
+  config.first_flight = first_flight;
   config.replay_capacity = 4096;
   if (ServerContext::Create(config, &context_) == Error::kOk) {
     session_.emplace(*context_, clock_, random_);
@@ -223,13 +227,13 @@ Verdict ServerPeer::Handshake() {
   bool first = true;
   while (!session_->established()) {
     bool ended = false;
-    const Bytes part = socket_.ReadSome(kClientHelloBytes - std::min(kClientHelloBytes, buffer_.size()),
+    const Bytes part = socket_.ReadSome(hello_bytes_ - std::min(hello_bytes_, buffer_.size()),
                                         Left(until), &ended);
     if (ended) return Verdict::Fail("the client closed before its hello was whole");
     if (part.empty()) return Verdict::Fail("no whole client hello within 5 s");
     // A server judges the first flight (SPEC 12.1): a hello in pieces is
     // not one.
-    if (first && part.size() < kClientHelloBytes) {
+    if (first && part.size() < hello_bytes_) {
       return Verdict::Fail("the hello came in pieces (the first read had " + std::to_string(part.size()) +
                            " bytes): a client must write its hello whole");
     }

@@ -49,7 +49,8 @@ struct Received {
 
 class ClientPeer {
  public:
-  ClientPeer(const HostPort& server, Profile profile, const UserId& user, int64_t skew_seconds = 0);
+  ClientPeer(const HostPort& server, Profile profile, const UserId& user, int64_t skew_seconds = 0,
+             const FirstFlight& first_flight = {});
 
   bool connected() const { return socket_.connected(); }
   BlockingSocket& socket() { return socket_; }
@@ -90,7 +91,7 @@ class ClientPeer {
 class ServerPeer {
  public:
   // Accepts hellos of `profile` from `user`, on an accepted connection.
-  ServerPeer(BlockingSocket socket, Profile profile, const UserId& user);
+  ServerPeer(BlockingSocket socket, Profile profile, const UserId& user, const FirstFlight& first_flight = {});
 
   BlockingSocket& socket() { return socket_; }
   // Reads the client hello (kept as hello()) and answers it (a failure
@@ -110,6 +111,7 @@ class ServerPeer {
   SystemClock clock_;
   Csprng random_;
   BlockingSocket socket_;
+  size_t hello_bytes_;  // the client's first flight: v1's 76 or v2's shape
   std::unique_ptr<ServerContext> context_;
   std::optional<ServerSession> session_;
   Bytes hello_;

@@ -9,6 +9,7 @@
 #include "proxy/probe/reflex_peer.h"
 #include "proxy/probe/report.h"
 #include "reflex/hello.h"
+#include "reflex/hello_v2.h"
 #include "reflex/reference_model.h"
 #include "reflex/wire.h"
 
@@ -66,7 +67,13 @@ class ServerProbe {
     (void)RequestHeaderFor({o_.echo_listen.host, echo_.port()}, &r);
     return r;
   }
-  ClientPeer Peer(int64_t skew = 0) const { return ClientPeer(o_.target, o_.profile, o_.user, skew); }
+  ClientPeer Peer(int64_t skew = 0) const {
+    return ClientPeer(o_.target, o_.profile, o_.user, skew, o_.first_flight);
+  }
+  // The first flight's size: v1's hello, or v2's in the server's shape.
+  size_t HelloBytes() const {
+    return o_.profile == Profile::kV1Compat ? kClientHelloBytesV1 : FirstFlightBytes(o_.first_flight);
+  }
   std::chrono::milliseconds SilenceWait() const { return o_.hello_wait + 5000ms; }
 
   // An honest session: the hello in `pieces`, a request (with `first`
@@ -277,7 +284,7 @@ std::vector<Scenario> ServerProbe::Scenarios() {
   // then every byte.
   s.push_back({"hello-1-byte-chunks", [this] { return SplitHelloFallsBack({1}); }});
   s.push_back({"hello-split-at-every-offset", [this] {
-    for (size_t k = 1; k < kClientHelloBytes; ++k) {
+    for (size_t k = 1; k < HelloBytes(); ++k) {
       if (Verdict v = SplitHelloFallsBack({k}); v.failed()) {
         return v.Within("split after " + std::to_string(k) + " bytes");
       }
@@ -319,7 +326,7 @@ std::vector<Scenario> ServerProbe::Scenarios() {
     UserId stranger;
     Csprng().Fill(stranger);
     const size_t from = capture_.count();
-    ClientPeer c(o_.target, o_.profile, stranger);
+    ClientPeer c(o_.target, o_.profile, stranger, 0, o_.first_flight);
     return RefusedOn(from, c.socket(), Append(c.hello(), RandomBytes(40)));
   }});
   s.push_back({"probe-skewed-timestamp", [this] {
@@ -341,9 +348,18 @@ std::vector<Scenario> ServerProbe::Scenarios() {
     const reference::Bytes user(o_.user.begin(), o_.user.end());
     Bytes hello;
     if (o_.profile == Profile::kV2) {
+      Bytes message1;
       if (reference::WriteClientHelloWithPublicV2(user, zero, SystemClock().UnixSeconds(), RandomBytes(16),
-                                             Bytes(4, 0), &hello) != Error::kOk) {
+                                             Bytes(4, 0), &message1) != Error::kOk ||
+          message1.size() != kClientHelloBytesV2) {
         return Verdict::Fail("cannot make the hello");
+      }
+      hello.resize(HelloBytes());
+      const std::span<const uint8_t, kClientHelloBytesV2> m(message1.data(), kClientHelloBytesV2);
+      noise::Psk psk;
+      if (DeriveUserPskV2(o_.user, &psk) != Error::kOk ||
+          EncodeFirstFlight(o_.first_flight, m, TlsFillerOf(psk.span(), m), hello) != Error::kOk) {
+        return Verdict::Fail("cannot shape the hello");
       }
     } else {
       ClientHello h;

@@ -19,6 +19,7 @@ import (
 	"reflexport/frame"
 	"reflexport/header"
 	"reflexport/rerr"
+	"reflexport/shape"
 	"reflexport/socks5"
 	"reflexport/tunnel"
 	"reflexport/v1"
@@ -41,6 +42,9 @@ type Config struct {
 	Profile string // decide.ProfileV2 or decide.ProfileV1
 	Log     *log.Logger
 	Now     func() int64
+	// Shape is v2's first flight (SPEC.md 11.8), the server's; the zero
+	// value is raw. v1-compat hellos are never shaped.
+	Shape shape.Shape
 }
 
 // Client serves SOCKS5 and tunnels each connection.
@@ -159,6 +163,9 @@ func Dial(ctx context.Context, cfg Config, h header.Header) (*Tunnel, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.Now == nil {
+		cfg.Now = func() int64 { return time.Now().Unix() }
+	}
 	d := net.Dialer{Timeout: DialTimeout}
 	conn, err := d.DialContext(ctx, "tcp", cfg.Server)
 	if err != nil {
@@ -252,7 +259,18 @@ func handshakeV2(conn net.Conn, cfg Config) (*frame.Sealer, *frame.Opener, error
 	if err != nil {
 		return nil, nil, err
 	}
-	if _, err := conn.Write(msg1); err != nil {
+	// The first flight: message 1 in the server's shape, in one write (at
+	// most 457 bytes: one TCP segment). The tls shape's 20 filler bytes
+	// are random.
+	filler := make([]byte, shape.FillerSize)
+	if _, err := rand.Read(filler); err != nil {
+		return nil, nil, err
+	}
+	flight, err := cfg.Shape.Encode(msg1, filler)
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := conn.Write(flight); err != nil {
 		return nil, nil, err
 	}
 	var b [v2.ServerHelloSize]byte

@@ -14,11 +14,13 @@ import (
 	"reflexport/frame"
 	"reflexport/replay"
 	"reflexport/rerr"
+	"reflexport/shape"
 	"reflexport/v1"
 	"reflexport/v2"
 )
 
-// HelloSize is the first flight of both profiles.
+// HelloSize is the client hello of both profiles (v1's hello, v2's Noise
+// message 1), and the first flight of v1 and of v2 in the raw shape.
 const HelloSize = 76
 
 // Profile names.
@@ -35,6 +37,9 @@ type Config struct {
 	Filter             *replay.Filter // shared by both profiles; required
 	Now                func() int64   // Unix seconds; time.Now if nil
 	Rand               io.Reader      // crypto/rand if nil
+	// Shape is v2's first flight (SPEC.md 11.8); the zero value is raw.
+	// It must be valid (shape.Shape.Validate). v1 hellos are never shaped.
+	Shape shape.Shape
 }
 
 // Decider decides connections. It is safe for concurrent use.
@@ -65,12 +70,42 @@ func New(cfg Config) *Decider {
 	return d
 }
 
-// Early looks at fewer than 76 bytes and reports whether the connection
-// can be decided already, and the refusal if so: bad_magic for a server
-// accepting only v1-compat once a byte differs from the magic, too_short
-// for a complete HTTP request head or TLS record (section 12.1).
+// Need is the size N of the first flight the server decides on, given the
+// bytes held (section 12.1): 76 while v1-compat is accepted and they could
+// still begin with the v1 magic (or when only v1-compat is accepted),
+// otherwise the size of v2's first flight in the server's shape.
+func (d *Decider) Need(held []byte) int {
+	if !d.cfg.AcceptV2 || d.cfg.AcceptV1 && couldBeMagic(held) {
+		return HelloSize
+	}
+	return d.cfg.Shape.Size()
+}
+
+// MaxFlight is the most Need can return: what the server reads at most
+// before it decides.
+func (d *Decider) MaxFlight() int {
+	n := HelloSize
+	if d.cfg.AcceptV2 && d.cfg.Shape.Size() > n {
+		n = d.cfg.Shape.Size()
+	}
+	return n
+}
+
+// couldBeMagic reports whether b's first (up to) 4 bytes are the v1 magic's.
+func couldBeMagic(b []byte) bool {
+	n := len(b)
+	if n > 4 {
+		n = 4
+	}
+	return bytes.Equal(b[:n], v1.Magic[:n])
+}
+
+// Early looks at fewer than N bytes (Need) and reports whether the
+// connection can be decided already, and the refusal if so: bad_magic for
+// a server accepting only v1-compat once a byte differs from the magic,
+// too_short for a complete HTTP request head or TLS record (section 12.1).
 func (d *Decider) Early(buf []byte) (bool, error) {
-	if len(buf) >= HelloSize {
+	if len(buf) >= d.Need(buf) {
 		return false, nil
 	}
 	if d.cfg.AcceptV1 && !d.cfg.AcceptV2 {
@@ -89,7 +124,7 @@ func (d *Decider) Early(buf []byte) (bool, error) {
 }
 
 // ShortFirstFlight is the refusal of a connection whose first read
-// returned fewer than 76 bytes (and at least one): what Early decides on
+// returned fewer than N bytes (Need; and at least one): what Early decides on
 // those bytes if it decides (bad_magic on a v1-only server, too_short for
 // an HTTP head or TLS record), else too_short. A genuine client sends its
 // hello in one write, so the server judges the first flight and does not
@@ -127,21 +162,27 @@ type Accepted struct {
 // UserString formats a user id as a UUID for logs.
 func (a *Accepted) UserString() string { return FormatUUID(a.User) }
 
-// Decide decides on exactly the first 76 bytes (section 12.1). A refusal
-// is one of the codes of section 12.1; the caller hands the connection to
-// the fallback with every byte received.
-func (d *Decider) Decide(hello []byte) (*Accepted, error) {
-	if len(hello) < HelloSize {
+// Decide decides on exactly the first N bytes (Need; section 12.1). A
+// refusal is one of the codes of section 12.1; the caller hands the
+// connection to the fallback with every byte received.
+func (d *Decider) Decide(flight []byte) (*Accepted, error) {
+	n := d.Need(flight)
+	if len(flight) < n {
 		return nil, rerr.TooShort
 	}
-	if len(hello) > HelloSize {
+	if len(flight) > n {
 		return nil, rerr.TrailingBytes
 	}
-	if d.cfg.AcceptV1 && bytes.Equal(hello[:4], v1.Magic[:]) {
-		return d.decideV1(hello)
+	if d.cfg.AcceptV1 && bytes.Equal(flight[:4], v1.Magic[:]) {
+		return d.decideV1(flight)
 	}
 	if d.cfg.AcceptV2 {
-		return d.decideV2(hello)
+		// The shape first (bad_shape), then the message 1 it carries.
+		msg1, _, err := d.cfg.Shape.Decode(flight)
+		if err != nil {
+			return nil, err
+		}
+		return d.decideV2(msg1)
 	}
 	return nil, rerr.BadMagic
 }

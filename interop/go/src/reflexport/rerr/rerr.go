@@ -18,6 +18,7 @@ const (
 	BadDomainLength      Code = 9
 	FrameAfterClose      Code = 10
 	BadReserved          Code = 11
+	BadShape             Code = 12
 	AuthFailed           Code = 32
 	LowOrderPoint        Code = 33
 	UnknownUser          Code = 34
@@ -44,6 +45,7 @@ var names = map[Code]string{
 	BadDomainLength:      "bad_domain_length",
 	FrameAfterClose:      "frame_after_close",
 	BadReserved:          "bad_reserved",
+	BadShape:             "bad_shape",
 	AuthFailed:           "auth_failed",
 	LowOrderPoint:        "low_order_point",
 	UnknownUser:          "unknown_user",

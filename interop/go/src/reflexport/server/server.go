@@ -107,11 +107,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 
 func (s *Server) handle(ctx context.Context, c net.Conn) {
 	accepted := time.Now()
-	// Read only up to the 76 bytes of a hello, never more, and judge the
-	// first flight (section 12.1): a genuine client sends its hello in one
-	// write, so a first read of fewer than 76 bytes goes to the fallback at
-	// once. The hello wait applies only while nothing at all has come.
-	buf := make([]byte, decide.HelloSize)
+	// Read at most the largest first flight the server decides on (76
+	// bytes, or v2's in the server's shape: section 11.8) and judge the
+	// first flight (section 12.1): a genuine client sends it in one write,
+	// so a first read of fewer than N bytes goes to the fallback at once.
+	// The hello wait applies only while nothing at all has come.
+	buf := make([]byte, s.cfg.Decider.MaxFlight())
 	// When the client's bytes are already there at the accept, they are
 	// judged at once and the fallback is dialed only if a refusal needs it.
 	// "Already there" is this port's choice: what a non-blocking read finds
@@ -178,9 +179,15 @@ func (s *Server) judge(ctx context.Context, c net.Conn, got []byte, readErr erro
 	d := s.cfg.Decider
 	var reason error
 	var acc *decide.Accepted
-	switch {
-	case len(got) == decide.HelloSize:
-		acc, reason = d.Decide(got)
+	var extra []byte
+	switch n := d.Need(got); {
+	case len(got) >= n:
+		// N bytes held: decided as a first flight. What the read gave
+		// beyond them (a v1 hello read with a shaped flight's buffer and
+		// more after it) follows them: to the session if accepted, to the
+		// fallback with the rest if not.
+		acc, reason = d.Decide(got[:n])
+		extra = got[n:]
 	case len(got) > 0:
 		reason = d.ShortFirstFlight(got)
 	case isTimeout(readErr):
@@ -211,7 +218,7 @@ func (s *Server) judge(ctx context.Context, c net.Conn, got []byte, readErr erro
 			c.Close()
 			return
 		}
-		s.session(ctx, c, acc)
+		s.session(ctx, c, acc, extra)
 		return
 	}
 	// Refused: every byte received so far goes to the fallback connection
@@ -243,10 +250,10 @@ func readFirst(c net.Conn, buf []byte) (n int, err error) {
 	return
 }
 
-func (s *Server) session(ctx context.Context, c net.Conn, acc *decide.Accepted) {
+func (s *Server) session(ctx context.Context, c net.Conn, acc *decide.Accepted, extra []byte) {
 	peer := c.RemoteAddr().String()
 	prefix := fmt.Sprintf("conn %s: %s user %s", peer, acc.Profile, acc.UserString())
-	sess := tunnel.New(c, acc.Sealer, acc.Opener)
+	sess := tunnel.NewWithPrefix(c, acc.Sealer, acc.Opener, extra)
 	// The request: the client's first DATA frame.
 	t, p, err := sess.Recv()
 	if err != nil {

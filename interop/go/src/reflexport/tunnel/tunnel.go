@@ -4,6 +4,7 @@
 package tunnel
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"net"
@@ -34,7 +35,18 @@ type Session struct {
 
 // New wraps conn, whose hello exchange is done, with the session's codecs.
 func New(conn net.Conn, s *frame.Sealer, o *frame.Opener) *Session {
-	return &Session{conn: conn, sealer: s, reader: frame.NewReader(conn, o)}
+	return NewWithPrefix(conn, s, o, nil)
+}
+
+// NewWithPrefix is New for a connection of which prefix was already read
+// past the hello (bytes that came with it in the same read): the frames
+// are read from prefix first, then from conn.
+func NewWithPrefix(conn net.Conn, s *frame.Sealer, o *frame.Opener, prefix []byte) *Session {
+	var r io.Reader = conn
+	if len(prefix) > 0 {
+		r = io.MultiReader(bytes.NewReader(append([]byte(nil), prefix...)), conn)
+	}
+	return &Session{conn: conn, sealer: s, reader: frame.NewReader(r, o)}
 }
 
 // Conn returns the underlying connection.

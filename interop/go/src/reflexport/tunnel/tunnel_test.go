@@ -69,3 +69,30 @@ func TestAbruptEnd(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// Frames read with the hello (bytes past it in the same read) come first.
+func TestPrefixIsReadFirst(t *testing.T) {
+	a, b := net.Pipe()
+	key := [32]byte{7}
+	s1, _ := v1.Frames(key)
+	_, o2 := v1.Frames(key)
+	w1, _ := s1.Seal(nil, frame.Data, []byte("one"))
+	w2, _ := s1.Seal(nil, frame.Data, []byte("two"))
+	w3, _ := s1.Seal(nil, frame.Close, nil)
+	// The prefix ends inside the second frame.
+	prefix := append(append([]byte{}, w1...), w2[:5]...)
+	y := NewWithPrefix(b, nil, o2, prefix)
+	go func() {
+		a.Write(w2[5:])
+		a.Write(w3)
+		a.Close()
+	}()
+	for _, want := range []string{"one", "two"} {
+		if typ, p, err := y.Recv(); err != nil || typ != frame.Data || string(p) != want {
+			t.Fatalf("%v %q %v, want %q", typ, p, err, want)
+		}
+	}
+	if typ, _, err := y.Recv(); err != nil || typ != frame.Close {
+		t.Fatalf("%v %v", typ, err)
+	}
+}

@@ -21,6 +21,7 @@ import (
 	"reflexport/decide"
 	"reflexport/replay"
 	"reflexport/server"
+	"reflexport/shape"
 	"reflexport/vectors"
 )
 
@@ -126,6 +127,45 @@ func checkHostPort(name, flagName, v string, listen bool) error {
 	return nil
 }
 
+// shapeFlags are --first-flight, --first-flight-host and
+// --first-flight-path, the same on server and client (SPEC.md 11.8).
+type shapeFlags struct{ kind, host, path *string }
+
+func addShapeFlags(fs *flag.FlagSet) shapeFlags {
+	return shapeFlags{
+		kind: fs.String("first-flight", "raw", "v2's first flight: raw (76 random-looking bytes), http (a GET request head) "+
+			"or tls (a ClientHello); the same on client and server (SPEC.md 11.8)"),
+		host: fs.String("first-flight-host", "", "http and tls: the Host header or server_name it names"),
+		path: fs.String("first-flight-path", "/", "http: what the request's path starts with"),
+	}
+}
+
+// shape returns the configured shape: http and tls need a host (1 to 253
+// of A-Z a-z 0-9 - .), http a path ('/' then up to 63 of A-Z a-z 0-9 -
+// . _ ~ /). A parameter the shape does not use is ignored, as v1-compat
+// ignores the shape (its hellos are never shaped).
+func (f shapeFlags) shape(name string) (shape.Shape, error) {
+	k, ok := shape.ParseKind(*f.kind)
+	if !ok {
+		return shape.Shape{}, usageError{fmt.Sprintf("%s: unknown --first-flight %q (raw, http or tls)", name, *f.kind)}
+	}
+	sh := shape.Shape{Kind: k}
+	if k == shape.Raw {
+		return sh, nil
+	}
+	if *f.host == "" {
+		return sh, usageError{fmt.Sprintf("%s: --first-flight %s needs --first-flight-host", name, k)}
+	}
+	sh.Host = *f.host
+	if k == shape.HTTP {
+		sh.Path = *f.path
+	}
+	if err := sh.Validate(); err != nil {
+		return sh, usageError{fmt.Sprintf("%s: %v", name, err)}
+	}
+	return sh, nil
+}
+
 func signalContext() (context.Context, context.CancelFunc) {
 	return signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 }
@@ -150,7 +190,12 @@ func serveServer(ctx context.Context, args []string, stderr io.Writer, ready fun
 	capacity := fs.Int("replay-capacity", replay.DefaultCapacity, "replay filter entries")
 	stateDir := fs.String("state-dir", "", "directory of the replay journal: the replay filter outlives the process "+
 		"(without it, a hello recorded before a restart can be accepted after it: that risk is taken)")
+	sf := addShapeFlags(fs)
 	if err := parse(fs, args, stderr); err != nil {
+		return err
+	}
+	sh, err := sf.shape("server")
+	if err != nil {
 		return err
 	}
 	if err := checkHostPort("server", "listen", *listen, true); err != nil {
@@ -163,7 +208,7 @@ func serveServer(ctx context.Context, args []string, stderr io.Writer, ready fun
 	if err != nil {
 		return err
 	}
-	cfg := decide.Config{Users: ids, Window: *window}
+	cfg := decide.Config{Users: ids, Window: *window, Shape: sh}
 	if len(profiles) == 0 {
 		profiles = multi{decide.ProfileV2}
 	}
@@ -201,6 +246,9 @@ func serveServer(ctx context.Context, args []string, stderr io.Writer, ready fun
 		return err
 	}
 	fmt.Fprintf(stderr, "server listening on %s\n", ln.Addr())
+	if cfg.AcceptV2 {
+		logger.Printf("server: v2 first flight %s (%d bytes)", sh.Kind, sh.Size())
+	}
 	if ready != nil {
 		ready(ln.Addr())
 	}
@@ -219,7 +267,12 @@ func runClient(args []string, stderr io.Writer) error {
 	profile := fs.String("profile", decide.ProfileV2, "v2 or v1-compat")
 	var users multi
 	fs.Var(&users, "user", "the user UUID")
+	sf := addShapeFlags(fs)
 	if err := parse(fs, args, stderr); err != nil {
+		return err
+	}
+	sh, err := sf.shape("client")
+	if err != nil {
 		return err
 	}
 	if err := checkHostPort("client", "server", *srvAddr, false); err != nil {
@@ -239,7 +292,7 @@ func runClient(args []string, stderr io.Writer) error {
 		return usageError{fmt.Sprintf("client: unknown --profile %q (v2 or v1-compat)", *profile)}
 	}
 	logger := log.New(stderr, "", log.LstdFlags)
-	cl := client.New(client.Config{Server: *srvAddr, User: ids[0], Profile: *profile, Log: logger})
+	cl := client.New(client.Config{Server: *srvAddr, User: ids[0], Profile: *profile, Log: logger, Shape: sh})
 	ln, err := net.Listen("tcp", *socks)
 	if err != nil {
 		return err

@@ -1,0 +1,69 @@
+package vectors
+
+import (
+	"fmt"
+
+	"reflexport/shape"
+)
+
+// firstFlightFields are the fields of kind first_flight (FORMAT.md,
+// SPEC.md 11.8).
+func firstFlightFields() fields {
+	return fields{
+		"shape":    intF(0, 2, always),
+		"host":     hexF(-1, always),
+		"path":     hexF(-1, always),
+		"encoded":  hexF(-1, always),
+		"message1": hexF(shape.Message1Size, inValid),
+		"filler":   hexF(shape.FillerSize, optional), // required in valid tls tests (below)
+	}
+}
+
+// checkFirstFlight: valid, shaping message1 (with filler for tls) yields
+// encoded and reading encoded in that shape yields message1 (and the
+// filler); invalid, reading encoded in that shape fails.
+func checkFirstFlight(t *test) string {
+	kind := shape.Kind(t.ints["shape"])
+	host, path := string(t.hex["host"]), string(t.hex["path"])
+	sh := shape.Shape{Kind: kind, Host: host, Path: path}
+	// The parameters a shape does not use are given as FORMAT.md says:
+	// the host empty for raw, the path "/" for raw and tls.
+	switch {
+	case kind == shape.Raw && host != "":
+		return fmt.Sprintf("field \"host\": given for shape raw (%q)", host)
+	case kind != shape.HTTP && path != "/":
+		return fmt.Sprintf("field \"path\": %q for shape %s, which uses none (\"/\")", path, kind)
+	}
+	if err := sh.Validate(); err != nil {
+		return "the test's shape: " + err.Error()
+	}
+	if t.has("filler") && kind != shape.TLS {
+		return fmt.Sprintf("field \"filler\": given for shape %s", kind)
+	}
+	enc := t.hex["encoded"]
+	msg1, filler, err := sh.Decode(enc)
+	if !t.valid {
+		if m := expectErr("read "+kind.String(), t.errName, err); m != "" {
+			return m
+		}
+		if msg1 != nil {
+			return "read " + kind.String() + ": yielded message 1 on error"
+		}
+		return ""
+	}
+	if kind == shape.TLS && !t.has("filler") {
+		return "required field \"filler\" missing (shape tls)"
+	}
+	want := t.hex["message1"]
+	shaped, serr := sh.Encode(want, t.hex["filler"])
+	m := first(
+		expectOK("shape "+kind.String(), serr),
+		diff("shape "+kind.String(), "encoded", enc, shaped),
+		expectOK("read "+kind.String(), err),
+		diff("read "+kind.String(), "message1", want, msg1),
+	)
+	if m == "" && kind == shape.TLS {
+		m = diff("read tls", "filler", t.hex["filler"], filler)
+	}
+	return m
+}
