@@ -2,6 +2,7 @@
 
 FUZZ_TARGETS = [
     "client_hello_decode",
+    "first_flight_decode",
     "server_hello_decode",
     "request_header_decode",
     "frame_open",

@@ -25,23 +25,24 @@ struct GoProcess {
   uint16_t port = 0;
 };
 
-GoProcess GoServer(uint16_t fallback, const std::string& tag) {
+GoProcess GoServer(uint16_t fallback, const std::string& tag, const std::vector<std::string>& extra = {}) {
   GoProcess g;
-  g.child = std::make_unique<ChildProcess>(
-      std::vector<std::string>{Runfile("interop/reflex-go"), "server", "--listen", "127.0.0.1:0", "--user",
-                               kUser1, "--user", kUser2, "--fallback", Loopback(fallback), "--profile", "v2",
-                               "--profile", "v1-compat", "--hello-wait", "1500ms"},
-      TestDir(), tag);
+  std::vector<std::string> argv = {Runfile("interop/reflex-go"), "server", "--listen", "127.0.0.1:0", "--user",
+                                   kUser1, "--user", kUser2, "--fallback", Loopback(fallback), "--profile", "v2",
+                                   "--profile", "v1-compat", "--hello-wait", "1500ms"};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  g.child = std::make_unique<ChildProcess>(argv, TestDir(), tag);
   g.port = g.child->WaitForListening("server", 20s);
   return g;
 }
 
-GoProcess GoClient(uint16_t server, const std::string& profile, const std::string& tag) {
+GoProcess GoClient(uint16_t server, const std::string& profile, const std::string& tag,
+                   const std::vector<std::string>& extra = {}) {
   GoProcess g;
-  g.child = std::make_unique<ChildProcess>(
-      std::vector<std::string>{Runfile("interop/reflex-go"), "client", "--server", Loopback(server), "--user",
-                               kUser1, "--socks", "127.0.0.1:0", "--profile", profile},
-      TestDir(), tag);
+  std::vector<std::string> argv = {Runfile("interop/reflex-go"), "client", "--server", Loopback(server), "--user",
+                                   kUser1, "--socks", "127.0.0.1:0", "--profile", profile};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  g.child = std::make_unique<ChildProcess>(argv, TestDir(), tag);
   g.port = g.child->WaitForListening("socks", 20s);
   return g;
 }
@@ -79,6 +80,30 @@ TEST(Interop, OurClientThroughTheGoServerCarriesDataBothWaysInBothProfiles) {
     ASSERT_TRUE(client->ok()) << client->child().ReadStderr();
     const LoadResult r = RunEchoLoad(client->port(), echo.port(), kTunnels, kBytes, 120s);
     EXPECT_EQ(r.intact, kTunnels) << r.first_error << "\n" << go.child->ReadStderr();
+  }
+}
+
+// SPEC 11.8: each shaped first flight, both ways.
+TEST(Interop, EachShapedFirstFlightCarriesDataBothWaysBetweenGoAndOurs) {
+  RecordingListener echo({"127.0.0.1", 0}, RecordingListener::Mode::kEcho, "", 0);
+  const std::vector<std::vector<std::string>> shapes = {
+      {"--first-flight", "http", "--first-flight-host", "cdn.example.com", "--first-flight-path", "/assets/"},
+      {"--first-flight", "tls", "--first-flight-host", "cdn.example.com"}};
+  for (const std::vector<std::string>& shape : shapes) {
+    SCOPED_TRACE(shape[1]);
+    auto server = ReflexProcess::Server("cpp-server-" + shape[1], UnusedPort(), shape);
+    ASSERT_TRUE(server->ok()) << server->child().ReadStderr();
+    GoProcess go_client = GoClient(server->port(), "v2", "go-client-" + shape[1], shape);
+    ASSERT_NE(go_client.port, 0) << go_client.child->ReadStderr();
+    LoadResult r = RunEchoLoad(go_client.port, echo.port(), kTunnels, kBytes, 120s);
+    EXPECT_EQ(r.intact, kTunnels) << "Go client, our server: " << r.first_error;
+
+    GoProcess go_server = GoServer(UnusedPort(), "go-server-" + shape[1], shape);
+    ASSERT_NE(go_server.port, 0) << go_server.child->ReadStderr();
+    auto client = ReflexProcess::Client("cpp-client-" + shape[1], go_server.port, shape);
+    ASSERT_TRUE(client->ok()) << client->child().ReadStderr();
+    r = RunEchoLoad(client->port(), echo.port(), kTunnels, kBytes, 120s);
+    EXPECT_EQ(r.intact, kTunnels) << "our client, Go server: " << r.first_error;
   }
 }
 

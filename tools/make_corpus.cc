@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "base/hex.h"
+#include "reflex/reference_model.h"
 #include "tools/vector_generator.h"
 
 namespace {
@@ -104,6 +105,20 @@ int main(int argc, char** argv) {
           corpus.Add("stream_decode", Cat({{0}, CounterChoice(first), OneChunk(chunk), wire}));
         }
       }
+    }
+  }
+  // First flights in each shape, from the v2 vectors' own hosts re-shaped
+  // for the target's fixed host and path: [shape][flight].
+  const auto v2 = reflex::tools::GenerateVectors(reflex::Profile::kV2);
+  for (const auto& group : v2["groups"]) {
+    if (group["kind"] != "first_flight") continue;
+    for (const auto& t : group["tests"]) {
+      if (t["result"] != "valid") continue;
+      const int shape = t["shape"].get<int>();
+      const Bytes message1 = Hex(t["message1"]);
+      const Bytes filler = t.contains("filler") ? Hex(t["filler"]) : Bytes();
+      const Bytes flight = reflex::reference::ShapeFirstFlight(shape, "fuzz.example", "/f/", message1, filler);
+      if (!flight.empty()) corpus.Add("first_flight_decode", Cat({{static_cast<uint8_t>(shape)}, flight}));
     }
   }
   // Plaintexts the frame_open target seals itself: every type, empty,

@@ -260,11 +260,12 @@ func handshakeV2(conn net.Conn, cfg Config) (*frame.Sealer, *frame.Opener, error
 		return nil, nil, err
 	}
 	// The first flight: message 1 in the server's shape, in one write (at
-	// most 457 bytes: one TCP segment). The tls shape's 20 filler bytes
-	// are random.
-	filler := make([]byte, shape.FillerSize)
-	if _, err := rand.Read(filler); err != nil {
-		return nil, nil, err
+	// most 457 bytes: one TCP segment). The tls shape's filler is the first
+	// 20 bytes of HMAC-SHA256 keyed with the user's PSK over message 1.
+	var filler []byte
+	if cfg.Shape.Kind == shape.TLS {
+		psk := hs.PSK()
+		filler = shape.Filler(psk[:], msg1)
 	}
 	flight, err := cfg.Shape.Encode(msg1, filler)
 	if err != nil {

@@ -177,12 +177,13 @@ func (d *Decider) Decide(flight []byte) (*Accepted, error) {
 		return d.decideV1(flight)
 	}
 	if d.cfg.AcceptV2 {
-		// The shape first (bad_shape), then the message 1 it carries.
-		msg1, _, err := d.cfg.Shape.Decode(flight)
+		// The shape first (bad_shape), then the message 1 it carries;
+		// the tls filler once the trial has found the user.
+		msg1, filler, err := d.cfg.Shape.Decode(flight)
 		if err != nil {
 			return nil, err
 		}
-		return d.decideV2(msg1)
+		return d.decideV2(msg1, filler)
 	}
 	return nil, rerr.BadMagic
 }
@@ -220,13 +221,21 @@ func (d *Decider) decideV1(b []byte) (*Accepted, error) {
 	return &Accepted{Profile: ProfileV1, User: h.UserID, Reply: reply, Sealer: s, Opener: o}, nil
 }
 
-func (d *Decider) decideV2(b []byte) (*Accepted, error) {
+// decideV2 decides on message 1 b, carried in the server's shape with the
+// tls filler (nil in other shapes). The order of section 12.1, item 2:
+// auth_failed (the trial), bad_reserved, bad_shape for a tls filler the
+// user did not make (checked in constant time), the timestamp window, a
+// replay, a low-order key.
+func (d *Decider) decideV2(b, filler []byte) (*Accepted, error) {
 	a, err := d.v2.ReadHello(b)
 	if err != nil {
 		return nil, err
 	}
 	if !a.Payload.ReservedOK() {
 		return nil, rerr.BadReserved
+	}
+	if d.cfg.Shape.Kind == shape.TLS && !shape.FillerOK(a.PSK[:], b, filler) {
+		return nil, rerr.BadShape
 	}
 	now := d.cfg.Now()
 	if !replay.InWindow(now, a.Payload.Timestamp, d.cfg.Window) {

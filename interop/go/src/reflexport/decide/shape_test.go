@@ -17,10 +17,11 @@ func shapedDecider(acceptV1, acceptV2 bool, now int64, s shape.Shape) *Decider {
 		Filter: replay.New(100, 120), Now: func() int64 { return now }, Shape: s})
 }
 
-func shaped(t *testing.T, s shape.Shape, msg1 []byte) []byte {
-	f := make([]byte, shape.FillerSize)
-	rand.Read(f)
-	b, err := s.Encode(msg1, f)
+// shaped is msg1, written by a client of user u, in shape s: for tls with
+// the filler made with u's PSK (SPEC.md 11.8).
+func shaped(t *testing.T, s shape.Shape, u [16]byte, msg1 []byte) []byte {
+	psk := v2.PSK(u)
+	b, err := s.Encode(msg1, shape.Filler(psk[:], msg1))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +73,7 @@ func TestShapedDecisions(t *testing.T) {
 	for _, s := range []shape.Shape{httpShape, tlsShape} {
 		for _, both := range []bool{false, true} {
 			d := shapedDecider(both, true, 1000, s)
-			good := shaped(t, s, v2Hello(t, alice, v2.Payload{Timestamp: 1000}))
+			good := shaped(t, s, alice, v2Hello(t, alice, v2.Payload{Timestamp: 1000}))
 			a, err := d.Decide(good)
 			if err != nil || a.Profile != ProfileV2 || len(a.Reply) != v2.ServerHelloSize {
 				t.Fatalf("%v: genuine: %v", s.Kind, err)
@@ -80,20 +81,23 @@ func TestShapedDecisions(t *testing.T) {
 			if _, err := d.Decide(good); err != rerr.ReplayedHello {
 				t.Fatalf("%v: replay: %v", s.Kind, err)
 			}
-			bad := shaped(t, s, v2Hello(t, alice, v2.Payload{Timestamp: 1000}))
+			bad := shaped(t, s, alice, v2Hello(t, alice, v2.Payload{Timestamp: 1000}))
 			bad[len(bad)-45] ^= 0x01 // a template byte (http: in "HTTP/1.1"; tls: supported_versions)
 			if _, err := d.Decide(bad); err != rerr.BadShape {
 				t.Fatalf("%v: damaged template: %v", s.Kind, err)
 			}
 			for _, c := range []struct {
+				u    [16]byte
 				msg1 []byte
 				want error
 			}{
-				{v2Hello(t, [16]byte{1}, v2.Payload{Timestamp: 1000}), rerr.AuthFailed},
-				{v2Hello(t, alice, v2.Payload{Timestamp: 1000, Reserved: [4]byte{1}}), rerr.BadReserved},
-				{v2Hello(t, alice, v2.Payload{Timestamp: 0}), rerr.TimestampOutOfWindow},
+				// A client of a user the server does not know (its
+				// filler made with that user's PSK): the trial fails.
+				{[16]byte{1}, v2Hello(t, [16]byte{1}, v2.Payload{Timestamp: 1000}), rerr.AuthFailed},
+				{alice, v2Hello(t, alice, v2.Payload{Timestamp: 1000, Reserved: [4]byte{1}}), rerr.BadReserved},
+				{alice, v2Hello(t, alice, v2.Payload{Timestamp: 0}), rerr.TimestampOutOfWindow},
 			} {
-				if _, err := d.Decide(shaped(t, s, c.msg1)); err != c.want {
+				if _, err := d.Decide(shaped(t, s, c.u, c.msg1)); err != c.want {
 					t.Fatalf("%v: got %v, want %v", s.Kind, err, c.want)
 				}
 			}
@@ -110,7 +114,7 @@ func TestShapedDecisions(t *testing.T) {
 		server, client shape.Shape
 	}{{httpShape, tlsShape}, {tlsShape, httpShape}} {
 		d := shapedDecider(false, true, 1000, c.server)
-		flight := shaped(t, c.client, m)
+		flight := shaped(t, c.client, alice, m)
 		n := d.Need(flight)
 		if len(flight) >= n {
 			if _, err := d.Decide(flight[:n]); err != rerr.BadShape {
@@ -143,4 +147,82 @@ func TestV1IsNeverShaped(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = v1.Magic
+}
+
+// The tls filler (SPEC.md 11.8, 12.1 item 2): checked after the trial has
+// found the user, bad_shape when that user did not make it, after
+// bad_reserved and before the timestamp window and the replay filter (a
+// flight refused for its filler takes no place in the filter). The trial
+// failing comes first: another user's genuine flight is auth_failed.
+func TestTLSFiller(t *testing.T) {
+	bob := [16]byte{0xbb}
+	for _, both := range []bool{false, true} {
+		d := New(Config{AcceptV1: both, AcceptV2: true, Users: [][16]byte{alice, bob},
+			Filter: replay.New(100, 120), Now: func() int64 { return 1000 }, Shape: tlsShape})
+		withFiller := func(msg1, f []byte) []byte {
+			b, err := tlsShape.Encode(msg1, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return b
+		}
+		m := v2Hello(t, alice, v2.Payload{Timestamp: 1000})
+		good := shaped(t, tlsShape, alice, m)
+		pa, pb := v2.PSK(alice), v2.PSK(bob)
+		random := make([]byte, shape.FillerSize)
+		rand.Read(random)
+		for _, c := range []struct {
+			name   string
+			flight []byte
+			want   error
+		}{
+			{"random filler", withFiller(m, random), rerr.BadShape},
+			{"zero filler", withFiller(m, make([]byte, shape.FillerSize)), rerr.BadShape},
+			{"another user's filler", withFiller(m, shape.Filler(pb[:], m)), rerr.BadShape},
+			{"filler of another message 1", withFiller(m, shape.Filler(pa[:], v2Hello(t, alice, v2.Payload{Timestamp: 1000}))), rerr.BadShape},
+			{"bad filler, bad reserved", shaped(t, tlsShape, bob, v2Hello(t, alice, v2.Payload{Timestamp: 1000, Reserved: [4]byte{0, 0, 0, 1}})), rerr.BadReserved},
+			{"bad filler, stale timestamp", shaped(t, tlsShape, bob, v2Hello(t, alice, v2.Payload{Timestamp: 0})), rerr.BadShape},
+			{"unknown user", shaped(t, tlsShape, [16]byte{1}, v2Hello(t, [16]byte{1}, v2.Payload{Timestamp: 1000})), rerr.AuthFailed},
+		} {
+			if _, err := d.Decide(c.flight); err != c.want {
+				t.Fatalf("v1 too %v: %s: %v, want %v", both, c.name, err, c.want)
+			}
+		}
+		// One byte of the filler changed (flight offsets 56, 60, 75:
+		// its first, one inside, its last), one bit or all of them.
+		for _, off := range []int{56, 60, 75} {
+			for _, x := range []byte{0x01, 0x80, 0xff} {
+				b := append([]byte(nil), good...)
+				b[off] ^= x
+				if _, err := d.Decide(b); err != rerr.BadShape {
+					t.Fatalf("v1 too %v: filler byte %d ^ %02x: %v", both, off, x, err)
+				}
+			}
+		}
+		// None of them took a place in the replay filter: the genuine
+		// flight is accepted (as alice), then is a replay.
+		a, err := d.Decide(good)
+		if err != nil || a.User != alice {
+			t.Fatalf("v1 too %v: genuine after refusals: %v", both, err)
+		}
+		if _, err := d.Decide(good); err != rerr.ReplayedHello {
+			t.Fatalf("v1 too %v: replay: %v", both, err)
+		}
+		// bob's flight passes with bob's filler.
+		mb := v2Hello(t, bob, v2.Payload{Timestamp: 1000})
+		if a, err := d.Decide(shaped(t, tlsShape, bob, mb)); err != nil || a.User != bob {
+			t.Fatalf("v1 too %v: bob: %v", both, err)
+		}
+	}
+	// The raw and http shapes carry no filler.
+	for _, s := range []shape.Shape{{}, httpShape} {
+		d := shapedDecider(false, true, 1000, s)
+		b, err := s.Encode(v2Hello(t, alice, v2.Payload{Timestamp: 1000}), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := d.Decide(b); err != nil {
+			t.Fatalf("%v: %v", s.Kind, err)
+		}
+	}
 }

@@ -17,6 +17,7 @@ import (
 	"reflexport/server"
 	"reflexport/shape"
 	"reflexport/socks5"
+	"reflexport/v2"
 )
 
 // captureProxy relays one TCP hop and records the first chunk each
@@ -125,8 +126,14 @@ func TestEndToEndShapes(t *testing.T) {
 				if len(f) != s.Size() {
 					t.Fatalf("first flight of %d bytes, want %d", len(f), s.Size())
 				}
-				if _, _, err := s.Decode(f); err != nil {
+				m, filler, err := s.Decode(f)
+				if err != nil {
 					t.Fatalf("first flight does not decode: %v", err)
+				}
+				// The tls filler is the user's HMAC of message 1
+				// (SPEC.md 11.8), not random bytes.
+				if psk := v2.PSK(user); s.Kind == shape.TLS && !bytes.Equal(filler, shape.Filler(psk[:], m)) {
+					t.Fatalf("tls filler %x is not the user's", filler)
 				}
 			}
 			select {

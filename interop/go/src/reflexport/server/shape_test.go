@@ -8,6 +8,7 @@ import (
 	"io"
 	"log"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -39,16 +40,19 @@ func startShaped(t *testing.T, acceptV1 bool, s shape.Shape) rig {
 }
 
 // genuineFlight is a genuine client's first flight in shape s.
-func genuineFlight(t *testing.T, s shape.Shape) []byte {
+func genuineFlight(t *testing.T, s shape.Shape) []byte { return flightOf(t, s, user) }
+
+// flightOf is the first flight in shape s of a client of user u (the tls
+// filler made with u's PSK, SPEC.md 11.8).
+func flightOf(t *testing.T, s shape.Shape, u [16]byte) []byte {
 	e, _ := v2.ClientEphemeral(nil)
-	cl, _ := v2.NewClient(user, e)
+	cl, _ := v2.NewClient(u, e)
 	msg1, err := cl.WriteHello(v2.Payload{Timestamp: time.Now().Unix()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := make([]byte, shape.FillerSize)
-	rand.Read(f)
-	b, err := s.Encode(msg1, f)
+	psk := cl.PSK()
+	b, err := s.Encode(msg1, shape.Filler(psk[:], msg1))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,4 +171,39 @@ func TestV1HelloWithMoreOnShapedServer(t *testing.T) {
 	r := startShaped(t, true, httpShape)
 	h := v1.ClientHello{UserID: [16]byte{1}, Timestamp: time.Now().Unix()}.Encode() // an unknown user
 	refusedToFallback(t, r, append(h, make([]byte, 100)...), "unknown_user")
+}
+
+// The tls filler (SPEC.md 11.8, 12.1): a genuine flight with a byte of its
+// filler changed (flight offsets 56, 60, 75) is bad_shape, and every byte
+// reaches the fallback; a flight whose filler was drawn at random (as
+// before the filler was the user's HMAC) too. A genuine flight of a client
+// of another user (unknown here) is auth_failed, not bad_shape: the trial
+// comes first. The genuine flight of each is then accepted.
+func TestTLSFillerRefusals(t *testing.T) {
+	for _, v1too := range []bool{false, true} {
+		t.Run(fmt.Sprintf("v1-compat too %v", v1too), func(t *testing.T) {
+			r := startShaped(t, v1too, tlsShape)
+			for _, off := range []int{56, 60, 75} {
+				b := genuineFlight(t, tlsShape)
+				b[off] ^= 0x01
+				refusedToFallback(t, r, b, "bad_shape")
+			}
+			b := genuineFlight(t, tlsShape)
+			rand.Read(b[56:76])
+			refusedToFallback(t, r, b, "bad_shape")
+			other := [16]byte{0x01, 0x02, 0x03}
+			refusedToFallback(t, r, flightOf(t, tlsShape, other), "auth_failed")
+			// Each connection logs its refusal when it has ended: wait
+			// for the four bad_shape lines (refusedToFallback saw one).
+			n := 0
+			for deadline := time.Now().Add(testTimeout); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+				if n = strings.Count(r.log.String(), "fallback (bad_shape)"); n >= 4 {
+					break
+				}
+			}
+			if n != 4 {
+				t.Fatalf("%d bad_shape refusals logged, want 4\n%s", n, r.log.String())
+			}
+		})
+	}
 }

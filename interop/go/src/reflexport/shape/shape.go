@@ -6,6 +6,9 @@ package shape
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/binary"
 	"fmt"
 
@@ -15,8 +18,28 @@ import (
 // Message1Size is the size of Noise message 1 (the v2 client hello).
 const Message1Size = 76
 
-// FillerSize is the tls session id's last 20 bytes (random, read by no one).
+// FillerSize is the size of the tls session id's last 20 bytes, the
+// filler (Filler).
 const FillerSize = 20
+
+// Filler is the tls shape's filler (section 11.8): the first 20 bytes of
+// HMAC-SHA256 keyed with the user's PSK (section 11.2) over message 1. It
+// looks random to whoever lacks the PSK, and it makes every byte of a tls
+// first flight checked: a server reads message 1 out of the flight, finds
+// its user by the trial (section 11.4), then checks the filler with that
+// user's PSK (FillerOK; bad_shape otherwise).
+func Filler(psk, msg1 []byte) []byte {
+	m := hmac.New(sha256.New, psk)
+	m.Write(msg1)
+	return m.Sum(nil)[:FillerSize]
+}
+
+// FillerOK reports, in constant time, whether filler is the one the holder
+// of psk makes for msg1.
+func FillerOK(psk, msg1, filler []byte) bool {
+	want := Filler(psk, msg1)
+	return len(filler) == FillerSize && subtle.ConstantTimeCompare(want, filler) == 1
+}
 
 // Limits of the per-server parameters (section 11.8).
 const (
@@ -202,7 +225,8 @@ const (
 )
 
 // Encode shapes message 1 (76 bytes). filler is the tls session id's last
-// 20 bytes (a client draws them at random); other shapes ignore it.
+// 20 bytes (a client makes them with Filler; Encode writes whatever it is
+// given); other shapes ignore it.
 func (s Shape) Encode(msg1, filler []byte) ([]byte, error) {
 	if err := s.Validate(); err != nil {
 		return nil, rerr.InvalidArgument
@@ -226,10 +250,12 @@ func (s Shape) Encode(msg1, filler []byte) ([]byte, error) {
 }
 
 // Decode reads exactly one first flight of the shape and returns the
-// message 1 it carries (and, for tls, the filler): too_short for fewer
-// bytes than the shape's size, trailing_bytes for more, bad_shape when a
-// byte that is not carried differs from the template or B is not
-// canonical base64url. An invalid shape is invalid_argument.
+// message 1 it carries (and, for tls, the filler): the length first,
+// too_short for fewer bytes than the shape's size, trailing_bytes for
+// more, whatever the bytes; then bad_shape when a byte that is not carried
+// differs from the template or B is not canonical base64url. An invalid
+// shape is invalid_argument. Decode does not check the tls filler: that
+// takes the user the trial finds (FillerOK).
 func (s Shape) Decode(b []byte) (msg1, filler []byte, err error) {
 	if s.Validate() != nil {
 		return nil, nil, rerr.InvalidArgument

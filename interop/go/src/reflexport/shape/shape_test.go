@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/hex"
 	"net/http"
 	"strings"
 	"testing"
@@ -352,5 +353,49 @@ func TestValidation(t *testing.T) {
 	}
 	if _, ok := ParseKind("HTTP"); ok {
 		t.Error("HTTP parsed")
+	}
+}
+
+// The tls filler is the first 20 bytes of HMAC-SHA256 keyed with the PSK
+// over message 1 (SPEC.md 11.8). The expected value was computed apart
+// (Python's hmac): the PSK of user 6f1c2a9e-2b1d-4c1e-9a55-0f3b8d7c6e51
+// (HKDF-SHA256, section 11.2), message 1 the bytes 0..75.
+func TestFiller(t *testing.T) {
+	psk, _ := hex.DecodeString("4abd3fd8f99e4993b46050d3d4923fbfac9ee8ac92a1f59dc1bb7c89e18eba82")
+	m := make([]byte, 76)
+	for i := range m {
+		m[i] = byte(i)
+	}
+	want, _ := hex.DecodeString("018e5d99141b1ef5d07a13c423233281fbecb9b3")
+	f := Filler(psk, m)
+	if !bytes.Equal(f, want) {
+		t.Fatalf("filler %x, want %x", f, want)
+	}
+	if !FillerOK(psk, m, want) {
+		t.Fatal("the right filler refused")
+	}
+	for i := 0; i < FillerSize; i++ {
+		c := append([]byte(nil), want...)
+		c[i] ^= 0x40
+		if FillerOK(psk, m, c) {
+			t.Fatalf("filler with byte %d changed accepted", i)
+		}
+	}
+	for _, c := range [][]byte{nil, want[:19], append(append([]byte(nil), want...), 0)} {
+		if FillerOK(psk, m, c) {
+			t.Fatalf("filler of %d bytes accepted", len(c))
+		}
+	}
+	m2 := append([]byte(nil), m...)
+	m2[75] ^= 1
+	if FillerOK(psk, m2, want) {
+		t.Fatal("filler of another message 1 accepted")
+	}
+	// In the flight, the filler is bytes 56..75 (after message 1's bytes
+	// 64..75 in the session id).
+	s := Shape{Kind: TLS, Host: "cdn.example.com"}
+	b, _ := s.Encode(m, want)
+	if !bytes.Equal(b[56:76], want) || !bytes.Equal(b[44:56], m[64:76]) || b[43] != 0x20 {
+		t.Fatalf("session id %x", b[43:76])
 	}
 }

@@ -138,8 +138,9 @@ func keys(hs *noise.HandshakeState, c2s, s2c *noise.CipherState) *Keys {
 
 // Client is the initiator's side of one handshake.
 type Client struct {
-	hs *noise.HandshakeState
-	e  dh.KeyPair
+	hs  *noise.HandshakeState
+	e   dh.KeyPair
+	psk [32]byte
 }
 
 // ClientEphemeral draws a client ephemeral key pair whose public key does
@@ -158,12 +159,17 @@ func ClientEphemeral(r io.Reader) (dh.KeyPair, error) {
 
 // NewClient starts a client handshake for userID with ephemeral key e.
 func NewClient(userID [16]byte, e dh.KeyPair) (*Client, error) {
-	hs, err := newState(PSK(userID), true, &e)
+	psk := PSK(userID)
+	hs, err := newState(psk, true, &e)
 	if err != nil {
 		return nil, err
 	}
-	return &Client{hs: hs, e: e}, nil
+	return &Client{hs: hs, e: e, psk: psk}, nil
 }
+
+// PSK is the client's user's PSK (section 11.2): the tls shape's filler
+// is made with it (SPEC.md 11.8).
+func (c *Client) PSK() [32]byte { return c.psk }
 
 // WriteHello writes message 1 (76 bytes).
 func (c *Client) WriteHello(p Payload) ([]byte, error) {
@@ -219,8 +225,11 @@ type Accepted struct {
 	User       [16]byte
 	Payload    Payload
 	ClientEPub [32]byte
-	hs         *noise.HandshakeState
-	fixed      *dh.KeyPair
+	// PSK is that user's PSK: the tls shape's filler is checked with it
+	// after the trial (SPEC.md 11.8, 12.1).
+	PSK   [32]byte
+	hs    *noise.HandshakeState
+	fixed *dh.KeyPair
 }
 
 // ReadHello runs the trial of section 11.4: message 1 is read with every
@@ -245,7 +254,7 @@ func (s *Server) ReadHello(msg []byte) (*Accepted, error) {
 		if err != nil || len(pt) != PayloadSize || found != nil {
 			continue
 		}
-		a.User, a.Payload, a.hs = s.ids[i], decodePayload(pt), hs
+		a.User, a.Payload, a.PSK, a.hs = s.ids[i], decodePayload(pt), s.psks[i], hs
 		copy(a.ClientEPub[:], msg[:32])
 		found = a
 	}

@@ -2,10 +2,13 @@ package vectors
 
 import (
 	"bytes"
+	"encoding/hex"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"reflexport/shape"
 )
 
 // vectorDir is testdata/vectors of the repository (or $REFLEX_VECTORS_DIR).
@@ -64,5 +67,45 @@ func TestEmptyFileHasNothingPassed(t *testing.T) {
 	r := CheckFiles([]string{writeTemp(t, `{"schema":"reflex-vectors/1","profile":"v2","groups":[]}`)}, &out)
 	if r.Passed != 0 || r.Failed != 0 {
 		t.Fatalf("%+v", r)
+	}
+}
+
+// first_flight (FORMAT.md): the length is judged first; message1 and
+// filler play no part in an invalid test (only their types are checked);
+// a test not of the tls shape gives no filler.
+func TestFirstFlightFieldRules(t *testing.T) {
+	host := hex.EncodeToString([]byte("cdn.example.com"))
+	m1 := strings.Repeat("11", 76)
+	f := strings.Repeat("22", 20)
+	s := shape.Shape{Kind: shape.TLS, Host: "cdn.example.com"}
+	mb, _ := hex.DecodeString(m1)
+	fb, _ := hex.DecodeString(f)
+	good, _ := s.Encode(mb, fb)
+	enc := hex.EncodeToString(good)
+	broken := append([]byte(nil), good...)
+	broken[0] = 0x17
+	junk := strings.Repeat("ff", len(good)+1)
+	test := func(body string) string {
+		return `{"schema":"reflex-vectors/1","profile":"v2","groups":[{"kind":"first_flight","tests":[` + body + `]}]}`
+	}
+	for _, c := range []struct {
+		name, body string
+		pass       bool
+	}{
+		{"valid tls", `{"id":1,"result":"valid","shape":2,"host":"` + host + `","path":"2f","message1":"` + m1 + `","filler":"` + f + `","encoded":"` + enc + `"}`, true},
+		{"valid tls without filler", `{"id":1,"result":"valid","shape":2,"host":"` + host + `","path":"2f","message1":"` + m1 + `","encoded":"` + enc + `"}`, false},
+		{"invalid, message1 and filler unrelated", `{"id":1,"result":"invalid","shape":2,"host":"` + host + `","path":"2f","message1":"` + strings.Repeat("33", 76) + `","filler":"` + strings.Repeat("44", 20) + `","encoded":"` + hex.EncodeToString(broken) + `","error":"bad_shape"}`, true},
+		{"invalid, wrong length of junk is trailing_bytes", `{"id":1,"result":"invalid","shape":2,"host":"` + host + `","path":"2f","encoded":"` + junk + `","error":"trailing_bytes"}`, true},
+		{"invalid, wrong length of junk is not bad_shape", `{"id":1,"result":"invalid","shape":2,"host":"` + host + `","path":"2f","encoded":"` + junk + `","error":"bad_shape"}`, false},
+		{"invalid, a short genuine prefix is too_short", `{"id":1,"result":"invalid","shape":2,"host":"` + host + `","path":"2f","encoded":"` + enc[:len(enc)-2] + `","error":"too_short"}`, true},
+		{"invalid http with filler", `{"id":1,"result":"invalid","shape":1,"host":"` + host + `","path":"2f","filler":"` + f + `","encoded":"00","error":"too_short"}`, false},
+		{"valid raw with filler", `{"id":1,"result":"valid","shape":0,"host":"","path":"2f","message1":"` + m1 + `","filler":"` + f + `","encoded":"` + m1 + `"}`, false},
+		{"invalid, filler of the wrong size", `{"id":1,"result":"invalid","shape":2,"host":"` + host + `","path":"2f","filler":"22","encoded":"00","error":"too_short"}`, false},
+	} {
+		var out bytes.Buffer
+		r := CheckFiles([]string{writeTemp(t, test(c.body))}, &out)
+		if (r.Failed == 0 && r.Passed == 1) != c.pass {
+			t.Errorf("%s: %d passed, %d failed, want pass %v\n%s", c.name, r.Passed, r.Failed, c.pass, out.String())
+		}
 	}
 }

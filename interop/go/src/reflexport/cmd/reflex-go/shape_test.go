@@ -70,12 +70,31 @@ func TestServerCommandShape(t *testing.T) {
 	defer stop()
 	s := shape.Shape{Kind: shape.TLS, Host: "cdn.example.com"}
 	hello, cl := newHello(t)
-	flight, err := s.Encode(hello, make([]byte, shape.FillerSize))
+	psk := cl.PSK()
+	flight, err := s.Encode(hello, shape.Filler(psk[:], hello))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !helloAccepted(t, addr, flight, cl) {
 		t.Fatal("tls flight refused")
+	}
+	// The same message 1 with a filler the user did not make: bad_shape,
+	// to the fallback byte for byte.
+	hello2, _ := newHello(t)
+	forged, err := s.Encode(hello2, make([]byte, shape.FillerSize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if helloAccepted(t, addr, forged, nil) {
+		t.Fatal("tls flight with a zero filler accepted")
+	}
+	select {
+	case got := <-fbGot:
+		if !bytes.Equal(got, forged) {
+			t.Fatalf("fallback got %x", got)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("fallback got nothing")
 	}
 	raw, _ := newHello(t)
 	if helloAccepted(t, addr, raw, nil) {
