@@ -3,6 +3,7 @@
 // message, and an input that reads back is exactly what shaping that message
 // (and its tls filler) writes. Input: a shape byte (0 raw, 1 http, 2 tls),
 // then the first flight.
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <vector>

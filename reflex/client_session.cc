@@ -65,8 +65,10 @@ Error ClientSession::StartV2() {
   TlsFiller filler{};
   if (config_.first_flight.shape == FirstFlightShape::kTls) {
     noise::Psk psk;
+    Secret<kTlsFillerKeyBytes> filler_key;
     if (const Error e = DeriveUserPskV2(config_.user, &psk); e != Error::kOk) return e;
-    filler = TlsFillerOf(psk.span(), message1.span());
+    if (const Error e = DeriveTlsFillerKey(psk.span(), filler_key.span()); e != Error::kOk) return e;
+    filler = TlsFillerOf(filler_key.span(), message1.span());
   }
   if (const Error e = EncodeFirstFlight(config_.first_flight, message1.span(), filler, output_); e != Error::kOk) {
     return e;

@@ -5,6 +5,8 @@
 #include <array>
 #include <cstring>
 
+#include "reflex/hkdf.h"
+
 namespace reflex {
 namespace {
 
@@ -209,6 +211,7 @@ bool ParseFirstFlightShape(std::string_view name, FirstFlightShape* out) {
 
 Error CheckFirstFlight(const FirstFlight& f) {
   if (f.shape == FirstFlightShape::kRaw) return Error::kOk;
+  if (f.shape != FirstFlightShape::kHttp && f.shape != FirstFlightShape::kTls) return Error::kInvalidArgument;
   if (f.host.empty() || f.host.size() > kMaxShapeHostBytes) return Error::kInvalidArgument;
   for (const char c : f.host) {
     if (!HostByteOk(c)) return Error::kInvalidArgument;
@@ -233,11 +236,18 @@ size_t FirstFlightBytes(const FirstFlight& f) {
   return 0;
 }
 
-TlsFiller TlsFillerOf(std::span<const uint8_t, 32> psk, std::span<const uint8_t, kClientHelloBytesV2> message1) {
+Error DeriveTlsFillerKey(std::span<const uint8_t, 32> psk, std::span<uint8_t, kTlsFillerKeyBytes> out) {
+  static constexpr std::string_view kSalt = "reflex/2 tls filler";
+  return HkdfSha256({reinterpret_cast<const uint8_t*>(kSalt.data()), kSalt.size()}, psk, {}, out);
+}
+
+TlsFiller TlsFillerOf(std::span<const uint8_t, kTlsFillerKeyBytes> filler_key,
+                      std::span<const uint8_t, kClientHelloBytesV2> message1) {
   std::array<uint8_t, crypto_auth_hmacsha256_BYTES> mac{};
-  crypto_auth_hmacsha256(mac.data(), message1.data(), message1.size(), psk.data());
+  crypto_auth_hmacsha256(mac.data(), message1.data(), message1.size(), filler_key.data());
   TlsFiller filler{};
   std::memcpy(filler.data(), mac.data(), filler.size());
+  sodium_memzero(mac.data(), mac.size());
   return filler;
 }
 
@@ -278,6 +288,7 @@ Error DecodeFirstFlight(const FirstFlight& f, std::span<const uint8_t> in,
   if (in.size() < size) return Error::kTooShort;
   if (in.size() > size) return Error::kTrailingBytes;
   std::array<uint8_t, kMessage1> got{};
+  TlsFiller got_filler{};
   Reader r(in);
   switch (f.shape) {
     case FirstFlightShape::kRaw: std::memcpy(got.data(), r.Take(kMessage1).data(), kMessage1); break;
@@ -298,13 +309,14 @@ Error DecodeFirstFlight(const FirstFlight& f, std::span<const uint8_t> in,
             const std::span<const uint8_t> taken = r.Take(n);
             if (taken.size() != n) return;
             if (at != kMessage1) std::memcpy(got.data() + at, taken.data(), n);
-            else if (filler != nullptr) std::memcpy(filler->data(), taken.data(), n);
+            else std::memcpy(got_filler.data(), taken.data(), n);
           });
       break;
     }
   }
   if (!r.ok()) return Error::kBadShape;
   std::memcpy(message1.data(), got.data(), kMessage1);
+  if (filler != nullptr) *filler = got_filler;
   return Error::kOk;
 }
 

@@ -52,19 +52,24 @@ std::string_view FirstFlightShapeName(FirstFlightShape shape);
 // "raw", "http", "tls".
 [[nodiscard]] bool ParseFirstFlightShape(std::string_view name, FirstFlightShape* out);
 
-// invalid_argument when the host or path is not one the shape allows (raw
-// takes neither: they are ignored).
+// invalid_argument for an unknown shape, or a host or path the shape does
+// not allow (raw takes neither: they are ignored).
 Error CheckFirstFlight(const FirstFlight& flight);
 
 // The shaped first flight's length for a valid `flight`.
 size_t FirstFlightBytes(const FirstFlight& flight);
 
 // The tls shape's filler for a user: the first 20 bytes of
-// HMAC-SHA256(key = the user's PSK, message 1). So no byte of the first
-// flight can be altered unnoticed by the server (a TLS server would notice:
-// the ClientHello is in its transcript), and the filler looks random to
-// whoever lacks the PSK.
-TlsFiller TlsFillerOf(std::span<const uint8_t, 32> psk, std::span<const uint8_t, kClientHelloBytesV2> message1);
+// HMAC-SHA256(key = the user's filler key, message 1), the filler key being
+// HKDF-SHA256(IKM = the user's PSK, salt = "reflex/2 tls filler", info =
+// empty, L = 32) (a key of its own, not Noise's PSK). So no byte of the
+// first flight can be altered unnoticed by the server (a TLS server would
+// notice: the ClientHello is in its transcript), and the filler looks
+// random to whoever lacks the PSK.
+inline constexpr size_t kTlsFillerKeyBytes = 32;
+Error DeriveTlsFillerKey(std::span<const uint8_t, 32> psk, std::span<uint8_t, kTlsFillerKeyBytes> out);
+TlsFiller TlsFillerOf(std::span<const uint8_t, kTlsFillerKeyBytes> filler_key,
+                      std::span<const uint8_t, kClientHelloBytesV2> message1);
 
 // Writes the shaped first flight around `message1` into out[0,
 // FirstFlightBytes): buffer_too_small, invalid_argument (CheckFirstFlight).

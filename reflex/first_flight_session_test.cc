@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "reflex/client_session.h"
+#include "reflex/hello_v2.h"
 #include "reflex/server_session.h"
 #include "reflex/testing/session_test_util.h"
 
@@ -128,6 +129,34 @@ TEST_F(ShapedSessions, ATlsFlightWithItsFillerAlteredIsBadShape) {
     EXPECT_EQ(got.fallback_reason, Error::kBadShape) << at;
     EXPECT_EQ(got.fallback, flight);
   }
+}
+
+// The filler is judged after the trial: a flight no user made is
+// auth_failed whatever its filler; a filler made with another user's key
+// is bad_shape.
+TEST_F(ShapedSessions, TheFillerIsJudgedAfterTheTrialAndOnlyItsUsersKeyMakesIt) {
+  const auto context = Context(kTls);
+  ClientConfig stranger;
+  stranger.user = TestUser(9);
+  stranger.first_flight = kTls;
+  ClientSession client(stranger, clock_, client_random_);
+  ASSERT_EQ(client.Start(), Error::kOk);
+  Bytes unknown(client.PendingOutput().begin(), client.PendingOutput().end());
+  unknown[60] ^= 0x01;
+  EXPECT_EQ(Serve(*context, unknown).fallback_reason, Error::kAuthFailed);
+
+  // User 2's flight, its filler replaced by user 1's.
+  Bytes flight = FirstFlightOf(kTls);
+  std::array<uint8_t, kClientHelloBytesV2> message1{};
+  ASSERT_EQ(DecodeFirstFlight(kTls, flight, message1), Error::kOk);
+  noise::Psk psk;
+  Secret<kTlsFillerKeyBytes> key;
+  ASSERT_EQ(DeriveUserPskV2(TestUser(1), &psk), Error::kOk);
+  ASSERT_EQ(DeriveTlsFillerKey(psk.span(), key.span()), Error::kOk);
+  Bytes other(flight.size());
+  ASSERT_EQ(EncodeFirstFlight(kTls, message1, TlsFillerOf(key.span(), message1), other), Error::kOk);
+  ASSERT_NE(other, flight);
+  EXPECT_EQ(Serve(*context, other).fallback_reason, Error::kBadShape);
 }
 
 TEST_F(ShapedSessions, AnHttpRequestAsLongAsTheShapeIsBadShapeAndAShorterOneGoesAtOnce) {

@@ -2,7 +2,6 @@
 
 #include <sodium.h>
 
-#include <cctype>
 #include <cstring>
 #include <string>
 
@@ -518,7 +517,8 @@ bool FromBase64Url(const std::string& in, Bytes* out) {
 
 bool AllOf(const std::string& s, const char* extra) {
   for (const char c : s) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) && std::strchr(extra, c) == nullptr) return false;
+    const bool ascii_alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    if (!ascii_alnum && (c == '\0' || std::strchr(extra, c) == nullptr)) return false;
   }
   return true;
 }
@@ -610,6 +610,15 @@ Error UnshapeFirstFlight(int shape, const std::string& host, const std::string& 
   if (ShapeFirstFlight(shape, host, path, m, filler) != in) return Error::kBadShape;
   *message1 = m;
   return Error::kOk;
+}
+
+Bytes TlsFillerV2(const Bytes& user_id, const Bytes& message1) {
+  const std::string salt = "reflex/2 tls filler";
+  const Bytes key = HkdfSha256(Bytes(salt.begin(), salt.end()), PskV2(user_id), {}, 32);
+  Bytes mac(crypto_auth_hmacsha256_BYTES);
+  crypto_auth_hmacsha256(mac.data(), message1.data(), message1.size(), key.data());
+  mac.resize(20);
+  return mac;
 }
 
 }  // namespace reflex::reference

@@ -105,13 +105,16 @@ Error ReadServerHelloV2(StateV2& client, const Bytes& reply, Bytes* c2s, Bytes* 
 // --- The first flight's shapes (SPEC.md 11.8). `shape` 0 raw, 1 http, 2
 // tls; `filler` the tls session id's last 20 bytes. Written as the text
 // reads, field by field; read back by writing again what the input
-// carries and comparing. Empty (or bad_shape) for a host or path the shape
-// does not allow.
+// carries and comparing. Empty (invalid_argument) for a host or path the
+// shape does not allow.
 Bytes ShapeFirstFlight(int shape, const std::string& host, const std::string& path, const Bytes& message1,
                        const Bytes& filler);
 // too_short, trailing_bytes, bad_shape; *message1 on success.
 Error UnshapeFirstFlight(int shape, const std::string& host, const std::string& path, const Bytes& in,
                          Bytes* message1);
+// A user's tls filler for message 1 (20 bytes): HMAC-SHA256 keyed with
+// HKDF-SHA256(IKM = PskV2(user), salt = "reflex/2 tls filler", L = 32).
+Bytes TlsFillerV2(const Bytes& user_id, const Bytes& message1);
 
 }  // namespace reflex::reference
 

@@ -40,7 +40,13 @@ Error ServerContext::Create(const ServerConfig& config, std::unique_ptr<ServerCo
     noise::HandshakeState state;
     if (const Error e = PrepareServerHandshakeV2(user, &state); e != Error::kOk) return e;
     context->prepared_v2_.push_back(state);
+    noise::Psk psk;
+    Secret<kTlsFillerKeyBytes> filler_key;
+    if (const Error e = DeriveUserPskV2(user, &psk); e != Error::kOk) return e;
+    if (const Error e = DeriveTlsFillerKey(psk.span(), filler_key.span()); e != Error::kOk) return e;
+    context->tls_filler_keys_.push_back(filler_key);
   }
+  context->tls_filler_keys_.emplace_back();  // no user's (all zero)
   context->replay_filter_ = std::make_shared<ReplayFilter>(
       ReplayFilter::Options{config.replay_capacity, config.timestamp_window_seconds});
   *out = std::move(context);
@@ -255,16 +261,18 @@ Error ServerSession::AcceptV2(size_t* user) {
     return e;  // bad_shape
   }
   ClientHelloV2 hello;
-  if (const Error e = ReadClientHelloV2(context_->prepared_v2(), message1, &hello); e != Error::kOk) {
-    return e;  // auth_failed (no user's PSK verifies), bad_reserved
-  }
-  // The tls shape's filler, which only the user's PSK makes (SPEC 11.8).
+  const Error trial = ReadClientHelloV2(context_->prepared_v2(), message1, &hello);
+  // The tls shape's filler, which only the user's filler key makes (SPEC
+  // 11.8). Its HMAC is computed whether or not a user was found (with a key
+  // of no user's then), so a refusal by the trial costs what this one does.
+  bool filler_ok = true;
   if (shape.shape == FirstFlightShape::kTls) {
-    noise::Psk psk;
-    if (const Error e = DeriveUserPskV2(context_->config().users[hello.user], &psk); e != Error::kOk) return e;
-    const TlsFiller expected = TlsFillerOf(psk.span(), message1);
-    if (sodium_memcmp(expected.data(), filler.data(), filler.size()) != 0) return Error::kBadShape;
+    const size_t key = trial == Error::kOk ? hello.user : context_->user_count();
+    const TlsFiller expected = TlsFillerOf(context_->tls_filler_key(key), message1);
+    filler_ok = sodium_memcmp(expected.data(), filler.data(), filler.size()) == 0;
   }
+  if (trial != Error::kOk) return trial;  // auth_failed (no user's PSK verifies), bad_reserved
+  if (!filler_ok) return Error::kBadShape;
   const int64_t now = clock_->UnixSeconds();
   const int64_t window = context_->config().timestamp_window_seconds;
   if (!WithinWindow(hello.payload.timestamp, now, window)) return Error::kTimestampOutOfWindow;

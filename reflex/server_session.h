@@ -21,6 +21,7 @@
 #ifndef REFLEX_SERVER_SESSION_H_
 #define REFLEX_SERVER_SESSION_H_
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -36,6 +37,7 @@
 #include "reflex/noise.h"
 #include "reflex/random.h"
 #include "reflex/replay_filter.h"
+#include "reflex/secret.h"
 #include "reflex/session_types.h"
 
 namespace reflex {
@@ -85,11 +87,18 @@ class ServerContext {
   // The index of the v1 user with this id, if one is configured.
   std::optional<size_t> FindUser(const UserId& id) const;
   std::span<const noise::HandshakeState> prepared_v2() const { return prepared_v2_; }
+  // The tls shape's filler key of user `i` (SPEC 11.8), made at start;
+  // past the last user, a key of no user's, so that a flight no user made
+  // costs the same HMAC.
+  std::span<const uint8_t, kTlsFillerKeyBytes> tls_filler_key(size_t i) const {
+    return tls_filler_keys_[std::min(i, tls_filler_keys_.size() - 1)].span();
+  }
 
  private:
   explicit ServerContext(const ServerConfig& config);
   ServerConfig config_;
   std::vector<noise::HandshakeState> prepared_v2_;
+  std::vector<Secret<kTlsFillerKeyBytes>> tls_filler_keys_;  // one per user, then one of no user's
   std::shared_ptr<ReplayFilter> replay_filter_;  // shared with replacements
 };
 

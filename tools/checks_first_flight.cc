@@ -6,6 +6,7 @@
 #include <string>
 
 #include "reflex/first_flight.h"
+#include "reflex/hello_v2.h"
 #include "reflex/reference_model.h"
 #include "tools/checks.h"
 
@@ -31,7 +32,8 @@ void CheckFirstFlight(const VectorTest& t, const WireProfile&, Failures& out) {
   const int shape = static_cast<int>(t.IntField("shape"));
   const Bytes& encoded = t.HexField("encoded");
   std::array<uint8_t, kClientHelloBytesV2> codec_message{};
-  const Error codec_read = DecodeFirstFlight(f, encoded, codec_message);
+  TlsFiller read_filler{};
+  const Error codec_read = DecodeFirstFlight(f, encoded, codec_message, &read_filler);
   Bytes ref_message;
   const Error ref_read = reference::UnshapeFirstFlight(shape, f.host, f.path, encoded, &ref_message);
   if (!t.valid) {
@@ -49,6 +51,20 @@ void CheckFirstFlight(const VectorTest& t, const WireProfile&, Failures& out) {
   out.ExpectBytes(kCodec, "write:", encoded, written);
   out.ExpectOk(kCodec, "read", codec_read);
   if (codec_read == Error::kOk) out.ExpectBytes(kCodec, "read:", message1, codec_message);
+  if (codec_read == Error::kOk && f.shape == FirstFlightShape::kTls) {
+    out.ExpectBytes(kCodec, "read filler:", filler, read_filler);
+  }
+  // A user given: the filler is that user's (SPEC 11.8).
+  if (t.Has("user_id") && f.shape == FirstFlightShape::kTls) {
+    UserId user{};
+    std::copy(t.HexField("user_id").begin(), t.HexField("user_id").end(), user.begin());
+    noise::Psk psk;
+    Secret<kTlsFillerKeyBytes> key;
+    out.ExpectOk(kCodec, "psk", DeriveUserPskV2(user, &psk));
+    out.ExpectOk(kCodec, "filler key", DeriveTlsFillerKey(psk.span(), key.span()));
+    out.ExpectBytes(kCodec, "the user's filler:", filler, TlsFillerOf(key.span(), Fixed<kClientHelloBytesV2>(message1)));
+    out.ExpectBytes(kReference, "the user's filler:", filler, reference::TlsFillerV2(t.HexField("user_id"), message1));
+  }
   out.ExpectBytes(kReference, "write:", encoded,
                   reference::ShapeFirstFlight(shape, f.host, f.path, message1, filler));
   out.ExpectOk(kReference, "read", ref_read);

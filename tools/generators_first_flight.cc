@@ -22,7 +22,8 @@ Bytes Message1(uint8_t seed) {
   for (size_t i = 0; i < m.size(); ++i) m[i] = static_cast<uint8_t>(seed + 37 * i);
   return m;
 }
-Bytes Filler() { return Bytes(20, 0xa5); }
+// The tls filler of the vectors' user (SPEC 11.8).
+Bytes FillerOf(const Bytes& message1) { return reference::TlsFillerV2(testing::FromHex(kUserId), message1); }
 
 Json Base(VectorBuilder& b, const char* result, const std::string& comment, const Params& p) {
   Json t = b.Test(result, comment);
@@ -33,7 +34,7 @@ Json Base(VectorBuilder& b, const char* result, const std::string& comment, cons
 }
 
 Bytes Shaped(const Params& p, const Bytes& m) {
-  const Bytes out = reference::ShapeFirstFlight(p.shape, p.host, p.path, m, p.shape == 2 ? Filler() : Bytes());
+  const Bytes out = reference::ShapeFirstFlight(p.shape, p.host, p.path, m, p.shape == 2 ? FillerOf(m) : Bytes());
   if (out.empty()) Must(Error::kInvalidArgument);
   return out;
 }
@@ -65,7 +66,10 @@ void GenerateFirstFlights(VectorBuilder& b, const WireProfile&) {
                                   std::to_string(p.host.size()),
                   p);
     t["message1"] = testing::ToHex(m);
-    if (p.shape == 2) t["filler"] = testing::ToHex(Filler());
+    if (p.shape == 2) {
+      t["filler"] = testing::ToHex(FillerOf(m));
+      t["user_id"] = kUserId;
+    }
     t["encoded"] = testing::ToHex(Shaped(p, m));
     b.Add(t);
   }
@@ -80,9 +84,11 @@ void GenerateFirstFlights(VectorBuilder& b, const WireProfile&) {
     Bytes first = good;
     first[0] ^= 0x01;
     AddInvalid(b, p, "its first byte changed", first, "bad_shape");
-    Bytes last = good;
-    last.back() ^= p.shape == 1 ? 0x01 : 0x00;  // tls: its last byte is the key share's (carried)
-    if (p.shape == 1) AddInvalid(b, p, "its last byte changed", last, "bad_shape");
+    if (p.shape == 1) {  // (tls: its last byte is the key share's, carried)
+      Bytes last = good;
+      last.back() ^= 0x01;
+      AddInvalid(b, p, "its last byte changed", last, "bad_shape");
+    }
   }
   // http: the base64url digits.
   {

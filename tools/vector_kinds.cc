@@ -84,7 +84,7 @@ std::vector<VectorKind> MakeVectorKinds() {
       // path are ASCII, in hex like every byte field.
       {kV2, "first_flight",
        {Always(Int("shape", 0, 2)), Always(Hex("host")), Always(Hex("path")), Always(Hex("encoded")),
-        Hex("message1", 76), Optional(Hex("filler", 20)), kErrorField},
+        Hex("message1", 76), Optional(Hex("filler", 20)), Optional(Hex("user_id", 16)), kErrorField},
        CheckFirstFlight, GenerateFirstFlights},
   };
 }

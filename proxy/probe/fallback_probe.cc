@@ -91,6 +91,22 @@ Bytes GenuineHello(const UserId& user, Profile profile, const FirstFlight& first
   return Bytes(out.begin(), out.end());
 }
 
+// Where a genuine hello is changed, one byte at a time: the raw hello's
+// fields (the ones the Great Firewall was seen to alter); in a shape, the
+// template's first bytes and bytes of message 1 where the shape carries it
+// (http: its digits; tls: random, session id, filler, key share).
+std::vector<size_t> ChangedOffsets(const FallbackProbeOptions& o) {
+  if (o.profile != Profile::kV2 || o.first_flight.shape == FirstFlightShape::kRaw) {
+    return {0, 1, 16, 31, 32, 44, 60, 75};
+  }
+  const size_t n = FirstFlightBytes(o.first_flight);
+  if (o.first_flight.shape == FirstFlightShape::kHttp) {
+    const size_t digits = 4 + o.first_flight.path.size();
+    return {0, 1, digits, digits + 40, digits + 101, n - 1};
+  }
+  return {0, 1, 11, 44, 60, 75, n - 32, n - 1};
+}
+
 std::vector<Probe> Probes(const FallbackProbeOptions& o) {
   std::vector<Probe> p;
   p.push_back({"silence", {}, {}});
@@ -108,10 +124,27 @@ std::vector<Probe> Probes(const FallbackProbeOptions& o) {
   for (size_t cut : {size_t{5}, size_t{50}, size_t{100}, size_t{150}}) {
     p.push_back({"tls-client-hello-cut-" + std::to_string(cut), Bytes(tls.begin(), tls.begin() + cut), {}});
   }
+  // A shaped first flight: the server decides at its size N, so around N,
+  // and the shape's own template carrying a message no user made (the path
+  // that runs the trial).
+  if (o.first_flight.shape != FirstFlightShape::kRaw && o.profile == Profile::kV2) {
+    const size_t n = FirstFlightBytes(o.first_flight);
+    p.push_back({"random-shape-size-minus-1", RandomBytes(n - 1, n - 1), {}});
+    p.push_back({"random-shape-size", RandomBytes(n, n), {}});
+    p.push_back({"random-shape-size-plus-1", RandomBytes(n + 1, n + 1), {}});
+    Bytes message1 = RandomBytes(kClientHelloBytesV2, 7);
+    Bytes shaped(n);
+    TlsFiller filler{};
+    std::copy(message1.begin(), message1.begin() + kTlsFillerBytes, filler.begin());
+    if (EncodeFirstFlight(o.first_flight, std::span<const uint8_t, kClientHelloBytesV2>(message1.data(), kClientHelloBytesV2),
+                          filler, shaped) == Error::kOk) {
+      p.push_back({"shape-with-no-users-message", shaped, {}});
+    }
+  }
   if (o.user) {
     const Bytes hello = GenuineHello(*o.user, o.profile, o.first_flight);
     p.push_back({"genuine-hello-replayed", hello, hello});
-    for (size_t at : {size_t{0}, size_t{1}, size_t{16}, size_t{31}, size_t{32}, size_t{44}, size_t{60}, size_t{75}}) {
+    for (size_t at : ChangedOffsets(o)) {
       Bytes changed = GenuineHello(*o.user, o.profile, o.first_flight);
       if (at < changed.size()) changed[at] ^= 0x01;
       p.push_back({"genuine-hello-byte-" + std::to_string(at) + "-changed", changed, {}});
@@ -153,20 +186,80 @@ std::string Shown(const Bytes& head) {
   return out;
 }
 
-// A TLS server's answer differs on every connection (its random, its key
-// share, a signature a byte longer or shorter): two answers are alike when
-// both are TLS records of the same type and version, starting with the same
-// handshake message, and their lengths differ by at most kTlsAnswerSlack.
-constexpr size_t kTlsAnswerSlack = 16;
+// A TLS server's answer differs on every connection in its ServerHello's
+// random and key share, and in the length of what it encrypts (a signature
+// a byte or two longer or shorter). Two TLS answers are alike when they
+// have the same records, in order, of the same type and version; the same
+// plaintext records byte for byte, the ServerHello's random and key share
+// aside; and encrypted records within kTlsRecordSlack bytes of each other.
+constexpr size_t kTlsRecordSlack = 4;
 
-bool IsTlsRecord(const Bytes& head) { return head.size() >= 6 && head[0] >= 20 && head[0] <= 23 && head[1] == 3; }
+struct TlsRecord {
+  uint8_t type;
+  uint16_t version;
+  Bytes body;  // what of it the head holds
+  size_t length;
+};
+
+// The records the head holds; empty if it does not start as TLS records.
+std::vector<TlsRecord> TlsRecords(const Bytes& head) {
+  std::vector<TlsRecord> out;
+  size_t at = 0;
+  while (at + 5 <= head.size()) {
+    if (head[at] < 20 || head[at] > 23 || head[at + 1] != 3) return {};  // not records throughout
+    const size_t length = size_t{head[at + 3]} << 8 | head[at + 4];
+    const size_t have = std::min(length, head.size() - at - 5);
+    out.push_back({head[at], static_cast<uint16_t>(head[at + 1] << 8 | head[at + 2]),
+                   Bytes(head.begin() + static_cast<ptrdiff_t>(at + 5),
+                         head.begin() + static_cast<ptrdiff_t>(at + 5 + have)),
+                   length});
+    at += 5 + length;
+  }
+  if (at < head.size()) return {};  // ends inside a record header
+  return out;
+}
+
+// A ServerHello's body with its random and its key share's key zeroed.
+Bytes MaskedServerHello(Bytes body) {
+  if (body.size() < 4 || body[0] != 2) return body;
+  auto zero = [&body](size_t from, size_t n) {
+    for (size_t i = from; i < std::min(body.size(), from + n); ++i) body[i] = 0;
+  };
+  zero(6, 32);  // handshake header 4, version 2, then the random
+  size_t at = 38;
+  if (at >= body.size()) return body;
+  at += 1 + body[at];  // session id echo (kept)
+  at += 2 + 1 + 2;     // cipher suite, compression, extensions' length
+  while (at + 4 <= body.size()) {
+    const size_t type = size_t{body[at]} << 8 | body[at + 1];
+    const size_t length = size_t{body[at + 2]} << 8 | body[at + 3];
+    if (type == 0x0033 && length >= 4) zero(at + 8, length - 4);  // group 2, key length 2, key
+    at += 4 + length;
+  }
+  return body;
+}
+
+bool SameTlsAnswer(const std::vector<TlsRecord>& a, const std::vector<TlsRecord>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i].type != b[i].type || a[i].version != b[i].version) return false;
+    if (a[i].type == 23) {
+      const size_t gap = a[i].length > b[i].length ? a[i].length - b[i].length : b[i].length - a[i].length;
+      if (gap > kTlsRecordSlack) return false;
+    } else if (a[i].length != b[i].length ||
+               (a[i].type == 22 ? MaskedServerHello(a[i].body) != MaskedServerHello(b[i].body)
+                                : a[i].body != b[i].body)) {
+      return false;
+    }
+  }
+  return true;
+}
 
 bool SameAnswer(const Observation& a, const Observation& b) {
-  if (IsTlsRecord(a.head) && IsTlsRecord(b.head)) {
-    const bool same_outline = a.head[0] == b.head[0] && a.head[2] == b.head[2] &&
-                              (a.head[0] != 22 || a.head[5] == b.head[5]);
-    const size_t gap = a.received > b.received ? a.received - b.received : b.received - a.received;
-    return same_outline && gap <= kTlsAnswerSlack;
+  const std::vector<TlsRecord> ta = TlsRecords(a.head);
+  const std::vector<TlsRecord> tb = TlsRecords(b.head);
+  if (!ta.empty() && !tb.empty() && a.received == a.head.size() && b.received == b.head.size()) {
+    return SameTlsAnswer(ta, tb);
   }
   return Comparable(a.head) == Comparable(b.head) && a.received == b.received;
 }

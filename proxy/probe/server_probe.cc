@@ -357,8 +357,10 @@ std::vector<Scenario> ServerProbe::Scenarios() {
       hello.resize(HelloBytes());
       const std::span<const uint8_t, kClientHelloBytesV2> m(message1.data(), kClientHelloBytesV2);
       noise::Psk psk;
+      Secret<kTlsFillerKeyBytes> filler_key;
       if (DeriveUserPskV2(o_.user, &psk) != Error::kOk ||
-          EncodeFirstFlight(o_.first_flight, m, TlsFillerOf(psk.span(), m), hello) != Error::kOk) {
+          DeriveTlsFillerKey(psk.span(), filler_key.span()) != Error::kOk ||
+          EncodeFirstFlight(o_.first_flight, m, TlsFillerOf(filler_key.span(), m), hello) != Error::kOk) {
         return Verdict::Fail("cannot shape the hello");
       }
     } else {
