@@ -15,11 +15,10 @@ flags="$CXXFLAGS -std=c++20 -I. -Wall -Wextra"
 # (it interposes malloc), programs with a main() and the command line's
 # flags (CLI11, which the image lacks) stay out. The tools
 # sources are those of //tools:vectors (the vector file reader and checker,
-# and the generator they share a table of kinds with).
-tools_sources="tools/checks.cc tools/checks_frames.cc tools/checks_v1.cc tools/checks_v2.cc
-  tools/conformance_checker.cc tools/generators.cc tools/generators_frames.cc
-  tools/generators_v1.cc tools/generators_v2.cc tools/handshake_v2.cc tools/vector_file.cc
-  tools/vector_generator.cc tools/vector_kinds.cc"
+# and the generator they share a table of kinds with; a kind's checks and
+# generators live in tools/checks*.cc and tools/generators*.cc).
+tools_sources="$(ls tools/checks*.cc tools/generators*.cc) tools/conformance_checker.cc tools/handshake_v2.cc
+  tools/vector_file.cc tools/vector_generator.cc tools/vector_kinds.cc"
 sources=$(ls pool/*.cc reflex/*.cc proxy/*.cc $tools_sources \
   base/hex.cc reflex/testing/chunked_decode.cc | grep -v -e '_test\.cc$' -e '^proxy/main\.cc$' -e '^proxy/flags\.cc$')
 # Compiled on every core: the proxy's coroutine sources take most of the

@@ -261,11 +261,11 @@ func handshakeV2(conn net.Conn, cfg Config) (*frame.Sealer, *frame.Opener, error
 	}
 	// The first flight: message 1 in the server's shape, in one write (at
 	// most 457 bytes: one TCP segment). The tls shape's filler is the first
-	// 20 bytes of HMAC-SHA256 keyed with the user's PSK over message 1.
+	// 20 bytes of HMAC-SHA256 over message 1 keyed with the user's filler
+	// key (HKDF-SHA256 of the PSK, salt "reflex/2 tls filler").
 	var filler []byte
 	if cfg.Shape.Kind == shape.TLS {
-		psk := hs.PSK()
-		filler = shape.Filler(psk[:], msg1)
+		filler = shape.NewFillerKey(hs.PSK()).Filler(msg1)
 	}
 	flight, err := cfg.Shape.Encode(msg1, filler)
 	if err != nil {

@@ -47,6 +47,10 @@ type Decider struct {
 	cfg     Config
 	v1users map[[16]byte]bool
 	v2      *v2.Server
+	// The tls shape's filler keys (SPEC.md 11.8), made at start: one per
+	// user, and one of no user's for flights the trial finds no user for.
+	fillerKeys   map[[16]byte]shape.FillerKey
+	noUserFiller shape.FillerKey
 }
 
 // New returns a Decider; v2 PSKs are derived here, once.
@@ -66,6 +70,16 @@ func New(cfg Config) *Decider {
 	}
 	if cfg.AcceptV2 {
 		d.v2 = v2.NewServer(cfg.Users)
+		if cfg.Shape.Kind == shape.TLS {
+			d.fillerKeys = map[[16]byte]shape.FillerKey{}
+			for _, u := range cfg.Users {
+				d.fillerKeys[u] = shape.NewFillerKey(v2.PSK(u))
+			}
+			// A key of no user's: random, never any user's filler key.
+			if _, err := io.ReadFull(rand.Reader, d.noUserFiller[:]); err != nil {
+				panic(err)
+			}
+		}
 	}
 	return d
 }
@@ -224,17 +238,28 @@ func (d *Decider) decideV1(b []byte) (*Accepted, error) {
 // decideV2 decides on message 1 b, carried in the server's shape with the
 // tls filler (nil in other shapes). The order of section 12.1, item 2:
 // auth_failed (the trial), bad_reserved, bad_shape for a tls filler the
-// user did not make (checked in constant time), the timestamp window, a
-// replay, a low-order key.
+// user did not make, the timestamp window, a replay, a low-order key. In
+// the tls shape the filler's HMAC is computed on every flight that decoded,
+// with the found user's filler key or, when the trial found none, with a
+// key of no user's, so a refusal by the trial costs what an acceptance
+// does (SPEC.md 11.8, 12.1); it is compared in constant time.
 func (d *Decider) decideV2(b, filler []byte) (*Accepted, error) {
 	a, err := d.v2.ReadHello(b)
+	fillerOK := true
+	if d.cfg.Shape.Kind == shape.TLS {
+		k := d.noUserFiller
+		if err == nil {
+			k = d.fillerKeys[a.User]
+		}
+		fillerOK = k.OK(b, filler)
+	}
 	if err != nil {
 		return nil, err
 	}
 	if !a.Payload.ReservedOK() {
 		return nil, rerr.BadReserved
 	}
-	if d.cfg.Shape.Kind == shape.TLS && !shape.FillerOK(a.PSK[:], b, filler) {
+	if !fillerOK {
 		return nil, rerr.BadShape
 	}
 	now := d.cfg.Now()

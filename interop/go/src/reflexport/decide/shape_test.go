@@ -1,7 +1,9 @@
 package decide
 
 import (
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"testing"
 
 	"reflexport/dh"
@@ -18,10 +20,9 @@ func shapedDecider(acceptV1, acceptV2 bool, now int64, s shape.Shape) *Decider {
 }
 
 // shaped is msg1, written by a client of user u, in shape s: for tls with
-// the filler made with u's PSK (SPEC.md 11.8).
+// the filler made with u's filler key (SPEC.md 11.8).
 func shaped(t *testing.T, s shape.Shape, u [16]byte, msg1 []byte) []byte {
-	psk := v2.PSK(u)
-	b, err := s.Encode(msg1, shape.Filler(psk[:], msg1))
+	b, err := s.Encode(msg1, shape.NewFillerKey(v2.PSK(u)).Filler(msg1))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +93,7 @@ func TestShapedDecisions(t *testing.T) {
 				want error
 			}{
 				// A client of a user the server does not know (its
-				// filler made with that user's PSK): the trial fails.
+				// filler made with that user's key): the trial fails.
 				{[16]byte{1}, v2Hello(t, [16]byte{1}, v2.Payload{Timestamp: 1000}), rerr.AuthFailed},
 				{alice, v2Hello(t, alice, v2.Payload{Timestamp: 1000, Reserved: [4]byte{1}}), rerr.BadReserved},
 				{alice, v2Hello(t, alice, v2.Payload{Timestamp: 0}), rerr.TimestampOutOfWindow},
@@ -149,11 +150,13 @@ func TestV1IsNeverShaped(t *testing.T) {
 	_ = v1.Magic
 }
 
-// The tls filler (SPEC.md 11.8, 12.1 item 2): checked after the trial has
-// found the user, bad_shape when that user did not make it, after
-// bad_reserved and before the timestamp window and the replay filter (a
-// flight refused for its filler takes no place in the filter). The trial
-// failing comes first: another user's genuine flight is auth_failed.
+// The tls filler (SPEC.md 11.8, 12.1 item 2): the HMAC keyed with the
+// user's filler key (HKDF of the PSK), computed on every flight that
+// decodes (with a key of no user's when the trial finds none); bad_shape
+// when the user the trial found did not make it, after bad_reserved and
+// before the timestamp window and the replay filter (a flight refused for
+// its filler takes no place in the filter). The trial failing comes first:
+// another user's genuine flight is auth_failed, whatever its filler.
 func TestTLSFiller(t *testing.T) {
 	bob := [16]byte{0xbb}
 	for _, both := range []bool{false, true} {
@@ -169,6 +172,14 @@ func TestTLSFiller(t *testing.T) {
 		m := v2Hello(t, alice, v2.Payload{Timestamp: 1000})
 		good := shaped(t, tlsShape, alice, m)
 		pa, pb := v2.PSK(alice), v2.PSK(bob)
+		ka, kb := shape.NewFillerKey(pa), shape.NewFillerKey(pb)
+		// The filler as it was before it had a key of its own: the HMAC
+		// keyed with the PSK itself.
+		oldStyle := func(psk [32]byte, msg1 []byte) []byte {
+			h := hmac.New(sha256.New, psk[:])
+			h.Write(msg1)
+			return h.Sum(nil)[:shape.FillerSize]
+		}
 		random := make([]byte, shape.FillerSize)
 		rand.Read(random)
 		for _, c := range []struct {
@@ -178,8 +189,12 @@ func TestTLSFiller(t *testing.T) {
 		}{
 			{"random filler", withFiller(m, random), rerr.BadShape},
 			{"zero filler", withFiller(m, make([]byte, shape.FillerSize)), rerr.BadShape},
-			{"another user's filler", withFiller(m, shape.Filler(pb[:], m)), rerr.BadShape},
-			{"filler of another message 1", withFiller(m, shape.Filler(pa[:], v2Hello(t, alice, v2.Payload{Timestamp: 1000}))), rerr.BadShape},
+			{"another user's filler", withFiller(m, kb.Filler(m)), rerr.BadShape},
+			{"filler of another message 1", withFiller(m, ka.Filler(v2Hello(t, alice, v2.Payload{Timestamp: 1000}))), rerr.BadShape},
+			{"filler keyed with the PSK itself", withFiller(m, oldStyle(pa, m)), rerr.BadShape},
+			{"unknown user, filler keyed with its PSK", withFiller(v2Hello(t, [16]byte{1}, v2.Payload{Timestamp: 1000}), oldStyle(v2.PSK([16]byte{1}), m)), rerr.AuthFailed},
+			{"unknown user, alice's filler", withFiller(v2Hello(t, [16]byte{1}, v2.Payload{Timestamp: 1000}), ka.Filler(m)), rerr.AuthFailed},
+			{"bad filler, unknown user, bad reserved", withFiller(v2Hello(t, [16]byte{1}, v2.Payload{Timestamp: 1000, Reserved: [4]byte{1}}), random), rerr.AuthFailed},
 			{"bad filler, bad reserved", shaped(t, tlsShape, bob, v2Hello(t, alice, v2.Payload{Timestamp: 1000, Reserved: [4]byte{0, 0, 0, 1}})), rerr.BadReserved},
 			{"bad filler, stale timestamp", shaped(t, tlsShape, bob, v2Hello(t, alice, v2.Payload{Timestamp: 0})), rerr.BadShape},
 			{"unknown user", shaped(t, tlsShape, [16]byte{1}, v2Hello(t, [16]byte{1}, v2.Payload{Timestamp: 1000})), rerr.AuthFailed},

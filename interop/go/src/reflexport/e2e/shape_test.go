@@ -130,9 +130,9 @@ func TestEndToEndShapes(t *testing.T) {
 				if err != nil {
 					t.Fatalf("first flight does not decode: %v", err)
 				}
-				// The tls filler is the user's HMAC of message 1
-				// (SPEC.md 11.8), not random bytes.
-				if psk := v2.PSK(user); s.Kind == shape.TLS && !bytes.Equal(filler, shape.Filler(psk[:], m)) {
+				// The tls filler is the user's HMAC of message 1, keyed
+				// with the user's filler key (SPEC.md 11.8), not random.
+				if s.Kind == shape.TLS && !bytes.Equal(filler, shape.NewFillerKey(v2.PSK(user)).Filler(m)) {
 					t.Fatalf("tls filler %x is not the user's", filler)
 				}
 			}

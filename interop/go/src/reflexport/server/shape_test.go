@@ -43,7 +43,7 @@ func startShaped(t *testing.T, acceptV1 bool, s shape.Shape) rig {
 func genuineFlight(t *testing.T, s shape.Shape) []byte { return flightOf(t, s, user) }
 
 // flightOf is the first flight in shape s of a client of user u (the tls
-// filler made with u's PSK, SPEC.md 11.8).
+// filler made with u's filler key, SPEC.md 11.8).
 func flightOf(t *testing.T, s shape.Shape, u [16]byte) []byte {
 	e, _ := v2.ClientEphemeral(nil)
 	cl, _ := v2.NewClient(u, e)
@@ -51,8 +51,7 @@ func flightOf(t *testing.T, s shape.Shape, u [16]byte) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	psk := cl.PSK()
-	b, err := s.Encode(msg1, shape.Filler(psk[:], msg1))
+	b, err := s.Encode(msg1, shape.NewFillerKey(cl.PSK()).Filler(msg1))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,9 @@ import (
 	"crypto/subtle"
 	"encoding/binary"
 	"fmt"
+	"io"
+
+	"golang.org/x/crypto/hkdf"
 
 	"reflexport/rerr"
 )
@@ -22,23 +25,44 @@ const Message1Size = 76
 // filler (Filler).
 const FillerSize = 20
 
+// FillerSalt is the HKDF salt of the tls filler's key (section 11.8).
+const FillerSalt = "reflex/2 tls filler"
+
+// FillerKey is a user's key for the tls shape's filler (section 11.8):
+// HKDF-SHA256(IKM = the user's PSK (section 11.2), salt = "reflex/2 tls
+// filler", info = empty, L = 32). A server makes one per user at start
+// (and one of no user's, for flights the trial finds no user for); a
+// client makes its user's.
+type FillerKey [32]byte
+
+// NewFillerKey derives the filler key of the user whose PSK is psk.
+func NewFillerKey(psk [32]byte) FillerKey {
+	var k FillerKey
+	r := hkdf.New(sha256.New, psk[:], []byte(FillerSalt), nil)
+	if _, err := io.ReadFull(r, k[:]); err != nil {
+		panic(err)
+	}
+	return k
+}
+
 // Filler is the tls shape's filler (section 11.8): the first 20 bytes of
-// HMAC-SHA256 keyed with the user's PSK (section 11.2) over message 1. It
-// looks random to whoever lacks the PSK, and it makes every byte of a tls
-// first flight checked: a server reads message 1 out of the flight, finds
-// its user by the trial (section 11.4), then checks the filler with that
-// user's PSK (FillerOK; bad_shape otherwise).
-func Filler(psk, msg1 []byte) []byte {
-	m := hmac.New(sha256.New, psk)
+// HMAC-SHA256 keyed with the user's filler key over message 1. It looks
+// random to whoever lacks the key, and it makes every byte of a tls first
+// flight checked: a server reads message 1 out of the flight, computes the
+// HMAC with the filler key of the user the trial (section 11.4) finds (of
+// no user's when it finds none: the same cost either way), and refuses a
+// filler that differs (OK; bad_shape, after the trial's refusals).
+func (k FillerKey) Filler(msg1 []byte) []byte {
+	m := hmac.New(sha256.New, k[:])
 	m.Write(msg1)
 	return m.Sum(nil)[:FillerSize]
 }
 
-// FillerOK reports, in constant time, whether filler is the one the holder
-// of psk makes for msg1.
-func FillerOK(psk, msg1, filler []byte) bool {
-	want := Filler(psk, msg1)
-	return len(filler) == FillerSize && subtle.ConstantTimeCompare(want, filler) == 1
+// OK reports, in constant time, whether filler is the one the holder of k
+// makes for msg1. It computes the HMAC whatever filler is.
+func (k FillerKey) OK(msg1, filler []byte) bool {
+	want := k.Filler(msg1)
+	return subtle.ConstantTimeCompare(want, filler) == 1
 }
 
 // Limits of the per-server parameters (section 11.8).
@@ -225,8 +249,8 @@ const (
 )
 
 // Encode shapes message 1 (76 bytes). filler is the tls session id's last
-// 20 bytes (a client makes them with Filler; Encode writes whatever it is
-// given); other shapes ignore it.
+// 20 bytes (a client makes them with FillerKey.Filler; Encode writes
+// whatever it is given); other shapes ignore it.
 func (s Shape) Encode(msg1, filler []byte) ([]byte, error) {
 	if err := s.Validate(); err != nil {
 		return nil, rerr.InvalidArgument
@@ -255,7 +279,7 @@ func (s Shape) Encode(msg1, filler []byte) ([]byte, error) {
 // more, whatever the bytes; then bad_shape when a byte that is not carried
 // differs from the template or B is not canonical base64url. An invalid
 // shape is invalid_argument. Decode does not check the tls filler: that
-// takes the user the trial finds (FillerOK).
+// takes the user the trial finds (FillerKey.OK).
 func (s Shape) Decode(b []byte) (msg1, filler []byte, err error) {
 	if s.Validate() != nil {
 		return nil, nil, rerr.InvalidArgument

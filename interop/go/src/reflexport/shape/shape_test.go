@@ -356,39 +356,54 @@ func TestValidation(t *testing.T) {
 	}
 }
 
-// The tls filler is the first 20 bytes of HMAC-SHA256 keyed with the PSK
-// over message 1 (SPEC.md 11.8). The expected value was computed apart
-// (Python's hmac): the PSK of user 6f1c2a9e-2b1d-4c1e-9a55-0f3b8d7c6e51
-// (HKDF-SHA256, section 11.2), message 1 the bytes 0..75.
+// The tls filler is the first 20 bytes of HMAC-SHA256 over message 1 keyed
+// with the filler key, HKDF-SHA256(IKM = the PSK, salt = "reflex/2 tls
+// filler", info = empty, L = 32) (SPEC.md 11.8). The expected values were
+// computed apart (Python's hmac and hashlib): the PSK of user
+// 6f1c2a9e-2b1d-4c1e-9a55-0f3b8d7c6e51 (HKDF-SHA256, section 11.2), its
+// filler key, and the filler of message 1 = the bytes 0..75.
 func TestFiller(t *testing.T) {
-	psk, _ := hex.DecodeString("4abd3fd8f99e4993b46050d3d4923fbfac9ee8ac92a1f59dc1bb7c89e18eba82")
+	pskb, _ := hex.DecodeString("4abd3fd8f99e4993b46050d3d4923fbfac9ee8ac92a1f59dc1bb7c89e18eba82")
+	var psk [32]byte
+	copy(psk[:], pskb)
+	wantKey, _ := hex.DecodeString("ec7d22720d87e0b28c0eb25f32cd30679e58ce96347edfe021d6f30f13dbfcd3")
+	k := NewFillerKey(psk)
+	if !bytes.Equal(k[:], wantKey) {
+		t.Fatalf("filler key %x, want %x", k[:], wantKey)
+	}
 	m := make([]byte, 76)
 	for i := range m {
 		m[i] = byte(i)
 	}
-	want, _ := hex.DecodeString("018e5d99141b1ef5d07a13c423233281fbecb9b3")
-	f := Filler(psk, m)
+	want, _ := hex.DecodeString("95d1fbdebd141965db818bcc189ce2c95542a36b")
+	f := k.Filler(m)
 	if !bytes.Equal(f, want) {
 		t.Fatalf("filler %x, want %x", f, want)
 	}
-	if !FillerOK(psk, m, want) {
+	if !k.OK(m, want) {
 		t.Fatal("the right filler refused")
+	}
+	// The HMAC keyed with the PSK itself (the filler before it had a key
+	// of its own, computed apart: 018e5d99...) is not the filler.
+	old, _ := hex.DecodeString("018e5d99141b1ef5d07a13c423233281fbecb9b3")
+	if k.OK(m, old) || FillerKey(psk).OK(m, want) {
+		t.Fatal("a filler keyed with the PSK itself accepted")
 	}
 	for i := 0; i < FillerSize; i++ {
 		c := append([]byte(nil), want...)
 		c[i] ^= 0x40
-		if FillerOK(psk, m, c) {
+		if k.OK(m, c) {
 			t.Fatalf("filler with byte %d changed accepted", i)
 		}
 	}
 	for _, c := range [][]byte{nil, want[:19], append(append([]byte(nil), want...), 0)} {
-		if FillerOK(psk, m, c) {
+		if k.OK(m, c) {
 			t.Fatalf("filler of %d bytes accepted", len(c))
 		}
 	}
 	m2 := append([]byte(nil), m...)
 	m2[75] ^= 1
-	if FillerOK(psk, m2, want) {
+	if k.OK(m2, want) {
 		t.Fatal("filler of another message 1 accepted")
 	}
 	// In the flight, the filler is bytes 56..75 (after message 1's bytes

@@ -168,7 +168,7 @@ func NewClient(userID [16]byte, e dh.KeyPair) (*Client, error) {
 }
 
 // PSK is the client's user's PSK (section 11.2): the tls shape's filler
-// is made with it (SPEC.md 11.8).
+// key is derived from it (SPEC.md 11.8).
 func (c *Client) PSK() [32]byte { return c.psk }
 
 // WriteHello writes message 1 (76 bytes).
@@ -225,11 +225,8 @@ type Accepted struct {
 	User       [16]byte
 	Payload    Payload
 	ClientEPub [32]byte
-	// PSK is that user's PSK: the tls shape's filler is checked with it
-	// after the trial (SPEC.md 11.8, 12.1).
-	PSK   [32]byte
-	hs    *noise.HandshakeState
-	fixed *dh.KeyPair
+	hs         *noise.HandshakeState
+	fixed      *dh.KeyPair
 }
 
 // ReadHello runs the trial of section 11.4: message 1 is read with every
@@ -254,7 +251,7 @@ func (s *Server) ReadHello(msg []byte) (*Accepted, error) {
 		if err != nil || len(pt) != PayloadSize || found != nil {
 			continue
 		}
-		a.User, a.Payload, a.PSK, a.hs = s.ids[i], decodePayload(pt), s.psks[i], hs
+		a.User, a.Payload, a.hs = s.ids[i], decodePayload(pt), hs
 		copy(a.ClientEPub[:], msg[:32])
 		found = a
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"reflexport/shape"
+	"reflexport/v2"
 )
 
 // firstFlightFields are the fields of kind first_flight (FORMAT.md,
@@ -16,12 +17,17 @@ func firstFlightFields() fields {
 		"encoded":  hexF(-1, always),
 		"message1": hexF(shape.Message1Size, inValid),
 		"filler":   hexF(shape.FillerSize, optional), // required in valid tls tests (below)
+		"user_id":  hexF(16, optional),               // tls only (below)
 	}
 }
 
 // checkFirstFlight: valid, shaping message1 (with filler for tls) yields
 // encoded and reading encoded in that shape yields message1 (and the
-// filler); invalid, reading encoded in that shape fails.
+// filler), and when user_id is given the filler is that user's for
+// message1 (SPEC.md 11.8: the first 20 bytes of HMAC-SHA256 keyed with
+// HKDF-SHA256(IKM = the user's PSK, salt "reflex/2 tls filler")); invalid,
+// reading encoded in that shape fails (message1, filler and user_id play
+// no part there; their types are checked).
 func checkFirstFlight(t *test) string {
 	kind := shape.Kind(t.ints["shape"])
 	host, path := string(t.hex["host"]), string(t.hex["path"])
@@ -37,8 +43,10 @@ func checkFirstFlight(t *test) string {
 	if err := sh.Validate(); err != nil {
 		return "the test's shape: " + err.Error()
 	}
-	if t.has("filler") && kind != shape.TLS {
-		return fmt.Sprintf("field \"filler\": given for shape %s", kind)
+	for _, f := range []string{"filler", "user_id"} {
+		if t.has(f) && kind != shape.TLS {
+			return fmt.Sprintf("field %q: given for shape %s", f, kind)
+		}
 	}
 	enc := t.hex["encoded"]
 	msg1, filler, err := sh.Decode(enc)
@@ -64,6 +72,10 @@ func checkFirstFlight(t *test) string {
 	)
 	if m == "" && kind == shape.TLS {
 		m = diff("read tls", "filler", t.hex["filler"], filler)
+	}
+	if m == "" && t.has("user_id") {
+		k := shape.NewFillerKey(v2.PSK(t.b16("user_id")))
+		m = diff("the user's filler of message1", "filler", k.Filler(want), t.hex["filler"])
 	}
 	return m
 }

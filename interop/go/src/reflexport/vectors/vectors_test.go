@@ -70,9 +70,11 @@ func TestEmptyFileHasNothingPassed(t *testing.T) {
 	}
 }
 
-// first_flight (FORMAT.md): the length is judged first; message1 and
-// filler play no part in an invalid test (only their types are checked);
-// a test not of the tls shape gives no filler.
+// first_flight (FORMAT.md): the length is judged first; message1, filler
+// and user_id play no part in an invalid test (only their types are
+// checked); a test not of the tls shape gives no filler and no user_id; in
+// a valid tls test with user_id the filler must be that user's for
+// message1 (its value computed apart, with Python's hmac and hashlib).
 func TestFirstFlightFieldRules(t *testing.T) {
 	host := hex.EncodeToString([]byte("cdn.example.com"))
 	m1 := strings.Repeat("11", 76)
@@ -85,6 +87,11 @@ func TestFirstFlightFieldRules(t *testing.T) {
 	broken := append([]byte(nil), good...)
 	broken[0] = 0x17
 	junk := strings.Repeat("ff", len(good)+1)
+	uid := "6f1c2a9e2b1d4c1e9a550f3b8d7c6e51"
+	uf := "d03e702ee249ecea04f7aa6ee8581caa4ed3ad84" // uid's filler of m1
+	ufb, _ := hex.DecodeString(uf)
+	ugood, _ := s.Encode(mb, ufb)
+	uenc := hex.EncodeToString(ugood)
 	test := func(body string) string {
 		return `{"schema":"reflex-vectors/1","profile":"v2","groups":[{"kind":"first_flight","tests":[` + body + `]}]}`
 	}
@@ -101,6 +108,12 @@ func TestFirstFlightFieldRules(t *testing.T) {
 		{"invalid http with filler", `{"id":1,"result":"invalid","shape":1,"host":"` + host + `","path":"2f","filler":"` + f + `","encoded":"00","error":"too_short"}`, false},
 		{"valid raw with filler", `{"id":1,"result":"valid","shape":0,"host":"","path":"2f","message1":"` + m1 + `","filler":"` + f + `","encoded":"` + m1 + `"}`, false},
 		{"invalid, filler of the wrong size", `{"id":1,"result":"invalid","shape":2,"host":"` + host + `","path":"2f","filler":"22","encoded":"00","error":"too_short"}`, false},
+		{"valid tls, the user's filler", `{"id":1,"result":"valid","shape":2,"host":"` + host + `","path":"2f","message1":"` + m1 + `","filler":"` + uf + `","user_id":"` + uid + `","encoded":"` + uenc + `"}`, true},
+		{"valid tls, not the user's filler", `{"id":1,"result":"valid","shape":2,"host":"` + host + `","path":"2f","message1":"` + m1 + `","filler":"` + f + `","user_id":"` + uid + `","encoded":"` + enc + `"}`, false},
+		{"valid tls, another user's filler", `{"id":1,"result":"valid","shape":2,"host":"` + host + `","path":"2f","message1":"` + m1 + `","filler":"` + uf + `","user_id":"6f1c2a9e2b1d4c1e9a550f3b8d7c6e52","encoded":"` + uenc + `"}`, false},
+		{"valid tls, user_id of the wrong size", `{"id":1,"result":"valid","shape":2,"host":"` + host + `","path":"2f","message1":"` + m1 + `","filler":"` + uf + `","user_id":"6f1c","encoded":"` + uenc + `"}`, false},
+		{"invalid tls, user_id and an unrelated filler", `{"id":1,"result":"invalid","shape":2,"host":"` + host + `","path":"2f","filler":"` + f + `","user_id":"` + uid + `","encoded":"` + hex.EncodeToString(broken) + `","error":"bad_shape"}`, true},
+		{"valid raw with user_id", `{"id":1,"result":"valid","shape":0,"host":"","path":"2f","message1":"` + m1 + `","user_id":"` + uid + `","encoded":"` + m1 + `"}`, false},
 	} {
 		var out bytes.Buffer
 		r := CheckFiles([]string{writeTemp(t, test(c.body))}, &out)

@@ -70,8 +70,7 @@ func TestServerCommandShape(t *testing.T) {
 	defer stop()
 	s := shape.Shape{Kind: shape.TLS, Host: "cdn.example.com"}
 	hello, cl := newHello(t)
-	psk := cl.PSK()
-	flight, err := s.Encode(hello, shape.Filler(psk[:], hello))
+	flight, err := s.Encode(hello, shape.NewFillerKey(cl.PSK()).Filler(hello))
 	if err != nil {
 		t.Fatal(err)
 	}
