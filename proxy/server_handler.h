@@ -337,12 +337,28 @@ class ServerConnection {
     std::span<const uint8_t> held = fallback_bytes_;
     if constexpr (kDefectLostFallbackBytes) held = {};
     const std::span<const uint8_t> rest = in_.unread();
-    const std::array<asio::const_buffer, 2> first = {asio::buffer(held.data(), held.size()),
-                                                     asio::buffer(rest.data(), rest.size())};
-    if (const std::error_code wec = co_await upstream_->WriteAll(first); wec) {
-      co_return End(CloseReason::kFallbackWriteFailed, wec.message());
+    // Whatever else the client has sent by now goes in the same write, so
+    // the fallback gets the input in the pieces it would directly (a
+    // prober's 16 KiB sent at once arrives at once, not as the hello
+    // buffer's 2 KiB and the rest a moment later, which a fallback that
+    // closes on the first bad bytes answers differently: with a reset).
+    pool::Buffer more;
+    size_t more_size = 0;
+    if (!in_.ended && (more = env_.pool->Get(kLargeBufferBytes))) {
+      const IoResult r = client_.TryRead(more.span());
+      if (r.ec == asio::error::eof) in_.ended = true;
+      if (!r.ec) more_size = r.n;
     }
-    rec_.up += held.size() + rest.size();
+    const std::array<asio::const_buffer, 3> first = {asio::buffer(held.data(), held.size()),
+                                                     asio::buffer(rest.data(), rest.size()),
+                                                     asio::buffer(more.data(), more_size)};
+    const std::error_code wec = co_await upstream_->WriteAll(first);
+    if (more) {
+      more.set_wipe_extent(more_size);
+      more.Reset();
+    }
+    if (wec) co_return End(CloseReason::kFallbackWriteFailed, wec.message());
+    rec_.up += held.size() + rest.size() + more_size;
     in_.buffer.set_wipe_extent(in_.dirty);
     in_.buffer.Reset();
     in_.have = in_.at = in_.dirty = 0;

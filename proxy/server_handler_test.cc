@@ -307,6 +307,23 @@ TEST_F(ServerHandler, AnHttpRequestGoesToTheFallbackByteExactAndItsAnswerComesBa
   ExpectAllReturned(h);
 }
 
+// Input larger than the hello buffer, all received before the fallback is
+// written to, reaches it in one write, as it would directly.
+TEST_F(ServerHandler, WhatTheClientSentAtOnceReachesTheFallbackInOneWrite) {
+  ServerHarness h;
+  testing::MemoryPeer& client = h.Connect();
+  const Bytes sent = Pattern(kHelloBufferBytes * 3, 5);
+  client.Send(sent);
+  h.Poll();
+  ASSERT_EQ(h.dialer().dialed().size(), 1u);
+  auto& fallback = h.dialer().dialed()[0];
+  EXPECT_EQ(fallback.peer.HandlerWrites(), 1u) << "not the hello buffer's share, then the rest";
+  EXPECT_EQ(fallback.peer.Take(), sent);
+  client.CloseSend();
+  fallback.peer.CloseSend();
+  ExpectAllReturned(h);
+}
+
 TEST_F(ServerHandler, SeventySixRandomBytesAndWhatFollowsReachTheFallbackInOrder) {
   ServerHarness h;
   testing::MemoryPeer& client = h.Connect();

@@ -37,8 +37,10 @@ class MemoryPipe {
   void Write(std::span<const uint8_t> bytes) {
     if (closed_) return;
     data_.insert(data_.end(), bytes.begin(), bytes.end());
+    ++writes_;
     signal_.cancel();
   }
+  size_t writes() const { return writes_; }
   void CloseWrite() {
     closed_ = true;
     signal_.cancel();
@@ -57,6 +59,7 @@ class MemoryPipe {
   std::deque<uint8_t> data_;
   bool closed_ = false;
   bool aborted_ = false;
+  size_t writes_ = 0;  // Write calls, to see how a stream was cut up
   asio::steady_timer signal_;
 };
 
@@ -117,13 +120,16 @@ class MemoryStream {
     }
     co_return IoResult{{}, n};
   }
+  // One call is one Write (as one writev is one segment, when it fits).
   template <class Buffers>
   awaitable<std::error_code> WriteAll(const Buffers& buffers) {
     if (cancelled_ || out_->closed()) co_return asio::error::broken_pipe;
+    std::vector<uint8_t> all;
     for (auto it = asio::buffer_sequence_begin(buffers); it != asio::buffer_sequence_end(buffers); ++it) {
       const asio::const_buffer b(*it);
-      out_->Write({static_cast<const uint8_t*>(b.data()), b.size()});
+      all.insert(all.end(), static_cast<const uint8_t*>(b.data()), static_cast<const uint8_t*>(b.data()) + b.size());
     }
+    out_->Write(all);
     co_return std::error_code{};
   }
   void ShutdownSend() {
@@ -176,6 +182,8 @@ class MemoryPeer {
   bool HandlerClosed() const { return from_->closed(); }
   // The handler reset the connection (a failed tunnel), not a clean end.
   bool HandlerAborted() const { return from_->aborted(); }
+  // How many writes the handler made (each WriteAll is one).
+  size_t HandlerWrites() const { return from_->writes(); }
 
  private:
   std::shared_ptr<MemoryPipe> from_;
