@@ -91,14 +91,8 @@ class ServerConnection {
     ServerPhase phase = ServerPhase::kAwaitFirstFlight;
     while (phase != ServerPhase::kEnd) phase = co_await Step(phase);
     client_.Close();
-    // A fallback dialed early and never used is reset (it carried nothing),
-    // however the connection ended.
-    if (upstream_ && early_unused_) {
-      env_.stats->early_fallbacks_unused.fetch_add(1, std::memory_order_relaxed);
-      upstream_->Abort();
-    } else if (upstream_) {
-      upstream_->Close();
-    }
+    DropUnusedEarlyFallback();
+    if (upstream_) upstream_->Close();
     watchdog_.Stop();
     if (tunnel_open_) {
       user_->tunnels_open.fetch_sub(1, std::memory_order_relaxed);
@@ -179,10 +173,9 @@ class ServerConnection {
     client_.ClearCancel();
     if (upstream_) upstream_->ClearCancel();
     // Both moved in one turn: the client's bytes are judged (a genuine hello
-    // that raced a fallback's banner still gets in).
-    if (client_moved) co_return ServerPhase::kReadHello;
-    if (fallback_moved) co_return ServerPhase::kFallback;
-    co_return ServerPhase::kReadHello;  // the client's wait failed: ReadHello finds why
+    // that raced a fallback's banner still gets in). Neither: the client's
+    // wait failed, and ReadHello finds why.
+    co_return fallback_moved && !client_moved ? ServerPhase::kFallback : ServerPhase::kReadHello;
   }
 
   // Until the session accepts a hello (or decides it is not one).
@@ -194,14 +187,7 @@ class ServerConnection {
       co_return ServerPhase::kFallback;
     }
     if (e->kind != SessionEventKind::kHandshakeDone) co_return EndOnEvent(*e);
-    // A fallback dialed for a hello that came: never used (a reset leaves
-    // no TIME_WAIT behind per tunnel).
-    if (upstream_) {
-      env_.stats->early_fallbacks_unused.fetch_add(1, std::memory_order_relaxed);
-      upstream_->Abort();
-      upstream_.reset();
-      early_unused_ = false;
-    }
+    DropUnusedEarlyFallback();  // dialed for a hello that came
     (e->profile == Profile::kV2 ? env_.stats->handshakes_v2 : env_.stats->handshakes_v1)
         .fetch_add(1, std::memory_order_relaxed);
     rec_.profile = ProfileName(e->profile);
@@ -344,7 +330,7 @@ class ServerConnection {
     // closes on the first bad bytes answers differently: with a reset).
     pool::Buffer more;
     size_t more_size = 0;
-    if (!in_.ended && (more = env_.pool->Get(kLargeBufferBytes))) {
+    if (!in_.ended && client_.HasInput() && (more = env_.pool->Get(kLargeBufferBytes))) {
       const IoResult r = client_.TryRead(more.span());
       if (r.ec == asio::error::eof) in_.ended = true;
       if (!r.ec) more_size = r.n;
@@ -422,6 +408,16 @@ class ServerConnection {
     env_.stats->bytes_up.fetch_add(rec_.up, std::memory_order_relaxed);
     env_.stats->bytes_down.fetch_add(rec_.down, std::memory_order_relaxed);
     co_return ServerPhase::kEnd;
+  }
+
+  // A fallback dialed early and never used is reset (it carried nothing and
+  // leaves no TIME_WAIT behind), however the connection goes on or ends.
+  void DropUnusedEarlyFallback() {
+    if (!upstream_ || !early_unused_) return;
+    env_.stats->early_fallbacks_unused.fetch_add(1, std::memory_order_relaxed);
+    upstream_->Abort();
+    upstream_.reset();
+    early_unused_ = false;
   }
 
   // A session event that ends the handshake phases: an error, or the

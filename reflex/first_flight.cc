@@ -2,9 +2,12 @@
 
 #include <sodium.h>
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 
+#include "reflex/byte_reader.h"
+#include "reflex/byte_writer.h"
 #include "reflex/hkdf.h"
 
 namespace reflex {
@@ -48,68 +51,29 @@ bool HostByteOk(char c) {
 }
 bool PathByteOk(char c) { return HostByteOk(c) || c == '_' || c == '~' || c == '/'; }
 
-// Appends to a fixed output, remembering whether it ran out of room.
-class Writer {
- public:
-  explicit Writer(std::span<uint8_t> out) : out_(out) {}
-  void Put(std::span<const uint8_t> bytes) {
-    if (!ok_ || bytes.size() > out_.size() - at_) {
-      ok_ = false;
-      return;
-    }
-    if (!bytes.empty()) std::memcpy(out_.data() + at_, bytes.data(), bytes.size());
-    at_ += bytes.size();
-  }
-  void Put(std::string_view text) { Put({reinterpret_cast<const uint8_t*>(text.data()), text.size()}); }
-  void U8(size_t v) { Put(std::array<uint8_t, 1>{static_cast<uint8_t>(v)}); }
-  void U16(size_t v) { Put(std::array<uint8_t, 2>{static_cast<uint8_t>(v >> 8), static_cast<uint8_t>(v)}); }
-  void U24(size_t v) {
-    Put(std::array<uint8_t, 3>{static_cast<uint8_t>(v >> 16), static_cast<uint8_t>(v >> 8), static_cast<uint8_t>(v)});
-  }
-  bool ok() const { return ok_; }
-  size_t written() const { return at_; }
-
- private:
-  std::span<uint8_t> out_;
-  size_t at_ = 0;
-  bool ok_ = true;
-};
+std::span<const uint8_t> Ascii(std::string_view text) {
+  return {reinterpret_cast<const uint8_t*>(text.data()), text.size()};
+}
 
 // Reads a fixed layout, remembering whether anything differed from it.
-class Reader {
+class TemplateReader {
  public:
-  explicit Reader(std::span<const uint8_t> in) : in_(in) {}
+  explicit TemplateReader(std::span<const uint8_t> in) : in_(in) {}
   // The next bytes must be `expected`.
   void Expect(std::span<const uint8_t> expected) {
-    if (!ok_ || expected.size() > in_.size() - at_ ||
-        std::memcmp(in_.data() + at_, expected.data(), expected.size()) != 0) {
-      ok_ = false;
-      return;
-    }
-    at_ += expected.size();
-  }
-  void Expect(std::string_view text) { Expect({reinterpret_cast<const uint8_t*>(text.data()), text.size()}); }
-  void ExpectU8(size_t v) { Expect(std::array<uint8_t, 1>{static_cast<uint8_t>(v)}); }
-  void ExpectU16(size_t v) { Expect(std::array<uint8_t, 2>{static_cast<uint8_t>(v >> 8), static_cast<uint8_t>(v)}); }
-  void ExpectU24(size_t v) {
-    Expect(std::array<uint8_t, 3>{static_cast<uint8_t>(v >> 16), static_cast<uint8_t>(v >> 8),
-                                  static_cast<uint8_t>(v)});
+    std::span<const uint8_t> got;
+    ok_ = ok_ && in_.ReadView(expected.size(), &got) && std::equal(got.begin(), got.end(), expected.begin());
   }
   // The next n bytes, whatever they are (empty if there are fewer).
   std::span<const uint8_t> Take(size_t n) {
-    if (!ok_ || n > in_.size() - at_) {
-      ok_ = false;
-      return {};
-    }
-    const std::span<const uint8_t> taken = in_.subspan(at_, n);
-    at_ += n;
-    return taken;
+    std::span<const uint8_t> got;
+    ok_ = ok_ && in_.ReadView(n, &got);
+    return ok_ ? got : std::span<const uint8_t>();
   }
-  bool ok() const { return ok_ && at_ == in_.size(); }
+  bool ok() const { return ok_ && in_.remaining() == 0; }
 
  private:
-  std::span<const uint8_t> in_;
-  size_t at_ = 0;
+  ByteReader in_;
   bool ok_ = true;
 };
 
@@ -255,26 +219,26 @@ Error EncodeFirstFlight(const FirstFlight& f, std::span<const uint8_t, kClientHe
                         const TlsFiller& filler, std::span<uint8_t> out) {
   if (const Error e = CheckFirstFlight(f); e != Error::kOk) return e;
   if (out.size() < FirstFlightBytes(f)) return Error::kBufferTooSmall;
-  Writer w(out);
+  ByteWriter w(out);
   switch (f.shape) {
-    case FirstFlightShape::kRaw: w.Put(message1); break;
+    case FirstFlightShape::kRaw: w.WriteBytes(message1); break;
     case FirstFlightShape::kHttp: {
       std::array<uint8_t, kBase64Bytes> digits{};
       EncodeBase64Url(message1, digits);
-      w.Put(kHttpMethod);
-      w.Put(f.path);
-      w.Put(digits);
-      w.Put(kHttpVersion);
-      w.Put(f.host);
-      w.Put(kHttpTail);
+      w.WriteBytes(Ascii(kHttpMethod));
+      w.WriteBytes(Ascii(f.path));
+      w.WriteBytes(digits);
+      w.WriteBytes(Ascii(kHttpVersion));
+      w.WriteBytes(Ascii(f.host));
+      w.WriteBytes(Ascii(kHttpTail));
       break;
     }
     case FirstFlightShape::kTls: {
       TlsLayout(
-          f, [&w](std::span<const uint8_t> bytes) { w.Put(bytes); },
+          f, [&w](std::span<const uint8_t> bytes) { w.WriteBytes(bytes); },
           [&](size_t at, size_t n) {
-            if (at == kMessage1) w.Put(filler);
-            else w.Put(message1.subspan(at, n));
+            if (at == kMessage1) w.WriteBytes(filler);
+            else w.WriteBytes(message1.subspan(at, n));
           });
       break;
     }
@@ -289,16 +253,16 @@ Error DecodeFirstFlight(const FirstFlight& f, std::span<const uint8_t> in,
   if (in.size() > size) return Error::kTrailingBytes;
   std::array<uint8_t, kMessage1> got{};
   TlsFiller got_filler{};
-  Reader r(in);
+  TemplateReader r(in);
   switch (f.shape) {
     case FirstFlightShape::kRaw: std::memcpy(got.data(), r.Take(kMessage1).data(), kMessage1); break;
     case FirstFlightShape::kHttp: {
-      r.Expect(kHttpMethod);
-      r.Expect(f.path);
+      r.Expect(Ascii(kHttpMethod));
+      r.Expect(Ascii(f.path));
       const std::span<const uint8_t> digits = r.Take(kBase64Bytes);
-      r.Expect(kHttpVersion);
-      r.Expect(f.host);
-      r.Expect(kHttpTail);
+      r.Expect(Ascii(kHttpVersion));
+      r.Expect(Ascii(f.host));
+      r.Expect(Ascii(kHttpTail));
       if (!r.ok() || !DecodeBase64Url(digits, got)) return Error::kBadShape;
       break;
     }
