@@ -6,7 +6,7 @@
 namespace reflex {
 namespace {
 
-constexpr std::array<std::pair<Error, std::string_view>, 25> kNames = {{
+constexpr std::array<std::pair<Error, std::string_view>, 26> kNames = {{
     {Error::kOk, "ok"},
     {Error::kTooShort, "too_short"},
     {Error::kTrailingBytes, "trailing_bytes"},
@@ -32,6 +32,7 @@ constexpr std::array<std::pair<Error, std::string_view>, 25> kNames = {{
     {Error::kAllocFailed, "alloc_failed"},
     {Error::kInvalidArgument, "invalid_argument"},
     {Error::kCryptoInitFailed, "crypto_init_failed"},
+    {Error::kReplayStoreUnavailable, "replay_store_unavailable"},
 }};
 
 }  // namespace

@@ -6,7 +6,8 @@
 //   64..79  caller               (the local program asked for the impossible,
 //                                 or its pool could not serve a buffer: the
 //                                 caller chose and sized that pool)
-//   80..95  environment          (the crypto library failed us)
+//   80..95  environment          (the crypto library or the shared
+//                                 replay store failed us)
 //
 // Error is [[nodiscard]]: every function returning one must have it checked.
 // The contract of every fallible call in reflex/: it returns an Error, and
@@ -56,6 +57,7 @@ enum class [[nodiscard]] Error : uint8_t {
 
   // Environment.
   kCryptoInitFailed = 80,  // libsodium or OpenSSL could not initialize
+  kReplayStoreUnavailable = 81,  // the shared replay store could not answer
 };
 
 // "ok", "too_short", ... : the names used in SPEC.md and vector files.

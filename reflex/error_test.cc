@@ -42,6 +42,7 @@ constexpr Code kSpec[] = {
     {Error::kAllocFailed, 65, "alloc_failed", "caller"},
     {Error::kInvalidArgument, 66, "invalid_argument", "caller"},
     {Error::kCryptoInitFailed, 80, "crypto_init_failed", "environment"},
+    {Error::kReplayStoreUnavailable, 81, "replay_store_unavailable", "environment"},
 };
 
 TEST(ErrorCodes, NamesNumbersAndClassesAreThoseOfTheSpec) {

@@ -6,8 +6,6 @@
 #include <cstring>
 #include <set>
 
-#include "reflex/hello.h"
-#include "reflex/hello_v2.h"
 #include "reflex/key_schedule.h"
 
 namespace reflex {
@@ -102,6 +100,14 @@ ServerSession::~ServerSession() {
   // The hello (a v1 hello carries the user id in the clear).
   sodium_memzero(hello_.data(), hello_.size());
   sodium_memzero(output_.data(), output_.size());
+  DropPending();
+}
+
+// A v1 hello carries the user id in the clear; v2's state wipes itself.
+void ServerSession::DropPending() {
+  if (pending_v1_) sodium_memzero(pending_v1_->user_id.data(), pending_v1_->user_id.size());
+  pending_v1_.reset();
+  pending_v2_.reset();
 }
 
 void ServerSession::Fallback(Error reason, SessionEvent* event) {
@@ -133,7 +139,7 @@ bool ServerSession::LooksLikeAnotherProtocol() const {
 }
 
 Error ServerSession::Receive(std::span<uint8_t> input, size_t* consumed, SessionEvent* event) {
-  if (state_ == State::kFinished) return Error::kInvalidArgument;
+  if (state_ == State::kFinished || state_ == State::kAwaitingVerdict) return Error::kInvalidArgument;
   if (state_ == State::kEstablished) {
     size_t used = 0;
     SessionEvent e;
@@ -203,10 +209,38 @@ size_t ServerSession::HelloBytesNeeded() const {
 void ServerSession::DecideHello(SessionEvent* event) {
   const bool v1 = context_->accepts(Profile::kV1Compat) && MagicStillPossible();
   if (!v1 && !context_->accepts(Profile::kV2)) return Fallback(Error::kBadMagic, event);
-  size_t user = 0;
-  const Error e = v1 ? AcceptV1(&user) : AcceptV2(&user);
-  if (e != Error::kOk) return Fallback(e, event);
   profile_ = v1 ? Profile::kV1Compat : Profile::kV2;
+  if (const Error e = v1 ? VerifyV1() : VerifyV2(); e != Error::kOk) return Fallback(e, event);
+  if (!context_->config().shared_replay_check) return Complete(event);
+  state_ = State::kAwaitingVerdict;
+  *event = SessionEvent{};
+  event->kind = SessionEventKind::kReplayQuery;
+  event->replay_key = v1 ? std::span<const uint8_t>(pending_v1_->public_key)
+                         : std::span<const uint8_t>(pending_v2_->state.remote_ephemeral());
+  event->replay_ttl_ms = pending_ttl_ms_;
+}
+
+Error ServerSession::OnReplayVerdict(ReplayVerdict verdict, SessionEvent* event) {
+  if (state_ != State::kAwaitingVerdict) return Error::kInvalidArgument;
+  switch (verdict) {
+    case ReplayVerdict::kFresh: Complete(event); break;
+    case ReplayVerdict::kSeen:
+      DropPending();
+      Fallback(Error::kReplayedHello, event);
+      break;
+    case ReplayVerdict::kUnavailable:
+      DropPending();
+      Fallback(Error::kReplayStoreUnavailable, event);
+      break;
+  }
+  return Error::kOk;
+}
+
+void ServerSession::Complete(SessionEvent* event) {
+  size_t user = 0;
+  const Error e = profile_ == Profile::kV1Compat ? CompleteV1(&user) : CompleteV2(&user);
+  DropPending();
+  if (e != Error::kOk) return Fallback(e, event);
   user_index_ = user;
   state_ = State::kEstablished;
   *event = SessionEvent{};
@@ -215,7 +249,16 @@ void ServerSession::DecideHello(SessionEvent* event) {
   event->user_index = user;
 }
 
-Error ServerSession::AcceptV1(size_t* user) {
+// A replay of a hello stamped T passes the window while now <= T + window:
+// the store remembers its key until then, and a second more for the
+// rounding of the seconds.
+int64_t ServerSession::ReplayTtlMillis(int64_t timestamp) const {
+  const int64_t window = context_->config().timestamp_window_seconds;
+  const int64_t left = timestamp + window - clock_->UnixSeconds() + 1;
+  return std::clamp<int64_t>(left, 1, 2 * window + 1) * 1000;
+}
+
+Error ServerSession::VerifyV1() {
   ClientHello hello;
   if (const Error e = DecodeClientHello(std::span<const uint8_t>(hello_.data(), hello_have_), &hello);
       e != Error::kOk) {
@@ -223,7 +266,6 @@ Error ServerSession::AcceptV1(size_t* user) {
   }
   const std::optional<size_t> found = context_->FindUser(hello.user_id);
   if (!found) return Error::kUnknownUser;
-  const size_t index = *found;
   const int64_t now = clock_->UnixSeconds();
   const int64_t window = context_->config().timestamp_window_seconds;
   if (!WithinWindow(hello.timestamp, now, window)) return Error::kTimestampOutOfWindow;
@@ -233,6 +275,14 @@ Error ServerSession::AcceptV1(size_t* user) {
                                       ReplayOwnerOf(hello.user_id)) != ReplayFilter::Verdict::kFresh) {
     return Error::kReplayedHello;
   }
+  user_index_ = *found;
+  pending_ttl_ms_ = ReplayTtlMillis(hello.timestamp);
+  pending_v1_ = hello;
+  return Error::kOk;
+}
+
+Error ServerSession::CompleteV1(size_t* user) {
+  const ClientHello& hello = *pending_v1_;
   KeyPair server;
   if (const Error e = DrawKeyPair(*random_, &server); e != Error::kOk) return e;
   SessionKey key;
@@ -242,17 +292,17 @@ Error ServerSession::AcceptV1(size_t* user) {
   }
   ServerHello reply;
   reply.public_key = server.public_key;
-  reply.timestamp = now;
+  reply.timestamp = clock_->UnixSeconds();
   if (const Error e = EncodeServerHello(reply, output_); e != Error::kOk) return e;
   output_size_ = kServerHelloBytesV1;
   // v1: one key, each direction counting from 1 (flaw 1 stays: wire-fixed).
   channel_.emplace(ChannelKeys{key, key, {kWireProfileV1, context_->config().backend}},
                    FrameChannel::Side::kServer);
-  *user = index;
+  *user = user_index_;
   return Error::kOk;
 }
 
-Error ServerSession::AcceptV2(size_t* user) {
+Error ServerSession::VerifyV2() {
   const FirstFlight& shape = context_->config().first_flight;
   std::array<uint8_t, kClientHelloBytesV2> message1{};
   TlsFiller filler{};
@@ -276,12 +326,19 @@ Error ServerSession::AcceptV2(size_t* user) {
   const int64_t now = clock_->UnixSeconds();
   const int64_t window = context_->config().timestamp_window_seconds;
   if (!WithinWindow(hello.payload.timestamp, now, window)) return Error::kTimestampOutOfWindow;
-  // Before any key is drawn or X25519 computed (see AcceptV1).
+  // Before any key is drawn or X25519 computed (see VerifyV1).
   if (context_->replay_filter().Check(hello.state.remote_ephemeral(), hello.payload.timestamp, now,
                                       ReplayOwnerOf(context_->config().users[hello.user])) !=
       ReplayFilter::Verdict::kFresh) {
     return Error::kReplayedHello;
   }
+  pending_ttl_ms_ = ReplayTtlMillis(hello.payload.timestamp);
+  pending_v2_.emplace(std::move(hello));
+  return Error::kOk;
+}
+
+Error ServerSession::CompleteV2(size_t* user) {
+  ClientHelloV2& hello = *pending_v2_;
   KeyPair server;
   if (const Error e = DrawKeyPair(*random_, &server); e != Error::kOk) return e;
   std::array<uint8_t, kServerHelloBytesV2> reply;

@@ -12,6 +12,10 @@
 //         kData          -> forward event.data
 //         kPeerClosed    -> half-close towards the target
 //         kFallback      -> fallback gets event.fallback_bytes, then buffered
+//         kReplayQuery   -> (shared_replay_check only) ask the shared store
+//                           about event.replay_key, then
+//                           s.OnReplayVerdict(verdict, &event): kHandshakeDone
+//                           or kFallback
 //         kError         -> close
 //   after the connection's first read: s.OnFirstFlightEnd(&event) (maybe kFallback)
 //   when s.hello_deadline_ms() passes: s.OnTimer(&event) (maybe kFallback)
@@ -34,6 +38,8 @@
 #include "reflex/error.h"
 #include "reflex/first_flight.h"
 #include "reflex/frame_channel.h"
+#include "reflex/hello.h"
+#include "reflex/hello_v2.h"
 #include "reflex/noise.h"
 #include "reflex/random.h"
 #include "reflex/replay_filter.h"
@@ -59,6 +65,18 @@ struct ServerConfig {
   // v2's first flight on the wire (SPEC 11.8): a v2 hello in another shape
   // is refused (bad_shape). v1-compat hellos are never shaped.
   FirstFlight first_flight;
+  // Several servers share one replay filter (SPEC 12.4): a hello that
+  // passes every local check, the local filter included, waits for the
+  // shared store's verdict (a kReplayQuery event, then OnReplayVerdict)
+  // before any key is drawn or X25519 computed.
+  bool shared_replay_check = false;
+};
+
+// What the shared replay store said about a hello (ServerSession::OnReplayVerdict).
+enum class ReplayVerdict : uint8_t {
+  kFresh,        // first seen anywhere: remembered by the store now
+  kSeen,         // another server (or this one) accepted it already
+  kUnavailable,  // no answer, and hellos are refused without one
 };
 
 // What every session of one server shares: the configuration, each user's
@@ -113,7 +131,8 @@ class ServerSession {
   // Feeds received bytes (decrypted in place once the session speaks
   // frames; keep a receive buffer of at least kMaxFrameBytes). Consumes
   // what it used (*consumed) and reports at most one event. ok, or
-  // invalid_argument once finished (nothing written then).
+  // invalid_argument once finished or while a replay verdict is pending
+  // (nothing written then).
   Error Receive(std::span<uint8_t> input, size_t* consumed, SessionEvent* event);
   // Call when hello_deadline_ms() has passed: a session still waiting for
   // its hello falls back (reason handshake_timeout); otherwise kNone.
@@ -127,6 +146,12 @@ class ServerSession {
   // falls back (reason too_short) with them, since a genuine client sends
   // its hello in one write; otherwise (nothing held, or decided) kNone.
   Error OnFirstFlightEnd(SessionEvent* event);
+  // The shared store's answer to the kReplayQuery event: kFresh completes
+  // the handshake (kHandshakeDone, or kFallback if the client's key is of
+  // small order); kSeen falls back (replayed_hello); kUnavailable falls back
+  // (replay_store_unavailable). invalid_argument when no query is pending.
+  Error OnReplayVerdict(ReplayVerdict verdict, SessionEvent* event);
+  bool awaiting_replay_verdict() const { return state_ == State::kAwaitingVerdict; }
 
   // The server hello to send, once the handshake is done; then frames.
   std::span<const uint8_t> PendingOutput() const;
@@ -147,16 +172,26 @@ class ServerSession {
   size_t user_index() const { return user_index_; }
 
  private:
-  enum class State : uint8_t { kHello, kEstablished, kFinished };
+  enum class State : uint8_t { kHello, kAwaitingVerdict, kEstablished, kFinished };
 
   void Fallback(Error reason, SessionEvent* event);
   // How many bytes the hello held so far must reach to be decided: a v1
   // hello's 76 while the magic is still possible, else v2's shaped size.
   size_t HelloBytesNeeded() const;
-  // Decides about the hello held: accept (kHandshakeDone) or fall back.
+  // Decides about the hello held: accept (kHandshakeDone), fall back, or
+  // ask the shared store (kReplayQuery).
   void DecideHello(SessionEvent* event);
-  Error AcceptV1(size_t* user);
-  Error AcceptV2(size_t* user);
+  // Every check up to and including the local replay filter; the hello
+  // passing them is kept in pending_v1_ / pending_v2_.
+  Error VerifyV1();
+  Error VerifyV2();
+  // The server's key pair, the key schedule and the server hello.
+  Error CompleteV1(size_t* user);
+  Error CompleteV2(size_t* user);
+  void Complete(SessionEvent* event);
+  void DropPending();
+  // The replay key's remaining life: until `timestamp + window` has passed.
+  int64_t ReplayTtlMillis(int64_t timestamp) const;
   bool LooksLikeAnotherProtocol() const;
   bool MagicStillPossible() const;
 
@@ -173,6 +208,10 @@ class ServerSession {
   Profile profile_ = Profile::kV2;
   size_t user_index_ = 0;
   std::optional<FrameChannel> channel_;
+  // A hello that passed the checks, until completed (or refused).
+  std::optional<ClientHello> pending_v1_;
+  std::optional<ClientHelloV2> pending_v2_;
+  int64_t pending_ttl_ms_ = 0;
 };
 
 }  // namespace reflex

@@ -462,6 +462,115 @@ TEST_P(FallbackTest, AReplayIsRefusedBeforeAnyKeyIsDrawn) {
   EXPECT_EQ(counting.drawn, 0u) << "no key drawn, no X25519: it costs what a random hello does";
 }
 
+// Several servers sharing one replay filter (SPEC 12.4): a hello that
+// passed every local check waits for the shared store's verdict, and only
+// a fresh one costs key work.
+class SharedReplayTest : public FallbackTest {
+ protected:
+  void SetUp() override {
+    ServerConfig config;
+    config.profiles = {GetParam().profile};
+    config.users = {TestUser(1), TestUser(2), TestUser(3)};
+    config.backend = GetParam().backend;
+    config.shared_replay_check = true;
+    ASSERT_EQ(ServerContext::Create(config, &context_), Error::kOk);
+  }
+  // The client's ephemeral key, where each profile's hello carries it.
+  Bytes EphemeralKeyOf(const Bytes& hello) {
+    if (GetParam().profile == Profile::kV2) return Bytes(hello.begin(), hello.begin() + kPublicKeyBytes);
+    ClientHello h;
+    EXPECT_EQ(DecodeClientHello(hello, &h), Error::kOk);
+    return Bytes(h.public_key.begin(), h.public_key.end());
+  }
+  // Feeds a whole hello; the one event it reports.
+  SessionEvent FeedHello(ServerSession& s, Bytes& hello) {
+    size_t used = 0;
+    SessionEvent e;
+    EXPECT_EQ(s.Receive(hello, &used, &e), Error::kOk);
+    EXPECT_EQ(used, hello.size());
+    return e;
+  }
+};
+INSTANTIATE_TEST_SUITE_P(
+    ProfilesAndBackends, SharedReplayTest,
+    ::testing::Values(Params{Profile::kV2, AeadBackend::kOpenssl},
+                      Params{Profile::kV1Compat, AeadBackend::kSodium}),
+    [](const auto& info) { return info.param.profile == Profile::kV2 ? "v2" : "v1"; });
+
+TEST_P(SharedReplayTest, AFreshHelloAsksTheStoreBeforeAnyKeyIsDrawn) {
+  auto c = Client();
+  Bytes hello = HelloOf(*c);
+  CountingRandom counting;
+  ServerSession s(*context_, clock_, counting);
+  const SessionEvent e = FeedHello(s, hello);
+  ASSERT_EQ(e.kind, SessionEventKind::kReplayQuery);
+  EXPECT_EQ(Bytes(e.replay_key.begin(), e.replay_key.end()), EphemeralKeyOf(hello));
+  EXPECT_EQ(e.replay_ttl_ms, (120 + 1) * 1000) << "a hello stamped now can be replayed for the window";
+  EXPECT_EQ(counting.drawn, 0u);
+  EXPECT_TRUE(s.awaiting_replay_verdict());
+
+  size_t used = 7;
+  SessionEvent more;
+  Bytes nothing;
+  EXPECT_EQ(s.Receive(nothing, &used, &more), Error::kInvalidArgument) << "nothing is read while it waits";
+  clock_.Advance(20000);
+  EXPECT_EQ(s.OnTimer(&more), Error::kOk);
+  EXPECT_EQ(more.kind, SessionEventKind::kNone) << "the caller bounds the wait, not the hello wait";
+
+  SessionEvent done;
+  ASSERT_EQ(s.OnReplayVerdict(ReplayVerdict::kFresh, &done), Error::kOk);
+  ASSERT_EQ(done.kind, SessionEventKind::kHandshakeDone);
+  EXPECT_EQ(done.user_index, 1u);
+  EXPECT_GT(counting.drawn, 0u);
+  const auto reply = s.PendingOutput();
+  Delivered at_client;
+  Bytes client_in;
+  ASSERT_TRUE(Feed(*c, client_in, Bytes(reply.begin(), reply.end()), &at_client));
+  EXPECT_EQ(at_client.events.back(), SessionEventKind::kHandshakeDone) << "the client accepts the server hello";
+  EXPECT_EQ(s.OnReplayVerdict(ReplayVerdict::kFresh, &done), Error::kInvalidArgument) << "no query pending";
+}
+
+TEST_P(SharedReplayTest, AHelloTheStoreHasSeenFallsBackWithEveryByteAndNoKeyWork) {
+  for (const auto& [verdict, reason] : {std::pair{ReplayVerdict::kSeen, Error::kReplayedHello},
+                                        std::pair{ReplayVerdict::kUnavailable, Error::kReplayStoreUnavailable}}) {
+    auto c = Client();
+    Bytes hello = HelloOf(*c);
+    CountingRandom counting;
+    ServerSession s(*context_, clock_, counting);
+    ASSERT_EQ(FeedHello(s, hello).kind, SessionEventKind::kReplayQuery);
+    SessionEvent e;
+    ASSERT_EQ(s.OnReplayVerdict(verdict, &e), Error::kOk);
+    ASSERT_EQ(e.kind, SessionEventKind::kFallback);
+    EXPECT_EQ(e.reason, reason) << ErrorName(e.reason);
+    EXPECT_EQ(Bytes(e.fallback_bytes.begin(), e.fallback_bytes.end()), hello);
+    EXPECT_EQ(counting.drawn, 0u);
+    EXPECT_TRUE(s.finished());
+  }
+}
+
+TEST_P(SharedReplayTest, AReplayToTheSameServerNeverAsksTheStore) {
+  auto c = Client();
+  Bytes hello = HelloOf(*c);
+  {
+    ServerSession first(*context_, clock_, server_random_);
+    ASSERT_EQ(FeedHello(first, hello).kind, SessionEventKind::kReplayQuery);
+  }
+  ServerSession again(*context_, clock_, server_random_);
+  const SessionEvent e = FeedHello(again, hello);
+  EXPECT_EQ(e.kind, SessionEventKind::kFallback) << "the local filter answers first";
+  EXPECT_EQ(e.reason, Error::kReplayedHello);
+}
+
+TEST_P(SharedReplayTest, TheStoreRemembersAKeyUntilItsHelloLeavesTheWindow) {
+  auto c = Client();
+  Bytes hello = HelloOf(*c);
+  clock_.SetUnix(clock_.UnixSeconds() + 100);  // stamped 100 s ago: 20 s of window left
+  ServerSession s(*context_, clock_, server_random_);
+  const SessionEvent e = FeedHello(s, hello);
+  ASSERT_EQ(e.kind, SessionEventKind::kReplayQuery);
+  EXPECT_EQ(e.replay_ttl_ms, (20 + 1) * 1000);
+}
+
 TEST_P(FallbackTest, ALowOrderClientKeyFallsBack) {
   if (GetParam().profile == Profile::kV1Compat) {
     ClientHello h;

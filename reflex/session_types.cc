@@ -61,6 +61,7 @@ std::string_view SessionEventName(SessionEventKind kind) {
     case SessionEventKind::kData: return "data";
     case SessionEventKind::kTargetConnected: return "target_connected";
     case SessionEventKind::kPeerClosed: return "peer_closed";
+    case SessionEventKind::kReplayQuery: return "replay_query";
     case SessionEventKind::kFallback: return "fallback";
     case SessionEventKind::kError: return "error";
   }

@@ -54,6 +54,7 @@ enum class SessionEventKind : uint8_t {
   kTargetConnected,  // client: the server reached the request's target
   kPeerClosed,     // the peer sent CLOSE: its direction is finished
   kFallback,       // server: not Reflex; hand the connection to the fallback
+  kReplayQuery,    // server: ask the shared replay store about this hello
   kError,          // the session failed; it is finished
 };
 std::string_view SessionEventName(SessionEventKind kind);
@@ -74,6 +75,11 @@ struct SessionEvent {
   std::span<const uint8_t> fallback_bytes;
   // kFallback: why (e.g. auth_failed, replayed_hello); kError: the error.
   Error reason = Error::kOk;
+  // kReplayQuery: the hello's replay key (the client's ephemeral public
+  // key), valid until the session is destroyed, and how long the store
+  // must remember it: until a replay could no longer pass the window.
+  std::span<const uint8_t> replay_key;
+  int64_t replay_ttl_ms = 0;
   // kPeerClosed: the CLOSE frame's payload when it is exactly one byte,
   // else 0 (SPEC.md 13.4: a code travels only as a one-byte payload).
   // A server that could not reach the target says why with a SOCKS5 reply

@@ -24,6 +24,8 @@ PACKAGES=(
   libasio-dev          # proxy/: standalone Asio
   libcli11-dev         # proxy/: command-line flags
   libc-ares-dev        # proxy/: DNS lookups on the event loop (resolver)
+  libhiredis-dev       # proxy/: the Redis protocol of the shared replay store
+  redis-server         # the shared replay store's engine (its tests start their own)
   curl                 # proxy end-to-end tests
   nginx-light          # the fallback of the differential probe's tests
   openssl              # its certificate when it speaks TLS (tests)
