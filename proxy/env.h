@@ -17,6 +17,7 @@
 #include "proxy/address.h"
 #include "proxy/connection_state.h"
 #include "proxy/local_auth.h"
+#include "proxy/replay_store.h"
 #include "proxy/stats.h"
 #include "proxy/watchdog.h"
 #include "reflex/client_session.h"
@@ -123,6 +124,9 @@ struct ServerEnv : ProxyEnv {
   ServerStatePool* states = nullptr;
   HostPort fallback;
   FallbackDial fallback_dial = FallbackDial::kEarly;
+  // This thread's connection to the replay filter several servers share
+  // (null: none; the context's config says shared_replay_check then).
+  SharedReplayStore* replay_store = nullptr;
   // Test-only (proxy/defects.h): a context of the connection's own in
   // place of `context`. Null in every release build.
   std::unique_ptr<ServerContext> (*per_connection_context)(const ServerContext& shared) = nullptr;

@@ -10,6 +10,7 @@
 
 #include "proxy/address.h"
 #include "proxy/asio_config.h"
+#include "proxy/redis_client.h"
 #include "proxy/egress_policy.h"
 #include "proxy/local_auth.h"
 #include "reflex/session_types.h"
@@ -158,7 +159,7 @@ bool FirstFlightOf(const FirstFlightFlags& flags, FirstFlight* out, std::string*
 void AddServerOptions(CLI::App* app, ServerFlags* f) {
   AddFirstFlightOptions(app, &f->first_flight);
   app->add_option("--listen", f->listen, "address to listen on")->required()->check(HostPortCheck());
-  app->add_option("--user", f->users, "a user's UUID (repeat for more)")->required()->check(UuidCheck());
+  app->add_option("--user", f->users, "a user's UUID (repeat for more; or --users-from)")->check(UuidCheck());
   app->add_option("--fallback", f->fallback, "where everything that is not Reflex goes")
       ->required()->check(HostPortCheck());
   app->add_option("--profile", f->profiles, "profiles accepted: v2 (default), v1-compat")
@@ -190,6 +191,27 @@ void AddServerOptions(CLI::App* app, ServerFlags* f) {
       ->check(CLI::Range(size_t{1}, kMaxLookupsPerUser));
   app->add_flag("--drop-removed-users", f->drop_removed_users,
                 "on reload (SIGHUP), also end the open tunnels of users no longer configured");
+  app->add_option("--replay-store", f->replay_store,
+                  "a replay filter shared with other servers, in Redis: redis://HOST:PORT[/DB] or "
+                  "unix:///PATH[?db=DB]");
+  app->add_option("--replay-store-unavailable", f->replay_store_unavailable,
+                  "while the store does not answer: refuse (hellos go to the fallback) or local "
+                  "(this server's filter alone decides)")
+      ->check(CLI::IsMember({"refuse", "local"}));
+  app->add_option("--replay-store-timeout", f->replay_store_timeout_ms,
+                  "milliseconds a hello waits for the store's answer")
+      ->check(CLI::Range(int64_t{1}, int64_t{10000}));
+  app->add_option("--redis-password-file", f->redis_password_file,
+                  "file whose first line is the Redis password (never on the command line)")
+      ->check(CLI::ExistingFile);
+  app->add_option("--redis-prefix", f->redis_prefix, "prefix of every key this server writes in Redis");
+  app->add_option("--users-from", f->users_from,
+                  "the users are the set at redis://HOST:PORT/DB/KEY (or unix:///PATH?db=DB&key=KEY), "
+                  "followed as it changes (with the --user ones)");
+  app->add_option("--usage-to", f->usage_to,
+                  "add each user's bytes and tunnels to hashes PREFIXusage:UUID in this Redis");
+  app->add_option("--usage-interval", f->usage_interval_s, "seconds between --usage-to updates")
+      ->check(CLI::Range(int64_t{1}, int64_t{3600}));
 }
 
 void AddClientOptions(CLI::App* app, ClientFlags* f) {
@@ -291,6 +313,24 @@ bool ParseServerArgs(const std::vector<std::string>& args, CommonFlags* common, 
   } catch (const CLI::ParseError& e) {
     *error = e.what();
     return false;
+  }
+  return CheckRedisFlags(*flags, error);
+}
+
+bool CheckRedisFlags(const ServerFlags& flags, std::string* error) {
+  if (flags.users.empty() && flags.users_from.empty()) {
+    *error = "no users: give --user UUID (repeat for more) or --users-from";
+    return false;
+  }
+  RedisEndpoint endpoint;
+  const std::pair<const std::string*, const char*> urls[] = {
+      {&flags.replay_store, "--replay-store"}, {&flags.users_from, "--users-from"}, {&flags.usage_to, "--usage-to"}};
+  for (const auto& [url, name] : urls) {
+    if (url->empty()) continue;
+    if (std::string why; !ParseRedisUrl(*url, url == &flags.users_from, &endpoint, &why)) {
+      *error = std::string(name) + " " + *url + ": " + why;
+      return false;
+    }
   }
   return true;
 }

@@ -56,6 +56,15 @@ struct ServerFlags {
   std::string state_dir;  // the replay journal's directory; empty: none
   std::string fallback_dial = "early";  // early | late
   FirstFlightFlags first_flight;
+  // Several servers (SPEC 12.4, docs/scaling.md).
+  std::string replay_store;                        // redis://... or unix://...; empty: none
+  std::string replay_store_unavailable = "refuse";  // refuse | local
+  int64_t replay_store_timeout_ms = 200;
+  std::string redis_password_file;  // the password of every Redis connection
+  std::string redis_prefix = "reflex:";
+  std::string users_from;  // redis://.../DB/KEY: a set of UUIDs, followed
+  std::string usage_to;    // redis://...: per-user counters added there
+  int64_t usage_interval_s = 5;
 };
 
 struct ClientFlags {
@@ -103,6 +112,10 @@ void LastValueWins(CLI::App* sub);
 // unreadable file, a key that is not one of `sub`'s flags, or a value that
 // is not a string, number, list or boolean.
 bool ExpandConfig(std::vector<std::string>& args, CLI::App* sub, std::string* error);
+
+// The Redis flags of a server: some user (--user or --users-from), and
+// URLs of the right form. false and *error otherwise.
+[[nodiscard]] bool CheckRedisFlags(const ServerFlags& flags, std::string* error);
 
 // `reflex server ARGS` parsed again, as at the start (for a reload).
 bool ParseServerArgs(const std::vector<std::string>& args, CommonFlags* common, ServerFlags* flags,

@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 
 #include <sodium.h>
 #include <memory>
@@ -30,7 +31,10 @@
 #include "proxy/local_auth.h"
 #include "proxy/defects.h"
 #include "proxy/log.h"
+#include "proxy/redis_client.h"
+#include "proxy/redis_users.h"
 #include "proxy/replay_journal.h"
+#include "proxy/replay_store.h"
 #include "proxy/probe/probe.h"
 #include "proxy/runtime.h"
 #include "proxy/server_handler.h"
@@ -175,8 +179,8 @@ int ConfigurationOk() {
 
 // The library's configuration from the flags; false (and *error) when it
 // cannot be one.
-bool ServerConfigOf(const CommonFlags& common, const ServerFlags& flags, ServerConfig* config,
-                    std::string* error) {
+bool ServerConfigOf(const CommonFlags& common, const ServerFlags& flags,
+                    const std::vector<std::string>& redis_users, ServerConfig* config, std::string* error) {
   config->profiles.clear();
   for (const std::string& p : flags.profiles.empty() ? std::vector<std::string>{"v2"} : flags.profiles) {
     Profile profile;
@@ -187,11 +191,21 @@ bool ServerConfigOf(const CommonFlags& common, const ServerFlags& flags, ServerC
     config->profiles.push_back(profile);
   }
   config->users.clear();
-  for (const std::string& u : flags.users) {
-    UserId id;
-    (void)ParseUserId(u, &id);
-    config->users.push_back(id);
+  for (const std::vector<std::string>* list : {&flags.users, &redis_users}) {
+    for (const std::string& u : *list) {
+      UserId id;
+      (void)ParseUserId(u, &id);
+      // A user both on the command line and in Redis is one user.
+      if (std::find(config->users.begin(), config->users.end(), id) == config->users.end()) {
+        config->users.push_back(id);
+      }
+    }
   }
+  if (config->users.empty()) {
+    *error = "no users: --users-from " + flags.users_from + " holds no UUID and no --user is given";
+    return false;
+  }
+  config->shared_replay_check = !flags.replay_store.empty();
   if (!FirstFlightOf(flags.first_flight, &config->first_flight, error)) return false;
   config->timestamp_window_seconds = flags.window_s;
   config->hello_wait_ms = flags.hello_wait_ms;
@@ -239,6 +253,13 @@ std::vector<std::string> SettingsNeedingARestart(const CommonFlags& a, const Ser
   check("--dns-timeout", a.dns_timeout_s == b.dns_timeout_s);
   check("--max-lookups-per-user", f.max_lookups_per_user == g.max_lookups_per_user);
   check("--stats", a.stats == b.stats);
+  check("--replay-store", f.replay_store == g.replay_store &&
+                              f.replay_store_unavailable == g.replay_store_unavailable &&
+                              f.replay_store_timeout_ms == g.replay_store_timeout_ms);
+  check("--redis-password-file", f.redis_password_file == g.redis_password_file);
+  check("--redis-prefix", f.redis_prefix == g.redis_prefix);
+  check("--users-from", f.users_from == g.users_from);
+  check("--usage-to", f.usage_to == g.usage_to && f.usage_interval_s == g.usage_interval_s);
   return changed;
 }
 
@@ -247,12 +268,13 @@ std::vector<std::string> SettingsNeedingARestart(const CommonFlags& a, const Ser
 // tunnel; profiles, --hello-wait and --aead apply to new connections;
 // anything else is reported and left as it was.
 void Reload(const std::vector<std::string>& args, const CommonFlags& running_common,
-            const ServerFlags& running, LiveServerContext& live) {
+            const ServerFlags& running, const std::vector<std::string>& redis_users, LiveServerContext& live) {
   CommonFlags common;
   ServerFlags flags;
   std::string error;
   ServerConfig config;
-  if (!ParseServerArgs(args, &common, &flags, &error) || !ServerConfigOf(common, flags, &config, &error)) {
+  if (!ParseServerArgs(args, &common, &flags, &error) ||
+      !ServerConfigOf(common, flags, redis_users, &config, &error)) {
     REFLEX_LOG(kWarn, "reload: %s; the running configuration stays", error.c_str());
     return;
   }
@@ -277,10 +299,47 @@ void Reload(const std::vector<std::string>& args, const CommonFlags& running_com
   REFLEX_LOG(kInfo, "reload: %zu user(s): %zu added, %zu removed", config.users.size(), added, removed);
 }
 
+// The options of one Redis connection from the server's flags; false
+// (and *error) when the password file cannot be read.
+bool RedisOptionsOf(const ServerFlags& flags, const std::string& url, bool with_key,
+                    std::chrono::milliseconds timeout, RedisOptions* out, std::string* error) {
+  (void)ParseRedisUrl(url, with_key, &out->endpoint, error);  // checked with the flags
+  out->timeout = timeout;
+  out->stall_after = std::max(std::chrono::milliseconds(1000), timeout * 4);
+  if (flags.redis_password_file.empty()) return true;
+  std::ifstream in(flags.redis_password_file);
+  if (!in || !std::getline(in, out->password)) {
+    *error = "cannot read --redis-password-file " + flags.redis_password_file;
+    return false;
+  }
+  return true;
+}
+
 int RunServer(const CommonFlags& common, const ServerFlags& flags, const std::vector<std::string>& args) {
   ServerConfig config;
   std::string error;
-  if (!ServerConfigOf(common, flags, &config, &error)) return Fail(error);
+  // The users kept in Redis, read before anything starts (a server that
+  // cannot read them does not start: it would refuse every client).
+  std::vector<std::string> redis_users;
+  RedisOptions users_options;
+  if (!flags.users_from.empty()) {
+    if (!RedisOptionsOf(flags, flags.users_from, true, std::chrono::milliseconds(2000), &users_options, &error) ||
+        !ReadUsersOnce(users_options, &redis_users, &error)) {
+      return Fail(error);
+    }
+    REFLEX_LOG(kInfo, "users from Redis: %zu", redis_users.size());
+  }
+  if (!ServerConfigOf(common, flags, redis_users, &config, &error)) return Fail(error);
+  RedisOptions store_options, usage_options;
+  if (!flags.replay_store.empty() &&
+      !RedisOptionsOf(flags, flags.replay_store, false, std::chrono::milliseconds(flags.replay_store_timeout_ms),
+                      &store_options, &error)) {
+    return Fail(error);
+  }
+  if (!flags.usage_to.empty() &&
+      !RedisOptionsOf(flags, flags.usage_to, false, std::chrono::milliseconds(2000), &usage_options, &error)) {
+    return Fail(error);
+  }
   std::unique_ptr<ServerContext> context;
   if (const Error e = ServerContext::Create(config, &context); e != Error::kOk) {
     return Fail(BadServerConfiguration(e));
@@ -331,6 +390,25 @@ int RunServer(const CommonFlags& common, const ServerFlags& flags, const std::ve
   if (!StartResolvers(runtime, ResolverOf(common, flags.max_lookups_per_user), &resolvers, &error)) {
     return Fail(error);
   }
+  // One connection to the shared replay store per thread, on its loop.
+  std::vector<std::unique_ptr<RedisClient>> store_clients;
+  std::vector<std::unique_ptr<SharedReplayStore>> stores;
+  const ReplayStorePolicy policy =
+      flags.replay_store_unavailable == "local" ? ReplayStorePolicy::kLocal : ReplayStorePolicy::kRefuse;
+  for (int t = 0; !flags.replay_store.empty() && t < runtime.threads(); ++t) {
+    store_options.name = "replay store";
+    store_clients.push_back(std::make_unique<RedisClient>(runtime.context(t).get_executor(), store_options));
+    asio::co_spawn(runtime.context(t), store_clients.back()->Run(), asio::detached);
+    stores.push_back(std::make_unique<SharedReplayStore>(*store_clients.back(), flags.redis_prefix + "replay:",
+                                                         policy, runtime.stats().replay_store));
+  }
+  std::unique_ptr<RedisUserFollower> follower;
+  std::unique_ptr<UsageReporter> usage;
+  if (!flags.usage_to.empty()) {
+    usage = std::make_unique<UsageReporter>(runtime.context(0).get_executor(), usage_options, flags.redis_prefix,
+                                            runtime.stats().users, std::chrono::seconds(flags.usage_interval_s));
+    usage->Start();
+  }
   for (int t = 0; t < runtime.threads(); ++t) {
     sweepers.push_back(std::make_unique<Sweeper>(runtime.context(t).get_executor()));
     auto env = std::make_unique<ServerEnv>();
@@ -344,12 +422,23 @@ int RunServer(const CommonFlags& common, const ServerFlags& flags, const std::ve
     env->states = &states;
     env->fallback = fallback;
     env->fallback_dial = flags.fallback_dial == "late" ? FallbackDial::kLate : FallbackDial::kEarly;
+    if (!stores.empty()) env->replay_store = stores[static_cast<size_t>(t)].get();
     if constexpr (kDefectAcceptReplay) env->per_connection_context = &ContextOfItsOwn;
     envs.push_back(std::move(env));
     dialers.push_back(std::make_unique<TcpDialer>(runtime.context(t).get_executor(), TimeoutsOf(common).connect,
                                                   *resolvers[static_cast<size_t>(t)], &target_policy));
   }
-  runtime.OnReload([&] { Reload(args, common, flags, live); });
+  // SIGHUP and the Redis user set's changes both run on thread 0.
+  runtime.OnReload([&] { Reload(args, common, flags, redis_users, live); });
+  if (!flags.users_from.empty()) {
+    follower = std::make_unique<RedisUserFollower>(
+        runtime.context(0).get_executor(), users_options, [&](std::vector<std::string> users) {
+          if (users == redis_users) return;
+          redis_users = std::move(users);
+          Reload(args, common, flags, redis_users, live);
+        });
+    follower->Start();
+  }
   if (!flags.metrics.empty()) {
     if (const std::error_code e = runtime.ListenMetrics(metrics); e) {
       return Fail("cannot listen on " + FormatHostPort(metrics) + " (--metrics): " + e.message());

@@ -79,6 +79,16 @@ void ConnectionFamilies(const Stats& s, Exposition& e) {
            Load(s.early_fallback_dials));
   e.Single("reflex_early_fallbacks_unused_total", "counter",
            "Early fallback connections a genuine hello left unused.", Load(s.early_fallbacks_unused));
+  e.Family("reflex_replay_store_verdicts_total", "counter",
+           "The shared replay store's answers about hellos (--replay-store).");
+  e.Sample("reflex_replay_store_verdicts_total", Label("verdict", "fresh"), Load(s.replay_store.fresh));
+  e.Sample("reflex_replay_store_verdicts_total", Label("verdict", "seen"), Load(s.replay_store.seen));
+  e.Sample("reflex_replay_store_verdicts_total", Label("verdict", "unavailable"),
+           Load(s.replay_store.unavailable));
+  e.Single("reflex_replay_store_accepted_locally_total", "counter",
+           "Hellos accepted by this server's filter alone while the store did not answer "
+           "(--replay-store-unavailable local).",
+           Load(s.replay_store.accepted_locally));
   e.Single("reflex_tunnels_total", "counter", "Requests whose target was reached.", Load(s.tunnels));
   e.Single("reflex_target_failures_total", "counter", "Requests whose target could not be reached.",
            Load(s.target_failures));

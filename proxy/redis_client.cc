@@ -413,8 +413,10 @@ bool RedisClient::Send(std::initializer_list<std::string_view> argv) {
 
 awaitable<std::pair<std::error_code, RedisReply>> RedisClient::Await(std::shared_ptr<Waiter> w, std::error_code ec) {
   if (!w) co_return std::pair{ec, RedisReply{}};
-  w->timer.expires_after(options_.timeout);
-  (void)co_await w->timer.async_wait(kUseTuple);
+  if (!w->done) {  // (a pipeline's later members may be answered already)
+    w->timer.expires_after(options_.timeout);
+    (void)co_await w->timer.async_wait(kUseTuple);
+  }
   if (!w->done) {
     w->abandoned = true;
     ++stats_.timeouts;

@@ -17,6 +17,7 @@
 
 #include "proxy/asio_config.h"
 #include "proxy/redis_client.h"
+#include "proxy/stats.h"
 #include "reflex/server_session.h"
 
 namespace reflex::proxy {
@@ -27,13 +28,6 @@ enum class ReplayStorePolicy : uint8_t {
   kRefuse,  // the hello goes to the fallback: no replay can pass, and no client gets in
   kLocal,   // this server's own filter decides alone: clients get in, and a hello
             // recorded on its way to another server can pass here
-};
-
-struct ReplayStoreCounters {
-  std::atomic<uint64_t> fresh{0};        // claimed: new everywhere
-  std::atomic<uint64_t> seen{0};         // another server had it: refused
-  std::atomic<uint64_t> unavailable{0};  // no answer (refused or accepted by the policy)
-  std::atomic<uint64_t> accepted_locally{0};  // of those, accepted by the local filter alone
 };
 
 class SharedReplayStore {

@@ -180,8 +180,9 @@ class ServerConnection {
 
   // Until the session accepts a hello (or decides it is not one).
   awaitable<ServerPhase> ReadHello() {
-    const std::optional<SessionEvent> e = co_await NextEvent();
+    std::optional<SessionEvent> e = co_await NextEvent();
     if (!e) co_return ServerPhase::kEnd;
+    if (e->kind == SessionEventKind::kReplayQuery) e = co_await AskReplayStore(*e);
     if (e->kind == SessionEventKind::kFallback) {
       fallback_bytes_ = e->fallback_bytes;
       co_return ServerPhase::kFallback;
@@ -203,6 +204,24 @@ class ServerConnection {
       watchdog_.SetRevocation([this] { return UserRemoved(); });
     }
     co_return ServerPhase::kReplyHello;
+  }
+
+  // A hello every local check accepted, claimed in the replay filter
+  // several servers share (SPEC 12.4): the session completes it or falls
+  // back on the store's verdict. No store given (a configuration without
+  // one cannot ask): unavailable.
+  awaitable<SessionEvent> AskReplayStore(const SessionEvent& query) {
+    ReplayVerdict verdict = ReplayVerdict::kUnavailable;
+    if (env_.replay_store != nullptr) {
+      verdict = co_await env_.replay_store->Claim(query.replay_key, query.replay_ttl_ms);
+    }
+    if constexpr (kDefectAcceptReplay) verdict = ReplayVerdict::kFresh;
+    SessionEvent e;
+    if (session_.OnReplayVerdict(verdict, &e) != Error::kOk) {
+      e.kind = SessionEventKind::kError;
+      e.reason = Error::kInvalidArgument;
+    }
+    co_return e;
   }
 
   // The server hello; then the request frame gets its time and its room.

@@ -48,6 +48,14 @@ class UserStats {
   std::map<std::string, std::unique_ptr<UserCounters>, std::less<>> users_ REFLEX_GUARDED_BY(mu_);
 };
 
+// The shared replay store's verdicts (--replay-store; all zero without one).
+struct ReplayStoreCounters {
+  std::atomic<uint64_t> fresh{0};        // claimed: new everywhere
+  std::atomic<uint64_t> seen{0};         // another server had it: refused
+  std::atomic<uint64_t> unavailable{0};  // no answer (refused or accepted, by the policy)
+  std::atomic<uint64_t> accepted_locally{0};  // of those, accepted by the local filter alone
+};
+
 struct Stats {
   std::atomic<uint64_t> accepted{0};
   std::atomic<uint64_t> active{0};
@@ -71,6 +79,7 @@ struct Stats {
   std::atomic<uint64_t> bytes_down{0};       // target -> client (plaintext)
   // Connections ended, by reason (the log line's close=).
   std::array<std::atomic<uint64_t>, kCloseReasonCount> closes{};
+  ReplayStoreCounters replay_store;
   UserStats users;
 
   void ConnectionOpened();
