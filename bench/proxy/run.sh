@@ -2,6 +2,10 @@
 # The proxy benchmark: reflex beside shadowsocks-libev and v2ray (and no
 # proxy at all, the ceiling) on this machine, in one run, with the same
 # driver and target (bench/proxy/proxy_load.cc) for all. Not a test.
+# "reflex-store" is reflex with its replay filter shared in a redis-server
+# the script starts (--replay-store, SPEC 12.4); after the rounds, the
+# store's memory per remembered hello (MEMORY USAGE) and the SET NX PX
+# rate one redis-server takes here (redis-benchmark) are measured.
 #   tools/bootstrap.sh --bench     # the peers, once
 #   bench/proxy/run.sh [--rounds N] [--out FILE] [--peers "direct reflex ss-libev v2ray"]
 #                      [--baseline-reflex BIN]
@@ -20,7 +24,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 rounds=3
 out=bench/proxy/results.md
-peers="direct reflex ss-libev v2ray"
+peers="direct reflex reflex-store ss-libev v2ray"
 baseline=""
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -34,6 +38,7 @@ done
 [ -n "$baseline" ] && peers="$peers reflex-baseline"
 case " $peers " in *" ss-libev "*) need="ss-server ss-local" ;; *) need="" ;; esac
 case " $peers " in *" v2ray "*) need="$need v2ray" ;; esac
+case " $peers " in *" reflex-store "*) need="$need redis-server redis-benchmark redis-cli" ;; esac
 for tool in $need; do
   command -v "$tool" >/dev/null || { echo "$tool missing: run tools/bootstrap.sh --bench" >&2; exit 1; }
 done
@@ -62,6 +67,13 @@ pids+=($!)
 sleep 0.3
 target_port=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$work/target.log")
 target=127.0.0.1:$target_port
+redis_sock=$work/redis.sock
+if [[ " $peers " == *" reflex-store "* ]]; then
+  redis-server --port 0 --unixsocket "$redis_sock" --save '' --appendonly no --dir "$work" \
+    --maxmemory-policy noeviction >/dev/null 2>&1 &
+  pids+=($!)
+  for _ in $(seq 100); do redis-cli -s "$redis_sock" ping >/dev/null 2>&1 && break; sleep 0.1; done
+fi
 
 # start_peer NAME: starts its client and server; sets socks, client_pid,
 # server_pid.
@@ -69,9 +81,10 @@ start_peer() {
   local s; s=$("$load" freeport); socks=$("$load" freeport)
   case "$1" in
     direct) client_pid=""; server_pid=""; socks=""; return ;;
-    reflex|reflex-baseline)
+    reflex|reflex-baseline|reflex-store)
       local bin=$reflex; [ "$1" = reflex-baseline ] && bin=$baseline
-      "$bin" server --listen 127.0.0.1:$s --user $user --fallback 127.0.0.1:9 --allow-target 127.0.0.0/8 --log-level error 2>/dev/null &
+      local store=(); [ "$1" = reflex-store ] && store=(--replay-store "unix://$redis_sock")
+      "$bin" server --listen 127.0.0.1:$s --user $user --fallback 127.0.0.1:9 --allow-target 127.0.0.0/8 --log-level error "${store[@]}" 2>/dev/null &
       server_pid=$!
       "$bin" client --server 127.0.0.1:$s --user $user --socks 127.0.0.1:$socks --log-level error 2>/dev/null &
       client_pid=$! ;;
@@ -131,6 +144,16 @@ for round in $(seq "$rounds"); do
   done
 done
 record aead "raw libsodium AEAD" "$("$load" aead --bytes 1073741824)"
+store_line=""
+if [[ " $peers " == *" reflex-store "* ]]; then
+  # A remembered hello: the key reflex writes (prefix + 32 bytes), value 1, a TTL.
+  key=$(redis-cli -s "$redis_sock" --scan --pattern 'reflex:replay:*' --count 1000 | head -1)
+  per_key=$([ -n "$key" ] && redis-cli -s "$redis_sock" memory usage "$key" || echo "?")
+  rate=$(redis-benchmark -s "$redis_sock" -n 400000 -c 64 -P 16 -r 1000000000 -q \
+           set reflex:replay:__rand_int____rand_int____rand_int__ 1 NX PX 241000 | tr '\r' '\n' |
+         sed -n 's/.*: \([0-9.]*\) requests per second.*/\1/p' | tail -1)
+  store_line="Shared replay store (redis-server $(redis-server --version | sed -n 's/.*v=\([0-9.]*\).*/\1/p')): $per_key bytes per remembered hello (MEMORY USAGE); one redis-server takes $rate SET NX PX per second here (redis-benchmark, 64 clients, pipelines of 16)."
+fi
 
 {
   echo "# bench/proxy results"
@@ -141,6 +164,7 @@ record aead "raw libsodium AEAD" "$("$load" aead --bytes 1073741824)"
   case " $peers " in *" v2ray "*) line="$line; v2ray $(v2ray -version 2>/dev/null | awk 'NR==1{print $2}') (VMess, chacha20-poly1305)" ;; esac
   [ -n "$baseline" ] && line="$line; reflex-baseline: $baseline"
   echo "$line."
+  [ -n "$store_line" ] && { echo; echo "$store_line"; }
   echo
   "$load" report "$results"
 } >"$out"
