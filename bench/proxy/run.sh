@@ -147,7 +147,7 @@ record aead "raw libsodium AEAD" "$("$load" aead --bytes 1073741824)"
 store_line=""
 if [[ " $peers " == *" reflex-store "* ]]; then
   # A remembered hello: the key reflex writes (prefix + 32 bytes), value 1, a TTL.
-  key=$(redis-cli -s "$redis_sock" --scan --pattern 'reflex:replay:*' --count 1000 | head -1)
+  key=$(redis-cli -s "$redis_sock" --scan --pattern 'reflex:replay:*' | head -1)
   per_key=$([ -n "$key" ] && redis-cli -s "$redis_sock" memory usage "$key" || echo "?")
   rate=$(redis-benchmark -s "$redis_sock" -n 400000 -c 64 -P 16 -r 1000000000 -q \
            set reflex:replay:__rand_int____rand_int____rand_int__ 1 NX PX 241000 | tr '\r' '\n' |
