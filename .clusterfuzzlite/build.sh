@@ -2,8 +2,8 @@
 # OSS-Fuzz / ClusterFuzzLite build: compiles the fuzz targets from $CC, $CXX,
 # $CFLAGS, $CXXFLAGS and $LIB_FUZZING_ENGINE (no Bazel in those images) and
 # writes into $OUT, for each target: the binary, <target>_seed_corpus.zip,
-# <target>.dict and <target>.options. libsodium, libcrypto and libcares are
-# linked statically so the binaries run on machines without them.
+# <target>.dict and <target>.options. libsodium, libcrypto, libcares and
+# libhiredis are linked statically so the binaries run on machines without them.
 cd "$(dirname "$0")/.."
 : "${WORK:=$(mktemp -d)}"
 mkdir -p "$WORK/obj" "$OUT"
@@ -40,7 +40,7 @@ ar rcs "$WORK/libreflex.a" "${objs[@]}"
 for t in $targets; do
   while [ "$(jobs -rp | wc -l)" -ge "$parallel" ]; do wait -n || failed=1; done
   $CXX $flags "fuzz/${t}_fuzzer.cc" "$WORK/libreflex.a" $LIB_FUZZING_ENGINE \
-    -l:libsodium.a -l:libcrypto.a -l:libcares.a -ldl -lpthread -o "$OUT/$t" &
+    -l:libsodium.a -l:libcrypto.a -l:libcares.a -l:libhiredis.a -ldl -lpthread -o "$OUT/$t" &
   rm -f "$OUT/${t}_seed_corpus.zip"
   zip -q -j "$OUT/${t}_seed_corpus.zip" testdata/corpus/"$t"/*
   cp "fuzz/$t.dict" "$OUT/$t.dict"
