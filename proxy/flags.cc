@@ -209,7 +209,8 @@ void AddServerOptions(CLI::App* app, ServerFlags* f) {
                   "the users are the set at redis://HOST:PORT/DB/KEY (or unix:///PATH?db=DB&key=KEY), "
                   "followed as it changes (with the --user ones)");
   app->add_option("--usage-to", f->usage_to,
-                  "add each user's bytes and tunnels to hashes PREFIXusage:UUID in this Redis");
+                  "add each user's bytes and tunnels to hashes PREFIXusage:ID in this Redis (ID: the user's "
+                  "short id of the logs and metrics)");
   app->add_option("--usage-interval", f->usage_interval_s, "seconds between --usage-to updates")
       ->check(CLI::Range(int64_t{1}, int64_t{3600}));
 }

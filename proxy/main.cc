@@ -20,6 +20,7 @@
 
 #include <sodium.h>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -191,15 +192,18 @@ bool ServerConfigOf(const CommonFlags& common, const ServerFlags& flags,
     config->profiles.push_back(profile);
   }
   config->users.clear();
-  for (const std::vector<std::string>* list : {&flags.users, &redis_users}) {
-    for (const std::string& u : *list) {
-      UserId id;
-      (void)ParseUserId(u, &id);
-      // A user both on the command line and in Redis is one user.
-      if (std::find(config->users.begin(), config->users.end(), id) == config->users.end()) {
-        config->users.push_back(id);
-      }
-    }
+  for (const std::string& u : flags.users) {  // twice on the command line: refused below
+    UserId id;
+    (void)ParseUserId(u, &id);
+    config->users.push_back(id);
+  }
+  std::set<UserId> known(config->users.begin(), config->users.end());
+  for (const std::string& u : redis_users) {
+    UserId id;
+    (void)ParseUserId(u, &id);
+    // A user both on the command line and in Redis (or twice in Redis, in
+    // two letter cases) is one user.
+    if (known.insert(id).second) config->users.push_back(id);
   }
   if (config->users.empty()) {
     *error = "no users: --users-from " + flags.users_from + " holds no UUID and no --user is given";
@@ -267,7 +271,8 @@ std::vector<std::string> SettingsNeedingARestart(const CommonFlags& a, const Ser
 // Users added are accepted from now on, users removed can open no new
 // tunnel; profiles, --hello-wait and --aead apply to new connections;
 // anything else is reported and left as it was.
-void Reload(const std::vector<std::string>& args, const CommonFlags& running_common,
+// True when the new configuration is running.
+bool Reload(const std::vector<std::string>& args, const CommonFlags& running_common,
             const ServerFlags& running, const std::vector<std::string>& redis_users, LiveServerContext& live) {
   CommonFlags common;
   ServerFlags flags;
@@ -276,34 +281,37 @@ void Reload(const std::vector<std::string>& args, const CommonFlags& running_com
   if (!ParseServerArgs(args, &common, &flags, &error) ||
       !ServerConfigOf(common, flags, redis_users, &config, &error)) {
     REFLEX_LOG(kWarn, "reload: %s; the running configuration stays", error.c_str());
-    return;
+    return false;
   }
   if (running_common.idle_timeout_s * 1000 < static_cast<double>(flags.hello_wait_ms)) {
     REFLEX_LOG(kWarn, "reload: --hello-wait is longer than --idle-timeout; the running configuration stays");
-    return;
+    return false;
   }
   for (const std::string& name : SettingsNeedingARestart(running_common, running, common, flags)) {
     REFLEX_LOG(kWarn, "reload: %s changed, which takes a restart; ignored", name.c_str());
   }
   const std::shared_ptr<const ServerContext> previous = live.Current();
   config.timestamp_window_seconds = previous->config().timestamp_window_seconds;
+  // Whether hellos ask a shared store is fixed at start with the store.
+  config.shared_replay_check = previous->config().shared_replay_check;
   std::unique_ptr<ServerContext> next;
   if (const Error e = ServerContext::CreateReplacing(config, *previous, &next); e != Error::kOk) {
     REFLEX_LOG(kWarn, "reload: %s; the running configuration stays", BadServerConfiguration(e).c_str());
-    return;
+    return false;
   }
   size_t added = 0, removed = 0;
   for (const UserId& u : config.users) added += !previous->FindUser(u).has_value();
   for (const UserId& u : previous->config().users) removed += !next->FindUser(u).has_value();
   live.Replace(std::move(next));
   REFLEX_LOG(kInfo, "reload: %zu user(s): %zu added, %zu removed", config.users.size(), added, removed);
+  return true;
 }
 
 // The options of one Redis connection from the server's flags; false
 // (and *error) when the password file cannot be read.
 bool RedisOptionsOf(const ServerFlags& flags, const std::string& url, bool with_key,
                     std::chrono::milliseconds timeout, RedisOptions* out, std::string* error) {
-  (void)ParseRedisUrl(url, with_key, &out->endpoint, error);  // checked with the flags
+  if (!ParseRedisUrl(url, with_key, &out->endpoint, error)) return false;
   out->timeout = timeout;
   out->stall_after = std::max(std::chrono::milliseconds(1000), timeout * 4);
   if (flags.redis_password_file.empty()) return true;
@@ -318,6 +326,7 @@ bool RedisOptionsOf(const ServerFlags& flags, const std::string& url, bool with_
 int RunServer(const CommonFlags& common, const ServerFlags& flags, const std::vector<std::string>& args) {
   ServerConfig config;
   std::string error;
+  if (!CheckRedisFlags(flags, &error)) return Fail(error);
   // The users kept in Redis, read before anything starts (a server that
   // cannot read them does not start: it would refuse every client).
   std::vector<std::string> redis_users;
@@ -398,6 +407,7 @@ int RunServer(const CommonFlags& common, const ServerFlags& flags, const std::ve
   for (int t = 0; !flags.replay_store.empty() && t < runtime.threads(); ++t) {
     store_options.name = "replay store";
     store_clients.push_back(std::make_unique<RedisClient>(runtime.context(t).get_executor(), store_options));
+    if (!store_clients.back()->resolved()) return Fail("--replay-store " + flags.replay_store + ": cannot resolve its host");
     asio::co_spawn(runtime.context(t), store_clients.back()->Run(), asio::detached);
     stores.push_back(std::make_unique<SharedReplayStore>(*store_clients.back(), flags.redis_prefix + "replay:",
                                                          policy, runtime.stats().replay_store));
@@ -429,13 +439,21 @@ int RunServer(const CommonFlags& common, const ServerFlags& flags, const std::ve
                                                   *resolvers[static_cast<size_t>(t)], &target_policy));
   }
   // SIGHUP and the Redis user set's changes both run on thread 0.
-  runtime.OnReload([&] { Reload(args, common, flags, redis_users, live); });
+  runtime.OnReload([&] { (void)Reload(args, common, flags, redis_users, live); });
   if (!flags.users_from.empty()) {
     follower = std::make_unique<RedisUserFollower>(
         runtime.context(0).get_executor(), users_options, [&](std::vector<std::string> users) {
-          if (users == redis_users) return;
-          redis_users = std::move(users);
-          Reload(args, common, flags, redis_users, live);
+          if (users == redis_users) {
+            WipeStrings(users);
+            return;
+          }
+          // Kept only once running: a reading that could not be applied
+          // (the config file mid-edit, say) is applied at the next one.
+          if (Reload(args, common, flags, users, live)) {
+            WipeStrings(redis_users);
+            redis_users = std::move(users);
+          }
+          WipeStrings(users);
         });
     follower->Start();
   }

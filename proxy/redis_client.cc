@@ -101,6 +101,7 @@ bool AppendCommand(std::initializer_list<std::string_view> argv, std::string* ou
   const int size = redisFormatCommandArgv(&formatted, n, args, lengths);
   if (size < 0 || formatted == nullptr) return false;
   out->append(formatted, static_cast<size_t>(size));
+  sodium_memzero(formatted, static_cast<size_t>(size));  // an AUTH's password
   redisFreeCommand(formatted);
   return true;
 }
@@ -136,6 +137,8 @@ std::string FormatRedisEndpoint(const RedisEndpoint& e) {
   return s;
 }
 
+RedisOptions::~RedisOptions() { sodium_memzero(password.data(), password.capacity()); }
+
 struct RedisClient::Waiter {
   explicit Waiter(asio::any_io_executor executor) : timer(executor) {}
   asio::steady_timer timer;
@@ -146,8 +149,8 @@ struct RedisClient::Waiter {
   RedisReply reply;
 };
 
-RedisClient::RedisClient(asio::any_io_executor executor, RedisOptions options)
-    : executor_(executor), options_(std::move(options)), wake_writer_(executor), backoff_(executor) {
+RedisClient::RedisClient(asio::any_io_executor executor, const RedisOptions& options)
+    : executor_(executor), options_(options), wake_writer_(executor), backoff_(executor) {
   if (!options_.endpoint.unix_path.empty()) {
     endpoints_.emplace_back(asio::local::stream_protocol::endpoint(options_.endpoint.unix_path));
   } else {
@@ -164,8 +167,6 @@ RedisClient::RedisClient(asio::any_io_executor executor, RedisOptions options)
 
 RedisClient::~RedisClient() {
   Stop();
-  sodium_memzero(options_.password.data(), options_.password.size());
-  sodium_memzero(out_.data(), out_.size());  // an AUTH may be in it
   if (reader_ != nullptr) redisReaderFree(reader_);
 }
 
@@ -196,24 +197,38 @@ awaitable<void> RedisClient::Run() {
       continue;
     }
     ++stats_.connects;
-    backoff = options_.min_backoff;
     connected_ = true;
-    REFLEX_LOG(kInfo, "%s: connected to %s", options_.name.c_str(), FormatRedisEndpoint(options_.endpoint).c_str());
+    const auto connected_at = std::chrono::steady_clock::now();
+    last_sent_ = connected_at;
+    if (outage_logged_) {
+      REFLEX_LOG(kInfo, "%s: connected to %s again", options_.name.c_str(),
+                 FormatRedisEndpoint(options_.endpoint).c_str());
+    }
     outage_logged_ = false;
     if (on_connected_) on_connected_();
     {
       using namespace asio::experimental::awaitable_operators;
-      co_await (ReadLoop() || WriteLoop() || StallWatch());
+      // (Named first: GCC 12 mishandles temporaries in a co_await.)
+      auto serve = ReadLoop() || WriteLoop() || StallWatch();
+      co_await std::move(serve);
     }
     connected_ = false;
     DropConnection();
     FailAll(stopped_ ? std::error_code(asio::error::operation_aborted) : std::error_code(asio::error::not_connected));
-    if (!stopped_) {
-      ++stats_.failures;
+    if (stopped_) break;
+    ++stats_.failures;
+    if (!outage_logged_) {
       REFLEX_LOG(kWarn, "%s: lost the connection to %s; connecting again", options_.name.c_str(),
                  FormatRedisEndpoint(options_.endpoint).c_str());
       outage_logged_ = true;
     }
+    // A connection that lasted a second was a good one: start the backoff
+    // again; one dropped at once (a full server, a balancer with no
+    // backend) goes on doubling it.
+    if (std::chrono::steady_clock::now() - connected_at >= std::chrono::seconds(1)) backoff = options_.min_backoff;
+    backoff_.expires_after(backoff);
+    (void)co_await backoff_.async_wait(kUseTuple);
+    backoff = std::min(backoff * 2, options_.max_backoff);
   }
 }
 
@@ -226,6 +241,7 @@ awaitable<std::error_code> RedisClient::Connect() {
     deadline.expires_after(options_.timeout);
     using namespace asio::experimental::awaitable_operators;
     const auto result = co_await (socket_->async_connect(endpoint, kUseTuple) || deadline.async_wait(kUseTuple));
+    if (stopped_) co_return asio::error::operation_aborted;
     if (result.index() == 1) {
       last = asio::error::timed_out;
     } else if (const auto [ec] = std::get<0>(result); ec) {
@@ -245,6 +261,7 @@ awaitable<std::error_code> RedisClient::Connect() {
 // AUTH and SELECT, answered before the connection serves anything else.
 awaitable<std::error_code> RedisClient::SetUp() {
   std::string setup;
+  setup.reserve(256 + 2 * options_.password.size());  // no reallocation leaves a copy behind
   size_t expected = 0;
   if (!options_.password.empty()) {
     (void)AppendCommand({"AUTH", options_.password}, &setup);
@@ -284,7 +301,9 @@ awaitable<std::error_code> RedisClient::SetUp() {
     co_return std::error_code{};
   };
   using namespace asio::experimental::awaitable_operators;
-  const auto result = co_await (exchange() || deadline.async_wait(kUseTuple));
+  auto answered_or_late = exchange() || deadline.async_wait(kUseTuple);
+  const auto result = co_await std::move(answered_or_late);
+  sodium_memzero(setup.data(), setup.size());
   if (result.index() == 1) co_return asio::error::timed_out;
   co_return std::get<0>(result);
 }
@@ -323,13 +342,17 @@ awaitable<void> RedisClient::WriteLoop() {
 }
 
 // A reply overdue by stall_after: Redis is stopped or the path to it is
-// gone without a reset, so the connection is made again.
+// gone without a reset, so the connection is made again. An idle
+// connection gets a PING now and then, so that this holds for it too.
 awaitable<void> RedisClient::StallWatch() {
   asio::steady_timer tick(executor_);
   while (true) {
-    tick.expires_after(std::min(options_.timeout, options_.stall_after));
+    tick.expires_after(std::min({options_.timeout, options_.stall_after, options_.keepalive_after}));
     (void)co_await tick.async_wait(kUseTuple);
     if (stopped_) co_return;
+    if (in_flight_.empty() && std::chrono::steady_clock::now() - last_sent_ >= options_.keepalive_after) {
+      (void)Send({"PING"});
+    }
     if (!in_flight_.empty() &&
         std::chrono::steady_clock::now() - in_flight_.front()->sent > options_.stall_after) {
       REFLEX_LOG(kWarn, "%s: no reply for %lld ms", options_.name.c_str(),
@@ -340,11 +363,14 @@ awaitable<void> RedisClient::StallWatch() {
 }
 
 bool RedisClient::Deliver(RedisReply reply) {
-  if (in_flight_.empty()) {
-    if (!on_push_) return false;
+  // A subscriber's message may come between a command and its reply.
+  const bool message = reply.type == RedisReply::Type::kArray && !reply.elements.empty() &&
+                       (reply.elements[0].text == "message" || reply.elements[0].text == "pmessage");
+  if (on_push_ && message) {
     on_push_(reply);
     return true;
   }
+  if (in_flight_.empty()) return false;
   std::shared_ptr<Waiter> w = std::move(in_flight_.front());
   in_flight_.pop_front();
   if (w->abandoned) return true;
@@ -387,7 +413,7 @@ std::shared_ptr<RedisClient::Waiter> RedisClient::Enqueue(std::initializer_list<
     *ec = asio::error::invalid_argument;
   } else {
     auto w = std::make_shared<Waiter>(executor_);
-    w->sent = std::chrono::steady_clock::now();
+    w->sent = last_sent_ = std::chrono::steady_clock::now();
     in_flight_.push_back(w);
     ++stats_.commands;
     wake_writer_.cancel();

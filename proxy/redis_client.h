@@ -8,7 +8,11 @@
 // AUTH when a password is set, SELECT the database, then serve. When the
 // connection fails (or a reply is overdue by more than stall_after), every
 // command in flight ends with not_connected and Run() connects again after
-// a backoff that doubles from min_backoff up to max_backoff.
+// a backoff that doubles from min_backoff up to max_backoff (reset only by
+// a connection that lasted a second: one that a server accepts and drops
+// at once is retried no faster than one that cannot be made). An idle
+// connection is pinged every keepalive_after, so one cut silently (a NAT's
+// idle timeout, a host gone) is noticed like a stalled one.
 //
 // Errors of Command:
 //   asio::error::not_connected    no connection now, or it failed before
@@ -23,9 +27,10 @@
 // A reply of type kError (Redis refused the command) is a reply, not an
 // error code: the caller judges it.
 //
-// One RedisClient per io_context (thread). Not thread-safe: create, use and
-// destroy it on its io_context's thread; Stop() it before the io_context
-// is destroyed.
+// One RedisClient per io_context (thread). Not thread-safe: create and use
+// it on its io_context's thread, and destroy it only once that loop no
+// longer runs (stopped, or Run() returned after Stop()): its coroutines
+// refer to it until then.
 #ifndef REFLEX_PROXY_REDIS_CLIENT_H_
 #define REFLEX_PROXY_REDIS_CLIENT_H_
 
@@ -75,11 +80,18 @@ struct RedisReply {
 };
 
 struct RedisOptions {
+  // Every copy wipes its password when it goes.
+  ~RedisOptions();
+  RedisOptions() = default;
+  RedisOptions(const RedisOptions&) = default;
+  RedisOptions& operator=(const RedisOptions&) = default;
+
   RedisEndpoint endpoint;
-  std::string password;  // empty: no AUTH; wiped when the client goes
+  std::string password;  // empty: no AUTH
   std::string name = "redis";  // in the log lines
   std::chrono::milliseconds timeout{250};          // a command's wait, and a connect's
   std::chrono::milliseconds stall_after{1000};     // a reply this late: the connection is dead
+  std::chrono::milliseconds keepalive_after{2000};  // idle this long: a PING
   std::chrono::milliseconds min_backoff{100};
   std::chrono::milliseconds max_backoff{5000};
   size_t max_in_flight = 1024;
@@ -95,7 +107,7 @@ class RedisClient {
     uint64_t failures = 0;      // connection attempts failed, and connections lost
   };
 
-  RedisClient(asio::any_io_executor executor, RedisOptions options);
+  RedisClient(asio::any_io_executor executor, const RedisOptions& options);
   ~RedisClient();
   RedisClient(const RedisClient&) = delete;
   RedisClient& operator=(const RedisClient&) = delete;
@@ -117,11 +129,15 @@ class RedisClient {
   // Runs on the loop after each connection is made and set up (a
   // subscriber subscribes again there, a reader of a key reads it again).
   void OnConnected(std::function<void()> f) { on_connected_ = std::move(f); }
-  // Replies that no command waits for (a subscriber's messages); without
-  // it such a reply is a protocol error and the connection is dropped.
+  // A subscriber's messages ("message" and "pmessage" arrays), whenever
+  // they come; without it a reply no command waits for is a protocol
+  // error and the connection is dropped.
   void OnPush(std::function<void(const RedisReply&)> f) { on_push_ = std::move(f); }
 
   bool connected() const { return connected_; }
+  // The endpoint's addresses are known (a name is resolved once, when the
+  // client is made).
+  bool resolved() const { return !endpoints_.empty(); }
   size_t in_flight() const { return in_flight_.size(); }
   const Stats& stats() const { return stats_; }
 
@@ -156,6 +172,7 @@ class RedisClient {
   bool connected_ = false;
   bool stopped_ = false;
   bool outage_logged_ = false;
+  std::chrono::steady_clock::time_point last_sent_{};
   Stats stats_;
 };
 

@@ -83,8 +83,8 @@ RedisUserFollower::RedisUserFollower(asio::any_io_executor executor, const Redis
     (void)subscriber_.Send({"SUBSCRIBE", channel_});
     asio::co_spawn(executor_, ReadAgain(), asio::detached);
   });
-  // Every notification on the key (sadd, srem, del, rename, expired, ...)
-  // means: read it again.
+  // Every notification on the key (sadd, srem, del, rename, ...) means:
+  // read it again.
   subscriber_.OnPush([this](const RedisReply& push) {
     if (push.type == RedisReply::Type::kArray && !push.elements.empty() && push.elements[0].text == "message") {
       asio::co_spawn(executor_, ReadAgain(), asio::detached);

@@ -64,7 +64,7 @@ class UsageReporter {
                 const UserStats& users, std::chrono::seconds interval);
   void Start();
   void Stop();
-  // One report now (tests); what Run() does each interval.
+  // One report: what Run() does each interval.
   awaitable<bool> ReportOnce();
 
  private:

@@ -211,6 +211,10 @@ class ServerConnection {
   // back on the store's verdict. No store given (a configuration without
   // one cannot ask): unavailable.
   awaitable<SessionEvent> AskReplayStore(const SessionEvent& query) {
+    // The hello is whole: the hello wait is over (the store's own timeout
+    // bounds this), and a deadline passing now must not cancel the streams
+    // the server hello or the fallback is about to use.
+    watchdog_.SetDeadline(Watchdog::Clock::time_point::max());
     ReplayVerdict verdict = ReplayVerdict::kUnavailable;
     if (env_.replay_store != nullptr) {
       verdict = co_await env_.replay_store->Claim(query.replay_key, query.replay_ttl_ms);

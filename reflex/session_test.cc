@@ -511,8 +511,11 @@ TEST_P(SharedReplayTest, AFreshHelloAsksTheStoreBeforeAnyKeyIsDrawn) {
 
   size_t used = 7;
   SessionEvent more;
-  Bytes nothing;
-  EXPECT_EQ(s.Receive(nothing, &used, &more), Error::kInvalidArgument) << "nothing is read while it waits";
+  more.kind = SessionEventKind::kData;
+  Bytes next = Text("the request frame, early");
+  EXPECT_EQ(s.Receive(next, &used, &more), Error::kInvalidArgument) << "nothing is read while it waits";
+  EXPECT_EQ(used, 7u);
+  EXPECT_EQ(more.kind, SessionEventKind::kData) << "and nothing is written";
   clock_.Advance(20000);
   EXPECT_EQ(s.OnTimer(&more), Error::kOk);
   EXPECT_EQ(more.kind, SessionEventKind::kNone) << "the caller bounds the wait, not the hello wait";

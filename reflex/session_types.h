@@ -76,8 +76,8 @@ struct SessionEvent {
   // kFallback: why (e.g. auth_failed, replayed_hello); kError: the error.
   Error reason = Error::kOk;
   // kReplayQuery: the hello's replay key (the client's ephemeral public
-  // key), valid until the session is destroyed, and how long the store
-  // must remember it: until a replay could no longer pass the window.
+  // key), valid until OnReplayVerdict, and how long the store must
+  // remember it: until a replay could no longer pass the window.
   std::span<const uint8_t> replay_key;
   int64_t replay_ttl_ms = 0;
   // kPeerClosed: the CLOSE frame's payload when it is exactly one byte,
