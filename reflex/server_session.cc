@@ -252,10 +252,12 @@ void ServerSession::Complete(SessionEvent* event) {
 // A replay of a hello stamped T passes the window while now <= T + window:
 // the store remembers its key until then, and a second more for the
 // rounding of the seconds.
+// (In 128 bits: any 64-bit timestamp, clock and window, without overflow.)
 int64_t ServerSession::ReplayTtlMillis(int64_t timestamp) const {
-  const int64_t window = context_->config().timestamp_window_seconds;
-  const int64_t left = timestamp + window - clock_->UnixSeconds() + 1;
-  return std::clamp<int64_t>(left, 1, 2 * window + 1) * 1000;
+  const __int128 window = context_->config().timestamp_window_seconds;
+  const __int128 left = static_cast<__int128>(timestamp) + window - clock_->UnixSeconds() + 1;
+  const __int128 ms = std::clamp<__int128>(left, 1, 2 * window + 1) * 1000;
+  return static_cast<int64_t>(std::min<__int128>(ms, INT64_MAX));
 }
 
 Error ServerSession::VerifyV1() {
