@@ -9,7 +9,8 @@
 // byte consumed; no event after a final one; and here, nothing delivered
 // that the client did not send: delivered data is always a prefix of what
 // the client sealed, all of it when the stream was not edited.
-// Input: [mode][profiles][backend][seed][chunking][clock][...].
+// Input: [mode][profiles][backend][seed][chunking][clock][...]; the
+// profiles byte also chooses a shared replay store and its verdict.
 #include <cstdint>
 #include <vector>
 
@@ -45,7 +46,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   testing::SeededRandom server_random(seed + 1000);
   // Seeds below 64 (most of the corpus) keep the raw first flight.
   const FirstFlight shape = fuzz::FuzzFirstFlight(static_cast<uint8_t>(seed >> 6));
-  const auto context = fuzz::FuzzServerContext(v1, v2, backend, shape);
+  // Bit 3: a shared replay store, whose verdict bits 4 and up choose.
+  const bool shared = profiles & 8;
+  const auto context = fuzz::FuzzServerContext(v1, v2, backend, shape, shared);
   ServerSession server(*context, clock, server_random);
 
   Bytes stream;
@@ -109,6 +112,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
 
   fuzz::SessionRecord record;
+  if (shared) record.replay_verdict = static_cast<ReplayVerdict>((profiles >> 4) % 3);
   size_t at = 0;
   for (size_t i = 0; at < stream.size(); ++i) {
     const size_t n = std::min(chunks[i % chunks.size()], stream.size() - at);

@@ -4,12 +4,16 @@
 //  - a Fallback event carries exactly every byte consumed so far;
 //  - nothing is consumed beyond what was given; no event after a final one
 //    (every later call is refused and writes nothing);
-//  - data is delivered only in kRequest and kData events.
+//  - data is delivered only in kRequest and kData events;
+//  - a server asks a shared replay store (kReplayQuery) only when it has
+//    one, about a 32-byte key, and the verdict (the record's) leads to a
+//    handshake or a fallback like any other decision.
 #ifndef REFLEX_FUZZ_SESSION_HELPERS_H_
 #define REFLEX_FUZZ_SESSION_HELPERS_H_
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "fuzz/fuzz_check.h"
@@ -29,7 +33,32 @@ struct SessionRecord {
   bool finished = false;
   bool handshake_done = false;
   Bytes receive_buffer;
+  // The shared replay store's answer to every query (none: the session
+  // has no shared store and must not ask).
+  std::optional<ReplayVerdict> replay_verdict;
 };
+
+// A server session's query answered with the record's verdict: the event
+// that follows (a client session never asks).
+template <class Session>
+SessionEvent AnswerReplayQuery(Session& s, const SessionEvent& query, SessionRecord& r) {
+  FUZZ_CHECK(r.replay_verdict.has_value(), "a replay query without a shared store");
+  FUZZ_CHECK(query.replay_key.size() == kPublicKeyBytes && query.replay_ttl_ms >= 1000,
+             "a query names a key and how long to keep it");
+  SessionEvent e;
+  if constexpr (requires { s.OnReplayVerdict(ReplayVerdict::kFresh, &e); }) {
+    Bytes probe = {1, 2, 3};
+    size_t used = 12345;
+    FUZZ_CHECK(s.Receive(probe, &used, &e) == Error::kInvalidArgument && used == 12345,
+               "nothing is read while a verdict is pending");
+    FUZZ_CHECK(s.OnReplayVerdict(*r.replay_verdict, &e) == Error::kOk, "the verdict is taken");
+    FUZZ_CHECK(e.kind == SessionEventKind::kHandshakeDone || e.kind == SessionEventKind::kFallback,
+               "a verdict ends in a handshake or a fallback");
+  } else {
+    FUZZ_CHECK(false, "a client session asked a replay store");
+  }
+  return e;
+}
 
 template <class Session>
 void FeedChecked(Session& s, std::span<const uint8_t> chunk, SessionRecord& r) {
@@ -52,6 +81,10 @@ void FeedChecked(Session& s, std::span<const uint8_t> chunk, SessionRecord& r) {
     FUZZ_CHECK(used <= rest.size(), "consumed more than given");
     r.consumed.insert(r.consumed.end(), before.begin(), before.begin() + static_cast<ptrdiff_t>(used));
     at += used;
+    if (e.kind == SessionEventKind::kReplayQuery) {
+      r.events.push_back(e.kind);
+      e = AnswerReplayQuery(s, e, r);
+    }
     if (e.kind != SessionEventKind::kNone) r.events.push_back(e.kind);
     switch (e.kind) {
       case SessionEventKind::kFallback:
@@ -105,8 +138,10 @@ inline FirstFlight FuzzFirstFlight(uint8_t selector) {
 }
 
 inline std::unique_ptr<ServerContext> FuzzServerContext(bool v1, bool v2, AeadBackend backend,
-                                                        const FirstFlight& first_flight = {}) {
+                                                        const FirstFlight& first_flight = {},
+                                                        bool shared_replay_check = false) {
   ServerConfig config;
+  config.shared_replay_check = shared_replay_check;
   config.first_flight = first_flight;
   config.profiles.clear();
   if (v1) config.profiles.push_back(Profile::kV1Compat);

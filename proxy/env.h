@@ -126,7 +126,7 @@ struct ServerEnv : ProxyEnv {
   FallbackDial fallback_dial = FallbackDial::kEarly;
   // This thread's connection to the replay filter several servers share
   // (null: none; the context's config says shared_replay_check then).
-  SharedReplayStore* replay_store = nullptr;
+  ReplayStore* replay_store = nullptr;
   // Test-only (proxy/defects.h): a context of the connection's own in
   // place of `context`. Null in every release build.
   std::unique_ptr<ServerContext> (*per_connection_context)(const ServerContext& shared) = nullptr;

@@ -129,6 +129,10 @@ TEST_F(Fleet, AThousandTunnelsOverThreeServersAllOpenAndTheStoreForgetsThemAfter
   EXPECT_EQ(fresh, 1000u) << "each hello claimed once, by the server it reached";
   const std::string keys = redis_.Cli({"DBSIZE"});
   EXPECT_GT(std::stoll(keys), 0) << "the hellos are remembered while they can be replayed";
+  // For as long as a replay could pass: at most 2 x window + 1 s.
+  const std::string ttl = redis_.Cli({"EVAL", "return redis.call('PTTL', redis.call('RANDOMKEY'))", "0"});
+  EXPECT_GT(std::stoll(ttl), 0) << ttl;
+  EXPECT_LE(std::stoll(ttl), (2 * kWindowSeconds + 1) * 1000);
   // Each key lives until its hello leaves the window (at most 2 x window
   // + 1 s from now): then none is left.
   const auto until = std::chrono::steady_clock::now() + 15s;

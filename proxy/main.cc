@@ -401,7 +401,7 @@ int RunServer(const CommonFlags& common, const ServerFlags& flags, const std::ve
   }
   // One connection to the shared replay store per thread, on its loop.
   std::vector<std::unique_ptr<RedisClient>> store_clients;
-  std::vector<std::unique_ptr<SharedReplayStore>> stores;
+  std::vector<std::unique_ptr<RedisReplayStore>> stores;
   const ReplayStorePolicy policy =
       flags.replay_store_unavailable == "local" ? ReplayStorePolicy::kLocal : ReplayStorePolicy::kRefuse;
   for (int t = 0; !flags.replay_store.empty() && t < runtime.threads(); ++t) {
@@ -409,7 +409,7 @@ int RunServer(const CommonFlags& common, const ServerFlags& flags, const std::ve
     store_clients.push_back(std::make_unique<RedisClient>(runtime.context(t).get_executor(), store_options));
     if (!store_clients.back()->resolved()) return Fail("--replay-store " + flags.replay_store + ": cannot resolve its host");
     asio::co_spawn(runtime.context(t), store_clients.back()->Run(), asio::detached);
-    stores.push_back(std::make_unique<SharedReplayStore>(*store_clients.back(), flags.redis_prefix + "replay:",
+    stores.push_back(std::make_unique<RedisReplayStore>(*store_clients.back(), flags.redis_prefix + "replay:",
                                                          policy, runtime.stats().replay_store));
   }
   std::unique_ptr<RedisUserFollower> follower;

@@ -184,52 +184,50 @@ awaitable<void> RedisClient::Run() {
   while (!stopped_) {
     const std::error_code ec = co_await Connect();
     if (stopped_) break;
-    if (ec) {
-      ++stats_.failures;
-      if (!outage_logged_) {
-        REFLEX_LOG(kWarn, "%s: cannot reach %s (%s); trying again", options_.name.c_str(),
-                   FormatRedisEndpoint(options_.endpoint).c_str(), ec.message().c_str());
-        outage_logged_ = true;
+    if (!ec) {
+      const auto connected_at = std::chrono::steady_clock::now();
+      co_await Serve();
+      if (stopped_) break;
+      // A connection that lasted a second was a good one: the backoff
+      // starts again; one dropped at once (a full server, a balancer with
+      // no backend) goes on doubling it.
+      if (std::chrono::steady_clock::now() - connected_at >= std::chrono::seconds(1)) {
+        backoff = options_.min_backoff;
       }
-      backoff_.expires_after(backoff);
-      (void)co_await backoff_.async_wait(kUseTuple);
-      backoff = std::min(backoff * 2, options_.max_backoff);
-      continue;
     }
-    ++stats_.connects;
-    connected_ = true;
-    const auto connected_at = std::chrono::steady_clock::now();
-    last_sent_ = connected_at;
-    if (outage_logged_) {
-      REFLEX_LOG(kInfo, "%s: connected to %s again", options_.name.c_str(),
-                 FormatRedisEndpoint(options_.endpoint).c_str());
-    }
-    outage_logged_ = false;
-    if (on_connected_) on_connected_();
-    {
-      using namespace asio::experimental::awaitable_operators;
-      // (Named first: GCC 12 mishandles temporaries in a co_await.)
-      auto serve = ReadLoop() || WriteLoop() || StallWatch();
-      co_await std::move(serve);
-    }
-    connected_ = false;
-    DropConnection();
-    FailAll(stopped_ ? std::error_code(asio::error::operation_aborted) : std::error_code(asio::error::not_connected));
-    if (stopped_) break;
     ++stats_.failures;
-    if (!outage_logged_) {
-      REFLEX_LOG(kWarn, "%s: lost the connection to %s; connecting again", options_.name.c_str(),
-                 FormatRedisEndpoint(options_.endpoint).c_str());
+    if (!outage_logged_) {  // once per outage
+      REFLEX_LOG(kWarn, "%s: %s %s%s%s; connecting again", options_.name.c_str(),
+                 ec ? "cannot reach" : "lost the connection to", FormatRedisEndpoint(options_.endpoint).c_str(),
+                 ec ? ": " : "", ec ? ec.message().c_str() : "");
       outage_logged_ = true;
     }
-    // A connection that lasted a second was a good one: start the backoff
-    // again; one dropped at once (a full server, a balancer with no
-    // backend) goes on doubling it.
-    if (std::chrono::steady_clock::now() - connected_at >= std::chrono::seconds(1)) backoff = options_.min_backoff;
     backoff_.expires_after(backoff);
     (void)co_await backoff_.async_wait(kUseTuple);
     backoff = std::min(backoff * 2, options_.max_backoff);
   }
+}
+
+// A connection made and set up, until it fails or the client stops;
+// whatever was in flight then ends without a reply.
+awaitable<void> RedisClient::Serve() {
+  ++stats_.connects;
+  connected_ = true;
+  last_sent_ = std::chrono::steady_clock::now();
+  if (outage_logged_) {
+    REFLEX_LOG(kInfo, "%s: connected to %s again", options_.name.c_str(), FormatRedisEndpoint(options_.endpoint).c_str());
+  }
+  outage_logged_ = false;
+  if (on_connected_) on_connected_();
+  {
+    using namespace asio::experimental::awaitable_operators;
+    // (Named first: GCC 12 mishandles temporaries in a co_await.)
+    auto serve = ReadLoop() || WriteLoop() || StallWatch();
+    co_await std::move(serve);
+  }
+  connected_ = false;
+  DropConnection();
+  FailAll(stopped_ ? std::error_code(asio::error::operation_aborted) : std::error_code(asio::error::not_connected));
 }
 
 awaitable<std::error_code> RedisClient::Connect() {

@@ -149,6 +149,7 @@ class RedisClient {
   awaitable<std::pair<std::error_code, RedisReply>> Await(std::shared_ptr<Waiter> waiter, std::error_code ec);
   awaitable<std::error_code> Connect();
   awaitable<std::error_code> SetUp();
+  awaitable<void> Serve();
   awaitable<void> ReadLoop();
   awaitable<void> WriteLoop();
   awaitable<void> StallWatch();

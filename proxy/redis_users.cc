@@ -79,10 +79,7 @@ RedisUserFollower::RedisUserFollower(asio::any_io_executor executor, const Redis
       subscriber_(executor, Named(options, "users (notifications)")),
       on_users_(std::move(on_users)) {
   commands_.OnConnected([this] { asio::co_spawn(executor_, ReadAgain(), asio::detached); });
-  subscriber_.OnConnected([this] {
-    (void)subscriber_.Send({"SUBSCRIBE", channel_});
-    asio::co_spawn(executor_, ReadAgain(), asio::detached);
-  });
+  subscriber_.OnConnected([this] { asio::co_spawn(executor_, Subscribe(), asio::detached); });
   // Every notification on the key (sadd, srem, del, rename, ...) means:
   // read it again.
   subscriber_.OnPush([this](const RedisReply& push) {
@@ -100,6 +97,20 @@ void RedisUserFollower::Start() {
 void RedisUserFollower::Stop() {
   commands_.Stop();
   subscriber_.Stop();
+}
+
+// Subscribed first, then read: a change after the reading began is
+// notified, so none falls between the two.
+awaitable<void> RedisUserFollower::Subscribe() {
+  auto subscribe = subscriber_.Command({"SUBSCRIBE", channel_});
+  const auto [ec, reply] = co_await std::move(subscribe);
+  const bool subscribed = !ec && reply.type == RedisReply::Type::kArray && !reply.elements.empty() &&
+                          reply.elements[0].text == "subscribe";
+  if (!subscribed) {
+    REFLEX_LOG(kWarn, "users from Redis: cannot subscribe to %s (%s); changes are seen at reconnections only",
+               channel_.c_str(), ec ? ec.message().c_str() : reply.text.c_str());
+  }
+  co_await ReadAgain();
 }
 
 // One reading at a time; changes during it make one more after it.
@@ -189,6 +200,14 @@ awaitable<bool> UsageReporter::ReportOnce() {
   for (auto& [user, exec] : execs) {
     const auto [ec, reply] = co_await std::move(exec);
     if (!ec && reply.type == RedisReply::Type::kArray) {
+      // Carried out (a transaction is not undone): an increment Redis
+      // refused (the key is not a hash) is not sent again, but said.
+      for (const RedisReply& r : reply.elements) {
+        if (r.type == RedisReply::Type::kError) {
+          REFLEX_LOG(kWarn, "usage: Redis refused an increment of %susage:%s: %s", prefix_.c_str(), user.c_str(),
+                     r.text.c_str());
+        }
+      }
       reported_[user] = now[user];
     } else {
       all = false;

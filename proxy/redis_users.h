@@ -4,8 +4,9 @@
 // Users: a Redis set of UUIDs. A server reads it at start and again each
 // time it changes: it subscribes to the key's keyspace notifications
 // (__keyspace@DB__:KEY; the Redis server needs notify-keyspace-events with
-// K, s and g, e.g. "Ksg"), and reads it again after every reconnection too,
-// since a change made while it was away sent it nothing.
+// K, s and g, e.g. "Ksg"), and reads it again after every reconnection of
+// either connection (once subscribed, for the subscriber's), since a change
+// made while it was away sent it nothing.
 //
 // Usage: every interval, each user's bytes and tunnels since the last
 // report are added (HINCRBY, pipelined) to the hash PREFIXusage:ID, ID the
@@ -46,6 +47,7 @@ class RedisUserFollower {
   void Stop();
 
  private:
+  awaitable<void> Subscribe();
   awaitable<void> ReadAgain();
 
   asio::any_io_executor executor_;

@@ -4,14 +4,14 @@
 
 namespace reflex::proxy {
 
-awaitable<ReplayVerdict> SharedReplayStore::Claim(std::span<const uint8_t> key, int64_t ttl_ms) {
+awaitable<ReplayVerdict> RedisReplayStore::Claim(std::span<const uint8_t> key, int64_t ttl_ms) {
   std::string name = prefix_;
   name.append(reinterpret_cast<const char*>(key.data()), key.size());
   const std::string ttl = std::to_string(ttl_ms);
   return Judge(client_.Command({"SET", name, "1", "NX", "PX", ttl}));
 }
 
-awaitable<ReplayVerdict> SharedReplayStore::Judge(awaitable<std::pair<std::error_code, RedisReply>> answer) {
+awaitable<ReplayVerdict> RedisReplayStore::Judge(awaitable<std::pair<std::error_code, RedisReply>> answer) {
   const auto [ec, reply] = co_await std::move(answer);
   if (!ec && reply.IsStatus("OK")) {
     counters_.fresh.fetch_add(1, std::memory_order_relaxed);

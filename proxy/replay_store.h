@@ -1,4 +1,5 @@
-// The replay filter several servers share (SPEC 12.4), kept in Redis: a
+// The replay filter several servers share (SPEC 12.4), as the server
+// handler asks it (ReplayStore), and kept in Redis (RedisReplayStore): a
 // hello that passed every local check (this server's own filter included)
 // is claimed there with one atomic command,
 //
@@ -30,20 +31,26 @@ enum class ReplayStorePolicy : uint8_t {
             // recorded on its way to another server can pass here
 };
 
-class SharedReplayStore {
+// What the server handler asks (one per thread): the verdict for the
+// session (ServerSession::OnReplayVerdict) about the hello whose replay key
+// is `key`, to be remembered for `ttl_ms`. `key` is copied at once.
+class ReplayStore {
+ public:
+  virtual ~ReplayStore() = default;
+  virtual awaitable<ReplayVerdict> Claim(std::span<const uint8_t> key, int64_t ttl_ms) = 0;
+};
+
+class RedisReplayStore final : public ReplayStore {
  public:
   // `client` and `counters` outlive the store; the prefix namespaces the
   // keys (several deployments may share one Redis).
-  SharedReplayStore(RedisClient& client, std::string prefix, ReplayStorePolicy policy,
-                    ReplayStoreCounters& counters)
+  RedisReplayStore(RedisClient& client, std::string prefix, ReplayStorePolicy policy,
+                   ReplayStoreCounters& counters)
       : client_(client), prefix_(std::move(prefix)), policy_(policy), counters_(counters) {}
 
-  // The verdict for the session (ServerSession::OnReplayVerdict): kFresh,
-  // kSeen, or, without an answer, what the policy says (kUnavailable under
-  // kRefuse, kFresh under kLocal). `key` is copied at once.
-  awaitable<ReplayVerdict> Claim(std::span<const uint8_t> key, int64_t ttl_ms);
-
-  ReplayStorePolicy policy() const { return policy_; }
+  // kFresh, kSeen, or, without an answer, what the policy says
+  // (kUnavailable under kRefuse, kFresh under kLocal).
+  awaitable<ReplayVerdict> Claim(std::span<const uint8_t> key, int64_t ttl_ms) override;
 
  private:
   awaitable<ReplayVerdict> Judge(awaitable<std::pair<std::error_code, RedisReply>> answer);

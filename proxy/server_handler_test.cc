@@ -440,6 +440,83 @@ TEST_F(ServerHandler, AReplayedHelloGoesToTheFallbackWithEveryByte) {
   ExpectAllReturned(h);
 }
 
+// A shared replay store (SPEC 12.4) that answers `verdict` after `delay`
+// of real time (the watchdog's sweeps run on real time too), and keeps
+// what it was asked.
+class SlowStore final : public ReplayStore {
+ public:
+  SlowStore(asio::io_context& io, ReplayVerdict verdict, std::chrono::milliseconds delay)
+      : io_(io), verdict_(verdict), delay_(delay) {}
+  awaitable<ReplayVerdict> Claim(std::span<const uint8_t> key, int64_t ttl_ms) override {
+    keys.emplace_back(key.begin(), key.end());
+    ttls.push_back(ttl_ms);
+    return Answer();
+  }
+  std::vector<Bytes> keys;
+  std::vector<int64_t> ttls;
+
+ private:
+  awaitable<ReplayVerdict> Answer() {
+    asio::steady_timer later(io_, delay_);
+    co_await later.async_wait(asio::use_awaitable);
+    co_return verdict_;
+  }
+  asio::io_context& io_;
+  ReplayVerdict verdict_;
+  std::chrono::milliseconds delay_;
+};
+
+ServerConfig SharedStoreConfig() {
+  ServerConfig config = testing::HarnessServerConfig();
+  config.shared_replay_check = true;
+  config.hello_wait_ms = 50;  // passes (and a sweep with it) while the store thinks
+  return config;
+}
+
+TEST_F(ServerHandler, AFreshHelloWaitsForTheSharedStorePastTheHelloWaitAndGetsItsTunnel) {
+  ServerHarness h(SharedStoreConfig());
+  SlowStore store(h.io(), ReplayVerdict::kFresh, std::chrono::milliseconds(400));
+  h.env().replay_store = &store;
+  HonestClient c(h, Profile::kV2, TestUser(2));
+  ASSERT_TRUE(c.SendHello());
+  ASSERT_EQ(store.keys.size(), 1u) << "asked once the hello passed every local check";
+  EXPECT_EQ(store.keys[0], Bytes(c.hello().begin(), c.hello().begin() + kPublicKeyBytes));
+  EXPECT_EQ(store.ttls[0], (120 + 1) * 1000);
+  h.io().run_for(std::chrono::milliseconds(600));  // the answer, after the deadline and a sweep
+  ASSERT_TRUE(c.Receive());
+  ASSERT_TRUE(c.handshake_done()) << "the server hello is sent: the hello wait ended with the hello";
+  ASSERT_TRUE(c.Request(RequestTo("example.test", 8080), B("hi")));
+  ASSERT_EQ(h.dialer().dialed().size(), 1u);
+  EXPECT_EQ(h.dialer().dialed()[0].peer.Take(), B("hi"));
+  EXPECT_EQ(h.stats().handshakes_v2.load(), 1u);
+}
+
+TEST_F(ServerHandler, AHelloTheSharedStoreHasSeenGoesToTheFallbackWhoseAnswerReachesTheClient) {
+  ServerHarness h(SharedStoreConfig());
+  SlowStore store(h.io(), ReplayVerdict::kSeen, std::chrono::milliseconds(400));
+  h.env().replay_store = &store;
+  HonestClient c(h, Profile::kV2, TestUser(2));
+  ASSERT_TRUE(c.SendHello());
+  h.io().run_for(std::chrono::milliseconds(600));
+  ASSERT_EQ(h.dialer().dialed().size(), 1u);
+  auto& fallback = h.dialer().dialed()[0];
+  EXPECT_EQ(fallback.target.host, "fallback.test");
+  EXPECT_EQ(fallback.peer.Take(), c.hello()) << "every byte, to the fallback";
+  fallback.peer.Send(B("HTTP/1.1 400 Bad Request\r\n\r\n"));
+  h.io().run_for(std::chrono::milliseconds(20));
+  EXPECT_EQ(c.peer().Take(), B("HTTP/1.1 400 Bad Request\r\n\r\n")) << "and its answer, to the client";
+  EXPECT_EQ(h.stats().handshakes_v2.load(), 0u);
+}
+
+TEST_F(ServerHandler, WithoutAStoreToAskAHelloNeedingOneGoesToTheFallback) {
+  ServerHarness h(SharedStoreConfig());  // env().replay_store stays null
+  HonestClient c(h, Profile::kV2, TestUser(2));
+  ASSERT_TRUE(c.SendHello());
+  ASSERT_EQ(h.dialer().dialed().size(), 1u);
+  EXPECT_EQ(h.dialer().dialed()[0].peer.Take(), c.hello());
+  EXPECT_EQ(h.stats().handshakes_v2.load(), 0u);
+}
+
 TEST_F(ServerHandler, AFrameWithAFlippedBitForwardsNothingAndClosesBothSides) {
   ServerHarness h;
   HonestClient c(h, Profile::kV2, TestUser(1));
