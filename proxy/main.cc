@@ -320,6 +320,7 @@ bool RedisOptionsOf(const ServerFlags& flags, const std::string& url, bool with_
     *error = "cannot read --redis-password-file " + flags.redis_password_file;
     return false;
   }
+  if (!out->password.empty() && out->password.back() == '\r') out->password.pop_back();  // a file from Windows
   return true;
 }
 
