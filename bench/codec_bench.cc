@@ -19,6 +19,7 @@
 #include "reflex/hello.h"
 #include "reflex/hkdf.h"
 #include "reflex/key_schedule.h"
+#include "reflex/openssl_cpu_mask.h"
 #include "reflex/pooled_frames.h"
 #include "reflex/random.h"
 #include "base/alloc_counter.h"
@@ -359,4 +360,7 @@ const bool kRatios = [] {
 }  // namespace
 }  // namespace reflex::bench
 
-int main(int argc, char** argv) { return reflex::bench::RunWithRatios(argc, argv); }
+int main(int argc, char** argv) {
+  reflex::MaskOpensslIfma(argv);  // as reflex runs (reflex/openssl_cpu_mask.h)
+  return reflex::bench::RunWithRatios(argc, argv);
+}

@@ -21,6 +21,8 @@ void BufferPool::Trim() {
   if (core_ != nullptr) core_->Trim();
 }
 
+size_t BufferPool::Decay() { return core_ != nullptr ? core_->Decay() : 0; }
+
 PoolStats BufferPool::Stats() const {
   return core_ != nullptr ? core_->Snapshot() : PoolStats{};
 }

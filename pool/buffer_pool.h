@@ -38,6 +38,8 @@ class BufferPool {
   }
 
   void Trim();
+  // The decay of retained memory (PoolCore::Decay): bytes freed.
+  size_t Decay();
   PoolStats Stats() const;
 
  private:

@@ -321,6 +321,63 @@ TEST(BufferPool, TrimReleasesRetainedMemory) {
   EXPECT_EQ(pool.Stats().tiers[0].misses, 3u);
 }
 
+// Decay: what a pool retains but did not need since the last Decay is given
+// back (the coldest blocks); what it needs stays.
+TEST(BufferPool, DecayFreesTheBlocksNoGetNeededSinceTheLastDecay) {
+  PoolOptions options;
+  options.thread_cache_bytes = 0;  // every block on the shared free list
+  BufferPool pool(options);
+  {
+    std::vector<Buffer> held;
+    for (int i = 0; i < 8; ++i) held.push_back(pool.Get(100));
+  }
+  EXPECT_EQ(pool.Stats().tiers[0].retained_blocks, 8u);
+  EXPECT_EQ(pool.Decay(), 0u);  // the first period starts here
+  {
+    std::vector<Buffer> held;
+    for (int i = 0; i < 3; ++i) held.push_back(pool.Get(100));
+  }
+  EXPECT_EQ(pool.Decay(), 5u * 2048) << "three were needed";
+  EXPECT_EQ(pool.Stats().tiers[0].retained_blocks, 3u);
+  EXPECT_EQ(pool.Decay(), 3u * 2048);
+  EXPECT_EQ(pool.Stats().tiers[0].retained_blocks, 0u);
+  EXPECT_EQ(pool.Stats().tiers[0].drops, 0u);  // a decay is not a drop
+}
+
+TEST(BufferPool, DecayKeepsTheBlocksThePoolKeepsUsing) {
+  PoolOptions options;
+  options.thread_cache_bytes = 0;
+  BufferPool pool(options);
+  auto use = [&pool](int n) {
+    std::vector<Buffer> held;
+    for (int i = 0; i < n; ++i) held.push_back(pool.Get(100));
+  };
+  use(8);
+  (void)pool.Decay();
+  for (int period = 0; period < 10; ++period) {
+    use(6);  // six of the eight are needed in every period
+    (void)pool.Decay();
+  }
+  EXPECT_EQ(pool.Stats().tiers[0].retained_blocks, 6u);
+  EXPECT_EQ(pool.Stats().tiers[0].misses, 8u);  // never allocated again
+}
+
+TEST(BufferPool, DecayEmptiesAThreadCacheThatServedNoGetSinceTheLastDecay) {
+  BufferPool pool;  // with thread caches
+  {
+    std::vector<Buffer> held;
+    for (size_t size : kBufferTierSizes) held.push_back(pool.Get(size));
+  }
+  const size_t all = 2048 + 8192 + 32768 + 131072;
+  EXPECT_EQ(pool.Stats().total_retained_bytes(), all);
+  EXPECT_EQ(pool.Decay(), 0u);  // the cache served gets in this period
+  EXPECT_EQ(pool.Stats().total_retained_bytes(), all);
+  EXPECT_EQ(pool.Decay(), all);  // none in this one
+  EXPECT_EQ(pool.Stats().total_retained_bytes(), 0u);
+  Buffer b = pool.Get(10);  // the pool keeps working
+  EXPECT_TRUE(b);
+}
+
 TEST(BufferPool, QuarantineDelaysReuseInFifoOrder) {
   PoolOptions options;
   options.name = "quarantined";

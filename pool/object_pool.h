@@ -99,6 +99,8 @@ class ObjectPool {
   void Trim() {
     if (core_ != nullptr) core_->Trim();
   }
+  // The decay of retained memory (PoolCore::Decay): bytes freed.
+  size_t Decay() { return core_ != nullptr ? core_->Decay() : 0; }
   PoolStats Stats() const {
     return core_ != nullptr ? core_->Snapshot() : PoolStats{};
   }

@@ -351,6 +351,37 @@ void PoolCore::PutOversize(void* block, size_t used, bool wipe) {
   OversizeReturnAfterClose();
 }
 
+size_t PoolCore::Decay() {
+  size_t freed = 0;
+  if (ThreadCache* cache = FindThreadCache(id_); cache != nullptr) {
+    uint64_t gets = 0;
+    for (size_t c = 0; c < class_count_; ++c) {
+      gets += cache->classes[c].hits.load(std::memory_order_relaxed) +
+              cache->classes[c].misses.load(std::memory_order_relaxed);
+    }
+    if (gets == cache->gets_at_decay) {
+      for (size_t c = 0; c < class_count_; ++c) {
+        freed += cache->classes[c].count.load(std::memory_order_relaxed) * class_sizes_[c];
+      }
+      FlushCache(cache);
+    }
+    cache->gets_at_decay = gets;
+  }
+  std::vector<void*> blocks;
+  for (size_t c = 0; c < class_count_; ++c) {
+    {
+      SharedClass& sc = shared_[c];
+      MutexLock lock(sc.mu);
+      sc.TakeUnused(sc.low_water(), &blocks);
+      budget_.Give(blocks.size() * class_sizes_[c]);
+    }
+    freed += blocks.size() * class_sizes_[c];
+    for (void* block : blocks) FreeBlock(block, static_cast<uint8_t>(c));
+    blocks.clear();
+  }
+  return freed;
+}
+
 void PoolCore::Trim() {
   trim_epoch_.fetch_add(1, std::memory_order_relaxed);
   if (ThreadCache* cache = FindThreadCache(id_); cache != nullptr) {

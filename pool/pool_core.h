@@ -162,6 +162,15 @@ class PoolCore {
   // thread's cache now; other threads' caches at their next operation.
   void Trim() REFLEX_EXCLUDES(life_mu_);
 
+  // Gives back memory that sat unused since the last call (the decay of
+  // retained memory; call it periodically from every thread that uses the
+  // pool): the blocks each shared free list never needed in that time (its
+  // low-water mark), the coldest; and the calling thread's whole cache if
+  // it served no get in that time. A load that keeps coming keeps what it
+  // uses; a burst's surplus is gone two periods after the burst. Returns the
+  // bytes freed.
+  size_t Decay() REFLEX_EXCLUDES(life_mu_);
+
   PoolStats Snapshot() REFLEX_EXCLUDES(life_mu_);
 
   // Called by the cache's own thread (thread_registry.cc) with the cache

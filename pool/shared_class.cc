@@ -1,5 +1,8 @@
 #include "pool/shared_class.h"
 
+#include <algorithm>
+#include <cstddef>
+
 namespace reflex::pool::detail {
 
 void SharedClass::SetQuarantineDepth(size_t depth) {
@@ -12,7 +15,16 @@ void* SharedClass::PopFree() {
   if (free_.empty()) return nullptr;
   void* block = free_.back();
   free_.pop_back();
+  low_water_ = std::min(low_water_, free_.size());
   return block;
+}
+
+void SharedClass::TakeUnused(size_t n, std::vector<void*>* out) {
+  n = std::min(n, free_.size());
+  // The list is a stack: its front holds the blocks returned longest ago.
+  out->insert(out->end(), free_.begin(), free_.begin() + static_cast<std::ptrdiff_t>(n));
+  free_.erase(free_.begin(), free_.begin() + static_cast<std::ptrdiff_t>(n));
+  low_water_ = free_.size();
 }
 
 void* SharedClass::Quarantine(void* block) {
@@ -32,6 +44,7 @@ void SharedClass::TakeAll(std::vector<void*>* out) {
   out->insert(out->end(), free_.begin(), free_.end());
   free_.clear();
   free_.shrink_to_fit();
+  low_water_ = 0;
   const size_t depth = quarantine_.size();
   for (size_t i = 0; i < quarantine_count_; ++i) {
     out->push_back(quarantine_[(quarantine_head_ + i) % depth]);

@@ -35,6 +35,12 @@ class SharedClass {
 
   // The warmest free block, or null.
   void* PopFree() REFLEX_REQUIRES(mu);
+  // The fewest blocks the free list held since the last TakeUnused: so
+  // many were never needed in that time.
+  size_t low_water() const REFLEX_REQUIRES(mu) { return low_water_; }
+  // Moves up to n of the coldest free blocks (the oldest returns) to out,
+  // and starts a new low-water period.
+  void TakeUnused(size_t n, std::vector<void*>* out) REFLEX_REQUIRES(mu);
   void PushFree(void* block) REFLEX_REQUIRES(mu) { free_.push_back(block); }
   size_t free_count() const REFLEX_REQUIRES(mu) { return free_.size(); }
 
@@ -53,6 +59,7 @@ class SharedClass {
 
  private:
   std::vector<void*> free_ REFLEX_GUARDED_BY(mu);
+  size_t low_water_ REFLEX_GUARDED_BY(mu) = 0;
   std::vector<void*> quarantine_ REFLEX_GUARDED_BY(mu);
   size_t quarantine_head_ REFLEX_GUARDED_BY(mu) = 0;
   size_t quarantine_count_ REFLEX_GUARDED_BY(mu) = 0;

@@ -22,6 +22,8 @@ void SlotPool::Trim() {
   if (core_ != nullptr) core_->Trim();
 }
 
+size_t SlotPool::Decay() { return core_ != nullptr ? core_->Decay() : 0; }
+
 PoolStats SlotPool::Stats() const {
   return core_ != nullptr ? core_->Snapshot() : PoolStats{};
 }

@@ -37,6 +37,8 @@ class SlotPool {
   }
 
   void Trim();
+  // The decay of retained memory (PoolCore::Decay): bytes freed.
+  size_t Decay();
   PoolStats Stats() const;
 
  private:

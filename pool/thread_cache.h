@@ -42,6 +42,7 @@ struct ThreadCache {
   PoolCore* core = nullptr;  // holds the core alive until retired
   uint64_t seen_trim_epoch = 0;
   size_t reserved_bytes = 0;  // charged to the pool's budget for the slots
+  uint64_t gets_at_decay = 0;  // the gets counted at the last Decay
   std::array<CacheClass, kMaxTiers> classes;
   std::unique_ptr<void*[]> storage;
 };

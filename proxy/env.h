@@ -124,6 +124,10 @@ struct ServerEnv : ProxyEnv {
   ServerStatePool* states = nullptr;
   HostPort fallback;
   FallbackDial fallback_dial = FallbackDial::kEarly;
+  // Early dialing waits this long for the client's first bytes before it
+  // dials (SPEC 12.1's grace): a genuine hello that comes just after its
+  // connection then costs no fallback connection.
+  std::chrono::milliseconds fallback_dial_grace{0};
   // This thread's connection to the replay filter several servers share
   // (null: none; the context's config says shared_replay_check then).
   ReplayStore* replay_store = nullptr;

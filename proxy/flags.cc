@@ -177,6 +177,10 @@ void AddServerOptions(CLI::App* app, ServerFlags* f) {
                   "early: dial the fallback as soon as a connection comes with nothing sent, so a silent "
                   "one ends as at the fallback directly; late: only once a connection is judged not Reflex")
       ->check(CLI::IsMember({"early", "late"}));
+  app->add_option("--fallback-dial-grace", f->fallback_dial_grace_ms,
+                  "milliseconds an early dial waits for a connection's first bytes before it dials "
+                  "(a genuine hello mostly comes within them, and then no fallback connection is made)")
+      ->check(CLI::Range(int64_t{0}, kMaxFallbackDialGraceMs));
   app->add_option("--replay-capacity", f->replay_capacity, "hellos the replay filter remembers")
       ->check(CLI::Range(kMinReplayCapacity, kMaxReplayCapacity));
   app->add_option("--metrics", f->metrics, "serve Prometheus metrics at http://HOST:PORT/metrics")

@@ -55,6 +55,7 @@ struct ServerFlags {
   size_t max_lookups_per_user = 8;
   std::string state_dir;  // the replay journal's directory; empty: none
   std::string fallback_dial = "early";  // early | late
+  int64_t fallback_dial_grace_ms = 2;
   FirstFlightFlags first_flight;
   // Several servers (SPEC 12.4, docs/scaling.md).
   std::string replay_store;                        // redis://... or unix://...; empty: none
@@ -79,6 +80,9 @@ struct ClientFlags {
 // conversion would be undefined) are refused before they are read.
 inline constexpr double kMaxTimeoutSeconds = 7 * 24 * 3600;  // a week
 inline constexpr int64_t kMaxHelloWaitMs = 600000;           // ten minutes
+// A grace longer than this would shift a silent prober's view of the
+// fallback's timers measurably (SPEC 12.1 allows a few milliseconds).
+inline constexpr int64_t kMaxFallbackDialGraceMs = 10;
 inline constexpr int64_t kMaxWindowSeconds = 24 * 3600;
 // The replay filter must remember at least a burst of hellos, and at most
 // what fits in memory comfortably (about 40 bytes each).

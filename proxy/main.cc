@@ -40,6 +40,7 @@
 #include "proxy/runtime.h"
 #include "proxy/server_handler.h"
 #include "reflex/crypto_init.h"
+#include "reflex/openssl_cpu_mask.h"
 #include "reflex/random.h"
 
 namespace reflex::proxy {
@@ -392,7 +393,7 @@ int RunServer(const CommonFlags& common, const ServerFlags& flags, const std::ve
   LiveServerContext live(std::move(context));
   Runtime runtime(RuntimeOf(common, "server"));
   ServerStatePool states(StatePoolOptions("server-states"));
-  runtime.AddPoolStats("states", [&states] { return states.Stats(); });
+  runtime.AddPool("states", [&states] { return states.Stats(); }, [&states] { return states.Decay(); });
   std::vector<std::unique_ptr<ServerEnv>> envs;
   std::vector<std::unique_ptr<TcpDialer>> dialers;
   std::vector<std::unique_ptr<Sweeper>> sweepers;
@@ -433,6 +434,7 @@ int RunServer(const CommonFlags& common, const ServerFlags& flags, const std::ve
     env->states = &states;
     env->fallback = fallback;
     env->fallback_dial = flags.fallback_dial == "late" ? FallbackDial::kLate : FallbackDial::kEarly;
+    env->fallback_dial_grace = std::chrono::milliseconds(flags.fallback_dial_grace_ms);
     if (!stores.empty()) env->replay_store = stores[static_cast<size_t>(t)].get();
     if constexpr (kDefectAcceptReplay) env->per_connection_context = &ContextOfItsOwn;
     envs.push_back(std::move(env));
@@ -509,7 +511,7 @@ int RunClient(const CommonFlags& common, ClientFlags& flags) {
   SystemClock clock;
   Runtime runtime(RuntimeOf(common, "client"));
   ClientStatePool states(StatePoolOptions("client-states"));
-  runtime.AddPoolStats("states", [&states] { return states.Stats(); });
+  runtime.AddPool("states", [&states] { return states.Stats(); }, [&states] { return states.Decay(); });
   std::vector<std::unique_ptr<ClientEnv>> envs;
   std::vector<std::unique_ptr<TcpDialer>> dialers;
   std::vector<std::unique_ptr<Sweeper>> sweepers;
@@ -619,6 +621,7 @@ int RunProbe(const ProbeFlags& f, bool server) {
 int main(int argc, char** argv) {
   using namespace reflex;
   using namespace reflex::proxy;
+  MaskOpensslIfma(argv);
   if (reflex::InitCrypto() != reflex::Error::kOk) return Fail("libsodium did not initialize");
   CLI::App app("reflex: the Reflex proxy (server, client) and its tools", "reflex");
   app.require_subcommand(1);

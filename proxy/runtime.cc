@@ -1,5 +1,6 @@
 #include "proxy/runtime.h"
 
+#include <malloc.h>
 #include <signal.h>
 #include <sys/resource.h>
 
@@ -206,7 +207,7 @@ awaitable<void> Runtime::MetricsLoop(asio::ip::tcp::acceptor* acceptor) {
 
 std::vector<NamedPoolStats> Runtime::PoolStats() {
   std::vector<NamedPoolStats> pools = {{"buffers", pool_.Stats()}};
-  for (const auto& [name, stats] : extra_pools_) pools.push_back({name, stats()});
+  for (const ExtraPool& p : extra_pools_) pools.push_back({p.name, p.stats()});
   return pools;
 }
 
@@ -246,8 +247,32 @@ awaitable<void> Runtime::Signals() {
   }
 }
 
+// Memory given back, once a second on every thread: each pool's decay
+// (what it kept but did not need in the last second, half of it, and this
+// thread's cache if it was not used; pool_core.h) frees it to malloc; then
+// thread 0 asks malloc to return its free pages to the kernel when more
+// than kTrimAboveBytes lie free (glibc keeps freed memory in its arenas,
+// and a burst of tunnels leaves them large).
+awaitable<void> Runtime::Housekeeping(int thread) {
+  constexpr size_t kTrimAboveBytes = size_t{1} << 20;
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  while (true) {
+    timer.expires_after(kHousekeepingPeriod);
+    auto [ec] = co_await timer.async_wait(kUseTuple);
+    if (ec) co_return;
+    size_t freed = pool_.Decay();
+    for (const ExtraPool& p : extra_pools_) freed += p.decay();
+    stats_.memory.decayed_bytes.fetch_add(freed, std::memory_order_relaxed);
+    if (thread == 0 && mallinfo2().fordblks > kTrimAboveBytes) {
+      malloc_trim(0);
+      stats_.memory.heap_trims.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+}
+
 int Runtime::Run() {
   asio::co_spawn(context(0), Signals(), asio::detached);
+  for (int t = 0; t < threads(); ++t) asio::co_spawn(context(t), Housekeeping(t), asio::detached);
   std::vector<std::thread> workers;
   for (int t = 1; t < threads(); ++t) {
     workers.emplace_back([this, t] {

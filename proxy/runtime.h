@@ -24,6 +24,9 @@
 
 namespace reflex::proxy {
 
+// How often each thread gives back memory it kept but did not need.
+inline constexpr std::chrono::seconds kHousekeepingPeriod{1};
+
 struct RuntimeOptions {
   int threads = 0;  // 0: one per core
   size_t max_connections = 20000;
@@ -45,8 +48,10 @@ class Runtime {
   Stats& stats() { return stats_; }
   pool::BufferPool& pool() { return pool_; }
   // Another pool in the statistics (besides "buffers"); call before Run().
-  void AddPoolStats(std::string name, std::function<pool::PoolStats()> stats) {
-    extra_pools_.push_back({std::move(name), std::move(stats)});
+  // Another pool of the process: its statistics in --stats, and its decay
+  // (what it retains unused is given back over time, see Housekeeping).
+  void AddPool(std::string name, std::function<pool::PoolStats()> stats, std::function<size_t()> decay) {
+    extra_pools_.push_back({std::move(name), std::move(stats), std::move(decay)});
   }
 
   // Binds `address` on every thread (the first bind picks the port when it
@@ -78,13 +83,19 @@ class Runtime {
   void PrintStats();
   std::vector<NamedPoolStats> PoolStats();
   awaitable<void> MetricsLoop(asio::ip::tcp::acceptor* acceptor);
+  awaitable<void> Housekeeping(int thread);
 
   RuntimeOptions options_;
   Stats stats_;
   pool::BufferPool pool_;
   std::vector<std::unique_ptr<asio::io_context>> contexts_;
   std::vector<std::unique_ptr<Listener>> listeners_;
-  std::vector<std::pair<std::string, std::function<pool::PoolStats()>>> extra_pools_;
+  struct ExtraPool {
+    std::string name;
+    std::function<pool::PoolStats()> stats;
+    std::function<size_t()> decay;
+  };
+  std::vector<ExtraPool> extra_pools_;
   std::unique_ptr<asio::signal_set> signals_;
   std::unique_ptr<asio::ip::tcp::acceptor> metrics_;
   std::function<void()> reload_;

@@ -136,6 +136,9 @@ class ServerConnection {
   // costs no fallback connection then.
   awaitable<ServerPhase> AwaitFirstFlight() {
     if (env_.fallback_dial != FallbackDial::kEarly || client_.HasInput()) co_return ServerPhase::kReadHello;
+    if (env_.fallback_dial_grace.count() > 0 && co_await ClientSpeaksWithin(env_.fallback_dial_grace)) {
+      co_return ServerPhase::kReadHello;
+    }
     bool client_moved = false;
     bool fallback_moved = false;
     auto watch_client = [this, &client_moved]() -> awaitable<void> {
@@ -176,6 +179,29 @@ class ServerConnection {
     // that raced a fallback's banner still gets in). Neither: the client's
     // wait failed, and ReadHello finds why.
     co_return fallback_moved && !client_moved ? ServerPhase::kFallback : ServerPhase::kReadHello;
+  }
+
+  // Whether the client's first bytes come within `grace` (SPEC 12.1's grace
+  // before an early dial). A prober that stays silent sees the fallback's
+  // timers run from at most `grace` after the moment they would directly.
+  awaitable<bool> ClientSpeaksWithin(std::chrono::milliseconds grace) {
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    timer.expires_after(grace);
+    // A timer that expired as the bytes came has its handler queued already
+    // (cancel() cannot take it back): grace_pending_ keeps it from
+    // cancelling the client after the wait. An aborted handler touches
+    // nothing.
+    grace_pending_ = true;
+    timer.async_wait([this](std::error_code ec) {
+      if (!ec && grace_pending_) client_.Cancel();
+    });
+    const std::error_code ec = co_await client_.WaitReadable();
+    grace_pending_ = false;
+    timer.cancel();
+    // The hello wait passing cancels the client too: that cancel stands.
+    if (watchdog_.expired()) co_return false;
+    client_.ClearCancel();
+    co_return !ec;
   }
 
   // Until the session accepts a hello (or decides it is not one).
@@ -578,6 +604,7 @@ class ServerConnection {
   bool fallback_finished_ = false;              // its FIN was passed on
   bool early_unused_ = false;                   // upstream_ is a fallback dialed early, not used yet
   bool read_any_ = false;                       // the client has sent something
+  bool grace_pending_ = false;                  // ClientSpeaksWithin is waiting
   bool first_flight_ = false;                   // its first read is being judged
   uint64_t lookup_key_ = 0;
   uint64_t seen_generation_ = 0;

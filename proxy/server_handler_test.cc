@@ -163,6 +163,49 @@ TEST_F(ServerHandler, AHelloAlreadyThereCostsNoFallbackConnection) {
   ExpectAllReturned(h);
 }
 
+// The grace before an early dial (--fallback-dial-grace, SPEC 12.1): a
+// hello that comes within it costs no fallback connection; silence past it
+// dials the fallback then, not later.
+TEST_F(ServerHandler, AHelloWithinTheGraceCostsNoFallbackConnection) {
+  ServerHarness h;
+  h.env().fallback_dial_grace = std::chrono::milliseconds(500);
+  HonestClient c(h, Profile::kV2, TestUser(1));
+  h.Poll();
+  EXPECT_TRUE(h.dialer().dialed().empty()) << "waiting out the grace";
+  ASSERT_TRUE(c.Handshake());
+  EXPECT_TRUE(h.dialer().dialed().empty());
+  EXPECT_EQ(h.stats().early_fallback_dials.load(), 0u);
+  EXPECT_EQ(h.stats().handshakes_v2.load(), 1u);
+  // Past the grace, the timer must not have cancelled the connection.
+  h.io().run_for(std::chrono::milliseconds(600));
+  EXPECT_EQ(h.running(), 1);
+  EXPECT_FALSE(c.peer().HandlerClosed());
+  c.peer().CloseSend();
+  ExpectAllReturned(h);
+}
+
+TEST_F(ServerHandler, SilencePastTheGraceDialsTheFallbackThen) {
+  ServerHarness h;
+  h.env().fallback_dial_grace = std::chrono::milliseconds(30);
+  const auto start = std::chrono::steady_clock::now();
+  testing::MemoryPeer& client = h.Connect();
+  h.Poll();
+  EXPECT_TRUE(h.dialer().dialed().empty());
+  for (int i = 0; i < 100 && h.dialer().dialed().empty(); ++i) {
+    h.io().run_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_EQ(h.dialer().dialed().size(), 1u);
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(30));
+  EXPECT_EQ(h.stats().early_fallback_dials.load(), 1u);
+  auto& fallback = h.dialer().dialed()[0];
+  client.Send(B("GET / HTTP/1.0\r\n\r\n"));
+  h.Poll();
+  EXPECT_EQ(fallback.peer.Take(), B("GET / HTTP/1.0\r\n\r\n"));
+  fallback.peer.CloseSend();
+  client.CloseSend();
+  ExpectAllReturned(h);
+}
+
 // Dialed at once, the fallback is watched with the client during the hello
 // wait; after it the connection is a fallback connection like any other.
 TEST_F(ServerHandler, SilenceThroughTheHelloWaitLeavesAFallbackConnectionWatchedForIdleness) {

@@ -57,7 +57,9 @@ void UserStats::ForEach(const std::function<void(const std::string&, const UserC
 ProcessFigures ReadProcessFigures() {
   ProcessFigures f;
   MemoryKib(&f.rss_kib, &f.peak_rss_kib);
-  f.heap_in_use_bytes = static_cast<uint64_t>(mallinfo2().uordblks);
+  const struct mallinfo2 heap = mallinfo2();
+  f.heap_in_use_bytes = static_cast<uint64_t>(heap.uordblks);
+  f.heap_free_bytes = static_cast<uint64_t>(heap.fordblks);
   f.fds = OpenFds();
   return f;
 }
@@ -114,6 +116,10 @@ std::string StatsJson(const Stats& s, const std::vector<NamedPoolStats>& named,
         {"unavailable", v(s.replay_store.unavailable)},
         {"accepted_locally", v(s.replay_store.accepted_locally)}}},
       {"pools", pools},
+      {"memory",
+       {{"heap_free_bytes", process.heap_free_bytes},
+        {"decayed_bytes", v(s.memory.decayed_bytes)},
+        {"heap_trims", v(s.memory.heap_trims)}}},
       {"rss_kib", process.rss_kib},
       {"heap_in_use_bytes", process.heap_in_use_bytes},
       {"peak_rss_kib", process.peak_rss_kib},

@@ -81,6 +81,12 @@ struct Stats {
   std::array<std::atomic<uint64_t>, kCloseReasonCount> closes{};
   ReplayStoreCounters replay_store;
   UserStats users;
+  // Memory given back (Runtime::Housekeeping): bytes the pools' decay
+  // freed, and the times malloc was asked to return free pages.
+  struct {
+    std::atomic<uint64_t> decayed_bytes{0};
+    std::atomic<uint64_t> heap_trims{0};
+  } memory;
 
   void ConnectionOpened();
   void ConnectionClosed(CloseReason reason) {
@@ -99,6 +105,7 @@ struct ProcessFigures {
   uint64_t rss_kib = 0;
   uint64_t peak_rss_kib = 0;
   uint64_t heap_in_use_bytes = 0;  // malloc's (mallinfo2)
+  uint64_t heap_free_bytes = 0;    // free in malloc's arenas, not yet returned
   uint64_t fds = 0;
 };
 ProcessFigures ReadProcessFigures();

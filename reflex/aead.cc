@@ -81,21 +81,23 @@ Error Aead::Init(AeadBackend backend, AeadDirection direction,
                  std::span<const uint8_t, kAeadKeyBytes> key) {
   Clear();
   if (const Error e = InitCrypto(); e != Error::kOk) return e;
-  if (backend == AeadBackend::kOpenssl) {
-    ctx_ = EVP_CIPHER_CTX_new();
-    if (ctx_ == nullptr) return Error::kAllocFailed;
-    const int enc = direction == AeadDirection::kSeal ? 1 : 0;
-    if (EVP_CipherInit_ex(ctx_, EVP_chacha20_poly1305(), nullptr, key.data(),
-                          nullptr, enc) != 1) {
-      Clear();
-      return Error::kCryptoInitFailed;
-    }
-  } else {
-    key_ = Secret<kAeadKeyBytes>(key);
-  }
+  key_ = Secret<kAeadKeyBytes>(key);
   backend_ = backend;
   direction_ = direction;
   keyed_ = true;
+  return Error::kOk;
+}
+
+Error Aead::EnsureContext() {
+  if (ctx_ != nullptr) return Error::kOk;
+  ctx_ = EVP_CIPHER_CTX_new();
+  if (ctx_ == nullptr) return Error::kAllocFailed;
+  const int enc = direction_ == AeadDirection::kSeal ? 1 : 0;
+  if (EVP_CipherInit_ex(ctx_, EVP_chacha20_poly1305(), nullptr, key_.data(), nullptr, enc) != 1) {
+    EVP_CIPHER_CTX_free(ctx_);
+    ctx_ = nullptr;
+    return Error::kCryptoInitFailed;
+  }
   return Error::kOk;
 }
 
@@ -105,7 +107,10 @@ Error Aead::Seal(std::span<const uint8_t, kAeadNonceBytes> nonce,
   if (!keyed_ || direction_ != AeadDirection::kSeal) {
     return Error::kInvalidArgument;
   }
-  if (backend_ == AeadBackend::kOpenssl) return SealOpenssl(nonce, ad, data, tag);
+  if (UsesOpenssl(data.size())) {
+    if (const Error e = EnsureContext(); e != Error::kOk) return e;
+    return SealOpenssl(nonce, ad, data, tag);
+  }
   crypto_aead_chacha20poly1305_ietf_encrypt_detached(
       NonNull(data.data()), tag.data(), nullptr, NonNull(data.data()),
       data.size(), NonNull(ad.data()), ad.size(), nullptr, nonce.data(),
@@ -120,7 +125,8 @@ Error Aead::Open(std::span<const uint8_t, kAeadNonceBytes> nonce,
   if (!keyed_ || direction_ != AeadDirection::kOpen) {
     return Error::kInvalidArgument;
   }
-  if (backend_ == AeadBackend::kOpenssl) {
+  if (UsesOpenssl(ciphertext.size())) {
+    if (const Error e = EnsureContext(); e != Error::kOk) return e;
     return OpenOpenssl(nonce, ad, ciphertext, tag, out);
   }
   // libsodium verifies the tag before it decrypts anything.

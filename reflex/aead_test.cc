@@ -40,7 +40,7 @@ TEST(Aead, BackendsHaveStableNamesAndADefault) {
 
 TEST(Aead, BothBackendsSealAndOpenToTheSameBytesForAnyLengthAndAd) {
   std::mt19937 rng(7);
-  for (size_t length : {0, 1, 15, 16, 17, 63, 64, 65, 1400, 16401}) {
+  for (size_t length : {0, 1, 15, 16, 17, 63, 64, 65, 127, 128, 129, 1400, 16401}) {
     for (size_t ad_length : {0, 1, 12, 32}) {
       Bytes data(length), ad(ad_length);
       for (auto& x : data) x = static_cast<uint8_t>(rng());

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "pool/buffer_pool.h"
+#include "reflex/aead.h"
 #include "reflex/frame_decoder.h"
 #include "reflex/frame_opener.h"
 #include "reflex/testing/codec_test_util.h"
@@ -91,6 +92,34 @@ TEST_P(ZeroAllocation, TheCounterSeesAllocationsInThisBinary) {
   AllocationScope scope;
   std::vector<int> v(10);
   EXPECT_GE(scope.count(), 1u);
+}
+
+// The OpenSSL backend takes messages of kOpensslFromBytes or more to
+// OpenSSL, whose context it makes at the first such message: a key that
+// only ever protects smaller ones (an idle tunnel's) costs no allocation.
+TEST(ZeroAllocationOpenssl, TheContextIsMadeAtTheFirstMessageThatNeedsIt) {
+  if (!testing::AllocationCountsAreExact()) GTEST_SKIP() << "inexact under TSan";
+  const SessionKey key = TestKey(5);
+  std::vector<uint8_t> data(kOpensslFromBytes, 7);
+  uint8_t nonce[kAeadNonceBytes] = {};
+  uint8_t tag[kTagBytes];
+  Aead aead;
+  {
+    AllocationScope scope;
+    ASSERT_EQ(aead.Init(AeadBackend::kOpenssl, AeadDirection::kSeal, key.span()), Error::kOk);
+    for (size_t n = 0; n < kOpensslFromBytes; ++n) {
+      ASSERT_EQ(aead.Seal(nonce, {}, std::span<uint8_t>(data).first(n), tag), Error::kOk);
+    }
+    EXPECT_EQ(scope.count(), 0u) << "nothing for messages below the threshold";
+  }
+  {
+    AllocationScope scope;
+    ASSERT_EQ(aead.Seal(nonce, {}, data, tag), Error::kOk);
+    EXPECT_GT(scope.count(), 0u) << "the context, at the first message that needs it";
+  }
+  AllocationScope scope;
+  for (int i = 0; i < 10; ++i) ASSERT_EQ(aead.Seal(nonce, {}, data, tag), Error::kOk);
+  EXPECT_EQ(scope.count(), 0u) << "and never again";
 }
 
 TEST_P(ZeroAllocation, SealOpenAndStreamDecodeAfterWarmUp) {

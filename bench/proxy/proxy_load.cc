@@ -2,15 +2,22 @@
 // proxy it compares (reflex, shadowsocks-libev, v2ray, and none):
 //   proxy_load serve --listen 127.0.0.1:PORT
 //       the target: reads an 8-byte big-endian count, sends that many
-//       bytes, then closes;
-//   proxy_load bulk --target HOST:PORT [--socks HOST:PORT] --connections C --bytes N
-//       C connections at once, each fetching N bytes: aggregate MB/s;
-//   proxy_load rate --target ... [--socks ...] --concurrency C --seconds S --bytes N
+//       bytes, then closes (with the count's top bit set: then waits for
+//       the peer to close first, so the tunnel stays open);
+//   proxy_load bulk --target HOST:PORT [--socks HOST:PORT] --connections C --bytes N [--pids P1,P2]
+//       C connections at once, each fetching N bytes: aggregate MB/s, and
+//       the CPU time the processes P1, P2 spent per GiB;
+//   proxy_load rate --target ... [--socks ...] --concurrency C --seconds S --bytes N [--pids P1,P2]
 //       closed loop of new tunnels (connect, fetch N bytes, close): tunnels
-//       per second, p50 and p99 latency;
-//   proxy_load idle --target ... --socks ... --connections C --pids P1,P2
-//       opens C tunnels (each fetches 1 byte), then reports the resident
-//       memory the processes P1, P2 grew by, per tunnel;
+//       per second, p50 and p99 latency, CPU time of P1, P2 per tunnel;
+//   proxy_load idle --target ... --socks ... --connections C --pids P1,P2 [--unanswered 1]
+//       opens C tunnels, each fetching 1 byte from a target that then
+//       keeps the connection open (or, unanswered, sending 1 byte the
+//       target never answers), then reports the resident memory
+//       P1, P2 grew by, per tunnel; then closes them all and reports
+//       P1, P2's resident memory 5 s later beside the one before (read
+//       after one tunnel opened and closed, so that code paged in by the
+//       first tunnel is not counted);
 //   proxy_load aead --bytes N
 //       raw libsodium, for scale: ChaCha20-Poly1305 seal and
 //       open of N bytes in 16 KiB messages (the bytes a tunnel carries);
@@ -20,18 +27,20 @@
 //       the results table (Markdown) from the JSON lines run.sh collected.
 // One line of JSON on stdout per measurement.
 #include <sodium.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include <map>
-#include <set>
 #include <nlohmann/json.hpp>
 
 #include "proxy/address.h"
@@ -50,6 +59,7 @@ struct Options {
   size_t connections = 1, concurrency = 1;
   uint64_t bytes = 0;
   double seconds = 10;
+  bool unanswered = false;
   std::vector<int> pids;
 };
 
@@ -65,6 +75,7 @@ bool Parse(int argc, char** argv, Options* o) {
     else if (k == "--concurrency") o->concurrency = std::stoul(v);
     else if (k == "--bytes") o->bytes = std::stoull(v);
     else if (k == "--seconds") o->seconds = std::stod(v);
+    else if (k == "--unanswered") o->unanswered = v == "1";
     else if (k == "--pids") {
       for (size_t at = 0; at < v.size();) {
         const size_t comma = v.find(',', at);
@@ -76,12 +87,17 @@ bool Parse(int argc, char** argv, Options* o) {
   return true;
 }
 
+// The count's flag for "answer, then keep the connection open".
+constexpr uint64_t kHoldOpen = uint64_t{1} << 63;
+
 awaitable<void> ServeOne(tcp::socket s) {
   uint8_t head[8];
   auto [ec, n] = co_await asio::async_read(s, asio::buffer(head), kUseTuple);
   if (ec) co_return;
   uint64_t want = 0;
   for (uint8_t b : head) want = want << 8 | b;
+  const bool hold = (want & kHoldOpen) != 0;
+  want &= ~kHoldOpen;
   static const std::vector<uint8_t> chunk(256 * 1024, 0x5a);
   while (want > 0) {
     const size_t m = static_cast<size_t>(std::min<uint64_t>(want, chunk.size()));
@@ -89,6 +105,14 @@ awaitable<void> ServeOne(tcp::socket s) {
     (void)w;
     if (wec) co_return;
     want -= m;
+  }
+  if (hold) {
+    uint8_t rest[64];
+    while (true) {
+      auto [rec, r] = co_await s.async_read_some(asio::buffer(rest), kUseTuple);
+      (void)r;
+      if (rec) break;
+    }
   }
   // The target closes first: TIME_WAIT stays here, on the fixed port, and
   // never eats the driver's ephemeral ports.
@@ -113,25 +137,37 @@ awaitable<std::string> Open(tcp::socket& s, const Options& o) {
   if (cec) co_return "connect: " + cec.message();
   s.set_option(tcp::no_delay(true));
   if (!o.via_socks) co_return "";
+  // The greeting, its answer, then the request, as curl and browsers do
+  // (trojan's client drops a request sent with the greeting).
+  const uint8_t greeting[] = {5, 1, 0};
+  auto [gec, g] = co_await asio::async_write(s, asio::buffer(greeting), kUseTuple);
+  (void)g;
+  if (gec) co_return "socks write: " + gec.message();
+  uint8_t method[2];
+  auto [mec, m] = co_await asio::async_read(s, asio::buffer(method), kUseTuple);
+  (void)m;
+  if (mec) co_return "socks read: " + mec.message();
+  if (method[1] != 0) co_return "socks method " + std::to_string(method[1]);
   const auto ip = asio::ip::make_address_v4(o.target.host).to_bytes();
-  const uint8_t req[] = {5, 1, 0, 5, 1, 0, 1, ip[0], ip[1], ip[2], ip[3],
+  const uint8_t req[] = {5, 1, 0, 1, ip[0], ip[1], ip[2], ip[3],
                          static_cast<uint8_t>(o.target.port >> 8), static_cast<uint8_t>(o.target.port)};
   auto [wec, w] = co_await asio::async_write(s, asio::buffer(req), kUseTuple);
   (void)w;
   if (wec) co_return "socks write: " + wec.message();
-  uint8_t reply[12];
+  uint8_t reply[10];
   auto [rec, r] = co_await asio::async_read(s, asio::buffer(reply), kUseTuple);
   (void)r;
   if (rec) co_return "socks read: " + rec.message();
-  if (reply[1] != 0 || reply[3] != 0) co_return "socks reply " + std::to_string(reply[3]);
+  if (reply[1] != 0) co_return "socks reply " + std::to_string(reply[1]);
   co_return "";
 }
 
 // `buf` belongs to the caller and lives across fetches: allocating (and
 // faulting in) a fresh buffer per tunnel would be the driver's cost.
-awaitable<std::string> Fetch(tcp::socket& s, uint64_t bytes, std::vector<uint8_t>& buf) {
+awaitable<std::string> Fetch(tcp::socket& s, uint64_t bytes, std::vector<uint8_t>& buf, bool hold = false) {
   uint8_t head[8];
-  for (int i = 0; i < 8; ++i) head[i] = static_cast<uint8_t>(bytes >> (56 - 8 * i));
+  const uint64_t count = bytes | (hold ? kHoldOpen : 0);
+  for (int i = 0; i < 8; ++i) head[i] = static_cast<uint8_t>(count >> (56 - 8 * i));
   auto [wec, w] = co_await asio::async_write(s, asio::buffer(head), kUseTuple);
   (void)w;
   if (wec) co_return "write: " + wec.message();
@@ -144,10 +180,46 @@ awaitable<std::string> Fetch(tcp::socket& s, uint64_t bytes, std::vector<uint8_t
   co_return "";
 }
 
+// Microseconds of CPU (user + system, every thread) process `pid` has
+// used; 0 when it cannot be read.
+double CpuMicros(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  std::getline(in, line);
+  const size_t comm_end = line.rfind(')');
+  if (comm_end == std::string::npos) return 0;
+  std::istringstream fields(line.substr(comm_end + 2));
+  std::string skip;
+  for (int i = 3; i < 14; ++i) fields >> skip;  // state .. cmajflt (fields 3..13)
+  double utime = 0, stime = 0;
+  fields >> utime >> stime;
+  return (utime + stime) * 1e6 / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+std::vector<double> CpuOf(const std::vector<int>& pids) {
+  std::vector<double> v;
+  for (int pid : pids) v.push_back(CpuMicros(pid));
+  return v;
+}
+
+// ",\"KEY\":[a,b]": each process's CPU since `before`, divided by `per`.
+std::string CpuField(const char* key, const std::vector<int>& pids, const std::vector<double>& before,
+                     double per, double scale) {
+  std::string out = std::string(",\"") + key + "\":[";
+  for (size_t i = 0; i < pids.size(); ++i) {
+    const double used = CpuMicros(pids[i]) - before[i];
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%s%.1f", i ? "," : "", per > 0 ? used * scale / per : 0.0);
+    out += buf;
+  }
+  return out + "]";
+}
+
 int Bulk(const Options& o) {
   asio::io_context io(1);
   size_t failed = 0;
   std::string first_error;
+  const std::vector<double> cpu_before = CpuOf(o.pids);
   const auto start = Clock::now();
   for (size_t i = 0; i < o.connections; ++i) {
     asio::co_spawn(io, [&]() -> awaitable<std::string> {
@@ -163,10 +235,11 @@ int Bulk(const Options& o) {
   io.run();
   const double secs = std::chrono::duration<double>(Clock::now() - start).count();
   const double total = static_cast<double>(o.bytes) * static_cast<double>(o.connections - failed);
+  const std::string cpu = CpuField("cpu_ms_per_gib", o.pids, cpu_before, total / (1u << 30), 1e-3);
   std::printf("{\"mode\":\"bulk\",\"connections\":%zu,\"bytes\":%llu,\"seconds\":%.3f,\"mb_per_s\":%.1f,"
-              "\"failed\":%zu,\"error\":\"%s\"}\n",
+              "\"failed\":%zu,\"error\":\"%s\"%s}\n",
               o.connections, static_cast<unsigned long long>(o.bytes), secs, total / secs / 1e6, failed,
-              first_error.c_str());
+              first_error.c_str(), cpu.c_str());
   return failed == 0 ? 0 : 1;
 }
 
@@ -175,6 +248,7 @@ int Rate(const Options& o) {
   std::vector<double> latencies;
   size_t failed = 0, in_window = 0;
   std::string first_error;
+  const std::vector<double> cpu_before = CpuOf(o.pids);
   const auto start = Clock::now();
   const auto until = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.seconds));
   for (size_t i = 0; i < o.concurrency; ++i) {
@@ -216,10 +290,13 @@ int Rate(const Options& o) {
   auto pct = [&](double p) {
     return latencies.empty() ? 0.0 : latencies[std::min(latencies.size() - 1, static_cast<size_t>(p * latencies.size()))];
   };
+  // Every tunnel opened, failed ones too, cost the proxies CPU.
+  const std::string cpu = CpuField("cpu_us_per_tunnel", o.pids, cpu_before,
+                                   static_cast<double>(latencies.size() + failed), 1);
   std::printf("{\"mode\":\"rate\",\"concurrency\":%zu,\"tunnels\":%zu,\"per_s\":%.0f,\"p50_ms\":%.2f,"
-              "\"p99_ms\":%.2f,\"failed\":%zu,\"error\":\"%s\"}\n",
+              "\"p99_ms\":%.2f,\"failed\":%zu,\"error\":\"%s\"%s}\n",
               o.concurrency, latencies.size(), static_cast<double>(in_window) / o.seconds, pct(0.5), pct(0.99), failed,
-              first_error.c_str());
+              first_error.c_str(), cpu.c_str());
   return failed == 0 ? 0 : 1;
 }
 
@@ -235,9 +312,20 @@ uint64_t RssKib(int pid) {
 }
 
 int Idle(const Options& o) {
+  asio::io_context io(1);
+  // One tunnel first, closed before "before" is read: the code a tunnel
+  // runs is then resident already (shared pages, in RSS), and only what
+  // the tunnels themselves hold is counted.
+  asio::co_spawn(io, [&]() -> awaitable<void> {
+    tcp::socket s(co_await asio::this_coro::executor);
+    std::vector<uint8_t> buf(64);
+    if ((co_await Open(s, o)).empty()) (void)co_await Fetch(s, 1, buf);
+  }, asio::detached);
+  io.run();
+  io.restart();
+  std::this_thread::sleep_for(std::chrono::seconds(1));
   std::vector<uint64_t> before;
   for (int pid : o.pids) before.push_back(RssKib(pid));
-  asio::io_context io(1);
   std::vector<std::unique_ptr<tcp::socket>> sockets;
   size_t ready = 0, failed = 0;
   std::string first_error;
@@ -252,8 +340,16 @@ int Idle(const Options& o) {
     asio::co_spawn(io, [&, s]() -> awaitable<std::string> {
       std::vector<uint8_t> buf(64);
       std::string e = co_await Open(*s, o);
-      if (e.empty()) e = co_await Fetch(*s, 1, buf);
-      co_return e;
+      if (!e.empty()) co_return e;
+      // Answered: the target keeps its end open after the byte, so the
+      // tunnel stays whole (a proxy that closes a tunnel once the target
+      // half-closes would otherwise be measured with no tunnel at all).
+      if (!o.unanswered) co_return co_await Fetch(*s, 1, buf, /*hold=*/true);
+      // One byte of the 8-byte count: the target waits for the rest.
+      const uint8_t first = 0;
+      auto [wec, w] = co_await asio::async_write(*s, asio::buffer(&first, 1), kUseTuple);
+      (void)w;
+      co_return wec ? "write: " + wec.message() : "";
     }, [&](std::exception_ptr, std::string e) {
       if (e.empty()) ++ready;
       else if (failed++ == 0) first_error = e;
@@ -269,6 +365,17 @@ int Idle(const Options& o) {
     const double grew = static_cast<double>(RssKib(o.pids[i])) - static_cast<double>(before[i]);
     std::printf("%s%.2f", i ? "," : "", ready ? grew / static_cast<double>(ready) : 0.0);
   }
+  // Memory given back: every tunnel closed, then 5 s for the proxies to
+  // notice and return what they can.
+  for (auto& s : sockets) {
+    std::error_code ignored;
+    s->close(ignored);
+  }
+  std::this_thread::sleep_for(std::chrono::seconds(5));
+  std::printf("],\"before_mib\":[");
+  for (size_t i = 0; i < o.pids.size(); ++i) std::printf("%s%.1f", i ? "," : "", before[i] / 1024.0);
+  std::printf("],\"after_close_mib\":[");
+  for (size_t i = 0; i < o.pids.size(); ++i) std::printf("%s%.1f", i ? "," : "", RssKib(o.pids[i]) / 1024.0);
   std::printf("]}\n");
   return failed == 0 ? 0 : 1;
 }
@@ -311,16 +418,34 @@ int Report(const char* path) {
       if (!values.contains(row)) rows.push_back(row);
       values[row][peer].push_back(v);
     };
-    if (j["mode"] == "bulk") add(w + " (MB/s)", j["mb_per_s"]);
+    // Per side (client, server) and both together, when measured.
+    auto add_sides = [&](const std::string& row, const char* unit, const char* key) {
+      if (!j.contains(key) || j[key].size() != 2) return;
+      const double client = j[key][0], server = j[key][1];
+      add(row + " client (" + unit + ")", client);
+      add(row + " server (" + unit + ")", server);
+      add(row + " client + server (" + unit + ")", client + server);
+    };
+    if (j["mode"] == "bulk") {
+      add(w + " (MB/s)", j["mb_per_s"]);
+      add_sides(w + " CPU", "ms/GiB", "cpu_ms_per_gib");
+    }
     if (j["mode"] == "rate") {
       add(w + " (tunnels/s)", j["per_s"]);
       add(w + " p50 (ms)", j["p50_ms"]);
       add(w + " p99 (ms)", j["p99_ms"]);
       add(w + " failed", j["failed"]);
+      add_sides(w + " CPU", "us/tunnel", "cpu_us_per_tunnel");
     }
     if (j["mode"] == "idle") {
       add(w + " client (KiB/tunnel)", j["kib_per_tunnel"][0]);
       add(w + " server (KiB/tunnel)", j["kib_per_tunnel"][1]);
+      if (j.contains("after_close_mib")) {
+        add(w + ": client before (MiB)", j["before_mib"][0]);
+        add(w + ": client 5 s after close (MiB)", j["after_close_mib"][0]);
+        add(w + ": server before (MiB)", j["before_mib"][1]);
+        add(w + ": server 5 s after close (MiB)", j["after_close_mib"][1]);
+      }
     }
   }
   auto median = [](std::vector<double> v) {
@@ -336,10 +461,10 @@ int Report(const char* path) {
     for (const auto& [peer, v] : by_peer) seen.insert(peer);
   }
   std::vector<std::string> peers;
-  for (const char* p : {"direct", "reflex", "reflex-baseline", "ss-libev", "v2ray"}) {
+  for (const char* p : {"direct", "reflex", "reflex-baseline", "reflex-store", "ss-libev", "v2ray", "trojan"}) {
     if (seen.contains(p)) peers.push_back(p);
   }
-  const bool vs_peers = seen.contains("ss-libev") || seen.contains("v2ray");
+  const bool vs_peers = seen.contains("ss-libev") || seen.contains("v2ray") || seen.contains("trojan");
   const bool vs_baseline = seen.contains("reflex-baseline");
   std::printf("| workload |");
   for (const std::string& p : peers) std::printf(" %s |", p.c_str());
@@ -363,7 +488,7 @@ int Report(const char* path) {
     // Higher is better for rates, lower for latency, memory and failures.
     const bool higher = row.find("MB/s") != std::string::npos || row.find("tunnels/s") != std::string::npos;
     double best = -1;
-    for (const char* p : {"ss-libev", "v2ray"}) {
+    for (const char* p : {"ss-libev", "v2ray", "trojan"}) {
       const double m = median_of(p);
       if (m >= 0 && (best < 0 || (higher ? m > best : m < best))) best = m;
     }

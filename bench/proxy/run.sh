@@ -1,22 +1,30 @@
 #!/usr/bin/env bash
-# The proxy benchmark: reflex beside shadowsocks-libev and v2ray (and no
-# proxy at all, the ceiling) on this machine, in one run, with the same
+# The proxy benchmark: reflex beside shadowsocks-libev, v2ray and trojan
+# (and no proxy at all, the ceiling) on this machine, in one run, with the same
 # driver and target (bench/proxy/proxy_load.cc) for all. Not a test.
 # "reflex-store" is reflex with its replay filter shared in a redis-server
 # the script starts (--replay-store, SPEC 12.4); after the rounds, the
 # store's memory per remembered hello (MEMORY USAGE) and the SET NX PX
 # rate one redis-server takes here (redis-benchmark) are measured.
 #   tools/bootstrap.sh --bench     # the peers, once
-#   bench/proxy/run.sh [--rounds N] [--out FILE] [--peers "direct reflex ss-libev v2ray"]
+#   bench/proxy/run.sh [--rounds N] [--out FILE] [--peers "direct reflex ss-libev v2ray trojan"]
 #                      [--baseline-reflex BIN]
 # --baseline-reflex runs another build of reflex (e.g. the commit before a
 # change) as one more peer, "reflex-baseline", so that a change is judged
 # against its own baseline in the same run.
 # Each round starts every peer afresh and runs, per peer:
-#   1 connection fetching 1 GiB; 64 connections x 64 MiB at once;
-#   new tunnels (connect, fetch 1 KiB, close) for 5 s at concurrency 1 and 64;
-#   9,500 idle tunnels (resident memory of client and server per tunnel;
-#   10,000 do not fit the open-file limit of 20,000 per process).
+#   1 connection fetching 1 GiB; 64 connections x 64 MiB at once (and the
+#   CPU time client and server spent per GiB, from /proc utime + stime);
+#   new tunnels (connect, fetch 1 KiB, close) for 5 s at concurrency 1 and
+#   64 (and the CPU time per tunnel);
+#   2,000 and 9,500 idle tunnels, answered (1 byte fetched) and unanswered
+#   (1 byte sent, never answered), each with fresh processes: resident
+#   memory of client and server per tunnel, then their resident memory 5 s
+#   after every tunnel closed beside the one before (10,000 tunnels do not
+#   fit the open-file limit of 20,000 per process).
+# trojan: TLS 1.3 with TLS_CHACHA20_POLY1305_SHA256 only and X25519, a
+# self-signed ECDSA P-256 certificate the client does not verify, trojan's
+# default session reuse.
 # The table gives each figure's median over the rounds and reflex's ratio to
 # the best peer; raw libsodium seal + open, for scale, is measured in
 # the same run.
@@ -24,7 +32,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 rounds=3
 out=bench/proxy/results.md
-peers="direct reflex reflex-store ss-libev v2ray"
+peers="direct reflex reflex-store ss-libev v2ray trojan"
 baseline=""
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -38,6 +46,7 @@ done
 [ -n "$baseline" ] && peers="$peers reflex-baseline"
 case " $peers " in *" ss-libev "*) need="ss-server ss-local" ;; *) need="" ;; esac
 case " $peers " in *" v2ray "*) need="$need v2ray" ;; esac
+case " $peers " in *" trojan "*) need="$need trojan openssl" ;; esac
 case " $peers " in *" reflex-store "*) need="$need redis-server redis-benchmark redis-cli" ;; esac
 for tool in $need; do
   command -v "$tool" >/dev/null || { echo "$tool missing: run tools/bootstrap.sh --bench" >&2; exit 1; }
@@ -94,6 +103,27 @@ start_peer() {
       ss-local -s 127.0.0.1 -p $s -b 127.0.0.1 -l $socks -k bench-password -m chacha20-ietf-poly1305 \
         >/dev/null 2>&1 &
       client_pid=$! ;;
+    trojan)
+      [ -f "$work/trojan.crt" ] || openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+        -keyout "$work/trojan.key" -out "$work/trojan.crt" -days 30 -subj /CN=bench >/dev/null 2>&1
+      cat >"$work/trojan-s.json" <<JSON
+{"run_type":"server","local_addr":"127.0.0.1","local_port":$s,"remote_addr":"127.0.0.1","remote_port":9,
+ "password":["bench-password"],"log_level":5,
+ "ssl":{"cert":"$work/trojan.crt","key":"$work/trojan.key","cipher_tls13":"TLS_CHACHA20_POLY1305_SHA256",
+        "curves":"X25519","alpn":["http/1.1"]},
+ "tcp":{"no_delay":true,"keep_alive":true}}
+JSON
+      cat >"$work/trojan-c.json" <<JSON
+{"run_type":"client","local_addr":"127.0.0.1","local_port":$socks,"remote_addr":"127.0.0.1","remote_port":$s,
+ "password":["bench-password"],"log_level":5,
+ "ssl":{"verify":false,"verify_hostname":false,"cipher_tls13":"TLS_CHACHA20_POLY1305_SHA256",
+        "curves":"X25519","alpn":["http/1.1"]},
+ "tcp":{"no_delay":true,"keep_alive":true}}
+JSON
+      trojan -c "$work/trojan-s.json" >/dev/null 2>&1 &
+      server_pid=$!
+      trojan -c "$work/trojan-c.json" >/dev/null 2>&1 &
+      client_pid=$! ;;
     v2ray)
       cat >"$work/v2s.json" <<JSON
 {"log":{"loglevel":"none"},"inbounds":[{"listen":"127.0.0.1","port":$s,"protocol":"vmess",
@@ -129,18 +159,22 @@ for round in $(seq "$rounds"); do
   echo "round $round of $rounds"
   for peer in $peers; do
     start_peer "$peer"
-    via=(); [ -n "$socks" ] && via=(--socks 127.0.0.1:$socks)
+    via=(); [ -n "$socks" ] && via=(--socks 127.0.0.1:$socks --pids $client_pid,$server_pid)
     record $peer "1 connection, 1 GiB" "$("$load" bulk --target $target "${via[@]}" --connections 1 --bytes 1073741824 || true)"
     record $peer "64 connections x 64 MiB" "$("$load" bulk --target $target "${via[@]}" --connections 64 --bytes 67108864 || true)"
     record $peer "new tunnels, 1 at a time" "$("$load" rate --target $target "${via[@]}" --concurrency 1 --seconds 5 --bytes 1024 || true)"
     record $peer "new tunnels, 64 at a time" "$("$load" rate --target $target "${via[@]}" --concurrency 64 --seconds 5 --bytes 1024 || true)"
     stop_peer
-    if [ "$peer" != direct ]; then  # fresh processes: their memory grows only by the tunnels
-      start_peer "$peer"
-      via=(--socks 127.0.0.1:$socks)
-      record $peer "9,500 idle tunnels" "$("$load" idle --target $target "${via[@]}" --connections 9500 --pids $client_pid,$server_pid || true)"
-      stop_peer
-    fi
+    [ "$peer" = direct ] && continue
+    for count in 2000 9500; do  # fresh processes: their memory grows only by the tunnels
+      for answered in 1 0; do
+        start_peer "$peer"
+        name="$(echo $count | sed 's/\(.*\)\(...\)$/\1,\2/') idle tunnels, $([ $answered = 1 ] && echo answered || echo unanswered)"
+        record $peer "$name" "$("$load" idle --target $target --socks 127.0.0.1:$socks --connections $count \
+          --pids $client_pid,$server_pid --unanswered $((1 - answered)) || true)"
+        stop_peer
+      done
+    done
   done
 done
 record aead "raw libsodium AEAD" "$("$load" aead --bytes 1073741824)"
@@ -164,6 +198,7 @@ fi
   line="Run: $(date -u +%Y-%m-%dT%H:%MZ), $rounds rounds, medians. Peers: $peers; reflex v2 (OpenSSL AEAD)"
   case " $peers " in *" ss-libev "*) line="$line; shadowsocks-libev $(ss-server -h 2>&1 | sed -n 's/^shadowsocks-libev \([0-9.]*\).*/\1/p' | head -1) (chacha20-ietf-poly1305)" ;; esac
   case " $peers " in *" v2ray "*) line="$line; v2ray $(v2ray -version 2>/dev/null | awk 'NR==1{print $2}') (VMess, chacha20-poly1305)" ;; esac
+  case " $peers " in *" trojan "*) line="$line; trojan $(trojan -v 2>&1 | sed -n 's/.*trojan \([0-9.]*\).*/\1/p' | head -1) (TLS 1.3, TLS_CHACHA20_POLY1305_SHA256, X25519)" ;; esac
   [ -n "$baseline" ] && line="$line; reflex-baseline: $baseline"
   echo "$line."
   [ -n "$store_line" ] && { echo; echo "$store_line"; }
