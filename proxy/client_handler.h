@@ -83,7 +83,8 @@ class ClientConnection {
           if (server_) server_->Cancel();
         }) {
     rec_.start = std::chrono::steady_clock::now();
-    rec_.peer = LoggedPeer(app_.PeerName());
+    // Only for the log line (a system call and a hash per connection).
+    if (LogEnabled(LogLevel::kInfo)) rec_.peer = LoggedPeer(app_.PeerName());
     rec_.profile = ProfileName(env.session.profile);
     watchdog_.Start(Watchdog::Clock::now() + env.timeouts.handshake, env.timeouts.idle);
   }

@@ -154,7 +154,7 @@ void ProcessFamilies(Exposition& e) {
   e.Single("process_resident_memory_bytes", "gauge", "Resident memory (VmRSS).", p.rss_kib * 1024);
   e.Single("reflex_peak_resident_memory_bytes", "gauge", "Peak resident memory (VmHWM).",
            p.peak_rss_kib * 1024);
-  e.Single("reflex_heap_in_use_bytes", "gauge", "malloc's bytes in use (mallinfo2).",
+  e.Single("reflex_heap_in_use_bytes", "gauge", "malloc's bytes in use (jemalloc's stats.allocated, or glibc's mallinfo2).",
            p.heap_in_use_bytes);
   e.Single("process_open_fds", "gauge", "Open file descriptors.", p.fds);
 }

@@ -63,19 +63,35 @@ inline void RecordRelayEnd(const PumpResult& a, const PumpResult& b, const Watch
 // Both pumps of a relay, until both directions ended or one failed; a
 // failure (or the watchdog) resets both streams, which ends the other: a
 // failed tunnel never reaches either end as a clean end of stream.
+// `ab` runs in this coroutine and `ba` beside it (co_spawn); a timer that
+// never expires stands for "ba ended" (its cancel wakes the wait). Lighter
+// than awaitable_operators' && (no parallel group, no cancellation slots):
+// an idle tunnel holds two coroutine frames fewer per side.
 template <class A, class B, class PumpAB, class PumpBA>
 awaitable<std::pair<PumpResult, PumpResult>> RunBothWays(A& a, B& b, PumpAB ab, PumpBA ba) {
-  using namespace asio::experimental::awaitable_operators;
-  auto guard = [&](auto pump) -> awaitable<PumpResult> {
-    PumpResult r = co_await std::move(pump);
+  const auto executor = co_await asio::this_coro::executor;
+  struct Other {
+    PumpResult result;
+    bool done = false;
+    asio::steady_timer ended;
+  } other{{}, false, asio::steady_timer(executor, asio::steady_timer::time_point::max())};
+  auto fail_both = [&a, &b](const PumpResult& r) {
     if (!r.ok()) {
       a.Abort();
       b.Abort();
     }
-    co_return r;
   };
-  auto [r1, r2] = co_await (guard(std::move(ab)) && guard(std::move(ba)));
-  co_return std::pair<PumpResult, PumpResult>{r1, r2};
+  asio::co_spawn(executor, std::move(ba), [&other, fail_both](std::exception_ptr e, PumpResult r) {
+    if (e) r = PumpResult{asio::error::fault};
+    fail_both(r);
+    other.result = r;
+    other.done = true;
+    other.ended.cancel();
+  });
+  const PumpResult first = co_await std::move(ab);
+  fail_both(first);
+  while (!other.done) (void)co_await other.ended.async_wait(kUseTuple);
+  co_return std::pair<PumpResult, PumpResult>{first, other.result};
 }
 
 // Limits a buffer's wipe to the bytes written into it, whatever way the

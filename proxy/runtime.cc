@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <thread>
 
+#include "proxy/heap.h"
 #include "proxy/log.h"
 #include "proxy/metrics.h"
 
@@ -31,6 +32,9 @@ pool::PoolOptions ProxyPoolOptions() {
   return options;
 }
 
+// Where malloc switches to mmap (above): the pool's two largest tiers.
+constexpr size_t kMmapFromBytes = 32 * 1024;
+
 bool IsResourceExhaustion(const std::error_code& ec) {
   return ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space ||
          ec == asio::error::no_memory || ec.value() == ENFILE;
@@ -44,6 +48,14 @@ Runtime::Runtime(const RuntimeOptions& options)
   if (n < 1) n = 1;
   for (int i = 0; i < n; ++i) contexts_.push_back(std::make_unique<asio::io_context>(1));
   signal(SIGPIPE, SIG_IGN);
+  // Under glibc's malloc (proxy/heap.h: the sanitizer and test builds):
+  // the pool's 32 and 128 KiB buffers straight from the kernel (mmap), so
+  // that freeing one (the pool's decay) returns it whole rather than
+  // leaving it between small long-lived objects in the heap, whose pages
+  // no trim can give back. A fixed threshold also stops glibc from raising
+  // it after the first such free. The pool keeps what a load keeps using,
+  // so the steady state maps nothing. jemalloc ignores this.
+  (void)mallopt(M_MMAP_THRESHOLD, static_cast<int>(kMmapFromBytes));
   // Taken now, before any "listening" line: a signal sent as soon as a
   // script or test reads that line waits for Run() instead of ending the
   // process by its default action.
@@ -248,13 +260,11 @@ awaitable<void> Runtime::Signals() {
 }
 
 // Memory given back, once a second on every thread: each pool's decay
-// (what it kept but did not need in the last second, half of it, and this
-// thread's cache if it was not used; pool_core.h) frees it to malloc; then
-// thread 0 asks malloc to return its free pages to the kernel when more
-// than kTrimAboveBytes lie free (glibc keeps freed memory in its arenas,
-// and a burst of tunnels leaves them large).
+// (what it kept but did not need in the last period, and this thread's
+// cache if it was not used; pool_core.h) frees it to malloc, and malloc's
+// cache of this thread goes back to its arenas; then thread 0 asks malloc
+// to return free pages to the kernel (proxy/heap.h).
 awaitable<void> Runtime::Housekeeping(int thread) {
-  constexpr size_t kTrimAboveBytes = size_t{1} << 20;
   asio::steady_timer timer(co_await asio::this_coro::executor);
   while (true) {
     timer.expires_after(kHousekeepingPeriod);
@@ -263,14 +273,19 @@ awaitable<void> Runtime::Housekeeping(int thread) {
     size_t freed = pool_.Decay();
     for (const ExtraPool& p : extra_pools_) freed += p.decay();
     stats_.memory.decayed_bytes.fetch_add(freed, std::memory_order_relaxed);
-    if (thread == 0 && mallinfo2().fordblks > kTrimAboveBytes) {
-      malloc_trim(0);
+    GiveBackThreadCache();
+    if (thread == 0 && GiveBackFreedMemory()) {
       stats_.memory.heap_trims.fetch_add(1, std::memory_order_relaxed);
     }
   }
 }
 
 int Runtime::Run() {
+  {
+    const ProcessFigures start = ReadProcessFigures();
+    stats_.memory.heap_at_start.store(start.heap_in_use_bytes, std::memory_order_relaxed);
+    stats_.memory.fds_at_start.store(start.fds, std::memory_order_relaxed);
+  }
   asio::co_spawn(context(0), Signals(), asio::detached);
   for (int t = 0; t < threads(); ++t) asio::co_spawn(context(t), Housekeeping(t), asio::detached);
   std::vector<std::thread> workers;

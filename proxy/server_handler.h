@@ -71,7 +71,8 @@ class ServerConnection {
           if (upstream_) upstream_->Cancel();
         }) {
     rec_.start = std::chrono::steady_clock::now();
-    rec_.peer = LoggedPeer(client_.PeerName());
+    // Only for the log line (a system call and a hash per connection).
+    if (LogEnabled(LogLevel::kInfo)) rec_.peer = LoggedPeer(client_.PeerName());
     watchdog_.Start(Watchdog::Clock::now() + std::chrono::milliseconds(context_.config().hello_wait_ms),
                     env.timeouts.idle);
   }

@@ -1,11 +1,16 @@
 #include "proxy/stats.h"
 
 #include <dirent.h>
-#include <malloc.h>
 
+#include <algorithm>
+#include <array>
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
+
+#include "proxy/asio_config.h"
+#include "proxy/heap.h"
+#include "reflex/aead.h"
 #include <string_view>
 
 namespace reflex::proxy {
@@ -30,6 +35,68 @@ uint64_t OpenFds() {
     closedir(d);
   }
   return n > 0 ? n - 1 : 0;  // not the directory stream's own
+}
+
+uint64_t OutstandingBytes(const pool::PoolStats& p) {
+  uint64_t bytes = 0;
+  for (size_t i = 0; i < p.tier_count; ++i) bytes += p.tiers[i].outstanding * p.tiers[i].capacity;
+  return bytes;
+}
+
+// What one OpenSSL context costs here, measured once (a key, then a
+// message large enough to make its context).
+uint64_t AeadContextBytes() {
+  static const uint64_t bytes = [] {
+    Aead aead;
+    const std::array<uint8_t, kAeadKeyBytes> key{};
+    std::array<uint8_t, kOpensslFromBytes> data{};
+    const std::array<uint8_t, kAeadNonceBytes> nonce{};
+    std::array<uint8_t, kTagBytes> tag{};
+    if (aead.Init(AeadBackend::kOpenssl, AeadDirection::kSeal, key) != Error::kOk) return uint64_t{0};
+    const uint64_t before = ThreadAllocatedBytes();
+    if (aead.Seal(nonce, {}, data, tag) != Error::kOk) return uint64_t{0};
+    const uint64_t after = ThreadAllocatedBytes();
+    return after > before ? after - before : uint64_t{0};
+  }();
+  return bytes;
+}
+
+// Where an open connection's memory goes (--stats "per_connection"): the
+// heap it holds (malloc's bytes in use beyond those at start and beyond
+// what the pools keep for reuse), and of that its state object, its
+// buffers in use, its OpenSSL contexts, Asio's state of its sockets, and
+// the rest (coroutine frames, Asio's pending operations). Averages over the
+// open connections; the rest is what is left after the measured items.
+nlohmann::ordered_json PerConnection(const Stats& s, const std::vector<NamedPoolStats>& pools,
+                                     const ProcessFigures& process) {
+  const uint64_t active = s.active.load(std::memory_order_relaxed);
+  if (active == 0) return nlohmann::ordered_json::object();
+  uint64_t retained = 0, buffers = 0, states = 0;
+  for (const NamedPoolStats& p : pools) {
+    retained += p.stats.total_retained_bytes();
+    (p.name == "states" ? states : buffers) += OutstandingBytes(p.stats);
+  }
+  const uint64_t at_start = s.memory.heap_at_start.load(std::memory_order_relaxed);
+  const uint64_t grown = process.heap_in_use_bytes > at_start + retained
+                             ? process.heap_in_use_bytes - at_start - retained
+                             : 0;
+  const uint64_t fds_at_start = s.memory.fds_at_start.load(std::memory_order_relaxed);
+  const uint64_t sockets = process.fds > fds_at_start ? process.fds - fds_at_start : 0;
+  const uint64_t contexts = static_cast<uint64_t>(std::max<int64_t>(AeadContextsAlive(), 0));
+  const double n = static_cast<double>(active);
+  const double heap = static_cast<double>(grown) / n;
+  const double state = static_cast<double>(states) / n;
+  const double buffer = static_cast<double>(buffers) / n;
+  const double crypto = static_cast<double>(contexts * AeadContextBytes()) / n;
+  const double socket =
+      static_cast<double>(sockets * sizeof(asio::detail::epoll_reactor::descriptor_state)) / n;
+  const double rest = std::max(0.0, heap - state - buffer - crypto - socket);
+  auto bytes = [](double v) { return static_cast<uint64_t>(v + 0.5); };
+  return {{"connections", active},          {"heap_bytes", bytes(heap)},
+          {"state_bytes", bytes(state)},    {"buffer_bytes", bytes(buffer)},
+          {"openssl_context_bytes", bytes(crypto)},
+          {"socket_state_bytes", bytes(socket)},
+          {"coroutine_frames_and_rest_bytes", bytes(rest)}};
 }
 
 nlohmann::ordered_json TierJson(const pool::TierStats& t) {
@@ -57,9 +124,11 @@ void UserStats::ForEach(const std::function<void(const std::string&, const UserC
 ProcessFigures ReadProcessFigures() {
   ProcessFigures f;
   MemoryKib(&f.rss_kib, &f.peak_rss_kib);
-  const struct mallinfo2 heap = mallinfo2();
-  f.heap_in_use_bytes = static_cast<uint64_t>(heap.uordblks);
-  f.heap_free_bytes = static_cast<uint64_t>(heap.fordblks);
+  const HeapFigures heap = ReadHeapFigures();
+  f.allocator = heap.allocator;
+  f.heap_in_use_bytes = heap.in_use_bytes;
+  f.heap_resident_bytes = heap.resident_bytes;
+  f.heap_free_bytes = heap.free_bytes;
   f.fds = OpenFds();
   return f;
 }
@@ -117,7 +186,10 @@ std::string StatsJson(const Stats& s, const std::vector<NamedPoolStats>& named,
         {"accepted_locally", v(s.replay_store.accepted_locally)}}},
       {"pools", pools},
       {"memory",
-       {{"heap_free_bytes", process.heap_free_bytes},
+       {{"allocator", process.allocator},
+        {"heap_resident_bytes", process.heap_resident_bytes},
+        {"heap_free_bytes", process.heap_free_bytes},
+        {"per_connection", PerConnection(s, named, process)},
         {"decayed_bytes", v(s.memory.decayed_bytes)},
         {"heap_trims", v(s.memory.heap_trims)}}},
       {"rss_kib", process.rss_kib},

@@ -86,6 +86,10 @@ struct Stats {
   struct {
     std::atomic<uint64_t> decayed_bytes{0};
     std::atomic<uint64_t> heap_trims{0};
+    // Taken as the runtime starts, before any connection: what the
+    // per-connection figures are measured from.
+    std::atomic<uint64_t> heap_at_start{0};
+    std::atomic<uint64_t> fds_at_start{0};
   } memory;
 
   void ConnectionOpened();
@@ -104,8 +108,10 @@ struct NamedPoolStats {
 struct ProcessFigures {
   uint64_t rss_kib = 0;
   uint64_t peak_rss_kib = 0;
-  uint64_t heap_in_use_bytes = 0;  // malloc's (mallinfo2)
-  uint64_t heap_free_bytes = 0;    // free in malloc's arenas, not yet returned
+  std::string_view allocator;       // proxy/heap.h
+  uint64_t heap_in_use_bytes = 0;    // held by live allocations
+  uint64_t heap_resident_bytes = 0;  // jemalloc's resident pages (glibc: 0)
+  uint64_t heap_free_bytes = 0;      // glibc: free in its arenas, not yet returned
   uint64_t fds = 0;
 };
 ProcessFigures ReadProcessFigures();

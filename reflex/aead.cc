@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 #include <sodium.h>
 
+#include <atomic>
 #include <utility>
 
 #include "reflex/crypto_init.h"
@@ -21,7 +22,11 @@ const uint8_t* NonNull(const uint8_t* p) {
   return p != nullptr ? p : &empty;
 }
 
+std::atomic<int64_t> g_contexts_alive{0};
+
 }  // namespace
+
+int64_t AeadContextsAlive() { return g_contexts_alive.load(std::memory_order_relaxed); }
 
 std::string_view AeadBackendName(AeadBackend backend) {
   return backend == AeadBackend::kSodium ? "sodium" : "openssl";
@@ -73,6 +78,7 @@ void Aead::Clear() {
   keyed_ = false;
   key_.Wipe();
   // EVP_CIPHER_CTX_free cleanses the key schedule it holds.
+  if (ctx_ != nullptr) g_contexts_alive.fetch_sub(1, std::memory_order_relaxed);
   EVP_CIPHER_CTX_free(ctx_);
   ctx_ = nullptr;
 }
@@ -98,6 +104,7 @@ Error Aead::EnsureContext() {
     ctx_ = nullptr;
     return Error::kCryptoInitFailed;
   }
+  g_contexts_alive.fetch_add(1, std::memory_order_relaxed);
   return Error::kOk;
 }
 

@@ -38,6 +38,9 @@ inline constexpr AeadBackend kAllAeadBackends[] = {AeadBackend::kSodium,
 std::string_view AeadBackendName(AeadBackend backend);  // "sodium", "openssl"
 [[nodiscard]] bool AeadBackendFromName(std::string_view name, AeadBackend* out);
 
+// OpenSSL contexts alive in this process (statistics: what keys cost).
+int64_t AeadContextsAlive();
+
 // The backend objects get when none is named: chosen at build time with
 // --define=reflex_aead=sodium|openssl (default openssl, see README).
 AeadBackend DefaultAeadBackend();

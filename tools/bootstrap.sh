@@ -25,6 +25,7 @@ PACKAGES=(
   libcli11-dev         # proxy/: command-line flags
   libc-ares-dev        # proxy/: DNS lookups on the event loop (resolver)
   libhiredis-dev       # proxy/: the Redis protocol of the shared replay store
+  libjemalloc-dev      # proxy/: the reflex program's malloc (proxy/heap.h)
   redis-server         # the shared replay store's engine (its tests start their own)
   curl                 # proxy end-to-end tests
   nginx-light          # the fallback of the differential probe's tests
@@ -41,6 +42,8 @@ PACKAGES=(
 BENCH_PACKAGES=(
   shadowsocks-libev    # bench/proxy: ss-server / ss-local (chacha20-ietf-poly1305)
   v2ray                # bench/proxy: VMess (chacha20-poly1305)
+  trojan               # bench/proxy: trojan 1.16 (TLS 1.3, X25519)
+  linux-perf           # profiles of the rate workload (issue notes, docs)
 )
 
 case "${1:-}" in
