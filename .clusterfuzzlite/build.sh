@@ -20,7 +20,7 @@ flags="$CXXFLAGS -std=c++20 -I. -Wall -Wextra"
 tools_sources="$(ls tools/checks*.cc tools/generators*.cc) tools/conformance_checker.cc tools/handshake_v2.cc
   tools/vector_file.cc tools/vector_generator.cc tools/vector_kinds.cc"
 sources=$(ls pool/*.cc reflex/*.cc proxy/*.cc $tools_sources \
-  base/hex.cc reflex/testing/chunked_decode.cc | grep -v -e '_test\.cc$' -e '^proxy/main\.cc$' -e '^proxy/flags\.cc$')
+  base/hex.cc reflex/testing/chunked_decode.cc | grep -v -e '_test\.cc$' -e '^proxy/main\.cc$' -e '^proxy/flags\.cc$' -e '^proxy/jemalloc_config\.cc$')
 # Compiled on every core: the proxy's coroutine sources take most of the
 # time, and one compiler at a time would leave the other cores idle.
 parallel=$(nproc 2>/dev/null || echo 1)

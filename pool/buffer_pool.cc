@@ -21,7 +21,8 @@ void BufferPool::Trim() {
   if (core_ != nullptr) core_->Trim();
 }
 
-size_t BufferPool::Decay() { return core_ != nullptr ? core_->Decay() : 0; }
+size_t BufferPool::DecayThreadCache() { return core_ != nullptr ? core_->DecayThreadCache() : 0; }
+size_t BufferPool::DecaySharedLists() { return core_ != nullptr ? core_->DecaySharedLists() : 0; }
 
 PoolStats BufferPool::Stats() const {
   return core_ != nullptr ? core_->Snapshot() : PoolStats{};

@@ -362,6 +362,23 @@ TEST(BufferPool, DecayKeepsTheBlocksThePoolKeepsUsing) {
   EXPECT_EQ(pool.Stats().tiers[0].misses, 8u);  // never allocated again
 }
 
+// A pool used from several threads decays its shared lists once per period
+// (one thread) and each thread's cache on that thread: a thread's cache
+// decay never touches the shared lists.
+TEST(BufferPool, DecayingAThreadCacheLeavesTheSharedListsAlone) {
+  PoolOptions options;
+  options.thread_cache_bytes = 0;
+  BufferPool pool(options);
+  {
+    std::vector<Buffer> held;
+    for (int i = 0; i < 8; ++i) held.push_back(pool.Get(100));
+  }
+  (void)pool.DecaySharedLists();  // a period starts
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(pool.DecayThreadCache(), 0u);
+  EXPECT_EQ(pool.Stats().tiers[0].retained_blocks, 8u);
+  EXPECT_EQ(pool.DecaySharedLists(), 8u * 2048);
+}
+
 TEST(BufferPool, DecayEmptiesAThreadCacheThatServedNoGetSinceTheLastDecay) {
   BufferPool pool;  // with thread caches
   {

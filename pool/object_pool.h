@@ -99,8 +99,10 @@ class ObjectPool {
   void Trim() {
     if (core_ != nullptr) core_->Trim();
   }
-  // The decay of retained memory (PoolCore::Decay): bytes freed.
-  size_t Decay() { return core_ != nullptr ? core_->Decay() : 0; }
+  // The decay of retained memory (pool_core.h; as BufferPool's).
+  size_t Decay() { return DecayThreadCache() + DecaySharedLists(); }
+  size_t DecayThreadCache() { return core_ != nullptr ? core_->DecayThreadCache() : 0; }
+  size_t DecaySharedLists() { return core_ != nullptr ? core_->DecaySharedLists() : 0; }
   PoolStats Stats() const {
     return core_ != nullptr ? core_->Snapshot() : PoolStats{};
   }

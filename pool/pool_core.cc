@@ -351,7 +351,7 @@ void PoolCore::PutOversize(void* block, size_t used, bool wipe) {
   OversizeReturnAfterClose();
 }
 
-size_t PoolCore::Decay() {
+size_t PoolCore::DecayThreadCache() {
   size_t freed = 0;
   if (ThreadCache* cache = FindThreadCache(id_); cache != nullptr) {
     uint64_t gets = 0;
@@ -367,6 +367,11 @@ size_t PoolCore::Decay() {
     }
     cache->gets_at_decay = gets;
   }
+  return freed;
+}
+
+size_t PoolCore::DecaySharedLists() {
+  size_t freed = 0;
   std::vector<void*> blocks;
   for (size_t c = 0; c < class_count_; ++c) {
     {

@@ -162,14 +162,18 @@ class PoolCore {
   // thread's cache now; other threads' caches at their next operation.
   void Trim() REFLEX_EXCLUDES(life_mu_);
 
-  // Gives back memory that sat unused since the last call (the decay of
-  // retained memory; call it periodically from every thread that uses the
-  // pool): the blocks each shared free list never needed in that time (its
-  // low-water mark), the coldest; and the calling thread's whole cache if
-  // it served no get in that time. A load that keeps coming keeps what it
-  // uses; a burst's surplus is gone two periods after the burst. Returns the
-  // bytes freed.
-  size_t Decay() REFLEX_EXCLUDES(life_mu_);
+  // The decay of retained memory, in two parts, each returning the bytes
+  // it freed. A load that keeps coming keeps what it uses; a burst's
+  // surplus is gone two periods after the burst.
+  //   DecayThreadCache: the calling thread's whole cache, if it served no
+  //     get since this thread's last call. Once per period on every thread
+  //     that uses the pool.
+  //   DecaySharedLists: the blocks each shared free list never needed since
+  //     the last call (its low-water mark), the coldest. Once per period
+  //     for the whole pool: a second caller right after the first would
+  //     measure a period of microseconds and free what the load uses.
+  size_t DecayThreadCache() REFLEX_EXCLUDES(life_mu_);
+  size_t DecaySharedLists() REFLEX_EXCLUDES(life_mu_);
 
   PoolStats Snapshot() REFLEX_EXCLUDES(life_mu_);
 

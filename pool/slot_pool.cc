@@ -22,7 +22,8 @@ void SlotPool::Trim() {
   if (core_ != nullptr) core_->Trim();
 }
 
-size_t SlotPool::Decay() { return core_ != nullptr ? core_->Decay() : 0; }
+size_t SlotPool::DecayThreadCache() { return core_ != nullptr ? core_->DecayThreadCache() : 0; }
+size_t SlotPool::DecaySharedLists() { return core_ != nullptr ? core_->DecaySharedLists() : 0; }
 
 PoolStats SlotPool::Stats() const {
   return core_ != nullptr ? core_->Snapshot() : PoolStats{};

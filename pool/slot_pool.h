@@ -37,8 +37,12 @@ class SlotPool {
   }
 
   void Trim();
-  // The decay of retained memory (PoolCore::Decay): bytes freed.
-  size_t Decay();
+  // The decay of retained memory (pool_core.h): bytes freed. A pool used
+  // from one thread calls Decay once per period; one used from several
+  // calls DecayThreadCache on each and DecaySharedLists on one of them.
+  size_t Decay() { return DecayThreadCache() + DecaySharedLists(); }
+  size_t DecayThreadCache();
+  size_t DecaySharedLists();
   PoolStats Stats() const;
 
  private:

@@ -4,8 +4,9 @@
 // objects apart from short-lived ones (Asio keeps every socket's reactor
 // state for reuse; in glibc's heap those pin the pages a burst of tunnels
 // used, so resident memory stayed at several times its level before the
-// burst). Under the sanitizers, and in tests, glibc's malloc (or the
-// sanitizer's) is the one in use; both are handled here, found at run time.
+// burst). Tests built without a sanitizer run on glibc's malloc, which is
+// handled here too (found at run time); under ASan and TSan the
+// sanitizer's allocator is in use, and these calls do little.
 #ifndef REFLEX_PROXY_HEAP_H_
 #define REFLEX_PROXY_HEAP_H_
 
@@ -32,9 +33,9 @@ uint64_t ThreadAllocatedBytes();
 // period.
 void GiveBackThreadCache();
 
-// Freed memory returned to the kernel: jemalloc purges the dirty pages its
-// decay time has passed for; glibc trims its arenas when more than 1 MiB
-// lies free in them. True when anything was asked of the allocator.
+// Freed memory returned to the kernel: jemalloc purges every unused dirty
+// page of every arena; glibc trims its arenas when more than 1 MiB lies
+// free in them. True when anything was asked of the allocator.
 bool GiveBackFreedMemory();
 
 }  // namespace reflex::proxy

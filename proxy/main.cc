@@ -219,6 +219,10 @@ bool ServerConfigOf(const CommonFlags& common, const ServerFlags& flags,
     *error = "unknown AEAD: " + common.aead;
     return false;
   }
+  if (const Error e = CheckAeadBackend(config->backend); e != Error::kOk) {
+    *error = "--aead " + common.aead + " does not work here (" + std::string(ErrorName(e)) + ")";
+    return false;
+  }
   return true;
 }
 
@@ -245,6 +249,7 @@ std::vector<std::string> SettingsNeedingARestart(const CommonFlags& a, const Ser
   check("--drop-removed-users", f.drop_removed_users == g.drop_removed_users);
   check("--state-dir", f.state_dir == g.state_dir);
   check("--fallback-dial", f.fallback_dial == g.fallback_dial);
+  check("--fallback-dial-grace", f.fallback_dial_grace_ms == g.fallback_dial_grace_ms);
   check("--threads", a.threads == b.threads);
   check("--max-connections", a.max_connections == b.max_connections);
   check("--idle-timeout", a.idle_timeout_s == b.idle_timeout_s);
@@ -393,7 +398,9 @@ int RunServer(const CommonFlags& common, const ServerFlags& flags, const std::ve
   LiveServerContext live(std::move(context));
   Runtime runtime(RuntimeOf(common, "server"));
   ServerStatePool states(StatePoolOptions("server-states"));
-  runtime.AddPool("states", [&states] { return states.Stats(); }, [&states] { return states.Decay(); });
+  runtime.AddPool("states", [&states] { return states.Stats(); }, [&states](bool shared_lists) {
+    return states.DecayThreadCache() + (shared_lists ? states.DecaySharedLists() : 0);
+  });
   std::vector<std::unique_ptr<ServerEnv>> envs;
   std::vector<std::unique_ptr<TcpDialer>> dialers;
   std::vector<std::unique_ptr<Sweeper>> sweepers;
@@ -481,6 +488,9 @@ int RunClient(const CommonFlags& common, ClientFlags& flags) {
   if (!ProfileFromName(flags.profile, &base.session.profile)) return Fail("unknown profile: " + flags.profile);
   (void)ParseUserId(flags.user, &base.session.user);
   if (!AeadBackendFromName(common.aead, &base.session.backend)) return Fail("unknown AEAD: " + common.aead);
+  if (const Error e = CheckAeadBackend(base.session.backend); e != Error::kOk) {
+    return Fail("--aead " + common.aead + " does not work here (" + std::string(ErrorName(e)) + ")");
+  }
   if (std::string error; !FirstFlightOf(flags.first_flight, &base.session.first_flight, &error)) {
     return Fail(error);
   }
@@ -511,7 +521,9 @@ int RunClient(const CommonFlags& common, ClientFlags& flags) {
   SystemClock clock;
   Runtime runtime(RuntimeOf(common, "client"));
   ClientStatePool states(StatePoolOptions("client-states"));
-  runtime.AddPool("states", [&states] { return states.Stats(); }, [&states] { return states.Decay(); });
+  runtime.AddPool("states", [&states] { return states.Stats(); }, [&states](bool shared_lists) {
+    return states.DecayThreadCache() + (shared_lists ? states.DecaySharedLists() : 0);
+  });
   std::vector<std::unique_ptr<ClientEnv>> envs;
   std::vector<std::unique_ptr<TcpDialer>> dialers;
   std::vector<std::unique_ptr<Sweeper>> sweepers;

@@ -88,7 +88,14 @@ awaitable<std::pair<PumpResult, PumpResult>> RunBothWays(A& a, B& b, PumpAB ab, 
     other.done = true;
     other.ended.cancel();
   });
-  const PumpResult first = co_await std::move(ab);
+  // An exception (a frame that could not be allocated) must not leave this
+  // frame while `ba` still refers to `other`: it ends this pump as a fault.
+  PumpResult first;
+  try {
+    first = co_await std::move(ab);
+  } catch (...) {
+    first = PumpResult{asio::error::fault};
+  }
   fail_both(first);
   while (!other.done) (void)co_await other.ended.async_wait(kUseTuple);
   co_return std::pair<PumpResult, PumpResult>{first, other.result};

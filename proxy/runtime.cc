@@ -48,7 +48,7 @@ Runtime::Runtime(const RuntimeOptions& options)
   if (n < 1) n = 1;
   for (int i = 0; i < n; ++i) contexts_.push_back(std::make_unique<asio::io_context>(1));
   signal(SIGPIPE, SIG_IGN);
-  // Under glibc's malloc (proxy/heap.h: the sanitizer and test builds):
+  // Under glibc's malloc (proxy/heap.h: tests built without a sanitizer):
   // the pool's 32 and 128 KiB buffers straight from the kernel (mmap), so
   // that freeing one (the pool's decay) returns it whole rather than
   // leaving it between small long-lived objects in the heap, whose pages
@@ -270,8 +270,11 @@ awaitable<void> Runtime::Housekeeping(int thread) {
     timer.expires_after(kHousekeepingPeriod);
     auto [ec] = co_await timer.async_wait(kUseTuple);
     if (ec) co_return;
-    size_t freed = pool_.Decay();
-    for (const ExtraPool& p : extra_pools_) freed += p.decay();
+    // The shared lists once per period (thread 0), each thread's cache on
+    // its own thread.
+    const bool shared_lists = thread == 0;
+    size_t freed = pool_.DecayThreadCache() + (shared_lists ? pool_.DecaySharedLists() : 0);
+    for (const ExtraPool& p : extra_pools_) freed += p.decay(shared_lists);
     stats_.memory.decayed_bytes.fetch_add(freed, std::memory_order_relaxed);
     GiveBackThreadCache();
     if (thread == 0 && GiveBackFreedMemory()) {

@@ -50,7 +50,9 @@ class Runtime {
   // Another pool in the statistics (besides "buffers"); call before Run().
   // Another pool of the process: its statistics in --stats, and its decay
   // (what it retains unused is given back over time, see Housekeeping).
-  void AddPool(std::string name, std::function<pool::PoolStats()> stats, std::function<size_t()> decay) {
+  // decay(shared_lists): the pool's DecayThreadCache, plus its
+  // DecaySharedLists when shared_lists is true (thread 0 only).
+  void AddPool(std::string name, std::function<pool::PoolStats()> stats, std::function<size_t(bool)> decay) {
     extra_pools_.push_back({std::move(name), std::move(stats), std::move(decay)});
   }
 
@@ -93,7 +95,7 @@ class Runtime {
   struct ExtraPool {
     std::string name;
     std::function<pool::PoolStats()> stats;
-    std::function<size_t()> decay;
+    std::function<size_t(bool)> decay;
   };
   std::vector<ExtraPool> extra_pools_;
   std::unique_ptr<asio::signal_set> signals_;

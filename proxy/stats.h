@@ -116,9 +116,12 @@ struct ProcessFigures {
 };
 ProcessFigures ReadProcessFigures();
 
-// {"role": ..., "connections": {...}, "bytes": {...}, "pools": {name:
-//  {...}, ...}, "rss_kib": N, "heap_in_use_bytes": N (malloc's, from
-//  mallinfo2), "peak_rss_kib": N, "fds": N}
+// {"role": ..., "connections": {...}, "closes": {...}, "bytes": {...},
+//  "replay_store": {...}, "pools": {name: {...}, ...}, "memory":
+//  {"allocator", "heap_resident_bytes", "heap_free_bytes",
+//  "per_connection": {...}, "decayed_bytes", "heap_trims"}, "rss_kib": N,
+//  "heap_in_use_bytes": N (malloc's, proxy/heap.h), "peak_rss_kib": N,
+//  "fds": N}
 std::string StatsJson(const Stats& stats, const std::vector<NamedPoolStats>& pools,
                       std::string_view role);
 

@@ -50,6 +50,16 @@ AeadBackend DefaultAeadBackend() {
 #endif
 }
 
+Error CheckAeadBackend(AeadBackend backend) {
+  uint8_t key[kAeadKeyBytes] = {};
+  uint8_t nonce[kAeadNonceBytes] = {};
+  uint8_t data[kOpensslFromBytes] = {};
+  uint8_t tag[kTagBytes];
+  Aead aead;
+  if (const Error e = aead.Init(backend, AeadDirection::kSeal, key); e != Error::kOk) return e;
+  return aead.Seal(nonce, {}, data, tag);
+}
+
 Aead::~Aead() { Clear(); }
 
 Aead::Aead(Aead&& other) noexcept
@@ -146,7 +156,7 @@ Error Aead::Open(std::span<const uint8_t, kAeadNonceBytes> nonce,
   return Error::kOk;
 }
 
-// One message on the context made by Init: only the nonce changes, so no
+// One message on the context made once (EnsureContext): only the nonce changes, so no
 // cipher lookup and no allocation happens here.
 Error Aead::SealOpenssl(std::span<const uint8_t, kAeadNonceBytes> nonce,
                         std::span<const uint8_t> ad, std::span<uint8_t> data,

@@ -41,6 +41,12 @@ std::string_view AeadBackendName(AeadBackend backend);  // "sodium", "openssl"
 // OpenSSL contexts alive in this process (statistics: what keys cost).
 int64_t AeadContextsAlive();
 
+// Whether `backend` works here: one message sealed with a throwaway key,
+// large enough to need OpenSSL's context. A program checks this as it
+// starts, since the context is otherwise first made by a tunnel's first
+// large frame.
+[[nodiscard]] Error CheckAeadBackend(AeadBackend backend);
+
 // The backend objects get when none is named: chosen at build time with
 // --define=reflex_aead=sodium|openssl (default openssl, see README).
 AeadBackend DefaultAeadBackend();
@@ -67,7 +73,7 @@ class Aead {
   // Encrypts data in place and writes the tag. invalid_argument for an
   // unkeyed object or one keyed to open; alloc_failed when OpenSSL cannot
   // make its context (data untouched); crypto_init_failed if the backend
-  // fails (data is then wiped).
+  // fails (data is then wiped, unless it failed making its context).
   Error Seal(std::span<const uint8_t, kAeadNonceBytes> nonce,
              std::span<const uint8_t> ad, std::span<uint8_t> data,
              std::span<uint8_t, kTagBytes> tag);

@@ -65,6 +65,12 @@ TEST(Aead, BothBackendsSealAndOpenToTheSameBytesForAnyLengthAndAd) {
   }
 }
 
+TEST(Aead, BothBackendsWorkHereAndTheCheckLeavesNoContextBehind) {
+  const int64_t before = AeadContextsAlive();
+  for (AeadBackend backend : kAllAeadBackends) EXPECT_EQ(CheckAeadBackend(backend), Error::kOk);
+  EXPECT_EQ(AeadContextsAlive(), before);
+}
+
 class AeadBackends : public BackendTest {};
 INSTANTIATE_TEST_SUITE_P(Backends, AeadBackends, AllBackends(), BackendName);
 
