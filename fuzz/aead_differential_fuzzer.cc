@@ -3,7 +3,9 @@
 // type, payload and associated data, both must seal the same bytes and give
 // the same verdict; then for a fuzzer-mutated wire both openers must agree
 // on the error and, when it opens, on every byte. Two independent
-// implementations of ChaCha20-Poly1305 hold each other to the RFC.
+// implementations of ChaCha20-Poly1305 hold each other to the RFC (the
+// OpenSSL backend hands messages under kOpensslFromBytes to libsodium, so
+// OpenSSL itself is compared from there up).
 // Input: [key 32][layout][counter u64][type][length u16][payload]
 //        [ad length][ad][mutations: (kind, position u16, value)...].
 #include <cstdint>
