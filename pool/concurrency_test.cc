@@ -77,6 +77,49 @@ TEST(PoolConcurrency, HundredTwentyEightThreadsGetAndReturn) {
             PoolOptions{}.max_retained_bytes);
 }
 
+// The decay as the proxy runs it: every worker decays its own cache now and
+// then while one thread decays the shared lists, all during gets and
+// returns. Nothing held is touched, the counters stay balanced, and once
+// the workers stop two more decays leave nothing retained.
+TEST(PoolConcurrency, DecayRunsBesideGetsAndReturnsOnEveryThread) {
+  constexpr int kThreads = 16;
+  constexpr int kCyclesPerThread = 2000;
+  BufferPool pool;
+  std::atomic<int> corrupted{0};
+  std::atomic<bool> done{false};
+  std::thread decayer([&pool, &done] {
+    while (!done.load()) (void)pool.DecaySharedLists();
+  });
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&pool, &corrupted, t] {
+      std::mt19937 rng(t);
+      std::vector<Buffer> held;
+      for (int i = 0; i < kCyclesPerThread; ++i) {
+        Buffer b = pool.Get(kSizes[rng() % std::size(kSizes)]);
+        Stamp(b, static_cast<uint8_t>(t));
+        held.push_back(std::move(b));
+        if (held.size() > 3 || rng() % 2 == 0) {
+          if (!StampIntact(held.front(), static_cast<uint8_t>(t))) ++corrupted;
+          held.erase(held.begin());
+        }
+        if (i % 64 == 0) (void)pool.DecayThreadCache();
+      }
+      held.clear();
+      (void)pool.DecayThreadCache();  // this period's gets
+      (void)pool.DecayThreadCache();  // none since: the cache goes
+    });
+  }
+  for (std::thread& th : threads) th.join();
+  done.store(true);
+  decayer.join();
+  EXPECT_EQ(corrupted.load(), 0);
+  ExpectBalanced(pool.Stats(), uint64_t{kThreads} * kCyclesPerThread);
+  (void)pool.DecaySharedLists();
+  (void)pool.DecaySharedLists();
+  EXPECT_EQ(pool.Stats().total_retained_bytes(), 0u);
+}
+
 // A work queue that moves buffers between threads, so buffers are returned
 // on threads other than the one that took them.
 class Handoff {
