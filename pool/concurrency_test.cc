@@ -46,6 +46,31 @@ void ExpectBalanced(const PoolStats& s, uint64_t expected_gets) {
   EXPECT_EQ(gets, expected_gets);
 }
 
+// One worker's traffic: `cycles` gets of random tiers, each buffer stamped
+// with the worker's id and checked when it is returned (at most four held);
+// a stamp found changed counts in `corrupted`. `each_cycle(i)` runs after
+// cycle i.
+template <class EachCycle = void (*)(int)>
+void StampedCycles(BufferPool& pool, int worker, int cycles, std::atomic<int>& corrupted,
+                   EachCycle each_cycle = [](int) {}) {
+  const auto stamp = static_cast<uint8_t>(worker);
+  std::mt19937 rng(worker);
+  std::vector<Buffer> held;
+  for (int i = 0; i < cycles; ++i) {
+    Buffer b = pool.Get(kSizes[rng() % std::size(kSizes)]);
+    Stamp(b, stamp);
+    held.push_back(std::move(b));
+    if (held.size() > 3 || rng() % 2 == 0) {
+      if (!StampIntact(held.front(), stamp)) ++corrupted;
+      held.erase(held.begin());
+    }
+    each_cycle(i);
+  }
+  for (Buffer& b : held) {
+    if (!StampIntact(b, stamp)) ++corrupted;
+  }
+}
+
 TEST(PoolConcurrency, HundredTwentyEightThreadsGetAndReturn) {
   constexpr int kThreads = 128;
   constexpr int kCyclesPerThread = 400;
@@ -53,22 +78,7 @@ TEST(PoolConcurrency, HundredTwentyEightThreadsGetAndReturn) {
   std::atomic<int> corrupted{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&pool, &corrupted, t] {
-      std::mt19937 rng(t);
-      std::vector<Buffer> held;
-      for (int i = 0; i < kCyclesPerThread; ++i) {
-        Buffer b = pool.Get(kSizes[rng() % std::size(kSizes)]);
-        Stamp(b, static_cast<uint8_t>(t));
-        held.push_back(std::move(b));
-        if (held.size() > 3 || rng() % 2 == 0) {
-          if (!StampIntact(held.front(), static_cast<uint8_t>(t))) ++corrupted;
-          held.erase(held.begin());
-        }
-      }
-      for (Buffer& b : held) {
-        if (!StampIntact(b, static_cast<uint8_t>(t))) ++corrupted;
-      }
-    });
+    threads.emplace_back([&pool, &corrupted, t] { StampedCycles(pool, t, kCyclesPerThread, corrupted); });
   }
   for (std::thread& th : threads) th.join();
   EXPECT_EQ(corrupted.load(), 0);
@@ -93,19 +103,9 @@ TEST(PoolConcurrency, DecayRunsBesideGetsAndReturnsOnEveryThread) {
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&pool, &corrupted, t] {
-      std::mt19937 rng(t);
-      std::vector<Buffer> held;
-      for (int i = 0; i < kCyclesPerThread; ++i) {
-        Buffer b = pool.Get(kSizes[rng() % std::size(kSizes)]);
-        Stamp(b, static_cast<uint8_t>(t));
-        held.push_back(std::move(b));
-        if (held.size() > 3 || rng() % 2 == 0) {
-          if (!StampIntact(held.front(), static_cast<uint8_t>(t))) ++corrupted;
-          held.erase(held.begin());
-        }
+      StampedCycles(pool, t, kCyclesPerThread, corrupted, [&pool](int i) {
         if (i % 64 == 0) (void)pool.DecayThreadCache();
-      }
-      held.clear();
+      });
       (void)pool.DecayThreadCache();  // this period's gets
       (void)pool.DecayThreadCache();  // none since: the cache goes
     });
