@@ -25,13 +25,34 @@ void CheckTest(const std::string& profile, const std::string& kind, const Vector
   entry->check(t, WireProfileOf(entry->profile), out);
 }
 
+// One report line: the file, then the message, whose text may come from the
+// file itself (an unknown field's name, an id): control characters are
+// written escaped, so a line stays one line and names its file.
+void ReportLine(std::ostream& report, const std::string& name, std::string_view message) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string line = name + ": ";
+  for (const char c : message) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '\n') {
+      line += "\\n";
+    } else if (u < 0x20 || u == 0x7f) {
+      line += "\\x";
+      line += kHex[u >> 4];
+      line += kHex[u & 15];
+    } else {
+      line += c;
+    }
+  }
+  report << line << "\n";
+}
+
 }  // namespace
 
 void CheckVectorText(const std::string& name, std::string_view text, std::ostream& report,
                      ConformanceSummary* summary) {
   const VectorFile file = ReadVectorFile(text);
   for (const std::string& problem : file.problems) {
-    report << name << ": " << problem << "\n";
+    ReportLine(report, name, problem);
     ++summary->failed;
   }
   for (const VectorGroup& group : file.groups) {
@@ -45,7 +66,7 @@ void CheckVectorText(const std::string& name, std::string_view text, std::ostrea
       }
       ++summary->failed;
       for (const std::string& m : failures.messages()) {
-        report << name << ": test " << test.id_text << " (" << group.kind << "): " << m << "\n";
+        ReportLine(report, name, "test " + test.id_text + " (" + group.kind + "): " + m);
       }
     }
   }
@@ -55,7 +76,7 @@ ConformanceSummary CheckVectorFiles(const std::vector<std::string>& paths, std::
   ConformanceSummary summary;
   for (const std::string& path : paths) {
     auto fail = [&](const std::string& problem) {
-      report << path << ": " << problem << "\n";
+      ReportLine(report, path, problem);
       ++summary.failed;
     };
     std::error_code ec;

@@ -254,6 +254,18 @@ TEST(Conformance, UnknownKindsProfilesAndFieldsAreFailuresNotSkips) {
                          "\"comment\": \"first frame of a direction\", \"aad\": \"\""))});
   EXPECT_EQ(field.summary.failed, 1);
   EXPECT_NE(field.report.find("unknown field 'aad'"), std::string::npos) << field.report;
+  // A name from the file with a newline in it (JSON "\n") stays on its
+  // report line, escaped: every line names its file (found by the
+  // vector_file fuzzer).
+  const CheckRun newline = Check({WriteTemp(
+      "n.json", replaced("\"comment\": \"first frame of a direction\"",
+                         "\"comment\": \"first frame of a direction\", \"a\\nb\": \"\""))});
+  EXPECT_EQ(newline.summary.failed, 1);
+  EXPECT_NE(newline.report.find("unknown field 'a\\nb'"), std::string::npos) << newline.report;
+  for (size_t at = 0, end; (end = newline.report.find('\n', at)) != std::string::npos; at = end + 1) {
+    const std::string line = newline.report.substr(at, end - at);
+    EXPECT_TRUE(line.find("n.json: ") != std::string::npos || line.find("passed,") != std::string::npos) << line;
+  }
   const CheckRun error = Check({WriteTemp("e.json", replaced("\"error\": \"bad_magic\"",
                                                         "\"error\": \"too_short\""))});
   EXPECT_EQ(error.summary.failed, 1);
