@@ -5,6 +5,7 @@ FUZZ_TARGETS = [
     "first_flight_decode",
     "server_hello_decode",
     "request_header_decode",
+    "datagram_decode",
     "frame_open",
     "stream_decode",
     "roundtrip",

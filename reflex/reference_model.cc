@@ -272,6 +272,63 @@ Error DecodeRequestHeader(const Bytes& in, RequestHeader* out,
   return Error::kOk;
 }
 
+// Section 15.2: ATYP, the address (a domain with its length byte first),
+// the port, the datagram.
+Bytes EncodeDatagram(const DatagramAddress& a, const Bytes& data) {
+  Bytes out = {static_cast<uint8_t>(a.type)};
+  switch (a.type) {
+    case AddressType::kIpv4:
+      if (a.length != 4) return {};
+      break;
+    case AddressType::kIpv6:
+      if (a.length != 16) return {};
+      break;
+    case AddressType::kDomain:
+      if (a.length == 0) return {};
+      out.push_back(a.length);
+      break;
+    default:
+      return {};
+  }
+  Append(out, a.bytes.data(), a.length);
+  AppendBigEndian(out, a.port, 2);
+  Append(out, data.data(), data.size());
+  if (out.size() > 16384) return {};
+  return out;
+}
+
+Error DecodeDatagram(const Bytes& in, DatagramAddress* address, Bytes* data) {
+  if (in.size() > 16384) return Error::kFrameTooLarge;
+  if (in.empty()) return Error::kTooShort;
+  size_t at = 1;
+  size_t length = 0;
+  switch (in[0]) {
+    case 1:
+      length = 4;
+      break;
+    case 4:
+      length = 16;
+      break;
+    case 3:
+      if (in.size() < 2) return Error::kTooShort;
+      length = in[1];
+      if (length == 0) return Error::kBadDomainLength;
+      at = 2;
+      break;
+    default:
+      return Error::kBadAddressType;
+  }
+  if (in.size() < at + length + 2) return Error::kTooShort;
+  DatagramAddress a;
+  a.type = static_cast<AddressType>(in[0]);
+  a.length = static_cast<uint8_t>(length);
+  std::copy(in.begin() + at, in.begin() + at + length, a.bytes.begin());
+  a.port = static_cast<uint16_t>(ReadBigEndian(in, at + length, 2));
+  *address = a;
+  *data = Bytes(in.begin() + at + length + 2, in.end());
+  return Error::kOk;
+}
+
 // --- Profile v2.
 
 namespace {

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "reflex/datagram.h"
 #include "reflex/error.h"
 #include "reflex/hello.h"
 #include "reflex/profile.h"
@@ -68,6 +69,12 @@ StreamResult DecodeStream(const Bytes& key, uint64_t first_counter,
 Bytes EncodeRequestHeader(const RequestHeader& header);  // empty if invalid
 Error DecodeRequestHeader(const Bytes& in, RequestHeader* out,
                           size_t* header_bytes);
+
+// A UDP association's DATA payload (section 15.2): the address form, then
+// the datagram. Encoding gives empty for an invalid address or a payload
+// above 16384 bytes.
+Bytes EncodeDatagram(const DatagramAddress& address, const Bytes& data);
+Error DecodeDatagram(const Bytes& payload, DatagramAddress* address, Bytes* data);
 
 // --- Profile v2: Noise_NNpsk0_25519_ChaChaPoly_SHA256 written out step by
 // step (Noise revision 34, sections 5 and 9), prologue "reflex/2".

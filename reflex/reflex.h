@@ -25,6 +25,7 @@
 #include "reflex/pooled_frames.h"
 // 6. Request header.
 #include "reflex/request_header.h"
+#include "reflex/datagram.h"
 // 11. Profile v2: Noise NNpsk0 and its hellos.
 #include "reflex/hello_v2.h"
 #include "reflex/noise.h"

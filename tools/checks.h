@@ -76,6 +76,7 @@ void CheckKeyScheduleV2(const VectorTest& t, const WireProfile& wire_profile, Fa
 void CheckFrame(const VectorTest& t, const WireProfile& wire_profile, Failures& out);
 void CheckFrameStream(const VectorTest& t, const WireProfile& wire_profile, Failures& out);
 void CheckRequestHeader(const VectorTest& t, const WireProfile& wire_profile, Failures& out);
+void CheckDatagram(const VectorTest& t, const WireProfile& wire_profile, Failures& out);
 void CheckFirstFlight(const VectorTest& t, const WireProfile& wire_profile, Failures& out);
 
 }  // namespace reflex::tools

@@ -95,7 +95,7 @@ TEST(Conformance, TheV2VectorsCoverEveryKindAndEveryV2Refusal) {
   }
   EXPECT_EQ(kinds, (std::set<std::string>{"client_handshake", "server_handshake",
                                           "key_schedule", "frame", "frame_stream",
-                                          "request_header", "first_flight"}));
+                                          "request_header", "datagram", "first_flight"}));
   for (const char* e : {"too_short", "trailing_bytes", "auth_failed", "bad_reserved",
                         "low_order_point", "counter_exhausted", "frame_too_large", "bad_shape"}) {
     EXPECT_TRUE(errors.count(e)) << e;
@@ -149,7 +149,7 @@ TEST(Conformance, TheVectorsCoverEveryKindAndEveryWireErrorCode) {
   }
   EXPECT_EQ(kinds, (std::set<std::string>{"client_handshake", "server_handshake",
                                           "key_schedule", "frame", "frame_stream",
-                                          "request_header"}));
+                                          "request_header", "datagram"}));
   EXPECT_EQ(errors, (std::set<std::string>{
                         "too_short", "trailing_bytes", "bad_magic", "bad_length",
                         "frame_too_large", "empty_plaintext", "unknown_frame_type",

@@ -91,6 +91,7 @@ void GenerateKeySchedulesV2(VectorBuilder& b, const WireProfile& wire_profile);
 void GenerateFrames(VectorBuilder& b, const WireProfile& wire_profile);
 void GenerateFrameStreams(VectorBuilder& b, const WireProfile& wire_profile);
 void GenerateRequestHeaders(VectorBuilder& b, const WireProfile& wire_profile);
+void GenerateDatagrams(VectorBuilder& b, const WireProfile& wire_profile);
 void GenerateFirstFlights(VectorBuilder& b, const WireProfile& wire_profile);
 
 }  // namespace reflex::tools

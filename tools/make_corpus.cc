@@ -89,6 +89,7 @@ int main(int argc, char** argv) {
         corpus.Add("request_header_decode", in);
         corpus.Add("codec_vs_reference", Cat({{1, 0, static_cast<uint8_t>(in.size())}, in}));
       }
+      if (kind == "datagram") corpus.Add("datagram_decode", Hex(t["encoded"]));
       if (kind == "frame") {
         const uint64_t counter = std::stoull(t["counter"].get<std::string>());
         const Bytes wire = Hex(t["wire"]);

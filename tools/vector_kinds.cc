@@ -36,6 +36,10 @@ std::vector<FieldSpec> FrameStreamFields() {
   return {Always(Hex("key", 32)), Always(U64("first_counter")), Always(Hex("wire")),
           Frames("frames"), kErrorField};
 }
+std::vector<FieldSpec> DatagramFields() {
+  return {Always(Hex("encoded")), Int("address_type", 0, 255), Hex("address"), Int("port", 0, 65535),
+          Hex("data"), kErrorField};
+}
 std::vector<FieldSpec> RequestHeaderFields() {
   return {Always(Hex("encoded")), Hex("trailing"), Int("command", 0, 255), Int("port", 0, 65535),
           Int("address_type", 0, 255), Hex("address"), kErrorField};
@@ -60,6 +64,7 @@ std::vector<VectorKind> MakeVectorKinds() {
       {kV1, "frame", FrameFields(), CheckFrame, GenerateFrames},
       {kV1, "frame_stream", FrameStreamFields(), CheckFrameStream, GenerateFrameStreams},
       {kV1, "request_header", RequestHeaderFields(), CheckRequestHeader, GenerateRequestHeaders},
+      {kV1, "datagram", DatagramFields(), CheckDatagram, GenerateDatagrams},
       // v2: the client's side of message 1 is given by the fields it was
       // made from (user, ephemeral private key, timestamp, nonce).
       {kV2, "client_handshake",
@@ -80,6 +85,7 @@ std::vector<VectorKind> MakeVectorKinds() {
       {kV2, "frame", FrameFields(), CheckFrame, GenerateFrames},
       {kV2, "frame_stream", FrameStreamFields(), CheckFrameStream, GenerateFrameStreams},
       {kV2, "request_header", RequestHeaderFields(), CheckRequestHeader, GenerateRequestHeaders},
+      {kV2, "datagram", DatagramFields(), CheckDatagram, GenerateDatagrams},
       // The first flight's shape around message 1 (SPEC 11.8); host and
       // path are ASCII, in hex like every byte field.
       {kV2, "first_flight",
