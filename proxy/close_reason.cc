@@ -30,6 +30,8 @@ std::string_view CloseReasonName(CloseReason reason) {
     case CloseReason::kServerFailed: return "server_failed";
     case CloseReason::kTargetRefused: return "target_refused";
     case CloseReason::kEarlyDataFailed: return "early_data_failed";
+    case CloseReason::kUdpNotAllowed: return "udp_not_allowed";
+    case CloseReason::kUdpSocketFailed: return "udp_socket_failed";
   }
   return "unknown";
 }

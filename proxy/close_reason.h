@@ -40,8 +40,11 @@ enum class CloseReason : uint8_t {
   kServerFailed,          // the Reflex server failed the handshake (detail)
   kTargetRefused,         // the server could not reach the target (detail: code)
   kEarlyDataFailed,       // the application's pipelined bytes could not be sent
+  // A UDP association (SPEC.md 15).
+  kUdpNotAllowed,         // server: UDP off, or the user's associations at the cap
+  kUdpSocketFailed,       // no UDP socket could be opened (detail: the error)
 };
-inline constexpr size_t kCloseReasonCount = static_cast<size_t>(CloseReason::kEarlyDataFailed) + 1;
+inline constexpr size_t kCloseReasonCount = static_cast<size_t>(CloseReason::kUdpSocketFailed) + 1;
 
 std::string_view CloseReasonName(CloseReason reason);
 

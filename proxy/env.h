@@ -108,6 +108,14 @@ class LiveServerContext {
   std::atomic<uint64_t> generation_{0};
 };
 
+// UDP associations (SPEC.md 15.3): on or off, at most this many per user
+// at once, ended after this long with no datagram either way.
+struct UdpSettings {
+  bool enabled = true;
+  uint64_t associations_per_user = 64;
+  std::chrono::milliseconds idle{60000};
+};
+
 // When the server dials its fallback (--fallback-dial).
 enum class FallbackDial : uint8_t {
   kEarly,  // at once for a connection that has sent nothing yet
@@ -128,6 +136,7 @@ struct ServerEnv : ProxyEnv {
   // dials (SPEC 12.1's grace): a genuine hello that comes just after its
   // connection then costs no fallback connection.
   std::chrono::milliseconds fallback_dial_grace{0};
+  UdpSettings udp;
   // This thread's connection to the replay filter several servers share
   // (null: none; the context's config says shared_replay_check then).
   ReplayStore* replay_store = nullptr;

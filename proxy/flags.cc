@@ -181,6 +181,13 @@ void AddServerOptions(CLI::App* app, ServerFlags* f) {
                   "milliseconds an early dial waits for a connection's first bytes before it dials "
                   "(a genuine hello mostly comes within them, and then no fallback connection is made)")
       ->check(CLI::Range(int64_t{0}, kMaxFallbackDialGraceMs));
+  app->add_flag("--no-udp", f->no_udp, "refuse every UDP association (SOCKS5 UDP ASSOCIATE through a client)");
+  app->add_option("--udp-associations-per-user", f->udp_associations_per_user,
+                  "UDP associations one user may have open at once")
+      ->check(CLI::Range(uint64_t{1}, kMaxUdpAssociationsPerUser));
+  app->add_option("--udp-idle-timeout", f->udp_idle_timeout_s,
+                  "seconds a UDP association may pass with no datagram either way")
+      ->check(CLI::Range(int64_t{1}, kMaxUdpIdleTimeoutS));
   app->add_option("--replay-capacity", f->replay_capacity, "hellos the replay filter remembers")
       ->check(CLI::Range(kMinReplayCapacity, kMaxReplayCapacity));
   app->add_option("--metrics", f->metrics, "serve Prometheus metrics at http://HOST:PORT/metrics")

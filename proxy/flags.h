@@ -56,6 +56,10 @@ struct ServerFlags {
   std::string state_dir;  // the replay journal's directory; empty: none
   std::string fallback_dial = "early";  // early | late
   int64_t fallback_dial_grace_ms = 2;
+  // UDP associations (SPEC.md 15.3).
+  bool no_udp = false;
+  uint64_t udp_associations_per_user = 64;
+  int64_t udp_idle_timeout_s = 60;
   FirstFlightFlags first_flight;
   // Several servers (SPEC 12.4, docs/scaling.md).
   std::string replay_store;                        // redis://... or unix://...; empty: none
@@ -83,6 +87,8 @@ inline constexpr int64_t kMaxHelloWaitMs = 600000;           // ten minutes
 // A grace longer than this would shift a silent prober's view of the
 // fallback's timers measurably (SPEC 12.1 allows a few milliseconds).
 inline constexpr int64_t kMaxFallbackDialGraceMs = 10;
+inline constexpr uint64_t kMaxUdpAssociationsPerUser = 65536;
+inline constexpr int64_t kMaxUdpIdleTimeoutS = 3600;
 inline constexpr int64_t kMaxWindowSeconds = 24 * 3600;
 // The replay filter must remember at least a burst of hellos, and at most
 // what fits in memory comfortably (about 40 bytes each).

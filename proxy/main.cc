@@ -250,6 +250,9 @@ std::vector<std::string> SettingsNeedingARestart(const CommonFlags& a, const Ser
   check("--state-dir", f.state_dir == g.state_dir);
   check("--fallback-dial", f.fallback_dial == g.fallback_dial);
   check("--fallback-dial-grace", f.fallback_dial_grace_ms == g.fallback_dial_grace_ms);
+  check("--no-udp", f.no_udp == g.no_udp);
+  check("--udp-associations-per-user", f.udp_associations_per_user == g.udp_associations_per_user);
+  check("--udp-idle-timeout", f.udp_idle_timeout_s == g.udp_idle_timeout_s);
   check("--threads", a.threads == b.threads);
   check("--max-connections", a.max_connections == b.max_connections);
   check("--idle-timeout", a.idle_timeout_s == b.idle_timeout_s);
@@ -442,6 +445,9 @@ int RunServer(const CommonFlags& common, const ServerFlags& flags, const std::ve
     env->fallback = fallback;
     env->fallback_dial = flags.fallback_dial == "late" ? FallbackDial::kLate : FallbackDial::kEarly;
     env->fallback_dial_grace = std::chrono::milliseconds(flags.fallback_dial_grace_ms);
+    env->udp.enabled = !flags.no_udp;
+    env->udp.associations_per_user = flags.udp_associations_per_user;
+    env->udp.idle = std::chrono::seconds(flags.udp_idle_timeout_s);
     if (!stores.empty()) env->replay_store = stores[static_cast<size_t>(t)].get();
     if constexpr (kDefectAcceptReplay) env->per_connection_context = &ContextOfItsOwn;
     envs.push_back(std::move(env));

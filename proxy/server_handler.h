@@ -3,9 +3,11 @@
 // one job and returns the next phase; Run() dispatches them:
 //
 //   AwaitFirstFlight ──► ReadHello ──► ReplyHello ──► ReadRequest ──► DialTarget ──► Relay
-//          │                 │                             │               │
-//          ▼                 ▼                             ▼               │
-//          └──────────► Fallback                         Refuse ◄──────────┘
+//          │                 │                          │  │               │
+//          ▼                 ▼                          │  ▼               │
+//          └──────────► Fallback                        │ Refuse ◄─────────┤
+//                                                       ▼                  │
+//                                              OpenAssociation ──► RelayDatagrams
 //
 // Every phase may also end the connection (kEnd) after recording why.
 // However it ends, Run() closes both streams, stops the watchdog and
@@ -25,13 +27,17 @@
 #include "proxy/asio_config.h"
 #include "proxy/close_reason.h"
 #include "proxy/connection_state.h"
+#include "proxy/datagram_relay.h"
+#include "proxy/datagram_socket.h"
 #include "proxy/defects.h"
 #include "proxy/env.h"
 #include "proxy/input_buffer.h"
 #include "proxy/log.h"
 #include "proxy/relay.h"
 #include "proxy/stream.h"
+#include "proxy/udp_association.h"
 #include "proxy/watchdog.h"
+#include "reflex/datagram.h"
 #include "reflex/server_session.h"
 
 namespace reflex::proxy {
@@ -42,6 +48,8 @@ enum class ServerPhase : uint8_t {
   kReplyHello,   // send the server hello; room for the request frame
   kReadRequest,  // read until the request frame is open
   kDialTarget,   // connect to the request's target; the connect result
+  kOpenAssociation,  // (UDP) the association's socket; the connect result
+  kRelayDatagrams,   // (UDP) datagrams both ways, until CLOSE or idle
   kRefuse,       // CLOSE carrying a SOCKS5 code, then drain the client
   kFallback,     // every byte received to the fallback, then a splice
   kRelay,        // the tunnel, both ways
@@ -66,10 +74,7 @@ class ServerConnection {
         session_slot_(state.session),
         session_(state.session.emplace(context_, *env.clock, *env.random)),
         client_(std::move(client)),
-        watchdog_(*env.sweeper, [this] {
-          client_.Cancel();
-          if (upstream_) upstream_->Cancel();
-        }) {
+        watchdog_(*env.sweeper, [this] { OnWatchdog(); }) {
     rec_.start = std::chrono::steady_clock::now();
     // Only for the log line (a system call and a hash per connection).
     if (LogEnabled(LogLevel::kInfo)) rec_.peer = LoggedPeer(client_.PeerName());
@@ -100,6 +105,13 @@ class ServerConnection {
       user_->bytes_up.fetch_add(rec_.up, std::memory_order_relaxed);
       user_->bytes_down.fetch_add(rec_.down, std::memory_order_relaxed);
     }
+    if (udp_) udp_->Close();
+    if (association_open_) {
+      user_->udp_associations_open.fetch_sub(1, std::memory_order_relaxed);
+      user_->bytes_up.fetch_add(rec_.up, std::memory_order_relaxed);
+      user_->bytes_down.fetch_add(rec_.down, std::memory_order_relaxed);
+      env_.stats->udp.open.fetch_sub(1, std::memory_order_relaxed);
+    }
     env_.stats->ConnectionClosed(rec_.reason);
     rec_.LogLine("server");
   }
@@ -112,6 +124,8 @@ class ServerConnection {
       case ServerPhase::kReplyHello: co_return co_await ReplyHello();
       case ServerPhase::kReadRequest: co_return co_await ReadRequest();
       case ServerPhase::kDialTarget: co_return co_await DialTarget();
+      case ServerPhase::kOpenAssociation: co_return co_await OpenAssociation();
+      case ServerPhase::kRelayDatagrams: co_return co_await RelayDatagrams();
       case ServerPhase::kRefuse: co_return co_await Refuse();
       case ServerPhase::kFallback: co_return co_await Fallback();
       case ServerPhase::kRelay: co_return co_await Relay();
@@ -124,6 +138,22 @@ class ServerConnection {
   ServerPhase End(CloseReason reason, std::string_view detail = {}) {
     rec_.Close(reason, detail);
     return ServerPhase::kEnd;
+  }
+
+  // The watchdog's deadline, idle limit or revocation. An association is
+  // ended with a CLOSE first (SPEC.md 15.3): only its socket is cancelled,
+  // so the seal pump sends CLOSE, and the client has a moment to answer
+  // it before the second expiry cancels everything.
+  void OnWatchdog() {
+    if (destinations_ && !ended_by_watchdog_) {
+      ended_by_watchdog_ = true;
+      watchdog_reason_ = watchdog_.revoked() ? "revoked" : watchdog_.reason();
+      destinations_->End();
+      watchdog_.Rearm(Watchdog::Clock::now() + kAssociationCloseWait);
+      return;
+    }
+    client_.Cancel();
+    if (upstream_) upstream_->Cancel();
   }
 
   // A connection that has sent nothing yet may be a prober's silence: the
@@ -278,8 +308,8 @@ class ServerConnection {
     co_return ServerPhase::kReadRequest;
   }
 
-  // Until the first frame, the request, is open. CONNECT is the only
-  // command; anything else is refused with the SOCKS5 code for an
+  // Until the first frame, the request, is open. CONNECT and UDP are the
+  // commands; anything else is refused with the SOCKS5 code for an
   // unsupported command (SPEC.md 13.4).
   awaitable<ServerPhase> ReadRequest() {
     const std::optional<SessionEvent> e = co_await NextEvent();
@@ -289,6 +319,10 @@ class ServerConnection {
     request_data_at_ = static_cast<size_t>(e->data.data() - in_.buffer.data());
     request_data_size_ = e->data.size();
     rec_.target = FormatHostPort(TargetOf(request_));
+    if (request_.command == kCommandUdp) {
+      rec_.target = "udp";
+      co_return ServerPhase::kOpenAssociation;
+    }
     if (request_.command != kCommandConnect) {
       refuse_code_ = kConnectCommandNotSupported;
       rec_.Close(CloseReason::kCommandNotSupported, std::to_string(request_.command));
@@ -332,6 +366,95 @@ class ServerConnection {
       rec_.up += request_data_size_;
     }
     co_return ServerPhase::kRelay;
+  }
+
+  // A UDP association (SPEC.md 15.1, 15.3): refused (02) when UDP is off
+  // or the user has its cap of associations open, else its socket, the
+  // connect result, and the request frame's data as its first datagram.
+  awaitable<ServerPhase> OpenAssociation() {
+    watchdog_.SetDeadline(Watchdog::Clock::time_point::max());
+    // Counted before the check, so threads racing for the last one cannot
+    // both get it.
+    const bool at_cap = env_.udp.enabled && user_->udp_associations_open.fetch_add(1, std::memory_order_relaxed) >=
+                                                env_.udp.associations_per_user;
+    if (at_cap) user_->udp_associations_open.fetch_sub(1, std::memory_order_relaxed);
+    if (!env_.udp.enabled || at_cap) {
+      refuse_code_ = kConnectNotAllowed;
+      rec_.Close(CloseReason::kUdpNotAllowed, env_.udp.enabled ? "associations per user" : "udp off");
+      user_->refusals[static_cast<size_t>(rec_.reason)].fetch_add(1, std::memory_order_relaxed);
+      co_return ServerPhase::kRefuse;
+    }
+    if (const std::error_code ec = OpenAssociationSocket(); ec) {
+      user_->udp_associations_open.fetch_sub(1, std::memory_order_relaxed);
+      refuse_code_ = kConnectGeneralFailure;
+      rec_.Close(CloseReason::kUdpSocketFailed, ec.message());
+      co_return ServerPhase::kRefuse;
+    }
+    destinations_.emplace(*udp_, dialer_, lookup_key_, udp_counts_);
+    association_open_ = true;
+    env_.stats->udp.associations.fetch_add(1, std::memory_order_relaxed);
+    env_.stats->udp.open.fetch_add(1, std::memory_order_relaxed);
+    std::array<uint8_t, kFrameOverheadBytes> connected{};
+    size_t connected_size = 0;
+    if (session_.SealConnectResult(kConnectOk, connected, &connected_size) != Error::kOk) {
+      co_return End(CloseReason::kSessionError, "connect result");
+    }
+    if (const std::error_code ec = co_await client_.WriteAll(asio::buffer(connected.data(), connected_size)); ec) {
+      co_return End(CloseReason::kWriteFailed, ec.message());
+    }
+    if (request_data_size_ > 0) {
+      const std::span<uint8_t> first(in_.buffer.data() + request_data_at_, request_data_size_);
+      bool needs_lookup = false;
+      Error e = destinations_->Deliver(first, &needs_lookup);
+      if (needs_lookup) e = co_await destinations_->DeliverAfterLookup(first);
+      if (e != Error::kOk) {
+        env_.stats->errors.fetch_add(1, std::memory_order_relaxed);
+        client_.Abort();
+        co_return End(CloseReason::kSessionError, ErrorName(e));
+      }
+    }
+    co_return ServerPhase::kRelayDatagrams;
+  }
+
+  // IPv6's wildcard carrying IPv4 too where the system has IPv6, else
+  // IPv4's.
+  std::error_code OpenAssociationSocket() {
+    auto opened = dialer_.OpenDatagramSocket(UdpEndpoint(asio::ip::address_v6::any(), 0));
+    if (opened.first) opened = dialer_.OpenDatagramSocket(UdpEndpoint(asio::ip::address_v4::any(), 0));
+    if (opened.first) return opened.first;
+    udp_.emplace(std::move(opened.second));
+    return {};
+  }
+
+  // The association: datagrams both ways until either side's CLOSE (the
+  // other answers it), idle, or a failure.
+  awaitable<ServerPhase> RelayDatagrams() {
+    in_.Compact();
+    watchdog_.Start(Watchdog::Clock::time_point::max(), env_.udp.idle);
+    auto [r1, r2] = co_await RunBothWays(
+        client_, *destinations_,
+        DatagramOpenPump(session_, client_, *destinations_, std::move(in_.buffer), in_.have, in_.dirty, env_,
+                         watchdog_),
+        DatagramSealPump(session_, *destinations_, client_, env_, watchdog_));
+    in_.have = in_.dirty = 0;
+    RecordRelayEnd(r1, r2, watchdog_, rec_);
+    if (ended_by_watchdog_ && rec_.reason == CloseReason::kDone) {
+      rec_.Close(watchdog_reason_ == std::string_view("revoked") ? CloseReason::kUserRemoved : CloseReason::kTimeout,
+                 watchdog_reason_);
+    }
+    if (rec_.reason == CloseReason::kTimeout) env_.stats->timeouts.fetch_add(1, std::memory_order_relaxed);
+    if (rec_.reason == CloseReason::kSessionError && r1.protocol != Error::kOk) {
+      env_.stats->errors.fetch_add(1, std::memory_order_relaxed);
+    }
+    rec_.up = udp_counts_.up_bytes;
+    rec_.down = udp_counts_.down_bytes;
+    env_.stats->udp.datagrams_up.fetch_add(udp_counts_.up, std::memory_order_relaxed);
+    env_.stats->udp.datagrams_down.fetch_add(udp_counts_.down, std::memory_order_relaxed);
+    env_.stats->udp.dropped.fetch_add(udp_counts_.dropped, std::memory_order_relaxed);
+    env_.stats->udp.system_drops.fetch_add(udp_->SystemDrops(), std::memory_order_relaxed);
+    env_.stats->bytes_up.fetch_add(rec_.up, std::memory_order_relaxed);
+    env_.stats->bytes_down.fetch_add(rec_.down, std::memory_order_relaxed);
+    co_return ServerPhase::kEnd;
   }
 
   // CLOSE carrying refuse_code_, the end of the server's stream, then
@@ -613,6 +736,13 @@ class ServerConnection {
   ServerSession& session_;
   Stream client_;
   std::optional<Stream> upstream_;  // the target or the fallback, once dialed
+  // A UDP association's socket, and what its datagrams go through.
+  std::optional<typename Dialer::DatagramSocket> udp_;
+  std::optional<UdpDestinations<typename Dialer::DatagramSocket, Dialer>> destinations_;
+  DatagramCounts udp_counts_;
+  bool association_open_ = false;
+  bool ended_by_watchdog_ = false;  // idle or revoked: the server's CLOSE was sent for it
+  const char* watchdog_reason_ = "";
   Watchdog watchdog_;
   InputBuffer in_;
   std::span<const uint8_t> fallback_bytes_;  // held by the session
@@ -620,6 +750,8 @@ class ServerConnection {
   size_t request_data_at_ = 0;  // the request frame's data, in in_.buffer
   size_t request_data_size_ = 0;
   uint8_t refuse_code_ = kConnectGeneralFailure;
+  // How long a client has to answer the server's CLOSE of an association.
+  static constexpr std::chrono::seconds kAssociationCloseWait{2};
 };
 
 // One inbound connection, start to end.

@@ -603,7 +603,7 @@ TEST_F(ServerHandler, ACommandOtherThanConnectIsAnsweredWithCloseCode7) {
   HonestClient c(h, Profile::kV2, TestUser(1));
   ASSERT_TRUE(c.Handshake());
   RequestHeader bind = RequestTo("example.test", 81);
-  bind.command = 2;
+  bind.command = 3;  // SOCKS5 BIND's number: no Reflex command
   ASSERT_TRUE(c.Request(bind));
   ASSERT_TRUE(c.Receive());
   EXPECT_TRUE(c.peer_closed());
@@ -762,7 +762,7 @@ TEST_F(ServerPhases, ReadRequestHandsAnyOtherCommandToRefuse) {
   HonestClient c(h_, *peer_, Profile::kV2, TestUser(1));
   Established(c);
   RequestHeader bind = RequestTo("example.test", 443);
-  bind.command = 2;
+  bind.command = 3;  // SOCKS5 BIND's number: no Reflex command
   ASSERT_TRUE(c.Request(bind));
   EXPECT_EQ(Run(ServerPhase::kReadRequest), ServerPhase::kRefuse);
   EXPECT_EQ(record().reason, CloseReason::kCommandNotSupported);

@@ -25,6 +25,7 @@ namespace reflex::proxy {
 // of the log lines' user= (never by the id, which is the v2 PSK's input).
 struct UserCounters {
   std::atomic<uint64_t> tunnels_open{0};
+  std::atomic<uint64_t> udp_associations_open{0};  // under --udp-associations-per-user
   std::atomic<uint64_t> tunnels_total{0};   // tunnels opened (target reached)
   std::atomic<uint64_t> bytes_up{0};        // counted when each tunnel ends
   std::atomic<uint64_t> bytes_down{0};
@@ -77,6 +78,15 @@ struct Stats {
   std::atomic<uint64_t> timeouts{0};
   std::atomic<uint64_t> bytes_up{0};         // client -> target (plaintext)
   std::atomic<uint64_t> bytes_down{0};       // target -> client (plaintext)
+  // UDP associations (SPEC.md 15), counted as each one ends but `udp_open`.
+  struct {
+    std::atomic<uint64_t> associations{0};  // opened
+    std::atomic<uint64_t> open{0};
+    std::atomic<uint64_t> datagrams_up{0};    // towards destinations
+    std::atomic<uint64_t> datagrams_down{0};  // towards the application
+    std::atomic<uint64_t> dropped{0};         // by this process (oversized, refused, unsendable, ...)
+    std::atomic<uint64_t> system_drops{0};    // by the system: a socket's receive buffer was full
+  } udp;
   // Connections ended, by reason (the log line's close=).
   std::array<std::atomic<uint64_t>, kCloseReasonCount> closes{};
   ReplayStoreCounters replay_store;

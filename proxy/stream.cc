@@ -57,6 +57,19 @@ awaitable<std::pair<std::error_code, TcpStream>> TcpDialer::Dial(const HostPort&
   co_return std::pair<std::error_code, TcpStream>{ec, TcpStream(std::move(socket))};
 }
 
+awaitable<std::pair<std::error_code, asio::ip::address>> TcpDialer::ResolveDatagramHost(std::string host,
+                                                                                      uint64_t user) {
+  Lookup lookup;
+  auto [ec, addresses] = co_await resolver_.Resolve(std::move(host), user, &lookup);
+  if (!ec) {
+    for (const asio::ip::address& a : addresses) {
+      if (AllowsDatagramTo(a)) co_return std::pair<std::error_code, asio::ip::address>{{}, a};
+    }
+    ec = TargetNotAllowed();
+  }
+  co_return std::pair<std::error_code, asio::ip::address>{ec, {}};
+}
+
 uint8_t ConnectFailureCode(const std::error_code& ec) {
   if (ec == TargetNotAllowed()) return kConnectNotAllowed;
   // A name whose lookup failed or never ended, or a user over the lookup cap.

@@ -30,6 +30,7 @@
 
 #include "proxy/address.h"
 #include "proxy/asio_config.h"
+#include "proxy/datagram_socket.h"
 #include "proxy/egress_policy.h"
 #include "proxy/resolver.h"
 #include "proxy/watchdog.h"
@@ -121,6 +122,15 @@ class TcpStream {
     socket_.cancel(ignored);
   }
   void ClearCancel() { cancelled_ = false; }
+  // The addresses of the connection's two ends (unspecified on an error).
+  asio::ip::address LocalAddress() const {
+    std::error_code ec;
+    return socket_.local_endpoint(ec).address();
+  }
+  asio::ip::address PeerAddress() const {
+    std::error_code ec;
+    return socket_.remote_endpoint(ec).address();
+  }
   std::string PeerName() const {
     std::error_code ec;
     const auto ep = socket_.remote_endpoint(ec);
@@ -143,6 +153,8 @@ class TcpStream {
 // fallback, a client's server) go through Connect.
 class TcpDialer {
  public:
+  using DatagramSocket = UdpSocket;
+
   TcpDialer(asio::any_io_executor executor, std::chrono::milliseconds timeout, Resolver& resolver,
             const EgressPolicy* policy = nullptr)
       : executor_(executor), timeout_(timeout), resolver_(resolver), policy_(policy) {}
@@ -150,6 +162,17 @@ class TcpDialer {
   awaitable<std::pair<std::error_code, TcpStream>> Connect(const HostPort& target, Watchdog& watchdog);
   awaitable<std::pair<std::error_code, TcpStream>> ConnectTarget(const HostPort& target, Watchdog& watchdog,
                                                                  uint64_t user);
+  // A UDP association's socket (SPEC.md 15), bound to `bind`.
+  std::pair<std::error_code, UdpSocket> OpenDatagramSocket(const UdpEndpoint& bind) {
+    return UdpSocket::Open(executor_, bind);
+  }
+  // A datagram destination's name: its first address the egress policy
+  // allows (TargetNotAllowed() when it allows none); counted under the
+  // user's cap on lookups like a target's.
+  awaitable<std::pair<std::error_code, asio::ip::address>> ResolveDatagramHost(std::string host, uint64_t user);
+  bool AllowsDatagramTo(const asio::ip::address& address) const {
+    return policy_ == nullptr || policy_->Allows(address);
+  }
 
  private:
   awaitable<std::pair<std::error_code, TcpStream>> Dial(const HostPort& target, Watchdog& watchdog,

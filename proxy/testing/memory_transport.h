@@ -21,6 +21,7 @@
 
 #include "proxy/address.h"
 #include "proxy/asio_config.h"
+#include "proxy/datagram_socket.h"
 #include "proxy/stream.h"
 #include "proxy/watchdog.h"
 
@@ -150,6 +151,9 @@ class MemoryStream {
   }
   void ClearCancel() { cancelled_ = false; }
   std::string PeerName() const { return "memory"; }
+  // Both ends are loopback here (a local UDP relay binds to this address).
+  asio::ip::address LocalAddress() const { return asio::ip::address_v4::loopback(); }
+  asio::ip::address PeerAddress() const { return asio::ip::address_v4::loopback(); }
 
  private:
   std::shared_ptr<MemoryPipe> in_;
@@ -197,9 +201,82 @@ inline std::pair<MemoryStream, MemoryPeer> MemoryLink(asio::any_io_executor exec
   return {MemoryStream(to_handler, from_handler), MemoryPeer(from_handler, to_handler)};
 }
 
+// A UDP socket in memory (proxy/datagram_socket.h's interface): the test
+// puts datagrams in from any source and takes what the handler sent.
+struct MemoryDatagrams {
+  explicit MemoryDatagrams(asio::any_io_executor executor) : signal(executor) {
+    signal.expires_at(asio::steady_timer::time_point::max());
+  }
+  struct Datagram {
+    UdpEndpoint peer;  // the source (in) or the destination (sent)
+    Bytes bytes;
+  };
+  std::deque<Datagram> in;
+  std::vector<Datagram> sent;
+  size_t send_room = SIZE_MAX;  // sends past this many fail: a full socket buffer
+  UdpEndpoint local;
+  bool closed = false;
+  asio::steady_timer signal;
+
+  void Inject(const UdpEndpoint& from, Bytes bytes) {
+    in.push_back({from, std::move(bytes)});
+    signal.cancel();
+  }
+};
+
+class MemoryDatagramSocket {
+ public:
+  explicit MemoryDatagramSocket(std::shared_ptr<MemoryDatagrams> d) : d_(std::move(d)) {}
+
+  awaitable<std::error_code> WaitReadable() {
+    while (!cancelled_ && d_->in.empty()) {
+      auto [ec] = co_await d_->signal.async_wait(kUseTuple);
+      (void)ec;
+      d_->signal.expires_at(asio::steady_timer::time_point::max());
+    }
+    if (cancelled_) co_return asio::error::operation_aborted;
+    co_return std::error_code{};
+  }
+  DatagramReceived TryReceive(std::span<uint8_t> out, UdpEndpoint* from) {
+    if (cancelled_) return {asio::error::operation_aborted};
+    if (d_->in.empty()) return {{}, true};
+    const MemoryDatagrams::Datagram& d = d_->in.front();
+    const size_t n = std::min(out.size(), d.bytes.size());
+    std::copy_n(d.bytes.begin(), n, out.begin());
+    *from = d.peer;
+    DatagramReceived r;
+    r.size = d.bytes.size();
+    r.truncated = d.bytes.size() > out.size();
+    d_->in.pop_front();
+    return r;
+  }
+  std::error_code TrySend(std::span<const uint8_t> data, const UdpEndpoint& to) {
+    if (d_->closed || d_->sent.size() >= d_->send_room) return asio::error::would_block;
+    d_->sent.push_back({to, Bytes(data.begin(), data.end())});
+    return {};
+  }
+  UdpEndpoint LocalEndpoint() const { return d_->local; }
+  uint64_t SystemDrops() const { return 0; }
+  bool dual_stack() const { return false; }
+  void Cancel() {
+    cancelled_ = true;
+    d_->signal.cancel();
+  }
+  void Close() {
+    d_->closed = true;
+    Cancel();
+  }
+
+ private:
+  std::shared_ptr<MemoryDatagrams> d_;
+  bool cancelled_ = false;
+};
+
 // The handler's outgoing connections.
 class MemoryDialer {
  public:
+  using DatagramSocket = MemoryDatagramSocket;
+
   struct Dialed {
     HostPort target;
     MemoryPeer peer;
@@ -234,7 +311,33 @@ class MemoryDialer {
 
   std::vector<Dialed>& dialed() { return dialed_; }
 
+  // UDP (SPEC.md 15): every socket opened, in order; names resolve to
+  // kResolvedAddress but those ending in ".invalid"; addresses in
+  // denied_datagram_addresses are refused as the egress policy would.
+  static constexpr const char* kResolvedAddress = "198.51.100.7";
+  std::pair<std::error_code, MemoryDatagramSocket> OpenDatagramSocket(const UdpEndpoint& bind) {
+    auto d = std::make_shared<MemoryDatagrams>(executor_);
+    d->local = UdpEndpoint(bind.address(), static_cast<uint16_t>(40000 + datagram_sockets_.size()));
+    datagram_sockets_.push_back(d);
+    return {udp_fail_, MemoryDatagramSocket(d)};
+  }
+  awaitable<std::pair<std::error_code, asio::ip::address>> ResolveDatagramHost(std::string host, uint64_t) {
+    const asio::ip::address a = asio::ip::make_address(kResolvedAddress);
+    if (host.ends_with(".invalid")) co_return std::pair<std::error_code, asio::ip::address>{asio::error::host_not_found, {}};
+    if (!AllowsDatagramTo(a)) co_return std::pair<std::error_code, asio::ip::address>{TargetNotAllowed(), {}};
+    co_return std::pair<std::error_code, asio::ip::address>{{}, a};
+  }
+  bool AllowsDatagramTo(const asio::ip::address& a) const {
+    return std::find(denied_datagram_addresses.begin(), denied_datagram_addresses.end(), a) ==
+           denied_datagram_addresses.end();
+  }
+  void FailDatagramSocketsWith(std::error_code ec) { udp_fail_ = ec; }
+  std::vector<std::shared_ptr<MemoryDatagrams>>& datagram_sockets() { return datagram_sockets_; }
+  std::vector<asio::ip::address> denied_datagram_addresses;
+
  private:
+  std::vector<std::shared_ptr<MemoryDatagrams>> datagram_sockets_;
+  std::error_code udp_fail_;
   asio::any_io_executor executor_;
   std::error_code fail_;
   Bytes greeting_;

@@ -182,7 +182,10 @@ class HonestClient {
       at += used;
       if (e.kind == SessionEventKind::kHandshakeDone) handshake_done_ = true;
       if (e.kind == SessionEventKind::kTargetConnected) connected_ = true;
-      if (e.kind == SessionEventKind::kData) data_.insert(data_.end(), e.data.begin(), e.data.end());
+      if (e.kind == SessionEventKind::kData) {
+        data_.insert(data_.end(), e.data.begin(), e.data.end());
+        payloads_.emplace_back(e.data.begin(), e.data.end());
+      }
       if (e.kind == SessionEventKind::kPeerClosed) {
         peer_closed_ = true;
         close_code_ = e.close_code;
@@ -200,6 +203,8 @@ class HonestClient {
   MemoryPeer& peer() { return peer_; }
   const Bytes& hello() const { return hello_; }
   const Bytes& data() const { return data_; }
+  // Each DATA frame's payload, one by one (a UDP association's datagrams).
+  std::vector<Bytes>& payloads() { return payloads_; }
   bool connected() const { return connected_; }
   bool peer_closed() const { return peer_closed_; }
   uint8_t close_code() const { return close_code_; }
@@ -212,11 +217,38 @@ class HonestClient {
   Bytes hello_;
   Bytes buffer_;
   Bytes data_;
+  std::vector<Bytes> payloads_;
   bool handshake_done_ = false;
   bool connected_ = false;
   bool peer_closed_ = false;
   uint8_t close_code_ = 0;
 };
+
+// A UDP association's request (SPEC.md 15.1): its address is not used.
+inline RequestHeader UdpRequest() {
+  RequestHeader r;
+  r.command = kCommandUdp;
+  r.address_type = AddressType::kIpv4;
+  r.address_length = 4;
+  return r;
+}
+
+// A datagram's frame payload (SPEC.md 15.2) for host:port (an IP literal
+// or a name).
+inline Bytes DatagramPayload(std::string_view host, uint16_t port, std::span<const uint8_t> data) {
+  RequestHeader r;
+  if (!RequestHeaderFor(HostPort{std::string(host), port}, &r)) std::abort();
+  DatagramAddress a;
+  a.type = r.address_type;
+  a.length = r.address_length;
+  std::copy_n(r.address.begin(), r.address_length, a.bytes.begin());
+  a.port = port;
+  Bytes out(kMaxPayloadBytes);
+  size_t n = 0;
+  if (EncodeDatagram(a, data, out, &n) != Error::kOk) std::abort();
+  out.resize(n);
+  return out;
+}
 
 inline RequestHeader RequestTo(std::string_view host, uint16_t port) {
   RequestHeader r;
