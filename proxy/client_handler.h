@@ -2,14 +2,21 @@
 // (stream.h), as named phases. Each phase is a member coroutine that does
 // one job and returns the next phase; Run() dispatches them:
 //
-//   ReadSocks5Request ──┐
-//                       ├──► DialServer ──► ReadServerHello ──► ReadConnectResult
-//   ReadHttpConnectRequest                        │                    │
-//                                                 ▼                    ▼
-//                                             ReplyLocal ◄─────────────┘
-//                                                 │
-//                                                 ▼
-//                                         SendEarlyData ──► Relay
+//   ReadSocks5Request ──┬──────────────────────┐
+//                       │                      ▼
+//                       │               OpenLocalRelay (UDP ASSOCIATE)
+//                       ▼                      │
+//                       ├──► DialServer ◄──────┘
+//                       │        │
+//   ReadHttpConnectRequest       ▼
+//                         ReadServerHello ──► ReadConnectResult
+//                                 │                    │
+//                                 ▼                    ▼
+//                             ReplyLocal ◄─────────────┘
+//                                 │
+//                                 ├──────────────────────────► RelayDatagrams (UDP)
+//                                 ▼
+//                         SendEarlyData ──► Relay
 //
 // A tunnel that fails before it is open still goes through ReplyLocal, so
 // the application gets its protocol's failure reply. Every phase may also
@@ -29,6 +36,8 @@
 #include "proxy/asio_config.h"
 #include "proxy/close_reason.h"
 #include "proxy/connection_state.h"
+#include "proxy/datagram_relay.h"
+#include "proxy/datagram_socket.h"
 #include "proxy/env.h"
 #include "proxy/http_connect.h"
 #include "proxy/input_buffer.h"
@@ -37,8 +46,10 @@
 #include "proxy/relay.h"
 #include "proxy/socks5.h"
 #include "proxy/stream.h"
+#include "proxy/udp_association.h"
 #include "proxy/watchdog.h"
 #include "reflex/client_session.h"
+#include "reflex/datagram.h"
 
 namespace reflex::proxy {
 
@@ -47,12 +58,14 @@ enum class LocalProtocol : uint8_t { kSocks5, kHttpConnect };
 enum class ClientPhase : uint8_t {
   kReadSocks5Request,       // greeting, method reply, request
   kReadHttpConnectRequest,  // a CONNECT request head
+  kOpenLocalRelay,          // (UDP ASSOCIATE) the application's UDP relay socket
   kDialServer,              // connect to the Reflex server, send the hello
   kReadServerHello,         // until the handshake is done; send the request
   kReadConnectResult,       // (v2) until the server reached the target or not
   kReplyLocal,              // the local protocol's reply, success or failure
   kSendEarlyData,           // bytes that arrived before the relay, both ways
   kRelay,                   // the tunnel, both ways
+  kRelayDatagrams,          // (UDP ASSOCIATE) datagrams both ways
   kEnd,
 };
 
@@ -101,6 +114,7 @@ class ClientConnection {
     watchdog_.Stop();
     app_.Close();
     if (server_) server_->Close();
+    if (local_udp_) local_udp_->Close();
     env_.stats->ConnectionClosed(rec_.reason);
     rec_.LogLine(protocol_ == LocalProtocol::kSocks5 ? "socks" : "http");
   }
@@ -109,12 +123,14 @@ class ClientConnection {
     switch (phase) {
       case ClientPhase::kReadSocks5Request: co_return co_await ReadSocks5Request();
       case ClientPhase::kReadHttpConnectRequest: co_return co_await ReadHttpConnectRequest();
+      case ClientPhase::kOpenLocalRelay: co_return co_await OpenLocalRelay();
       case ClientPhase::kDialServer: co_return co_await DialServer();
       case ClientPhase::kReadServerHello: co_return co_await ReadServerHello();
       case ClientPhase::kReadConnectResult: co_return co_await ReadConnectResult();
       case ClientPhase::kReplyLocal: co_return co_await ReplyLocal();
       case ClientPhase::kSendEarlyData: co_return co_await SendEarlyData();
       case ClientPhase::kRelay: co_return co_await Relay();
+      case ClientPhase::kRelayDatagrams: co_return co_await RelayDatagrams();
       case ClientPhase::kEnd: break;
     }
     co_return ClientPhase::kEnd;
@@ -192,6 +208,16 @@ class ClientConnection {
         (void)co_await app_.WriteAll(asio::buffer(reply));
         co_return End(CloseReason::kLocalRequestRefused, "socks request");
       }
+      if (request_.command == kSocks5UdpAssociate) {
+        // DST names where the application's datagrams will come from
+        // (its port, or 0 for "the first one"); the Reflex request's
+        // address is not used (SPEC.md 15.1).
+        udp_ = true;
+        application_ = UdpEndpoint(app_.PeerAddress(), request_.port);
+        request_.command = kCommandUdp;
+        co_return ClientPhase::kOpenLocalRelay;
+      }
+      request_.command = kCommandConnect;
       co_return ClientPhase::kDialServer;
     }
   }
@@ -223,6 +249,15 @@ class ClientConnection {
       }
       co_return ClientPhase::kDialServer;
     }
+  }
+
+  // The UDP relay socket, on the address the application reached this
+  // client at (the reply names it), a port the system chooses.
+  awaitable<ClientPhase> OpenLocalRelay() {
+    auto [ec, socket] = dialer_.OpenDatagramSocket(UdpEndpoint(app_.LocalAddress(), 0));
+    if (ec) co_return Fail(CloseReason::kUdpSocketFailed, ec.message());
+    local_udp_.emplace(std::move(socket));
+    co_return ClientPhase::kDialServer;
   }
 
   // The dial and the handshake after it get their own time, whatever is
@@ -265,7 +300,8 @@ class ClientConnection {
       co_return Fail(CloseReason::kServerFailed, "write: " + wec.message());
     }
     watchdog_.SetDeadline(Watchdog::Clock::now() + env_.timeouts.connect + env_.timeouts.handshake);
-    if (env_.session.profile != Profile::kV2) {
+    // An association waits for the result in both profiles (SPEC.md 15.1).
+    if (env_.session.profile != Profile::kV2 && !udp_) {
       code_ = kConnectOk;
       co_return ClientPhase::kReplyLocal;
     }
@@ -296,7 +332,11 @@ class ClientConnection {
   awaitable<ClientPhase> ReplyLocal() {
     const bool ok = code_ == kConnectOk;
     std::error_code ec;
-    if (protocol_ == LocalProtocol::kSocks5) {
+    if (protocol_ == LocalProtocol::kSocks5 && udp_ && ok) {
+      const UdpEndpoint relay = local_udp_->LocalEndpoint();
+      const Socks5BoundReply reply = Socks5ReplyBound(relay.address(), relay.port());
+      ec = co_await app_.WriteAll(asio::buffer(reply.bytes.data(), reply.size));
+    } else if (protocol_ == LocalProtocol::kSocks5) {
       const auto reply = Socks5Reply(ok ? kSocks5Succeeded : code_);
       ec = co_await app_.WriteAll(asio::buffer(reply));
     } else {
@@ -307,6 +347,10 @@ class ClientConnection {
     if (!ok) {
       env_.stats->target_failures.fetch_add(1, std::memory_order_relaxed);
       co_return ClientPhase::kEnd;  // the tunnel's failure is recorded
+    }
+    if (udp_) {
+      env_.stats->udp.associations.fetch_add(1, std::memory_order_relaxed);
+      co_return ClientPhase::kRelayDatagrams;
     }
     env_.stats->tunnels.fetch_add(1, std::memory_order_relaxed);
     co_return ClientPhase::kSendEarlyData;
@@ -376,6 +420,67 @@ class ClientConnection {
     co_return ClientPhase::kEnd;
   }
 
+  // The association (SPEC.md 15.4, 15.5): the application's datagrams to
+  // the server and the server's to the application, while the control
+  // connection is watched: its end (RFC 1928 section 7) ends the
+  // association with CLOSE, as the server's CLOSE does.
+  awaitable<ClientPhase> RelayDatagrams() {
+    watchdog_.SetDeadline(Watchdog::Clock::time_point::max());
+    local_.buffer.set_wipe_extent(local_.dirty);
+    local_.buffer.Reset();
+    from_server_.Compact();
+    env_.stats->udp.open.fetch_add(1, std::memory_order_relaxed);
+    LocalUdpRelay<typename Dialer::DatagramSocket> relay(*local_udp_, application_, udp_counts_);
+    if (early_size_ > 0) {  // a datagram in place of the connect result
+      bool ignored = false;
+      const std::span<uint8_t> early(from_server_.buffer.data() + early_at_, early_size_);
+      if (const Error e = relay.Deliver(early, &ignored); e != Error::kOk) {
+        env_.stats->udp.open.fetch_sub(1, std::memory_order_relaxed);
+        co_return End(CloseReason::kSessionError, ErrorName(e));
+      }
+    }
+    using asio::experimental::awaitable_operators::operator&&;
+    bool pump_ended = false;
+    auto up = [&]() -> awaitable<PumpResult> {
+      const PumpResult r = co_await DatagramSealPump(session_, relay, *server_, env_, watchdog_);
+      pump_ended = true;
+      app_.Cancel();  // the control connection's watch ends with it
+      co_return r;
+    };
+    auto watch = [&]() -> awaitable<void> {
+      std::array<uint8_t, 64> ignored;
+      while (!pump_ended) {
+        const std::error_code ec = co_await app_.WaitReadable();
+        if (pump_ended) break;
+        // Bytes on the control connection mean nothing (RFC 1928): read
+        // and dropped. Its end, or a failure, ends the association.
+        const IoResult r = ec ? IoResult{ec, 0} : app_.TryRead(ignored);
+        if (r.ec) {
+          relay.End();
+          break;
+        }
+      }
+    };
+    auto up_and_watch = [&]() -> awaitable<PumpResult> { co_return co_await (up() && watch()); };
+    auto [r1, r2] = co_await RunBothWays(
+        *server_, relay,
+        DatagramOpenPump(session_, *server_, relay, std::move(from_server_.buffer), from_server_.have,
+                         from_server_.dirty, env_, watchdog_),
+        up_and_watch());
+    from_server_.have = from_server_.dirty = 0;
+    RecordRelayEnd(r1, r2, watchdog_, rec_);
+    rec_.up = udp_counts_.up_bytes;
+    rec_.down = udp_counts_.down_bytes;
+    env_.stats->udp.open.fetch_sub(1, std::memory_order_relaxed);
+    env_.stats->udp.datagrams_up.fetch_add(udp_counts_.up, std::memory_order_relaxed);
+    env_.stats->udp.datagrams_down.fetch_add(udp_counts_.down, std::memory_order_relaxed);
+    env_.stats->udp.dropped.fetch_add(udp_counts_.dropped, std::memory_order_relaxed);
+    env_.stats->udp.system_drops.fetch_add(local_udp_->SystemDrops(), std::memory_order_relaxed);
+    env_.stats->bytes_up.fetch_add(rec_.up, std::memory_order_relaxed);
+    env_.stats->bytes_down.fetch_add(rec_.down, std::memory_order_relaxed);
+    co_return ClientPhase::kEnd;
+  }
+
   // A server event other than the one the phase waits for.
   ClientPhase FailOnEvent(const SessionEvent& e) {
     if (e.kind == SessionEventKind::kPeerClosed) {
@@ -428,6 +533,11 @@ class ClientConnection {
   RequestHeader request_;
   InputBuffer from_server_;
   uint8_t code_ = kConnectGeneralFailure;  // the SOCKS5 reply code
+  // A UDP ASSOCIATE: its relay socket, whom it takes datagrams from.
+  bool udp_ = false;
+  std::optional<typename Dialer::DatagramSocket> local_udp_;
+  UdpEndpoint application_;
+  DatagramCounts udp_counts_;
   size_t early_at_ = 0;  // data the server sent in place of a connect result
   size_t early_size_ = 0;
 };

@@ -55,7 +55,10 @@ class PlayedServer {
         request_ = e.request;
         data_.insert(data_.end(), e.data.begin(), e.data.end());
       }
-      if (e.kind == SessionEventKind::kData) data_.insert(data_.end(), e.data.begin(), e.data.end());
+      if (e.kind == SessionEventKind::kData) {
+        data_.insert(data_.end(), e.data.begin(), e.data.end());
+        payloads_.emplace_back(e.data.begin(), e.data.end());
+      }
       if (e.kind == SessionEventKind::kPeerClosed) peer_closed_ = true;
       if (e.kind == SessionEventKind::kError || e.kind == SessionEventKind::kFallback) {
         ok = false;
@@ -89,9 +92,12 @@ class PlayedServer {
   }
   const std::optional<RequestHeader>& request() const { return request_; }
   const Bytes& data() const { return data_; }
+  // Each DATA frame's payload (a UDP association's datagrams).
+  const std::vector<Bytes>& payloads() const { return payloads_; }
   bool peer_closed() const { return peer_closed_; }
 
  private:
+  std::vector<Bytes> payloads_;
   ServerSession session_;
   Bytes buffer_;
   std::optional<RequestHeader> request_;
@@ -494,6 +500,173 @@ TEST_F(ClientPhases, RelayEndsDoneWhenBothDirectionsEndCleanly) {
   EXPECT_EQ(driver_->Poll(), ClientPhase::kEnd);
   EXPECT_EQ(app_->Take(), B("down"));
   EXPECT_EQ(record().reason, CloseReason::kDone);
+}
+
+}  // namespace
+}  // namespace reflex::proxy
+
+namespace reflex::proxy {
+namespace {
+
+// A UDP ASSOCIATE (RFC 1928 section 7, SPEC.md 15.5), the test playing the
+// application's UDP side through the relay socket the client opened.
+class ClientUdp : public ClientHandler {
+ protected:
+  // The greeting, UDP ASSOCIATE from `port` (0: not said), the server's
+  // handshake and result; true once the reply names the relay.
+  bool Associate(PlayedServer& server, uint16_t port = 0, uint8_t result = kConnectOk) {
+    MemoryPeer& app = Start(LocalProtocol::kSocks5);
+    app.Send(Bytes{5, 1, 0});
+    Poll();
+    if (app.Take() != Bytes{5, 0}) return false;
+    app.Send(Bytes{5, 3, 0, 1, 0, 0, 0, 0, static_cast<uint8_t>(port >> 8), static_cast<uint8_t>(port)});
+    Poll();
+    if (dialer_.datagram_sockets().size() != 1 || dialer_.dialed().size() != 1) return false;
+    relay = dialer_.datagram_sockets()[0];
+    if (!server.Receive(server_peer())) return false;
+    Poll();
+    if (!server.Receive(server_peer()) || !server.request() || server.request()->command != kCommandUdp) return false;
+    if (!app.Take().empty()) return false;  // no reply before the result
+    server_peer().Send(server.ConnectResult(result));
+    Poll();
+    reply = app.Take();
+    return true;
+  }
+  // An application datagram: RSV RSV FRAG, then the frame payload.
+  void FromApplication(const UdpEndpoint& from, const Bytes& payload, uint8_t frag = 0) {
+    Bytes d = {0, 0, frag};
+    d.insert(d.end(), payload.begin(), payload.end());
+    relay->Inject(from, d);
+    Poll();
+  }
+  std::shared_ptr<testing::MemoryDatagrams> relay;
+  Bytes reply;
+};
+
+UdpEndpoint Ep(const char* ip, uint16_t port) { return UdpEndpoint(asio::ip::make_address(ip), port); }
+
+Bytes Payload(const char* ip, uint16_t port, const Bytes& data) {
+  DatagramAddress a;
+  const asio::ip::address address = asio::ip::make_address(ip);
+  if (address.is_v4()) {
+    a.type = AddressType::kIpv4;
+    a.length = 4;
+    const auto b = address.to_v4().to_bytes();
+    std::copy(b.begin(), b.end(), a.bytes.begin());
+  } else {
+    a.type = AddressType::kIpv6;
+    a.length = 16;
+    const auto b = address.to_v6().to_bytes();
+    std::copy(b.begin(), b.end(), a.bytes.begin());
+  }
+  a.port = port;
+  Bytes out(kMaxPayloadBytes + 64);
+  size_t n = 0;
+  EXPECT_EQ(EncodeDatagram(a, data, out, &n), Error::kOk);
+  out.resize(n);
+  return out;
+}
+
+TEST_F(ClientUdp, TheReplyNamesTheRelayOnlyAfterTheServersResultAndDatagramsFlowBothWays) {
+  for (const Profile profile : {Profile::kV2, Profile::kV1Compat}) {
+    SCOPED_TRACE(ProfileName(profile));
+    dialer_.dialed().clear();
+    dialer_.datagram_sockets().clear();
+    env_.session.profile = profile;
+    ServerConfig config;
+    config.users = {TestUser(1)};
+    config.profiles = {profile};
+    std::unique_ptr<ServerContext> context;
+    ASSERT_EQ(ServerContext::Create(config, &context), Error::kOk);
+    PlayedServer server(*context, clock_, server_random_);
+    ASSERT_TRUE(Associate(server));
+    const UdpEndpoint bound = relay->local;
+    EXPECT_EQ(reply, (Bytes{5, 0, 0, 1, 127, 0, 0, 1, static_cast<uint8_t>(bound.port() >> 8),
+                            static_cast<uint8_t>(bound.port())}));
+    const Bytes query = Payload("192.0.2.1", 53, B("query"));
+    FromApplication(Ep("127.0.0.1", 5353), query);
+    ASSERT_TRUE(server.Receive(server_peer()));
+    ASSERT_EQ(server.payloads().size(), 1u);
+    EXPECT_EQ(server.payloads()[0], query) << "the SOCKS5 datagram without RSV and FRAG";
+    server_peer().Send(server.Seal(Payload("192.0.2.1", 53, B("answer"))));
+    Poll();
+    ASSERT_EQ(relay->sent.size(), 1u);
+    EXPECT_EQ(relay->sent[0].peer, Ep("127.0.0.1", 5353)) << "to the application's port";
+    Bytes expected = {0, 0, 0};
+    const Bytes answer = Payload("192.0.2.1", 53, B("answer"));
+    expected.insert(expected.end(), answer.begin(), answer.end());
+    EXPECT_EQ(relay->sent[0].bytes, expected);
+    app_->CloseSend();  // the control connection ends the association
+    Poll();
+    ASSERT_TRUE(server.Receive(server_peer()));
+    EXPECT_TRUE(server.peer_closed()) << "CLOSE when the control connection ends";
+    server_peer().Send(server.SealClose());
+    Poll();
+    ExpectAllReturned();
+    EXPECT_TRUE(relay->closed) << "the relay socket closed";
+  }
+}
+
+TEST_F(ClientUdp, DatagramsFromElsewhereFragmentsAndMalformedOnesAreDropped) {
+  PlayedServer server(*context_, clock_, server_random_);
+  ASSERT_TRUE(Associate(server, 7000));
+  const Bytes good = Payload("192.0.2.1", 9, B("x"));
+  FromApplication(Ep("127.0.0.1", 7001), good);  // not the port the request named
+  FromApplication(Ep("127.0.0.2", 7000), good);  // not the application's address
+  FromApplication(Ep("127.0.0.1", 7000), good, 1);  // a fragment
+  FromApplication(Ep("127.0.0.1", 7000), Bytes{9, 1, 2});  // bad address type
+  Bytes too_large = {1, 192, 0, 2, 1, 0, 9};  // one byte more than a frame holds
+  too_large.resize(kMaxPayloadBytes + 1, 1);
+  FromApplication(Ep("127.0.0.1", 7000), too_large);
+  relay->Inject(Ep("127.0.0.1", 7000), Bytes{0, 0});  // shorter than RSV FRAG
+  FromApplication(Ep("127.0.0.1", 7000), good);
+  ASSERT_TRUE(server.Receive(server_peer()));
+  ASSERT_EQ(server.payloads().size(), 1u) << "only the last one";
+  EXPECT_EQ(server.payloads()[0], good);
+  server_peer().Send(server.SealClose());  // the server ends it
+  Poll();
+  ASSERT_TRUE(server.Receive(server_peer()));
+  EXPECT_TRUE(server.peer_closed()) << "answered with CLOSE";
+  EXPECT_TRUE(app_->HandlerClosed()) << "and the control connection closed";
+  ExpectAllReturned();
+  EXPECT_EQ(stats_.udp.dropped.load(), 6u);
+}
+
+TEST_F(ClientUdp, TheFirstDatagramsPortIsTheOneAcceptedWhenTheRequestNamedNone) {
+  PlayedServer server(*context_, clock_, server_random_);
+  ASSERT_TRUE(Associate(server, 0));
+  const Bytes good = Payload("192.0.2.1", 9, B("x"));
+  FromApplication(Ep("127.0.0.1", 6000), good);
+  FromApplication(Ep("127.0.0.1", 6001), good);
+  ASSERT_TRUE(server.Receive(server_peer()));
+  EXPECT_EQ(server.payloads().size(), 1u);
+}
+
+TEST_F(ClientUdp, ARefusedAssociationIsRepliedWithTheServersCode) {
+  PlayedServer server(*context_, clock_, server_random_);
+  ASSERT_TRUE(Associate(server, 0, kConnectNotAllowed));
+  EXPECT_EQ(reply, (Bytes{5, 2, 0, 1, 0, 0, 0, 0, 0, 0}));
+  EXPECT_TRUE(app_->HandlerClosed());
+  ExpectAllReturned();
+  EXPECT_TRUE(relay->closed);
+}
+
+TEST_F(ClientUdp, AServerDatagramBeforeTheApplicationSentOneHasNowhereToGo) {
+  PlayedServer server(*context_, clock_, server_random_);
+  ASSERT_TRUE(Associate(server, 0));
+  server_peer().Send(server.Seal(Payload("192.0.2.1", 53, B("early"))));
+  Poll();
+  EXPECT_TRUE(relay->sent.empty());
+  EXPECT_EQ(running_, 1);
+}
+
+TEST_F(ClientUdp, AMalformedDatagramFromTheServerEndsTheAssociation) {
+  PlayedServer server(*context_, clock_, server_random_);
+  ASSERT_TRUE(Associate(server, 0));
+  server_peer().Send(server.Seal(Bytes{7, 7}));
+  Poll();
+  EXPECT_TRUE(server_peer().HandlerAborted());
+  ExpectAllReturned();
 }
 
 }  // namespace

@@ -99,13 +99,33 @@ TEST(Socks5Request, ReadsIpv4Ipv6AndDomainTargets) {
 TEST(Socks5Request, RefusesOtherCommandsAddressTypesAndEmptyNames) {
   size_t used = 0;
   RequestHeader r;
-  EXPECT_EQ(ParseSocks5Request(Bytes{5, 3, 0, 1, 1, 2, 3, 4, 0, 1}, &used, &r),
-            Socks5Status::kUnsupportedCommand);
+  EXPECT_EQ(ParseSocks5Request(Bytes{5, 2, 0, 1, 1, 2, 3, 4, 0, 1}, &used, &r),
+            Socks5Status::kUnsupportedCommand)
+      << "BIND";
   EXPECT_EQ(ParseSocks5Request(Bytes{5, 1, 0, 9, 1, 2, 3, 4, 0, 1}, &used, &r),
             Socks5Status::kBadAddressType);
   EXPECT_EQ(ParseSocks5Request(Bytes{5, 1, 0, 3, 0, 0, 1}, &used, &r), Socks5Status::kBadAddress);
   EXPECT_EQ(ParseSocks5Request(Bytes{4, 1, 0, 1, 1, 2, 3, 4, 0, 1}, &used, &r),
             Socks5Status::kBadVersion);
+}
+
+TEST(Socks5Request, UdpAssociateIsReadWithItsCommandAndTheClientsAddress) {
+  size_t used = 0;
+  RequestHeader r;
+  ASSERT_EQ(ParseSocks5Request(Bytes{5, 3, 0, 1, 0, 0, 0, 0, 0x12, 0x34}, &used, &r), Socks5Status::kOk);
+  EXPECT_EQ(used, 10u);
+  EXPECT_EQ(r.command, kSocks5UdpAssociate);
+  EXPECT_EQ(r.port, 0x1234) << "the port the application will send from";
+}
+
+TEST(Socks5Reply, ABoundReplyNamesTheRelaysAddressAndPort) {
+  const Socks5BoundReply v4 = Socks5ReplyBound(asio::ip::make_address("127.0.0.1"), 0x1f90);
+  EXPECT_EQ(Bytes(v4.bytes.begin(), v4.bytes.begin() + v4.size), (Bytes{5, 0, 0, 1, 127, 0, 0, 1, 0x1f, 0x90}));
+  const Socks5BoundReply v6 = Socks5ReplyBound(asio::ip::make_address("::1"), 53);
+  Bytes expected = {5, 0, 0, 4};
+  expected.resize(expected.size() + 15, 0);
+  expected.insert(expected.end(), {1, 0, 53});
+  EXPECT_EQ(Bytes(v6.bytes.begin(), v6.bytes.begin() + v6.size), expected);
 }
 
 TEST(Socks5Reply, IsTenBytesWithTheCode) {

@@ -83,7 +83,7 @@ Socks5Status ParseSocks5Request(std::span<const uint8_t> in, size_t* consumed,
   h.address_length = static_cast<uint8_t>(length);
   // Decided only once the whole request is here, so *consumed is exact.
   if (reserved != 0) return Socks5Status::kBadAddress;
-  if (command != 0x01) return Socks5Status::kUnsupportedCommand;
+  if (command != kSocks5Connect && command != kSocks5UdpAssociate) return Socks5Status::kUnsupportedCommand;
   *consumed = in.size() - r.remaining();
   *out = h;
   return Socks5Status::kOk;
@@ -91,6 +91,24 @@ Socks5Status ParseSocks5Request(std::span<const uint8_t> in, size_t* consumed,
 
 std::array<uint8_t, 10> Socks5Reply(uint8_t code) {
   return {0x05, code, 0x00, 0x01, 0, 0, 0, 0, 0, 0};
+}
+
+Socks5BoundReply Socks5ReplyBound(const asio::ip::address& address, uint16_t port) {
+  Socks5BoundReply r;
+  r.bytes[0] = 0x05;
+  r.bytes[1] = kSocks5Succeeded;
+  size_t at = 3;
+  if (address.is_v4()) {
+    r.bytes[at++] = 0x01;
+    for (const uint8_t b : address.to_v4().to_bytes()) r.bytes[at++] = b;
+  } else {
+    r.bytes[at++] = 0x04;
+    for (const uint8_t b : address.to_v6().to_bytes()) r.bytes[at++] = b;
+  }
+  r.bytes[at++] = static_cast<uint8_t>(port >> 8);
+  r.bytes[at++] = static_cast<uint8_t>(port);
+  r.size = at;
+  return r;
 }
 
 }  // namespace reflex::proxy

@@ -1,6 +1,6 @@
 // SOCKS5 (RFC 1928) as the client's local proxy speaks it: no
-// authentication or username/password (RFC 1929), CONNECT only, IPv4,
-// IPv6 and domain names. Sans-IO: parsers take what has arrived and say
+// authentication or username/password (RFC 1929), CONNECT and UDP
+// ASSOCIATE (not BIND), IPv4, IPv6 and domain names. Sans-IO: parsers take what has arrived and say
 // whether they need more.
 #ifndef REFLEX_PROXY_SOCKS5_H_
 #define REFLEX_PROXY_SOCKS5_H_
@@ -11,6 +11,7 @@
 #include <span>
 #include <string_view>
 
+#include "proxy/asio_config.h"
 #include "reflex/request_header.h"
 
 namespace reflex::proxy {
@@ -20,7 +21,7 @@ enum class Socks5Status : uint8_t {
   kNeedMore,
   kBadVersion,          // not 5
   kNoAcceptableMethod,  // the client does not offer "no authentication"
-  kUnsupportedCommand,  // BIND, UDP ASSOCIATE (reply 07)
+  kUnsupportedCommand,  // BIND (reply 07)
   kBadAddressType,      // reply 08
   kBadAddress,          // an empty domain, a reserved byte not zero
   kBadAuthRequest,      // RFC 1929: an empty username or password
@@ -43,7 +44,10 @@ Socks5Status ParseSocks5UsernamePassword(std::span<const uint8_t> in, size_t* co
 std::array<uint8_t, 2> Socks5AuthReply(bool accepted);
 
 // The request: VER CMD RSV ATYP DST.ADDR DST.PORT, as a Reflex request
-// header (same address types, command CONNECT = 1).
+// header (same address types; the command as SOCKS5 numbers it: CONNECT 1,
+// UDP ASSOCIATE 3).
+inline constexpr uint8_t kSocks5Connect = 0x01;
+inline constexpr uint8_t kSocks5UdpAssociate = 0x03;
 Socks5Status ParseSocks5Request(std::span<const uint8_t> in, size_t* consumed,
                                 RequestHeader* out);
 
@@ -52,6 +56,14 @@ inline constexpr uint8_t kSocks5Succeeded = 0x00;
 inline constexpr uint8_t kSocks5CommandNotSupported = 0x07;
 inline constexpr uint8_t kSocks5AddressTypeNotSupported = 0x08;
 std::array<uint8_t, 10> Socks5Reply(uint8_t code);
+
+// A success reply naming an address: BND.ADDR and BND.PORT of a UDP
+// ASSOCIATE's relay socket (10 bytes for IPv4, 22 for IPv6).
+struct Socks5BoundReply {
+  std::array<uint8_t, 22> bytes{};
+  size_t size = 0;
+};
+Socks5BoundReply Socks5ReplyBound(const asio::ip::address& address, uint16_t port);
 
 }  // namespace reflex::proxy
 

@@ -13,9 +13,6 @@
 
 namespace reflex::proxy::probe {
 
-namespace {
-
-// The socket address of a literal; false if it is not one.
 bool ToSockaddr(const HostPort& hp, sockaddr_storage* out, socklen_t* len) {
   std::memset(out, 0, sizeof(*out));
   auto* v4 = reinterpret_cast<sockaddr_in*>(out);
@@ -34,6 +31,20 @@ bool ToSockaddr(const HostPort& hp, sockaddr_storage* out, socklen_t* len) {
   }
   return false;
 }
+
+HostPort FromSockaddr(const sockaddr_storage& address) {
+  char text[INET6_ADDRSTRLEN] = {};
+  if (address.ss_family == AF_INET) {
+    const auto* v4 = reinterpret_cast<const sockaddr_in*>(&address);
+    inet_ntop(AF_INET, &v4->sin_addr, text, sizeof text);
+    return {text, ntohs(v4->sin_port)};
+  }
+  const auto* v6 = reinterpret_cast<const sockaddr_in6*>(&address);
+  inet_ntop(AF_INET6, &v6->sin6_addr, text, sizeof text);
+  return {text, ntohs(v6->sin6_port)};
+}
+
+namespace {
 
 int MillisLeft(std::chrono::steady_clock::time_point until) {
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -174,8 +185,7 @@ BlockingListener::BlockingListener(const HostPort& address) {
   sockaddr_storage bound;
   socklen_t blen = sizeof(bound);
   getsockname(fd_, reinterpret_cast<sockaddr*>(&bound), &blen);
-  port_ = ntohs(bound.ss_family == AF_INET ? reinterpret_cast<sockaddr_in*>(&bound)->sin_port
-                                           : reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port);
+  port_ = FromSockaddr(bound).port;
 }
 
 BlockingListener::~BlockingListener() {

@@ -3,6 +3,8 @@
 #ifndef REFLEX_PROXY_PROBE_BLOCKING_SOCKET_H_
 #define REFLEX_PROXY_PROBE_BLOCKING_SOCKET_H_
 
+#include <sys/socket.h>
+
 #include <chrono>
 #include <cstdint>
 #include <span>
@@ -14,6 +16,12 @@
 namespace reflex::proxy::probe {
 
 using Bytes = std::vector<uint8_t>;
+
+// The socket address of a literal ("127.0.0.1", "::1"); false if it is
+// not one.
+bool ToSockaddr(const HostPort& hp, sockaddr_storage* out, socklen_t* len);
+// The literal and port of a socket address.
+HostPort FromSockaddr(const sockaddr_storage& address);
 
 class BlockingSocket {
  public:
