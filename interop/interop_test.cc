@@ -11,6 +11,8 @@
 #include "proxy/e2e/load_driver.h"
 #include "proxy/e2e/reflex_process.h"
 #include "proxy/e2e/test_servers.h"
+#include "proxy/probe/blocking_udp.h"
+#include "reflex/datagram.h"
 
 namespace reflex::proxy::e2e {
 namespace {
@@ -104,6 +106,49 @@ TEST(Interop, EachShapedFirstFlightCarriesDataBothWaysBetweenGoAndOurs) {
     ASSERT_TRUE(client->ok()) << client->child().ReadStderr();
     r = RunEchoLoad(client->port(), echo.port(), kTunnels, kBytes, 120s);
     EXPECT_EQ(r.intact, kTunnels) << "our client, Go server: " << r.first_error;
+  }
+}
+
+// SPEC 15 through a client's SOCKS5 port: datagrams of every size to two
+// echoes on one association, each answered byte-exact from its echo.
+void ExpectUdpEchoes(uint16_t socks_port) {
+  probe::UdpEcho e1, e2;
+  probe::Socks5UdpAssociation a({"127.0.0.1", socks_port});
+  ASSERT_EQ(a.code(), 0) << "UDP ASSOCIATE refused";
+  for (const size_t size : {size_t{0}, size_t{1}, size_t{512}, size_t{1452}, kMaxIpv4DatagramBytes}) {
+    for (probe::UdpEcho* echo : {&e1, &e2}) {
+      SCOPED_TRACE(std::to_string(size) + " bytes to " + std::to_string(echo->port()));
+      probe::Bytes data(size);
+      for (size_t i = 0; i < size; ++i) data[i] = static_cast<uint8_t>(i * 7 + echo->port());
+      ASSERT_TRUE(a.Send({"127.0.0.1", echo->port()}, data));
+      const std::optional<probe::Datagram> back = a.Receive(5s);
+      ASSERT_TRUE(back.has_value()) << "no answer";
+      EXPECT_EQ(back->peer.port, echo->port());
+      EXPECT_EQ(back->bytes, data);
+    }
+  }
+}
+
+TEST(Interop, UdpAssociationsCarryDatagramsBothWaysBetweenGoAndOursInBothProfiles) {
+  auto server = ReflexProcess::Server("cpp-udp-server", UnusedPort(), {"--profile", "v2", "--profile", "v1-compat"});
+  ASSERT_TRUE(server->ok()) << server->child().ReadStderr();
+  GoProcess go_server = GoServer(UnusedPort(), "go-udp-server");
+  ASSERT_NE(go_server.port, 0) << go_server.child->ReadStderr();
+  for (const char* profile : {"v2", "v1-compat"}) {
+    SCOPED_TRACE(profile);
+    GoProcess go_client = GoClient(server->port(), profile, std::string("go-udp-client-") + profile);
+    ASSERT_NE(go_client.port, 0) << go_client.child->ReadStderr();
+    {
+      SCOPED_TRACE("the Go client, our server");
+      ExpectUdpEchoes(go_client.port);
+    }
+    auto client = ReflexProcess::Client(std::string("cpp-udp-client-") + profile, go_server.port,
+                                        {"--profile", profile});
+    ASSERT_TRUE(client->ok()) << client->child().ReadStderr();
+    {
+      SCOPED_TRACE("our client, the Go server");
+      ExpectUdpEchoes(client->port());
+    }
   }
 }
 

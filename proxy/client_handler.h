@@ -443,6 +443,8 @@ class ClientConnection {
     bool pump_ended = false;
     auto up = [&]() -> awaitable<PumpResult> {
       const PumpResult r = co_await DatagramSealPump(session_, relay, *server_, env_, watchdog_);
+      // The CLOSE is sent: the server's answer has kAssociationCloseWait.
+      if (r.ok()) watchdog_.SetDeadline(Watchdog::Clock::now() + kAssociationCloseWait);
       pump_ended = true;
       app_.Cancel();  // the control connection's watch ends with it
       co_return r;

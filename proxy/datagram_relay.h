@@ -28,6 +28,7 @@
 #define REFLEX_PROXY_DATAGRAM_RELAY_H_
 
 #include <array>
+#include <chrono>
 #include <cstring>
 #include <span>
 
@@ -48,6 +49,10 @@ inline constexpr size_t kDatagramSlotBytes =
     kFramePayloadOffset + kIpv6DatagramAddressBytes + kMaxIpv4DatagramBytes + kTagBytes;
 inline constexpr size_t kDatagramSlotsPerWrite = kLargeBufferBytes / kDatagramSlotBytes;
 static_assert(kDatagramSlotsPerWrite == 7, "seven slots a large buffer");
+
+// How long one side of an association waits for the answer to its CLOSE
+// (SPEC.md 15.4) before it closes the connection anyway.
+inline constexpr std::chrono::seconds kAssociationCloseWait{2};
 
 // Where an endpoint put a datagram in a slot: its frame payload at
 // slot[at, at + size), with at >= 3 (the frame's length and type go

@@ -750,8 +750,6 @@ class ServerConnection {
   size_t request_data_at_ = 0;  // the request frame's data, in in_.buffer
   size_t request_data_size_ = 0;
   uint8_t refuse_code_ = kConnectGeneralFailure;
-  // How long a client has to answer the server's CLOSE of an association.
-  static constexpr std::chrono::seconds kAssociationCloseWait{2};
 };
 
 // One inbound connection, start to end.

@@ -52,6 +52,10 @@ class UdpDestinations {
     DatagramAddress address;
     size_t address_bytes = 0;
     if (const Error e = DecodeDatagram(payload, &address, &address_bytes); e != Error::kOk) return e;
+    if (ending_) {  // after this side's CLOSE: read and dropped (SPEC.md 15.4)
+      ++counts_.dropped;
+      return Error::kOk;
+    }
     asio::ip::address ip;
     if (!IpAddressOf(address, &ip)) {
       if (!CachedName(address, &ip)) {
@@ -169,7 +173,7 @@ class LocalUdpRelay {
     DatagramAddress address;
     size_t address_bytes = 0;
     if (const Error e = DecodeDatagram(payload, &address, &address_bytes); e != Error::kOk) return e;
-    if (application_.port() == 0) {  // it has sent nothing yet: nowhere to go
+    if (application_.port() == 0 || ending_) {  // nowhere to go yet; or after this side's CLOSE
       ++counts_.dropped;
       return Error::kOk;
     }

@@ -22,8 +22,6 @@ namespace reflex::proxy::e2e {
 namespace {
 
 using namespace std::chrono_literals;
-using probe::BlockingSocket;
-using probe::BlockingUdpSocket;
 using probe::Bytes;
 using probe::Datagram;
 using probe::UdpEcho;
@@ -36,27 +34,12 @@ Bytes Pattern(size_t n, uint32_t seed) {
   return b;
 }
 
-// An application's association through the client's SOCKS5 port: the
-// control connection, its UDP socket, the relay the reply named.
-struct Association {
-  explicit Association(uint16_t socks_port) : control(socks_port) {
-    code = probe::Socks5UdpAssociate(control, udp.port(), &relay);
-  }
-  bool Send(const HostPort& to, std::span<const uint8_t> data) {
-    return udp.SendTo(probe::Socks5UdpDatagram(to, data), relay);
-  }
-  // The next datagram from the relay: its source and data.
+// An application's association through the client's SOCKS5 port.
+struct Association : probe::Socks5UdpAssociation {
+  explicit Association(uint16_t socks_port) : Socks5UdpAssociation(HostPort{"127.0.0.1", socks_port}) {}
   std::optional<Datagram> Receive(std::chrono::milliseconds timeout = kWait) {
-    const std::optional<Datagram> d = udp.Receive(timeout);
-    if (!d) return std::nullopt;
-    Datagram out;
-    if (!probe::ParseSocks5UdpDatagram(d->bytes, &out.peer, &out.bytes)) return std::nullopt;
-    return out;
+    return Socks5UdpAssociation::Receive(timeout);
   }
-  BlockingSocket control;
-  BlockingUdpSocket udp;
-  HostPort relay;
-  int code = -1;
 };
 
 class Udp : public ::testing::Test {
@@ -94,8 +77,8 @@ TEST_F(Udp, AnEchoAnswersDatagramsOfEverySizeByteExactFromItsOwnAddress) {
   ASSERT_TRUE(echo.ok());
   {
     Association a(client_->port());
-    ASSERT_EQ(a.code, 0);
-    EXPECT_EQ(a.relay.host, "127.0.0.1") << "the interface the application reached the client at";
+    ASSERT_EQ(a.code(), 0);
+    EXPECT_EQ(a.relay().host, "127.0.0.1") << "the interface the application reached the client at";
     const HostPort to{"127.0.0.1", echo.port()};
     for (const size_t size : {size_t{0}, size_t{1}, size_t{512}, size_t{1452}, kMaxIpv4DatagramBytes}) {
       SCOPED_TRACE(size);
@@ -118,7 +101,7 @@ TEST_F(Udp, AnEchoAnswersDatagramsOfEverySizeByteExactFromItsOwnAddress) {
 TEST_F(Udp, OneAssociationTalksToSeveralDestinationsAtOnce) {
   UdpEcho e1, e2, e3;
   Association a(client_->port());
-  ASSERT_EQ(a.code, 0);
+  ASSERT_EQ(a.code(), 0);
   std::map<uint16_t, Bytes> sent;
   for (UdpEcho* e : {&e1, &e2, &e3}) {
     sent[e->port()] = Pattern(100 + e->port() % 50, e->port());
@@ -138,7 +121,7 @@ TEST_F(Udp, OneAssociationTalksToSeveralDestinationsAtOnce) {
 TEST_F(Udp, TenThousandDatagramsComeBackInFull) {
   UdpEcho echo;
   Association a(client_->port());
-  ASSERT_EQ(a.code, 0);
+  ASSERT_EQ(a.code(), 0);
   constexpr uint32_t kCount = 10000;
   constexpr uint32_t kWindow = 64;
   std::vector<bool> seen(kCount, false);
@@ -177,7 +160,7 @@ TEST_F(Udp, TenThousandDatagramsComeBackInFull) {
 TEST_F(Udp, ADnsQueryThroughTheTunnelIsAnsweredCorrectly) {
   FakeDnsServer dns;
   Association a(client_->port());
-  ASSERT_EQ(a.code, 0);
+  ASSERT_EQ(a.code(), 0);
   Bytes query = {0x4a, 0x21, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0};
   for (const std::string label : {"n7", "fast", "test"}) {
     query.push_back(static_cast<uint8_t>(label.size()));
@@ -204,7 +187,7 @@ TEST_F(Udp, UnreachableAndForbiddenDestinationsDropDatagramsAndTheAssociationGoe
   const uint64_t dropped_before = server_->Stats()["udp"]["dropped"];
   {
     Association a(client_->port());
-    ASSERT_EQ(a.code, 0);
+    ASSERT_EQ(a.code(), 0);
     ASSERT_TRUE(a.Send({"127.0.0.1", UnusedPort()}, Pattern(10, 1)));  // nobody there
     ASSERT_TRUE(a.Send({"10.255.255.1", 9}, Pattern(10, 2)));  // the egress policy refuses it
     ASSERT_TRUE(a.Send({"127.0.0.1", 0}, Pattern(10, 3)));     // port 0
@@ -225,7 +208,7 @@ TEST_F(Udp, TheControlConnectionClosingEndsTheAssociationAndItsSockets) {
   const int client_fds = client_->Stats()["fds"];
   {
     Association a(client_->port());
-    ASSERT_EQ(a.code, 0);
+    ASSERT_EQ(a.code(), 0);
     ASSERT_TRUE(a.Send({"127.0.0.1", echo.port()}, Pattern(10, 1)));
     ASSERT_TRUE(a.Receive().has_value());
     EXPECT_EQ(server_->Stats()["udp"]["open"], 1);
@@ -242,14 +225,14 @@ TEST_F(Udp, AClientThatVanishesEndsItsAssociationsOnTheServer) {
   ASSERT_TRUE(client->ok());
   const int server_fds = server_->Stats()["fds"];
   Association a(client->port());
-  ASSERT_EQ(a.code, 0);
+  ASSERT_EQ(a.code(), 0);
   ASSERT_TRUE(a.Send({"127.0.0.1", echo.port()}, Pattern(10, 1)));
   ASSERT_TRUE(a.Receive().has_value());
   client->child().Signal(SIGKILL);
   ExpectIdle(server_);
   EXPECT_EQ(server_->Stats()["fds"], server_fds);
   bool ended = false;
-  (void)a.control.ReadAll(kWait, &ended);
+  (void)a.control().ReadAll(kWait, &ended);
   EXPECT_TRUE(ended) << "the application's control connection ends with it";
 }
 
@@ -261,12 +244,12 @@ TEST_F(Udp, TheServerGoingAwayEndsTheApplicationsControlConnection) {
   ASSERT_TRUE(client->ok());
   const int client_fds = client->Stats()["fds"];
   Association a(client->port());
-  ASSERT_EQ(a.code, 0);
+  ASSERT_EQ(a.code(), 0);
   ASSERT_TRUE(a.Send({"127.0.0.1", echo.port()}, Pattern(10, 1)));
   ASSERT_TRUE(a.Receive().has_value());
   server->child().Signal(SIGKILL);
   bool ended = false;
-  (void)a.control.ReadAll(kWait, &ended);
+  (void)a.control().ReadAll(kWait, &ended);
   EXPECT_TRUE(ended) << "the association ends with its tunnel";
   ExpectIdle(client.get());
   EXPECT_EQ(client->Stats()["fds"], client_fds);
@@ -278,7 +261,7 @@ TEST_F(Udp, AServerWithoutUdpRefusesTheAssociationWithNotAllowed) {
   auto client = ReflexProcess::Client("udp-off-client", server->port());
   ASSERT_TRUE(client->ok());
   Association a(client->port());
-  EXPECT_EQ(a.code, 2);
+  EXPECT_EQ(a.code(), 2);
 }
 
 }  // namespace

@@ -142,4 +142,21 @@ bool ParseSocks5UdpDatagram(std::span<const uint8_t> in, HostPort* peer, Bytes* 
   return true;
 }
 
+Socks5UdpAssociation::Socks5UdpAssociation(const HostPort& socks)
+    : control_(socks), udp_(HostPort{socks.host, 0}) {
+  code_ = Socks5UdpAssociate(control_, udp_.port(), &relay_);
+}
+
+bool Socks5UdpAssociation::Send(const HostPort& to, std::span<const uint8_t> data, uint8_t frag) {
+  return udp_.SendTo(Socks5UdpDatagram(to, data, frag), relay_);
+}
+
+std::optional<Datagram> Socks5UdpAssociation::Receive(std::chrono::milliseconds timeout) {
+  const std::optional<Datagram> d = udp_.Receive(timeout);
+  if (!d) return std::nullopt;
+  Datagram out;
+  if (!ParseSocks5UdpDatagram(d->bytes, &out.peer, &out.bytes)) return std::nullopt;
+  return out;
+}
+
 }  // namespace reflex::proxy::probe

@@ -74,6 +74,27 @@ Bytes Socks5UdpDatagram(const HostPort& peer, std::span<const uint8_t> data, uin
 // Its parts; false when it is not one (FRAG not zero included).
 bool ParseSocks5UdpDatagram(std::span<const uint8_t> in, HostPort* peer, Bytes* data);
 
+// An application's association through a SOCKS5 proxy: the control
+// connection, its UDP socket, the relay the reply named.
+class Socks5UdpAssociation {
+ public:
+  // Associates at once; code() says how it went (0: open).
+  explicit Socks5UdpAssociation(const HostPort& socks);
+  int code() const { return code_; }
+  const HostPort& relay() const { return relay_; }
+  BlockingSocket& control() { return control_; }
+  bool Send(const HostPort& to, std::span<const uint8_t> data, uint8_t frag = 0);
+  // The next datagram from the relay, parsed: its source and data
+  // (nullopt on a timeout, or a datagram that does not parse).
+  std::optional<Datagram> Receive(std::chrono::milliseconds timeout);
+
+ private:
+  BlockingSocket control_;
+  BlockingUdpSocket udp_;
+  HostPort relay_;
+  int code_ = -1;
+};
+
 }  // namespace reflex::proxy::probe
 
 #endif  // REFLEX_PROXY_PROBE_BLOCKING_UDP_H_

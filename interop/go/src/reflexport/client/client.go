@@ -1,5 +1,6 @@
 // Package client is the Reflex client: a local SOCKS5 server whose every
-// connection is tunnelled to a Reflex server.
+// connection (CONNECT), or UDP association (UDP ASSOCIATE, udp.go), is
+// tunnelled to a Reflex server.
 package client
 
 import (
@@ -106,6 +107,10 @@ func (c *Client) handle(ctx context.Context, local net.Conn) {
 		return
 	}
 	local.SetDeadline(time.Time{})
+	if h.Command == header.CommandUDP {
+		c.associate(ctx, local, h)
+		return
+	}
 	prefix := fmt.Sprintf("socks %s -> %s", peer, h.HostPort())
 	sess, err := Dial(ctx, c.cfg, h)
 	if err != nil {

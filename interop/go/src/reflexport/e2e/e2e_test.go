@@ -121,16 +121,26 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func startServer(t *testing.T, v1, v2 bool) rig {
+func startServer(t *testing.T, v1, v2 bool) rig { return startServerWith(t, v1, v2, nil, nil) }
+
+// startServerWith is startServer with the configuration edited by edit
+// (if not nil) and the log also written to logTo (if not nil).
+func startServerWith(t *testing.T, v1, v2 bool, edit func(*server.Config), logTo io.Writer) rig {
 	fb := newFallback(t)
 	ln := listen(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	d := decide.New(decide.Config{AcceptV1: v1, AcceptV2: v2, Users: [][16]byte{user}, Filter: replay.New(1000, 120)})
 	logs := &syncBuffer{}
-	srv := server.New(server.Config{Decider: d, Fallback: fb.addr, HelloWait: 500 * time.Millisecond,
-		Log: log.New(logs, "", 0)})
-	go srv.Serve(ctx, ln)
+	var w io.Writer = logs
+	if logTo != nil {
+		w = io.MultiWriter(logs, logTo)
+	}
+	cfg := server.Config{Decider: d, Fallback: fb.addr, HelloWait: 500 * time.Millisecond, Log: log.New(w, "", 0)}
+	if edit != nil {
+		edit(&cfg)
+	}
+	go server.New(cfg).Serve(ctx, ln)
 	return rig{server: ln.Addr().String(), fb: fb, log: logs}
 }
 

@@ -18,9 +18,12 @@ const (
 	IPv6   byte = 4
 )
 
-// CommandTCP is the command this port sends and serves (a TCP connect).
-// SPEC.md leaves command values uninterpreted; 1 is what the vectors use.
-const CommandTCP byte = 1
+// Commands (SPEC.md section 6): the codec does not interpret them; the
+// server serves these two and answers any other with CLOSE 07.
+const (
+	CommandTCP byte = 1 // a TCP connect
+	CommandUDP byte = 2 // a UDP association (SPEC.md section 15)
+)
 
 // Header is a decoded request header. Addr is 4 bytes, 16 bytes, or the
 // domain's bytes without the length byte.

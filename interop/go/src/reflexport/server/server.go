@@ -31,6 +31,10 @@ const (
 	DefaultConnectTimeout = 10 * time.Second
 	DefaultAcceptGrace    = 2 * time.Millisecond
 	drainWait             = 5 * time.Second
+	// SPEC.md 15.3's limits: associations per user at once, and how long
+	// an association may carry no datagram either way.
+	DefaultUDPPerUser     = 64
+	DefaultUDPIdleTimeout = 60 * time.Second
 )
 
 // Config configures a Server.
@@ -47,12 +51,21 @@ type Config struct {
 	Log         *log.Logger
 	// Dial connects to targets and the fallback; net.Dialer by default.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// UDP associations (SPEC.md section 15): NoUDP refuses every one with
+	// 02; UDPPerUser caps a user's associations at once (0: 64; the next
+	// is refused with 02); UDPIdleTimeout ends one that carried no
+	// datagram either way for that long (0: 60 s). A destination's name is
+	// resolved within ConnectTimeout.
+	NoUDP          bool
+	UDPPerUser     int
+	UDPIdleTimeout time.Duration
 }
 
 // Server serves Reflex connections.
 type Server struct {
 	cfg Config
 	wg  sync.WaitGroup
+	udp udpState
 }
 
 // New returns a server.
@@ -76,7 +89,13 @@ func New(cfg Config) *Server {
 		var d net.Dialer
 		cfg.Dial = d.DialContext
 	}
-	return &Server{cfg: cfg}
+	if cfg.UDPPerUser <= 0 {
+		cfg.UDPPerUser = DefaultUDPPerUser
+	}
+	if cfg.UDPIdleTimeout <= 0 {
+		cfg.UDPIdleTimeout = DefaultUDPIdleTimeout
+	}
+	return &Server{cfg: cfg, udp: udpState{users: map[[16]byte]int{}}}
 }
 
 // Serve accepts connections until ctx is done or ln fails.
@@ -274,6 +293,12 @@ func (s *Server) session(ctx context.Context, c net.Conn, acc *decide.Accepted, 
 		return
 	}
 	early := append([]byte(nil), p[n:]...)
+	if h.Command == header.CommandUDP {
+		// The address is not used (SPEC.md 15.1); what follows the header
+		// is the association's first datagram.
+		s.associate(ctx, sess, acc.User, early, prefix+" udp")
+		return
+	}
 	prefix += " -> " + h.HostPort()
 	if h.Command != header.CommandTCP {
 		s.refuse(sess, socks5.CommandNotSupported)

@@ -1,6 +1,7 @@
 // Package socks5 is the server side of SOCKS5 (RFC 1928) as far as the
-// Reflex client needs it: no authentication, CONNECT only, IPv4, IPv6 and
-// domain names.
+// Reflex client needs it: no authentication, CONNECT and UDP ASSOCIATE
+// (section 7: the relay's datagrams are SPEC.md 15.2's payloads behind
+// RSV FRAG), IPv4, IPv6 and domain names.
 package socks5
 
 import (
@@ -33,15 +34,18 @@ const (
 	noAuth       = 0
 	noAcceptable = 0xff
 	cmdConnect   = 1
+	cmdUDP       = 3 // UDP ASSOCIATE
 )
 
 // ErrRefused is returned after a request this server refuses (the reply
 // has been written).
 var ErrRefused = errors.New("socks5: request refused")
 
-// Accept negotiates the method and reads a CONNECT request from rw. It
-// answers refusals itself. The returned header is the Reflex request
-// header for the target (command TCP).
+// Accept negotiates the method and reads a CONNECT or UDP ASSOCIATE
+// request from rw. It answers refusals itself. The returned header is the
+// Reflex request header: command TCP and the target, or command UDP and
+// the request's DST (the address and port the application will send its
+// datagrams from, often 0.0.0.0:0).
 func Accept(rw io.ReadWriter) (header.Header, error) {
 	var h header.Header
 	var b [262]byte
@@ -98,11 +102,17 @@ func Accept(rw io.ReadWriter) (header.Header, error) {
 	if _, err := io.ReadFull(rw, b[:2]); err != nil {
 		return h, err
 	}
-	if cmd != cmdConnect {
+	h = header.Header{Port: binary.BigEndian.Uint16(b[:2]), AddrType: atyp, Addr: addr}
+	switch cmd {
+	case cmdConnect:
+		h.Command = header.CommandTCP
+	case cmdUDP:
+		h.Command = header.CommandUDP
+	default:
 		WriteReply(rw, CommandNotSupported)
-		return h, ErrRefused
+		return header.Header{}, ErrRefused
 	}
-	return header.Header{Command: header.CommandTCP, Port: binary.BigEndian.Uint16(b[:2]), AddrType: atyp, Addr: addr}, nil
+	return h, nil
 }
 
 // WriteReply writes a reply with the given code and bound address
@@ -110,6 +120,34 @@ func Accept(rw io.ReadWriter) (header.Header, error) {
 func WriteReply(w io.Writer, code byte) error {
 	_, err := w.Write([]byte{version, code, 0, header.IPv4, 0, 0, 0, 0, 0, 0})
 	return err
+}
+
+// WriteReplyAddr writes a reply with a bound address: the UDP relay's, for
+// a UDP ASSOCIATE (an IPv4 address as IPv4, else IPv6).
+func WriteReplyAddr(w io.Writer, code byte, a *net.UDPAddr) error {
+	b := []byte{version, code, 0}
+	if ip4 := a.IP.To4(); ip4 != nil {
+		b = append(append(b, header.IPv4), ip4...)
+	} else {
+		b = append(append(b, header.IPv6), a.IP.To16()...)
+	}
+	_, err := w.Write(binary.BigEndian.AppendUint16(b, uint16(a.Port)))
+	return err
+}
+
+// UDPHeader is the RSV (2) and FRAG (1) bytes before a relay datagram's
+// address (RFC 1928 section 7).
+const UDPHeader = 3
+
+// UDPPayload returns the SPEC.md 15.2 payload of a datagram from the
+// application: the bytes after RSV and FRAG. ok is false for a datagram
+// too short to have them or a fragment (FRAG not zero: fragments are not
+// supported, such a datagram is dropped). RSV is not checked.
+func UDPPayload(b []byte) (payload []byte, ok bool) {
+	if len(b) < UDPHeader || b[2] != 0 {
+		return nil, false
+	}
+	return b[UDPHeader:], true
 }
 
 // ReplyCode maps a dial error to a SOCKS5 reply code (used for the Reflex

@@ -98,6 +98,22 @@ func (s *Session) SendData(p []byte) error {
 	}
 }
 
+// SendFrame sends p as exactly one DATA frame: a datagram of a UDP
+// association (SPEC.md 15.2), never split. Above frame.MaxPayload it is
+// frame_too_large and nothing is sent; the session stays usable (the
+// caller drops that datagram, as the sealer's refusal would otherwise end
+// the session).
+func (s *Session) SendFrame(p []byte) error {
+	if len(p) > frame.MaxPayload {
+		return rerr.FrameTooLarge
+	}
+	if err := s.send(frame.Data, p); err != nil {
+		return err
+	}
+	s.Sent.Add(int64(len(p)))
+	return nil
+}
+
 // SendClose ends this side's direction; payload is empty, or the one-byte
 // reason of a failed connect result.
 func (s *Session) SendClose(payload []byte) error { return s.send(frame.Close, payload) }

@@ -96,3 +96,27 @@ func TestPrefixIsReadFirst(t *testing.T) {
 		t.Fatalf("%v %v", typ, err)
 	}
 }
+
+// SendFrame is one frame whatever its size; above 16384 it refuses and the
+// session goes on (a datagram too large is dropped, not a session error).
+func TestSendFrame(t *testing.T) {
+	x, y := sessions(t)
+	go func() {
+		if err := x.SendFrame(make([]byte, frame.MaxPayload+1)); err != rerr.FrameTooLarge {
+			t.Errorf("16385 bytes: %v", err)
+		}
+		x.SendFrame(make([]byte, frame.MaxPayload))
+		x.SendFrame(nil)
+		x.SendClose(nil)
+		x.conn.Close()
+	}()
+	for i, want := range []int{frame.MaxPayload, 0} {
+		typ, p, err := y.Recv()
+		if err != nil || typ != frame.Data || len(p) != want {
+			t.Fatalf("frame %d: %v %d bytes %v", i, typ, len(p), err)
+		}
+	}
+	if typ, _, err := y.Recv(); err != nil || typ != frame.Close {
+		t.Fatalf("then %v %v", typ, err)
+	}
+}

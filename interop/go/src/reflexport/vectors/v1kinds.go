@@ -34,6 +34,7 @@ func v1Kinds() map[string]kind {
 		"frame":          {frameFields(), checkFrame(v1Frames)},
 		"frame_stream":   {frameStreamFields(), checkFrameStream(v1Frames)},
 		"request_header": {requestHeaderFields(), checkRequestHeader},
+		"datagram":       {datagramFields(), checkDatagram},
 	}
 }
 

@@ -48,6 +48,7 @@ func v2Kinds() map[string]kind {
 		"frame":          {frameFields(), checkFrame(v2Frames)},
 		"frame_stream":   {frameStreamFields(), checkFrameStream(v2Frames)},
 		"request_header": {requestHeaderFields(), checkRequestHeader},
+		"datagram":       {datagramFields(), checkDatagram},
 		"first_flight":   {firstFlightFields(), checkFirstFlight},
 	}
 }

@@ -122,3 +122,42 @@ func TestFirstFlightFieldRules(t *testing.T) {
 		}
 	}
 }
+
+// datagram (FORMAT.md, SPEC.md 15.2), hand-written: the same rules in both
+// profiles; an unknown kind beside it is still a failure of each test.
+func TestDatagramKind(t *testing.T) {
+	big := "017f0000010007" + strings.Repeat("ab", 16378) // 16385 bytes
+	for _, profile := range []string{"v1-compat", "v2"} {
+		for _, c := range []struct {
+			name, kind, body string
+			pass             bool
+		}{
+			{"valid IPv4", "datagram", `{"id":1,"result":"valid","encoded":"017f00000100357175657279","address_type":1,"address":"7f000001","port":53,"data":"7175657279"}`, true},
+			{"valid domain, empty data", "datagram", `{"id":1,"result":"valid","encoded":"0301780001","address_type":3,"address":"78","port":1,"data":""}`, true},
+			{"valid, wrong port", "datagram", `{"id":1,"result":"valid","encoded":"017f00000100357175657279","address_type":1,"address":"7f000001","port":54,"data":"7175657279"}`, false},
+			{"valid, wrong data", "datagram", `{"id":1,"result":"valid","encoded":"017f00000100357175657279","address_type":1,"address":"7f000001","port":53,"data":"71"}`, false},
+			{"valid, address of the wrong size", "datagram", `{"id":1,"result":"valid","encoded":"017f00000100357175657279","address_type":1,"address":"7f00000100","port":53,"data":"7175657279"}`, false},
+			{"valid without data", "datagram", `{"id":1,"result":"valid","encoded":"017f00000100357175657279","address_type":1,"address":"7f000001","port":53}`, false},
+			{"valid, port out of range", "datagram", `{"id":1,"result":"valid","encoded":"017f00000100357175657279","address_type":1,"address":"7f000001","port":65536,"data":"7175657279"}`, false},
+			{"valid but does not decode", "datagram", `{"id":1,"result":"valid","encoded":"017f000001","address_type":1,"address":"7f000001","port":0,"data":""}`, false},
+			{"invalid, the named error", "datagram", `{"id":1,"result":"invalid","encoded":"03000035","error":"bad_domain_length"}`, true},
+			{"invalid, another error", "datagram", `{"id":1,"result":"invalid","encoded":"03000035","error":"too_short"}`, false},
+			{"invalid, no error named", "datagram", `{"id":1,"result":"invalid","encoded":"05"}`, true},
+			{"invalid but decodes", "datagram", `{"id":1,"result":"invalid","encoded":"0301780001","error":"too_short"}`, false},
+			{"invalid, 16385 bytes", "datagram", `{"id":1,"result":"invalid","encoded":"` + big + `","error":"frame_too_large"}`, true},
+			{"invalid, 16385 bytes with its fields", "datagram", `{"id":1,"result":"invalid","encoded":"` + big + `","error":"frame_too_large","address_type":1,"address":"7f000001","port":7,"data":"` + big[14:] + `"}`, true},
+			{"invalid, unknown field", "datagram", `{"id":1,"result":"invalid","encoded":"05","trailing":""}`, false},
+			{"unknown kind", "datagrams", `{"id":1,"result":"invalid","encoded":"05"}`, false},
+		} {
+			doc := `{"schema":"reflex-vectors/1","profile":"` + profile + `","groups":[{"kind":"` + c.kind + `","tests":[` + c.body + `]}]}`
+			var out bytes.Buffer
+			r := CheckFiles([]string{writeTemp(t, doc)}, &out)
+			if (r.Failed == 0 && r.Passed == 1) != c.pass {
+				t.Errorf("%s %s: %d passed, %d failed, want pass %v\n%s", profile, c.name, r.Passed, r.Failed, c.pass, out.String())
+			}
+			if c.kind != "datagram" && !strings.Contains(out.String(), `unknown kind "datagrams"`) {
+				t.Errorf("%s %s: %q", profile, c.name, out.String())
+			}
+		}
+	}
+}

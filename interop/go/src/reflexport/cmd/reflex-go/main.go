@@ -190,6 +190,11 @@ func serveServer(ctx context.Context, args []string, stderr io.Writer, ready fun
 	capacity := fs.Int("replay-capacity", replay.DefaultCapacity, "replay filter entries")
 	stateDir := fs.String("state-dir", "", "directory of the replay journal: the replay filter outlives the process "+
 		"(without it, a hello recorded before a restart can be accepted after it: that risk is taken)")
+	noUDP := fs.Bool("no-udp", false, "refuse every UDP association with reply 02 (SPEC.md 15.3)")
+	udpPerUser := fs.Int("udp-associations-per-user", server.DefaultUDPPerUser,
+		"UDP associations a user may hold at once; the next is refused with reply 02")
+	udpIdle := fs.Duration("udp-idle-timeout", server.DefaultUDPIdleTimeout,
+		"end (CLOSE) a UDP association that carried no datagram either way for this long")
 	sf := addShapeFlags(fs)
 	if err := parse(fs, args, stderr); err != nil {
 		return err
@@ -225,6 +230,10 @@ func serveServer(ctx context.Context, args []string, stderr io.Writer, ready fun
 	if *helloWait <= 0 || *capacity < 1 || *window == 0 {
 		return usageError{"server: --hello-wait, --window and --replay-capacity must be positive"}
 	}
+	if *udpPerUser < 1 || *udpIdle <= 0 {
+		// No UDP at all is --no-udp, said so rather than a cap of 0.
+		return usageError{"server: --udp-associations-per-user and --udp-idle-timeout must be positive (--no-udp turns UDP off)"}
+	}
 	cfg.Filter = replay.New(*capacity, *window)
 	logger := log.New(stderr, "", log.LstdFlags)
 	if *stateDir != "" {
@@ -240,7 +249,8 @@ func serveServer(ctx context.Context, args []string, stderr io.Writer, ready fun
 		cfg.Filter.SetJournal(j)
 		logger.Printf("server: replay journal %s: %d entries loaded, %d skipped (expired or repeated)", *stateDir, loaded, skipped)
 	}
-	srv := server.New(server.Config{Decider: decide.New(cfg), Fallback: *fallback, HelloWait: *helloWait, Log: logger})
+	srv := server.New(server.Config{Decider: decide.New(cfg), Fallback: *fallback, HelloWait: *helloWait, Log: logger,
+		NoUDP: *noUDP, UDPPerUser: *udpPerUser, UDPIdleTimeout: *udpIdle})
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		return err
@@ -248,6 +258,11 @@ func serveServer(ctx context.Context, args []string, stderr io.Writer, ready fun
 	fmt.Fprintf(stderr, "server listening on %s\n", ln.Addr())
 	if cfg.AcceptV2 {
 		logger.Printf("server: v2 first flight %s (%d bytes)", sh.Kind, sh.Size())
+	}
+	if *noUDP {
+		logger.Printf("server: UDP associations refused (--no-udp)")
+	} else {
+		logger.Printf("server: UDP: at most %d associations per user, idle timeout %v", *udpPerUser, *udpIdle)
 	}
 	if ready != nil {
 		ready(ln.Addr())
