@@ -15,4 +15,5 @@ FUZZ_TARGETS = [
     "server_session",
     "client_session",
     "proxy_server_connection",
+    "proxy_server_udp",
 ]

@@ -428,23 +428,24 @@ class ClientConnection {
     watchdog_.SetDeadline(Watchdog::Clock::time_point::max());
     local_.buffer.set_wipe_extent(local_.dirty);
     local_.buffer.Reset();
-    from_server_.Compact();
     env_.stats->udp.open.fetch_add(1, std::memory_order_relaxed);
     LocalUdpRelay<typename Dialer::DatagramSocket> relay(*local_udp_, application_, udp_counts_);
-    if (early_size_ > 0) {  // a datagram in place of the connect result
+    // A datagram in place of the connect result: delivered before the
+    // buffer is compacted (that moves what follows it over it).
+    if (early_size_ > 0) {
       bool ignored = false;
       const std::span<uint8_t> early(from_server_.buffer.data() + early_at_, early_size_);
       if (const Error e = relay.Deliver(early, &ignored); e != Error::kOk) {
         env_.stats->udp.open.fetch_sub(1, std::memory_order_relaxed);
+        server_->Abort();
         co_return End(CloseReason::kSessionError, ErrorName(e));
       }
     }
+    from_server_.Compact();
     using asio::experimental::awaitable_operators::operator&&;
     bool pump_ended = false;
     auto up = [&]() -> awaitable<PumpResult> {
       const PumpResult r = co_await DatagramSealPump(session_, relay, *server_, env_, watchdog_);
-      // The CLOSE is sent: the server's answer has kAssociationCloseWait.
-      if (r.ok()) watchdog_.SetDeadline(Watchdog::Clock::now() + kAssociationCloseWait);
       pump_ended = true;
       app_.Cancel();  // the control connection's watch ends with it
       co_return r;
@@ -458,6 +459,8 @@ class ClientConnection {
         // and dropped. Its end, or a failure, ends the association.
         const IoResult r = ec ? IoResult{ec, 0} : app_.TryRead(ignored);
         if (r.ec) {
+          // The CLOSE goes now; the server's answer has kAssociationCloseWait.
+          watchdog_.SetDeadline(Watchdog::Clock::now() + kAssociationCloseWait);
           relay.End();
           break;
         }

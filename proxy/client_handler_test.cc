@@ -660,6 +660,32 @@ TEST_F(ClientUdp, AServerDatagramBeforeTheApplicationSentOneHasNowhereToGo) {
   EXPECT_EQ(running_, 1);
 }
 
+TEST_F(ClientUdp, ADatagramInPlaceOfTheResultIsDeliveredWhateverFollowsItInTheSameRead) {
+  PlayedServer server(*context_, clock_, server_random_);
+  MemoryPeer& app = Start(LocalProtocol::kSocks5);
+  app.Send(Bytes{5, 1, 0});
+  Poll();
+  EXPECT_EQ(app.Take(), (Bytes{5, 0}));
+  app.Send(Bytes{5, 3, 0, 1, 0, 0, 0, 0, 0x1b, 0x58});  // from port 7000
+  Poll();
+  relay = dialer_.datagram_sockets().at(0);
+  ASSERT_TRUE(server.Receive(server_peer()));
+  Poll();
+  ASSERT_TRUE(server.Receive(server_peer()));
+  Bytes two = server.Seal(Payload("192.0.2.1", 53, B("first")));  // connected, and a datagram
+  const Bytes second = server.Seal(Payload("192.0.2.2", 53, B("second")));
+  two.insert(two.end(), second.begin(), second.end());
+  server_peer().Send(two);
+  Poll();
+  EXPECT_EQ(app.Take().size(), 10u) << "the reply";
+  ASSERT_EQ(relay->sent.size(), 2u);
+  Bytes first = {0, 0, 0};
+  const Bytes p1 = Payload("192.0.2.1", 53, B("first"));
+  first.insert(first.end(), p1.begin(), p1.end());
+  EXPECT_EQ(relay->sent[0].bytes, first);
+  EXPECT_EQ(relay->sent[0].peer, Ep("127.0.0.1", 7000));
+}
+
 TEST_F(ClientUdp, AMalformedDatagramFromTheServerEndsTheAssociation) {
   PlayedServer server(*context_, clock_, server_random_);
   ASSERT_TRUE(Associate(server, 0));

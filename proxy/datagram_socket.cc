@@ -12,20 +12,17 @@ std::pair<std::error_code, UdpSocket> UdpSocket::Open(asio::any_io_executor exec
   asio::ip::udp::socket socket(executor);
   std::error_code ec;
   socket.open(bind.protocol(), ec);
-  bool dual_stack = false;
-  if (!ec && bind.address().is_v6() && bind.address().is_unspecified()) {
-    socket.set_option(asio::ip::v6_only(false), ec);
-    dual_stack = !ec;
-    ec.clear();
-  }
+  // IPv6's wildcard must carry IPv4 too; where it cannot, the error
+  // sends the caller to an IPv4 socket.
+  const bool dual_stack = bind.address().is_v6() && bind.address().is_unspecified();
+  if (!ec && dual_stack) socket.set_option(asio::ip::v6_only(false), ec);
   if (!ec) socket.bind(bind, ec);
   if (!ec) socket.non_blocking(true, ec);
   if (!ec) {
-    // The count of datagrams the system dropped, on every receive.
+    // The count of datagrams the system dropped, on every receive (a
+    // figure for the statistics: a system without it just reports none).
     const int on = 1;
-    if (setsockopt(socket.native_handle(), SOL_SOCKET, SO_RXQ_OVFL, &on, sizeof on) != 0) {
-      ec = std::error_code(errno, std::system_category());
-    }
+    (void)setsockopt(socket.native_handle(), SOL_SOCKET, SO_RXQ_OVFL, &on, sizeof on);
   }
   UdpSocket s(std::move(socket));
   s.dual_stack_ = dual_stack;

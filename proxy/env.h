@@ -137,6 +137,8 @@ struct ServerEnv : ProxyEnv {
   // connection then costs no fallback connection.
   std::chrono::milliseconds fallback_dial_grace{0};
   UdpSettings udp;
+  // Set once the server is shutting down (null: never).
+  const std::atomic<bool>* draining = nullptr;
   // This thread's connection to the replay filter several servers share
   // (null: none; the context's config says shared_replay_check then).
   ReplayStore* replay_store = nullptr;

@@ -448,6 +448,7 @@ int RunServer(const CommonFlags& common, const ServerFlags& flags, const std::ve
     env->udp.enabled = !flags.no_udp;
     env->udp.associations_per_user = flags.udp_associations_per_user;
     env->udp.idle = std::chrono::seconds(flags.udp_idle_timeout_s);
+    env->draining = runtime.draining();
     if (!stores.empty()) env->replay_store = stores[static_cast<size_t>(t)].get();
     if constexpr (kDefectAcceptReplay) env->per_connection_context = &ContextOfItsOwn;
     envs.push_back(std::move(env));

@@ -121,6 +121,10 @@ TEST(Socks5Request, UdpAssociateIsReadWithItsCommandAndTheClientsAddress) {
 TEST(Socks5Reply, ABoundReplyNamesTheRelaysAddressAndPort) {
   const Socks5BoundReply v4 = Socks5ReplyBound(asio::ip::make_address("127.0.0.1"), 0x1f90);
   EXPECT_EQ(Bytes(v4.bytes.begin(), v4.bytes.begin() + v4.size), (Bytes{5, 0, 0, 1, 127, 0, 0, 1, 0x1f, 0x90}));
+  const Socks5BoundReply mapped = Socks5ReplyBound(asio::ip::make_address("::ffff:127.0.0.1"), 0x1f90);
+  EXPECT_EQ(Bytes(mapped.bytes.begin(), mapped.bytes.begin() + mapped.size),
+            (Bytes{5, 0, 0, 1, 127, 0, 0, 1, 0x1f, 0x90}))
+      << "what a dual-stack listener reports for an IPv4 application";
   const Socks5BoundReply v6 = Socks5ReplyBound(asio::ip::make_address("::1"), 53);
   Bytes expected = {5, 0, 0, 4};
   expected.resize(expected.size() + 15, 0);

@@ -76,6 +76,9 @@ class Runtime {
 
   // Runs until drained after a signal. The process's exit status.
   int Run();
+  // Set once the drain begins (what a connection that should end then
+  // watches: a UDP association sends its CLOSE).
+  const std::atomic<bool>* draining() const { return &draining_; }
 
  private:
   struct Listener;

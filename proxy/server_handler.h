@@ -140,16 +140,20 @@ class ServerConnection {
     return ServerPhase::kEnd;
   }
 
-  // The watchdog's deadline, idle limit or revocation. An association is
-  // ended with a CLOSE first (SPEC.md 15.3): only its socket is cancelled,
-  // so the seal pump sends CLOSE, and the client has a moment to answer
-  // it before the second expiry cancels everything.
+  // The watchdog's deadline, idle limit or revocation (the user removed,
+  // the server shutting down). An association is ended with a CLOSE first
+  // (SPEC.md 15.3, 15.4): only its socket is cancelled, so the seal pump
+  // sends CLOSE, and the client has kAssociationCloseWait to answer it
+  // before the second expiry cancels everything.
   void OnWatchdog() {
     if (destinations_ && !ended_by_watchdog_) {
       ended_by_watchdog_ = true;
-      watchdog_reason_ = watchdog_.revoked() ? "revoked" : watchdog_.reason();
+      watchdog_reason_ = Draining() ? "shutdown" : watchdog_.revoked() ? "revoked" : watchdog_.reason();
       destinations_->End();
-      watchdog_.Rearm(Watchdog::Clock::now() + kAssociationCloseWait);
+      watchdog_.SetRevocation(nullptr);  // else it expires again at the next sweep
+      // The wait is the deadline alone: a quiet client is not cut short by
+      // the idle limit.
+      watchdog_.Rearm(Watchdog::Clock::now() + kAssociationCloseWait, Watchdog::Clock::duration::max());
       return;
     }
     client_.Cancel();
@@ -416,6 +420,8 @@ class ServerConnection {
     co_return ServerPhase::kRelayDatagrams;
   }
 
+  bool Draining() const { return env_.draining != nullptr && env_.draining->load(std::memory_order_relaxed); }
+
   // IPv6's wildcard carrying IPv4 too where the system has IPv6, else
   // IPv4's.
   std::error_code OpenAssociationSocket() {
@@ -430,7 +436,13 @@ class ServerConnection {
   // other answers it), idle, or a failure.
   awaitable<ServerPhase> RelayDatagrams() {
     in_.Compact();
-    watchdog_.Start(Watchdog::Clock::time_point::max(), env_.udp.idle);
+    // (An expiry during OpenAssociation already asked for the CLOSE, and
+    // its wait for the answer stands.)
+    if (!ended_by_watchdog_) watchdog_.Start(Watchdog::Clock::time_point::max(), env_.udp.idle);
+    if (!ended_by_watchdog_) {
+      const bool watch_removal = env_.drop_removed_users && env_.live != nullptr;
+      watchdog_.SetRevocation([this, watch_removal] { return Draining() || (watch_removal && UserRemoved()); });
+    }
     auto [r1, r2] = co_await RunBothWays(
         client_, *destinations_,
         DatagramOpenPump(session_, client_, *destinations_, std::move(in_.buffer), in_.have, in_.dirty, env_,
@@ -438,9 +450,15 @@ class ServerConnection {
         DatagramSealPump(session_, *destinations_, client_, env_, watchdog_));
     in_.have = in_.dirty = 0;
     RecordRelayEnd(r1, r2, watchdog_, rec_);
-    if (ended_by_watchdog_ && rec_.reason == CloseReason::kDone) {
-      rec_.Close(watchdog_reason_ == std::string_view("revoked") ? CloseReason::kUserRemoved : CloseReason::kTimeout,
-                 watchdog_reason_);
+    if (ended_by_watchdog_) {
+      const std::string_view why = watchdog_reason_;
+      if (why == "revoked") {
+        rec_.Close(CloseReason::kUserRemoved);
+      } else if (why == "shutdown") {
+        if (rec_.reason == CloseReason::kDone) rec_.Close(CloseReason::kDone, why);
+      } else if (rec_.reason == CloseReason::kDone) {
+        rec_.Close(CloseReason::kTimeout, why);
+      }
     }
     if (rec_.reason == CloseReason::kTimeout) env_.stats->timeouts.fetch_add(1, std::memory_order_relaxed);
     if (rec_.reason == CloseReason::kSessionError && r1.protocol != Error::kOk) {

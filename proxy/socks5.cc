@@ -98,7 +98,11 @@ Socks5BoundReply Socks5ReplyBound(const asio::ip::address& address, uint16_t por
   r.bytes[0] = 0x05;
   r.bytes[1] = kSocks5Succeeded;
   size_t at = 3;
-  if (address.is_v4()) {
+  // An IPv4 address a dual-stack socket reports mapped is sent as IPv4.
+  if (address.is_v6() && address.to_v6().is_v4_mapped()) {
+    r.bytes[at++] = 0x01;
+    for (const uint8_t b : asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6()).to_bytes()) r.bytes[at++] = b;
+  } else if (address.is_v4()) {
     r.bytes[at++] = 0x01;
     for (const uint8_t b : address.to_v4().to_bytes()) r.bytes[at++] = b;
   } else {

@@ -49,13 +49,13 @@ class UdpDestinations {
       : socket_(socket), dialer_(dialer), lookup_key_(lookup_key), counts_(counts) {}
 
   Error Deliver(std::span<uint8_t> payload, bool* needs_lookup) {
-    DatagramAddress address;
-    size_t address_bytes = 0;
-    if (const Error e = DecodeDatagram(payload, &address, &address_bytes); e != Error::kOk) return e;
     if (ending_) {  // after this side's CLOSE: read and dropped (SPEC.md 15.4)
       ++counts_.dropped;
       return Error::kOk;
     }
+    DatagramAddress address;
+    size_t address_bytes = 0;
+    if (const Error e = DecodeDatagram(payload, &address, &address_bytes); e != Error::kOk) return e;
     asio::ip::address ip;
     if (!IpAddressOf(address, &ip)) {
       if (!CachedName(address, &ip)) {
@@ -75,7 +75,8 @@ class UdpDestinations {
     if (const Error e = DecodeDatagram(payload, &address, &address_bytes); e != Error::kOk) co_return e;
     const std::string host(reinterpret_cast<const char*>(address.bytes.data()), address.length);
     auto [ec, ip] = co_await dialer_.ResolveDatagramHost(host, lookup_key_);
-    if (ec) {
+    // The association may have ended while the name was looked up.
+    if (ec || ending_ || aborted_) {
       ++counts_.dropped;
       co_return Error::kOk;
     }
@@ -123,7 +124,10 @@ class UdpDestinations {
     socket_.Cancel();
   }
   bool ending() const { return ending_; }
-  void Abort() { socket_.Cancel(); }
+  void Abort() {
+    aborted_ = true;
+    socket_.Cancel();
+  }
 
  private:
   bool CachedName(const DatagramAddress& address, asio::ip::address* ip) const {
@@ -153,6 +157,7 @@ class UdpDestinations {
   uint64_t lookup_key_;
   DatagramCounts& counts_;
   bool ending_ = false;
+  bool aborted_ = false;
   DatagramAddress name_;  // the last name resolved (length 0: none)
   asio::ip::address name_ip_;
 };
@@ -170,10 +175,14 @@ class LocalUdpRelay {
   // written over the frame's header in front of it. A payload that does
   // not decode is the server's error (the session ends).
   Error Deliver(std::span<uint8_t> payload, bool* /*needs_lookup*/) {
+    if (ending_) {  // after this side's CLOSE: read and dropped (SPEC.md 15.4)
+      ++counts_.dropped;
+      return Error::kOk;
+    }
     DatagramAddress address;
     size_t address_bytes = 0;
     if (const Error e = DecodeDatagram(payload, &address, &address_bytes); e != Error::kOk) return e;
-    if (application_.port() == 0 || ending_) {  // nowhere to go yet; or after this side's CLOSE
+    if (application_.port() == 0) {  // it has sent nothing yet: nowhere to go
       ++counts_.dropped;
       return Error::kOk;
     }

@@ -76,10 +76,12 @@ class Watchdog {
   // Watching again after an expiry (the hello wait passed and the
   // connection goes on to the fallback): a new deadline, the idle limit
   // from now.
-  void Rearm(Clock::time_point deadline) {
+  void Rearm(Clock::time_point deadline) { Rearm(deadline, idle_); }
+  // The same with another idle limit (max: none).
+  void Rearm(Clock::time_point deadline, Clock::duration idle) {
     expired_ = false;
     reason_ = "";
-    Start(deadline, idle_);
+    Start(deadline, idle);
   }
   Clock::time_point deadline() const { return deadline_; }
   void Touch() {

@@ -322,6 +322,7 @@ class MemoryDialer {
     return {udp_fail_, MemoryDatagramSocket(d)};
   }
   awaitable<std::pair<std::error_code, asio::ip::address>> ResolveDatagramHost(std::string host, uint64_t) {
+    ++datagram_lookups;
     const asio::ip::address a = asio::ip::make_address(kResolvedAddress);
     if (host.ends_with(".invalid")) co_return std::pair<std::error_code, asio::ip::address>{asio::error::host_not_found, {}};
     if (!AllowsDatagramTo(a)) co_return std::pair<std::error_code, asio::ip::address>{TargetNotAllowed(), {}};
@@ -334,6 +335,7 @@ class MemoryDialer {
   void FailDatagramSocketsWith(std::error_code ec) { udp_fail_ = ec; }
   std::vector<std::shared_ptr<MemoryDatagrams>>& datagram_sockets() { return datagram_sockets_; }
   std::vector<asio::ip::address> denied_datagram_addresses;
+  int datagram_lookups = 0;
 
  private:
   std::vector<std::shared_ptr<MemoryDatagrams>> datagram_sockets_;
