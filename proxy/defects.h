@@ -13,7 +13,10 @@
 //     next writes are still accepted (and relayed into the reset);
 //   REFLEX_DEFECT_WAIT_FOR_WHOLE_HELLO: a first read shorter than a hello
 //     waits for more (until the hello wait passes), as the server did
-//     before it judged the first flight.
+//     before it judged the first flight;
+//   REFLEX_DEFECT_UDP_TRUNCATE_OVERSIZE: a datagram too large for a frame
+//     is cut to fit instead of dropped (a partial datagram that looks
+//     whole, SPEC.md 15.2).
 //
 // The handlers take the replay defect as a hook in their environment
 // (ServerEnv::per_connection_context), set by main.cc; the others are
@@ -59,6 +62,12 @@ inline constexpr bool kDefectForwardAfterFailure = false;
 inline constexpr bool kDefectWaitForWholeHello = true;
 #else
 inline constexpr bool kDefectWaitForWholeHello = false;
+#endif
+
+#ifdef REFLEX_DEFECT_UDP_TRUNCATE_OVERSIZE
+inline constexpr bool kDefectUdpTruncateOversize = true;
+#else
+inline constexpr bool kDefectUdpTruncateOversize = false;
 #endif
 
 #ifdef REFLEX_DEFECT_HALF_OPEN_ENDING

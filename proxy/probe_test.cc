@@ -50,6 +50,9 @@ TEST(Probe, OurServerPassesEveryScenarioInBothProfiles) {
     EXPECT_EQ(r.status, 0) << r.out;
     EXPECT_EQ(r.out.find("FAIL"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find(" passed, 0 failed"), std::string::npos) << r.out;
+    for (const char* udp : {"udp-echo", "udp-several-destinations", "udp-oversized-datagram", "udp-datagram-after-close"}) {
+      EXPECT_NE(r.out.find(std::string("PASS ") + udp + "\n"), std::string::npos) << udp << "\n" << r.out;
+    }
   }
 }
 
@@ -83,6 +86,9 @@ TEST(Probe, OurClientPassesEveryScenarioInBothProfiles) {
                                 std::string("client-probe-") + profile);
     EXPECT_EQ(r.status, 0) << r.out;
     EXPECT_NE(r.out.find(" passed, 0 failed"), std::string::npos) << r.out;
+    for (const char* udp : {"udp-associate", "udp-refused"}) {
+      EXPECT_NE(r.out.find(std::string("PASS ") + udp + "\n"), std::string::npos) << udp << "\n" << r.out;
+    }
   }
 }
 
@@ -93,7 +99,8 @@ TEST(Probe, EachInjectedDefectIsReportedAsAFailureByName) {
   };
   for (const Case& c : {Case{"lost_fallback_bytes", "probe-76-random"},
                         Case{"accept_replay", "probe-replayed-hello"},
-                        Case{"forward_after_failure", "frame-flipped-bit"}}) {
+                        Case{"forward_after_failure", "frame-flipped-bit"},
+                        Case{"udp_truncate_oversize", "udp-oversized-datagram"}}) {
     SCOPED_TRACE(c.defect);
     const std::string binary = std::string("proxy/reflex_with_") + c.defect;
     const ProbeRun r = ProbeServerBinary(binary, "v2", c.defect, c.scenario);
@@ -111,7 +118,8 @@ TEST(Probe, ListNamesTheScenariosAndOnlyRunsOne) {
                                  "list");
   EXPECT_EQ(list.status, 0) << list.out;
   for (const char* name : {"data-0", "hello-split-at-every-offset", "probe-replayed-hello", "frame-reflected",
-                           "length-65535", "concurrent-100"}) {
+                           "length-65535", "concurrent-100", "udp-echo", "udp-several-destinations",
+                           "udp-oversized-datagram", "udp-datagram-after-close"}) {
     EXPECT_NE(list.out.find(std::string(name) + "\n"), std::string::npos) << name;
   }
   const ProbeRun none = RunProbe({"server", "--only", "no-such-scenario", "--user", kUser1, "--target",

@@ -22,6 +22,7 @@
 #include "proxy/asio_config.h"
 #include "proxy/datagram_relay.h"
 #include "proxy/datagram_socket.h"
+#include "proxy/defects.h"
 #include "reflex/datagram.h"
 
 namespace reflex::proxy {
@@ -103,8 +104,13 @@ class UdpDestinations {
       const DatagramAddress source = DatagramAddressOf(from);
       size_t form = 0;
       (void)EncodedDatagramAddressSize(source, &form);
-      if (r.truncated || r.size > kMaxPayloadBytes - form) {
-        WipeDropped(room, r.size);
+      DatagramReceived got = r;
+      if constexpr (kDefectUdpTruncateOversize) {
+        got.truncated = false;
+        got.size = std::min(got.size, kMaxPayloadBytes - form);
+      }
+      if (got.truncated || got.size > kMaxPayloadBytes - form) {
+        WipeDropped(room, got.size);
         ++counts_.dropped;  // never split (SPEC.md 15.2)
         continue;
       }
@@ -112,8 +118,8 @@ class UdpDestinations {
       size_t written = 0;
       (void)EncodeDatagramAddress(source, slot.subspan(at, form), &written);
       ++counts_.down;
-      counts_.down_bytes += r.size;
-      return SlotDatagram{{}, false, at, form + r.size};
+      counts_.down_bytes += got.size;
+      return SlotDatagram{{}, false, at, form + got.size};
     }
   }
 

@@ -90,6 +90,10 @@ void UdpEcho::Serve() {
     socklen_t len = sizeof from;
     const ssize_t n = recvfrom(fd_, buffer.data(), buffer.size(), MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from), &len);
     if (n < 0) continue;
+    if (std::string_view(reinterpret_cast<const char*>(buffer.data()), static_cast<size_t>(n)) == kOversizeTrigger) {
+      const Bytes too_large(kMaxIpv4DatagramBytes + 1, 0x5a);
+      (void)sendto(fd_, too_large.data(), too_large.size(), 0, reinterpret_cast<sockaddr*>(&from), len);
+    }
     if (sendto(fd_, buffer.data(), static_cast<size_t>(n), 0, reinterpret_cast<sockaddr*>(&from), len) == n) {
       echoed_.fetch_add(1);
     }

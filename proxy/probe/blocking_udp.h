@@ -41,8 +41,13 @@ class BlockingUdpSocket {
   uint16_t port_ = 0;
 };
 
+// A datagram the echo answers with one too large for a frame after an
+// IPv4 source (16378 bytes), then with this text itself: a proxy must drop
+// the first (never split or cut it) and pass the second.
+inline constexpr char kOversizeTrigger[] = "reflex-probe: answer too large";
+
 // Sends every datagram back to its source, from its own thread, until it
-// is destroyed.
+// is destroyed (kOversizeTrigger aside).
 class UdpEcho {
  public:
   explicit UdpEcho(const HostPort& address = {"127.0.0.1", 0});

@@ -8,6 +8,7 @@
 #include "proxy/probe/probe.h"
 #include "proxy/probe/reflex_peer.h"
 #include "proxy/probe/report.h"
+#include "proxy/probe/udp_scenarios.h"
 #include "reflex/hello.h"
 #include "reflex/wire.h"
 
@@ -231,6 +232,7 @@ std::vector<Scenario> ClientProbe::Scenarios() {
       return Verdict::Pass();
     }});
   }
+  for (Scenario& u : ClientUdpScenarios(o_, listener_)) s.push_back(std::move(u));
   return s;
 }
 

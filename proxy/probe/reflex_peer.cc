@@ -19,6 +19,9 @@ std::chrono::milliseconds Left(Clock_::time_point until) {
 void Note(const SessionEvent& e, Received* r) {
   switch (e.kind) {
     case SessionEventKind::kData:
+      r->payloads.emplace_back(e.data.begin(), e.data.end());
+      r->data.insert(r->data.end(), e.data.begin(), e.data.end());
+      break;
     case SessionEventKind::kRequest:
       r->data.insert(r->data.end(), e.data.begin(), e.data.end());
       break;
@@ -151,17 +154,26 @@ bool ClientPeer::Feed(Received* r) {
 }
 
 Received ClientPeer::Read(size_t data_bytes, bool until_close, std::chrono::milliseconds timeout) {
+  return ReadUntil(
+      [&](const Received& r) {
+        if (until_close) return r.peer_closed;
+        // With no data wanted: the connect result (or a CLOSE instead).
+        return r.data.size() >= data_bytes && (data_bytes > 0 || r.connected || r.peer_closed);
+      },
+      timeout);
+}
+
+Received ClientPeer::ReadFrames(size_t frames, std::chrono::milliseconds timeout) {
+  return ReadUntil([&](const Received& r) { return r.payloads.size() >= frames || r.peer_closed; }, timeout);
+}
+
+Received ClientPeer::ReadUntil(const std::function<bool(const Received&)>& done, std::chrono::milliseconds timeout) {
   Received r;
   r.data = std::move(carry_);
   carry_.clear();
   const auto until = Clock_::now() + timeout;
-  auto done = [&] {
-    if (until_close) return r.peer_closed;
-    // With no data wanted: the connect result (or a CLOSE instead).
-    return r.data.size() >= data_bytes && (data_bytes > 0 || r.connected || r.peer_closed);
-  };
   while (true) {
-    if (!Feed(&r) || done() || r.ended) return r;
+    if (!Feed(&r) || done(r) || r.ended) return r;
     bool ended = false;
     const Bytes part = socket_.ReadSome(65536, Left(until), &ended);
     if (ended) r.ended = true;
@@ -288,11 +300,20 @@ Bytes ServerPeer::SealClose() {
 }
 
 Received ServerPeer::Read(size_t data_bytes, bool until_close, std::chrono::milliseconds timeout) {
+  return ReadUntil([&](const Received& r) { return until_close ? r.peer_closed : r.data.size() >= data_bytes; },
+                   timeout);
+}
+
+Received ServerPeer::ReadFrames(size_t frames, std::chrono::milliseconds timeout) {
+  return ReadUntil([&](const Received& r) { return r.payloads.size() >= frames || r.peer_closed; }, timeout);
+}
+
+Received ServerPeer::ReadUntil(const std::function<bool(const Received&)>& done, std::chrono::milliseconds timeout) {
   Received r;
   const auto until = Clock_::now() + timeout;
   while (true) {
     if (!Feed(&r, nullptr, nullptr)) return r;
-    if (until_close ? r.peer_closed : r.data.size() >= data_bytes) return r;
+    if (done(r)) return r;
     if (r.ended) return r;
     bool ended = false;
     const Bytes part = socket_.ReadSome(65536, Left(until), &ended);

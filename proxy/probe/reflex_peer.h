@@ -8,6 +8,7 @@
 #define REFLEX_PROXY_PROBE_REFLEX_PEER_H_
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -40,6 +41,7 @@ class SkewedClock final : public Clock {
 // What a peer received, decrypted, since it was last asked.
 struct Received {
   Bytes data;
+  std::vector<Bytes> payloads;  // each DATA frame's payload (a UDP association's datagrams)
   bool connected = false;    // client: the server's empty DATA connect result
   bool peer_closed = false;  // CLOSE arrived
   uint8_t close_code = 0;
@@ -71,11 +73,15 @@ class ClientPeer {
   // Reads until `data_bytes` of data arrived, or (with until_close) CLOSE,
   // or the stream ended, a frame failed, or `timeout` passed.
   Received Read(size_t data_bytes, bool until_close, std::chrono::milliseconds timeout = kReadTimeout);
+  // Reads until `frames` DATA frames arrived (SPEC 15's datagrams), or
+  // CLOSE, the end, a failed frame, or `timeout`.
+  Received ReadFrames(size_t frames, std::chrono::milliseconds timeout = kReadTimeout);
   // Every byte received from the server so far, as it arrived (before
   // decryption): to reflect a frame back.
   const Bytes& raw() const { return raw_; }
 
  private:
+  Received ReadUntil(const std::function<bool(const Received&)>& done, std::chrono::milliseconds timeout);
   bool Feed(Received* r);
 
   SkewedClock clock_;
@@ -104,8 +110,10 @@ class ServerPeer {
   Bytes SealConnectResult(uint8_t code);
   Bytes SealClose();
   Received Read(size_t data_bytes, bool until_close, std::chrono::milliseconds timeout = kReadTimeout);
+  Received ReadFrames(size_t frames, std::chrono::milliseconds timeout = kReadTimeout);
 
  private:
+  Received ReadUntil(const std::function<bool(const Received&)>& done, std::chrono::milliseconds timeout);
   bool Feed(Received* r, RequestHeader* request, bool* got_request);
 
   SystemClock clock_;

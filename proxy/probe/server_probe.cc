@@ -8,6 +8,7 @@
 #include "proxy/probe/probe.h"
 #include "proxy/probe/reflex_peer.h"
 #include "proxy/probe/report.h"
+#include "proxy/probe/udp_scenarios.h"
 #include "reflex/hello.h"
 #include "reflex/hello_v2.h"
 #include "reflex/reference_model.h"
@@ -487,6 +488,7 @@ std::vector<Scenario> ServerProbe::Scenarios() {
     if (failed == 0) return Verdict::Pass();
     return Verdict::Fail(std::to_string(failed.load()) + " of 100 failed; " + first);
   }});
+  for (Scenario& u : ServerUdpScenarios(o_)) s.push_back(std::move(u));
   return s;
 }
 
