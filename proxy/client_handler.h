@@ -15,7 +15,10 @@
 //                             ReplyLocal ◄─────────────┘
 //                                 │
 //                                 ├──────────────────────────► RelayDatagrams (UDP)
-//                                 ▼
+//                                 ├──► ForwardRequest ──► ForwardResponse ──► ForwardNext
+//                                 │       ▲    (http://, absolute form)          │
+//                                 │       └───────── the same target ◄───────────┤
+//                                 ▼                  another: DialServer ◄───────┘
 //                         SendEarlyData ──► Relay
 //
 // A tunnel that fails before it is open still goes through ReplyLocal, so
@@ -40,6 +43,7 @@
 #include "proxy/datagram_socket.h"
 #include "proxy/env.h"
 #include "proxy/http_connect.h"
+#include "proxy/http_forward.h"
 #include "proxy/input_buffer.h"
 #include "proxy/local_auth.h"
 #include "proxy/log.h"
@@ -66,6 +70,9 @@ enum class ClientPhase : uint8_t {
   kSendEarlyData,           // bytes that arrived before the relay, both ways
   kRelay,                   // the tunnel, both ways
   kRelayDatagrams,          // (UDP ASSOCIATE) datagrams both ways
+  kForwardRequest,          // (http:// absolute form) the request, origin form, to the tunnel
+  kForwardResponse,         // its response to the application
+  kForwardNext,             // the next request: this tunnel, or another target's
   kEnd,
 };
 
@@ -89,6 +96,7 @@ class ClientConnection {
         dialer_(dialer),
         protocol_(protocol),
         rec_(state.record),
+        session_slot_(state.session),
         session_(state.session.emplace(env.session, *env.clock, *env.random)),
         app_(std::move(app)),
         watchdog_(*env.sweeper, [this] {
@@ -131,6 +139,9 @@ class ClientConnection {
       case ClientPhase::kSendEarlyData: co_return co_await SendEarlyData();
       case ClientPhase::kRelay: co_return co_await Relay();
       case ClientPhase::kRelayDatagrams: co_return co_await RelayDatagrams();
+      case ClientPhase::kForwardRequest: co_return co_await ForwardRequestPhase();
+      case ClientPhase::kForwardResponse: co_return co_await ForwardResponsePhase();
+      case ClientPhase::kForwardNext: co_return co_await ForwardNext();
       case ClientPhase::kEnd: break;
     }
     co_return ClientPhase::kEnd;
@@ -229,6 +240,7 @@ class ClientConnection {
       std::string_view authorization;
       const HttpConnectStatus st = ParseHttpConnect(local_.unread(), &head_, &target, &authorization);
       if (st == HttpConnectStatus::kNeedMore) continue;
+      if (st == HttpConnectStatus::kNotConnect) co_return co_await TakeForwardRequest();
       if (st == HttpConnectStatus::kOk && LocalUsersRequired()) {
         const bool accepted = env_.local_users->AcceptsBasic(authorization);
         // The head carried the password (base64); the target is parsed out.
@@ -257,6 +269,39 @@ class ClientConnection {
     auto [ec, socket] = dialer_.OpenDatagramSocket(UdpEndpoint(app_.LocalAddress(), 0));
     if (ec) co_return Fail(CloseReason::kUdpSocketFailed, ec.message());
     local_udp_.emplace(std::move(socket));
+    co_return ClientPhase::kDialServer;
+  }
+
+  // An absolute-form request (the head is whole in local_): checked
+  // against the local users, then its target's tunnel (RFC 9112 3.2.2).
+  awaitable<ClientPhase> TakeForwardRequest() {
+    const HttpForwardStatus st = ParseForwardRequest(local_.unread(), &head_, &forward_);
+    if (st != HttpForwardStatus::kOk) {
+      const std::string_view reply = HttpForwardError(st == HttpForwardStatus::kTooLarge ? 431 : 400);
+      (void)co_await app_.WriteAll(asio::buffer(reply.data(), reply.size()));
+      co_return End(CloseReason::kLocalRequestRefused, "http request");
+    }
+    if (LocalUsersRequired() && !env_.local_users->AcceptsBasic(forward_.authorization)) {
+      const std::string_view reply = HttpForwardError(407);
+      (void)co_await app_.WriteAll(asio::buffer(reply.data(), reply.size()));
+      co_return End(CloseReason::kLocalAuthFailed, "http");
+    }
+    forward_.authorization = {};
+    ConsumeLocal(head_);  // forward_.head is what goes on (without the credentials)
+    head_ = 0;
+    if (!RequestHeaderFor(forward_.target, &request_)) {
+      const std::string_view reply = HttpForwardError(400);
+      (void)co_await app_.WriteAll(asio::buffer(reply.data(), reply.size()));
+      co_return End(CloseReason::kLocalRequestRefused, "http request");
+    }
+    request_.command = kCommandConnect;
+    forwarding_ = true;
+    // The tunnel to this target is already open: the request goes on it.
+    if (server_ && tunnel_target_.host == forward_.target.host && tunnel_target_.port == forward_.target.port) {
+      co_return ClientPhase::kForwardRequest;
+    }
+    if (server_) co_await EndTunnel();
+    tunnel_target_ = forward_.target;
     co_return ClientPhase::kDialServer;
   }
 
@@ -339,7 +384,7 @@ class ClientConnection {
     } else if (protocol_ == LocalProtocol::kSocks5) {
       const auto reply = Socks5Reply(ok ? kSocks5Succeeded : code_);
       ec = co_await app_.WriteAll(asio::buffer(reply));
-    } else {
+    } else if (!(forwarding_ && ok)) {  // a forwarded request's answer is the target's
       const std::string_view reply = HttpConnectResponse(ok ? 200 : code_ == kConnectTimedOut ? 504 : 502);
       ec = co_await app_.WriteAll(asio::buffer(reply.data(), reply.size()));
     }
@@ -353,7 +398,175 @@ class ClientConnection {
       co_return ClientPhase::kRelayDatagrams;
     }
     env_.stats->tunnels.fetch_add(1, std::memory_order_relaxed);
+    if (forwarding_) co_return ClientPhase::kForwardRequest;
     co_return ClientPhase::kSendEarlyData;
+  }
+
+  // The forwarded request: the head the target gets, then the body as far
+  // as its framing says (RFC 9112 6.3); what follows it stays in local_
+  // (the next request, pipelined).
+  awaitable<ClientPhase> ForwardRequestPhase() {
+    watchdog_.SetDeadline(Watchdog::Clock::time_point::max());
+    if (forward_.expect_continue) {
+      const std::string_view go_on = HttpContinueResponse();
+      if (const std::error_code ec = co_await app_.WriteAll(asio::buffer(go_on.data(), go_on.size())); ec) {
+        co_return End(CloseReason::kWriteFailed, ec.message());
+      }
+    }
+    const bool sent = co_await SendToServer({reinterpret_cast<const uint8_t*>(forward_.head.data()), forward_.head.size()});
+    Wipe(forward_.head);  // its fields may be credentials (cookies)
+    if (!sent) co_return AbortForward(CloseReason::kServerFailed, "write");
+    BodyFramer body(forward_.body, forward_.length);
+    while (!body.done()) {
+      if (local_.unread().empty()) {
+        const bool more = co_await ReadLocal();
+        if (!more) co_return AbortForward(CloseReason::kLocalClosedEarly);
+      }
+      size_t used = 0;
+      if (!body.Consume(local_.unread(), &used)) {
+        const std::string_view reply = HttpForwardError(400);
+        (void)co_await app_.WriteAll(asio::buffer(reply.data(), reply.size()));
+        co_return AbortForward(CloseReason::kLocalRequestRefused, "chunked body");
+      }
+      if (!co_await SendToServer(local_.unread().first(used))) co_return AbortForward(CloseReason::kServerFailed, "write");
+      ConsumeLocal(used);
+      watchdog_.Touch();
+    }
+    co_return ClientPhase::kForwardResponse;
+  }
+
+  // The target's response: its head (1xx ones passed on as they come),
+  // then its body to where its framing ends.
+  awaitable<ClientPhase> ForwardResponsePhase() {
+    ForwardResponse r;
+    if (!response_.buffer) response_.buffer = env_.pool->Get(kLargeBufferBytes);
+    if (!response_.buffer) co_return AbortForward(CloseReason::kOutOfMemory);
+    response_.at = response_.have = 0;
+    while (true) {
+      size_t used = 0;
+      const HttpForwardStatus st = ParseForwardResponse(response_.unread(), forward_.head_method, &used, &r);
+      if (st == HttpForwardStatus::kOk) {
+        const std::error_code ec = co_await app_.WriteAll(asio::buffer(r.head.data(), r.head.size()));
+        Wipe(r.head);
+        if (ec) co_return AbortForward(CloseReason::kWriteFailed, ec.message());
+        response_.at += used;
+        if (r.status >= 200 || r.status == 101) break;
+        continue;  // 1xx: the final response follows
+      }
+      if (st != HttpForwardStatus::kNeedMore) co_return co_await FailForward(502, "response head");
+      const std::optional<SessionEvent> e = co_await NextServerEvent("server closed before the response");
+      if (!e || e->kind != SessionEventKind::kData) co_return co_await FailForward(502, "no response");
+      // A head within kMaxResponseHeadBytes completes before the buffer
+      // fills: it takes at most that and one frame more.
+      if (response_.have + e->data.size() > response_.buffer.size()) co_return co_await FailForward(502, "response head");
+      std::memcpy(response_.buffer.data() + response_.have, e->data.data(), e->data.size());
+      response_.have += e->data.size();
+      response_.dirty = std::max(response_.dirty, response_.have);
+    }
+    // Switching protocols: bytes both ways from here, as a CONNECT tunnel.
+    if (r.status == 101) {
+      const std::span<const uint8_t> after = response_.unread();
+      if (!after.empty()) {
+        const std::error_code ec = co_await app_.WriteAll(asio::buffer(after.data(), after.size()));
+        if (ec) co_return AbortForward(CloseReason::kWriteFailed, ec.message());
+      }
+      head_ = 0;
+      co_return ClientPhase::kSendEarlyData;
+    }
+    BodyFramer body(r.body, r.length);
+    std::span<const uint8_t> pending = response_.unread();
+    bool reusable = !r.close && !forward_.close;
+    while (true) {
+      size_t used = 0;
+      if (!body.Consume(pending, &used)) co_return AbortForward(CloseReason::kServerFailed, "chunked response");
+      if (used > 0) {
+        const std::error_code ec = co_await app_.WriteAll(asio::buffer(pending.data(), used));
+        if (ec) co_return AbortForward(CloseReason::kWriteFailed, ec.message());
+      }
+      rec_.down += used;
+      if (used < pending.size()) reusable = false;  // bytes past the response: the target is confused
+      if (body.done()) break;
+      const std::optional<SessionEvent> e = co_await NextServerEvent("server closed during the response");
+      if (!e) co_return AbortForward(CloseReason::kTunnelCut);
+      if (e->kind == SessionEventKind::kPeerClosed && r.body == BodyKind::kUntilClose) {
+        app_.ShutdownSend();  // the body's end, as the target marked it
+        co_return End(CloseReason::kDone);
+      }
+      if (e->kind != SessionEventKind::kData) co_return AbortForward(CloseReason::kTunnelCut, "response cut");
+      pending = e->data;
+      watchdog_.Touch();
+    }
+    response_.buffer.set_wipe_extent(response_.dirty);
+    response_.buffer.Reset();  // an idle keep-alive connection holds no buffer
+    response_.at = response_.have = response_.dirty = 0;
+    if (!reusable) {
+      co_await EndTunnel();
+      co_return End(CloseReason::kDone);
+    }
+    co_return ClientPhase::kForwardNext;
+  }
+
+  // Keep-alive: the application's next request, on this tunnel when it
+  // names the same target, else on a new one; the application ending its
+  // connection ends the tunnel.
+  awaitable<ClientPhase> ForwardNext() {
+    watchdog_.SetDeadline(Watchdog::Clock::now() + env_.timeouts.idle);
+    while (true) {
+      size_t n = 0;
+      HostPort target;
+      std::string_view authorization;
+      const HttpConnectStatus st = ParseHttpConnect(local_.unread(), &n, &target, &authorization);
+      if (st == HttpConnectStatus::kNotConnect) co_return co_await TakeForwardRequest();
+      if (st == HttpConnectStatus::kOk || (st != HttpConnectStatus::kNeedMore && !local_.unread().empty())) {
+        // A CONNECT (or a bad request) after forwarded ones: answered on a
+        // connection of its own.
+        const std::string_view reply = HttpForwardError(st == HttpConnectStatus::kTooLarge ? 431 : 400);
+        (void)co_await app_.WriteAll(asio::buffer(reply.data(), reply.size()));
+        co_await EndTunnel();
+        co_return End(CloseReason::kLocalRequestRefused, "http request after forwarded ones");
+      }
+      if (!co_await ReadLocal()) {
+        co_await EndTunnel();
+        co_return End(CloseReason::kDone);
+      }
+    }
+  }
+
+  // The tunnel's end when a forwarded exchange is over: CLOSE, then the
+  // connection closed; a new target gets a new session.
+  awaitable<void> EndTunnel() {
+    std::array<uint8_t, kFrameOverheadBytes> close{};
+    size_t n = 0;
+    if (session_.SealClose(close, &n) == Error::kOk) (void)co_await server_->WriteAll(asio::buffer(close.data(), n));
+    server_->Close();
+    server_.reset();
+    from_server_.buffer.set_wipe_extent(from_server_.dirty);
+    from_server_.buffer.Reset();
+    from_server_.have = from_server_.at = from_server_.dirty = 0;
+    session_slot_.emplace(env_.session, *env_.clock, *env_.random);
+    code_ = kConnectGeneralFailure;
+    early_at_ = early_size_ = 0;
+  }
+
+  static void Wipe(std::string& s) {
+    sodium_memzero(s.data(), s.size());
+    s.clear();
+  }
+
+  // A forwarded exchange that cannot finish: both ends reset, so neither
+  // takes a cut message for a whole one.
+  ClientPhase AbortForward(CloseReason reason, std::string_view detail = {}) {
+    app_.Abort();
+    if (server_) server_->Abort();
+    return End(reason, detail);
+  }
+  // No usable response: the proxy's own error, when nothing of a response
+  // reached the application yet.
+  awaitable<ClientPhase> FailForward(int status, std::string_view detail) {
+    const std::string_view reply = HttpForwardError(status);
+    (void)co_await app_.WriteAll(asio::buffer(reply.data(), reply.size()));
+    if (server_) server_->Abort();
+    co_return End(CloseReason::kServerFailed, detail);
   }
 
   // What the server sent in place of a connect result, to the application;
@@ -378,12 +591,16 @@ class ClientConnection {
   }
 
   awaitable<bool> SendPipelined() {
+    co_return co_await SendToServer({local_.buffer.data() + head_, local_.have - head_});
+  }
+
+  // Bytes to the server as DATA frames of at most a payload each.
+  awaitable<bool> SendToServer(std::span<const uint8_t> early) {
     // (A pooled buffer, not an array: a coroutine's locals live in its
     // frame for the whole connection.)
     pool::Buffer frame = env_.pool->Get(kMaxFrameBytes);
     if (!frame) co_return false;
     frame.set_wipe_on_return(false);  // ciphertext only
-    std::span<const uint8_t> early(local_.buffer.data() + head_, local_.have - head_);
     while (!early.empty()) {
       const size_t n = std::min(early.size(), kMaxPayloadBytes);
       size_t w = 0;
@@ -528,6 +745,7 @@ class ClientConnection {
   Dialer& dialer_;
   const LocalProtocol protocol_;
   ConnectionRecord& rec_;
+  std::optional<ClientSession>& session_slot_;  // a new session for each tunnel
   ClientSession& session_;
   Stream app_;
   std::optional<Stream> server_;  // the Reflex server, once dialed
@@ -543,6 +761,12 @@ class ClientConnection {
   std::optional<typename Dialer::DatagramSocket> local_udp_;
   UdpEndpoint application_;
   DatagramCounts udp_counts_;
+  // Plain http:// requests (absolute form): the current one, its tunnel's
+  // target, the response read so far.
+  bool forwarding_ = false;
+  ForwardRequest forward_;
+  HostPort tunnel_target_;
+  InputBuffer response_;  // pooled: a response's head is the target's plaintext
   size_t early_at_ = 0;  // data the server sent in place of a connect result
   size_t early_size_ = 0;
 };

@@ -275,13 +275,47 @@ TEST_F(ClientHandler, AnHttpConnectIsAnswered200AfterTheConnectResult) {
   EXPECT_EQ(app.Take(), B("HTTP/1.1 200 Connection established\r\n\r\n"));
 }
 
-TEST_F(ClientHandler, AnHttpRequestThatIsNotConnectIsAnswered405) {
+TEST_F(ClientHandler, AnAbsoluteFormRequestGoesInOriginFormThroughATunnelToItsTarget) {
+  MemoryPeer& app = Start(LocalProtocol::kHttpConnect);
+  app.Send(B("GET http://example.test/a?b HTTP/1.1\r\nProxy-Connection: keep-alive\r\n\r\n"));
+  Poll();
+  PlayedServer server(*context_, clock_, server_random_);
+  ASSERT_TRUE(server.Receive(server_peer()));
+  Poll();
+  ASSERT_TRUE(server.Receive(server_peer()));
+  ASSERT_TRUE(server.request().has_value());
+  EXPECT_EQ(FormatHostPort(TargetOf(*server.request())), "example.test:80");
+  EXPECT_TRUE(server.data().empty()) << "the request waits for the connect result";
+  server_peer().Send(server.ConnectResult(kConnectOk));
+  Poll();
+  ASSERT_TRUE(server.Receive(server_peer()));
+  EXPECT_EQ(server.data(), B("GET /a?b HTTP/1.1\r\nHost: example.test\r\n\r\n"));
+  EXPECT_TRUE(app.Take().empty()) << "no 200 of the proxy's own";
+  server_peer().Send(server.Seal(B("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi")));
+  Poll();
+  EXPECT_EQ(app.Take(), B("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi"));
+  EXPECT_FALSE(app.HandlerClosed()) << "kept alive for the next request";
+  app.CloseSend();
+  Poll();
+  ASSERT_TRUE(server.Receive(server_peer()));
+  EXPECT_TRUE(server.peer_closed()) << "the tunnel ends with CLOSE";
+  server_peer().CloseSend();
+  ExpectAllReturned();
+}
+
+TEST_F(ClientHandler, AResponseCutShortResetsTheApplicationsConnection) {
   MemoryPeer& app = Start(LocalProtocol::kHttpConnect);
   app.Send(B("GET http://example.test/ HTTP/1.1\r\n\r\n"));
   Poll();
-  const Bytes reply = app.Take();
-  EXPECT_EQ(std::string(reply.begin(), reply.begin() + 12), "HTTP/1.1 405");
-  EXPECT_TRUE(app.HandlerClosed());
+  PlayedServer server(*context_, clock_, server_random_);
+  ASSERT_TRUE(server.Receive(server_peer()));
+  Poll();
+  ASSERT_TRUE(server.Receive(server_peer()));
+  server_peer().Send(server.ConnectResult(kConnectOk));
+  server_peer().Send(server.Seal(B("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhalf")));
+  server_peer().Send(server.SealClose());
+  Poll();
+  EXPECT_TRUE(app.HandlerAborted()) << "a cut body must not look whole";
   ExpectAllReturned();
 }
 
@@ -366,7 +400,7 @@ TEST_F(ClientPhases, ReadSocks5RequestEndsOnAGreetingWithoutNoAuthentication) {
   EXPECT_EQ(record().reason, CloseReason::kLocalRequestRefused);
 }
 
-TEST_F(ClientPhases, ReadHttpConnectRequestHandsAConnectToDialServerAndAnswersAGet405) {
+TEST_F(ClientPhases, ReadHttpConnectRequestHandsAConnectToDialServerAndAnswersAnOriginFormGet400) {
   Open(LocalProtocol::kHttpConnect);
   app_->Send(B("CONNECT example.test:443 HTTP/1.1\r\n\r\n"));
   EXPECT_EQ(Run(ClientPhase::kReadHttpConnectRequest), ClientPhase::kDialServer);
@@ -374,10 +408,10 @@ TEST_F(ClientPhases, ReadHttpConnectRequestHandsAConnectToDialServerAndAnswersAG
   Poll();
 
   Open(LocalProtocol::kHttpConnect);
-  app_->Send(B("GET / HTTP/1.1\r\n\r\n"));
+  app_->Send(B("GET / HTTP/1.1\r\n\r\n"));  // origin form: no target to go to
   EXPECT_EQ(Run(ClientPhase::kReadHttpConnectRequest), ClientPhase::kEnd);
   const Bytes reply = app_->Take();
-  EXPECT_EQ(std::string(reply.begin(), reply.begin() + 12), "HTTP/1.1 405");
+  EXPECT_EQ(std::string(reply.begin(), reply.begin() + 12), "HTTP/1.1 400");
 }
 
 // With --local-user, SOCKS5 requires RFC 1929 username/password and HTTP

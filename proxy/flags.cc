@@ -231,7 +231,7 @@ void AddClientOptions(CLI::App* app, ClientFlags* f) {
   app->add_option("--server", f->server, "the Reflex server")->required()->check(HostPortCheck());
   app->add_option("--user", f->user, "your UUID")->required()->check(UuidCheck());
   app->add_option("--socks", f->socks, "local SOCKS5 address")->required()->check(HostPortCheck());
-  app->add_option("--http", f->http, "local HTTP CONNECT address")->check(HostPortCheck());
+  app->add_option("--http", f->http, "local HTTP proxy address (CONNECT, and plain http:// requests)")->check(HostPortCheck());
   app->add_option("--profile", f->profile, "v2 (default) or v1-compat")
       ->check(CLI::IsMember({"v2", "v1-compat"}));
   // One value per --local-user: a second word after it is not taken as
