@@ -3,7 +3,8 @@
 //   proxy_load serve --listen 127.0.0.1:PORT
 //       the target: reads an 8-byte big-endian count, sends that many
 //       bytes, then closes (with the count's top bit set: then waits for
-//       the peer to close first, so the tunnel stays open);
+//       the peer to close first, so the tunnel stays open); and a UDP echo
+//       on the same port number;
 //   proxy_load bulk --target HOST:PORT [--socks HOST:PORT] --connections C --bytes N [--pids P1,P2]
 //       C connections at once, each fetching N bytes: aggregate MB/s, and
 //       the CPU time the processes P1, P2 spent per GiB;
@@ -18,6 +19,12 @@
 //       P1, P2's resident memory 5 s later beside the one before (read
 //       after one tunnel opened and closed, so that code paged in by the
 //       first tunnel is not counted);
+//   proxy_load udp --target HOST:PORT [--socks HOST:PORT] --bytes N --seconds S [--pids P1,P2]
+//       datagrams of N bytes to the target's UDP echo (on the target's
+//       port), through a SOCKS5 UDP ASSOCIATE or directly, at most 64
+//       unanswered at a time (an answer missing for 200 ms counts its
+//       window lost): datagrams per second and MB/s each way, the share
+//       lost, the CPU time of P1, P2 per 1,000 datagrams;
 //   proxy_load aead --bytes N
 //       raw libsodium, for scale: ChaCha20-Poly1305 seal and
 //       open of N bytes in 16 KiB messages (the bytes a tunnel carries);
@@ -43,8 +50,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include <poll.h>
+#include <sys/socket.h>
+
 #include "proxy/address.h"
 #include "proxy/asio_config.h"
+#include "proxy/probe/blocking_udp.h"
 
 namespace {
 
@@ -380,6 +391,90 @@ int Idle(const Options& o) {
   return failed == 0 ? 0 : 1;
 }
 
+awaitable<void> EchoDatagrams(asio::ip::udp::socket& socket) {
+  std::vector<uint8_t> buf(65536);
+  asio::ip::udp::endpoint from;
+  while (true) {
+    auto [ec, n] = co_await socket.async_receive_from(asio::buffer(buf), from, kUseTuple);
+    if (ec) continue;
+    auto [sec, m] = co_await socket.async_send_to(asio::buffer(buf.data(), n), from, kUseTuple);
+    (void)sec;
+    (void)m;
+  }
+}
+
+// Round trips of o.bytes-byte datagrams, a window of 64 at a time.
+int Udp(const Options& o) {
+  constexpr size_t kWindow = 64;
+  constexpr int kLostAfterMs = 200;
+  sockaddr_storage local;
+  socklen_t local_length = 0;
+  if (!probe::ToSockaddr({"127.0.0.1", 0}, &local, &local_length)) return 1;
+  const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  const int room = 4 << 20;
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &room, sizeof room);
+  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&local), local_length) != 0) return 1;
+  sockaddr_storage bound;
+  socklen_t bound_length = sizeof bound;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &bound_length);
+  // Through SOCKS5, the association takes datagrams from the port its
+  // request names: this socket's.
+  HostPort to = o.target;
+  probe::BlockingSocket control;
+  std::vector<uint8_t> datagram(o.bytes, 0x5a);
+  size_t header = 0;  // RSV FRAG ATYP ADDR PORT before each datagram
+  if (o.via_socks) {
+    control = probe::BlockingSocket(o.socks);
+    const int code = probe::Socks5UdpAssociate(control, probe::FromSockaddr(bound).port, &to);
+    if (code != 0) {
+      std::printf("{\"mode\":\"udp\",\"error\":\"UDP ASSOCIATE: %d\"}\n", code);
+      return 1;
+    }
+    datagram = probe::Socks5UdpDatagram(o.target, datagram);
+    header = datagram.size() - o.bytes;
+  }
+  sockaddr_storage address;
+  socklen_t length = 0;
+  if (!probe::ToSockaddr(to, &address, &length)) return 1;
+  std::vector<uint8_t> in(65536);
+  uint64_t sent = 0, answered = 0;
+  size_t outstanding = 0;
+  const std::vector<double> cpu_before = CpuOf(o.pids);
+  const auto start = Clock::now();
+  const auto end = start + std::chrono::duration<double>(o.seconds);
+  while (Clock::now() < end) {
+    while (outstanding < kWindow) {
+      if (sendto(fd, datagram.data(), datagram.size(), 0, reinterpret_cast<sockaddr*>(&address), length) < 0) break;
+      ++sent;
+      ++outstanding;
+    }
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, kLostAfterMs) != 1) {
+      outstanding = 0;  // the window is lost
+      continue;
+    }
+    while (true) {
+      const ssize_t n = recv(fd, in.data(), in.size(), MSG_DONTWAIT);
+      if (n < 0) break;
+      if (static_cast<size_t>(n) == header + o.bytes) {
+        ++answered;
+        if (outstanding > 0) --outstanding;
+      }
+    }
+  }
+  const double secs = std::chrono::duration<double>(Clock::now() - start).count();
+  const std::string cpu = CpuField("cpu_us_per_1k_datagrams", o.pids, cpu_before, static_cast<double>(answered) / 1000, 1);
+  std::printf("{\"mode\":\"udp\",\"bytes\":%llu,\"sent\":%llu,\"answered\":%llu,\"per_s\":%.0f,\"mb_per_s\":%.1f,"
+              "\"lost_percent\":%.3f%s}\n",
+              static_cast<unsigned long long>(o.bytes), static_cast<unsigned long long>(sent),
+              static_cast<unsigned long long>(answered), static_cast<double>(answered) / secs,
+              static_cast<double>(answered * o.bytes) / secs / 1e6,
+              sent > 0 ? 100.0 * static_cast<double>(sent - std::min(sent, answered)) / static_cast<double>(sent) : 0.0,
+              cpu.c_str());
+  ::close(fd);
+  return 0;
+}
+
 int Aead(const Options& o) {
   if (sodium_init() < 0) return 1;
   constexpr size_t kMessage = 16384;
@@ -437,6 +532,12 @@ int Report(const char* path) {
       add(w + " failed", j["failed"]);
       add_sides(w + " CPU", "us/tunnel", "cpu_us_per_tunnel");
     }
+    if (j["mode"] == "udp") {
+      add(w + " (datagrams/s)", j["per_s"]);
+      add(w + " (MB/s each way)", j["mb_per_s"]);
+      add(w + " lost (%)", j["lost_percent"]);
+      add_sides(w + " CPU", "us/1k datagrams", "cpu_us_per_1k_datagrams");
+    }
     if (j["mode"] == "idle") {
       add(w + " client (KiB/tunnel)", j["kib_per_tunnel"][0]);
       add(w + " server (KiB/tunnel)", j["kib_per_tunnel"][1]);
@@ -486,7 +587,8 @@ int Report(const char* path) {
       else std::printf(" %.*f |", m < 100 ? 2 : 0, m);
     }
     // Higher is better for rates, lower for latency, memory and failures.
-    const bool higher = row.find("MB/s") != std::string::npos || row.find("tunnels/s") != std::string::npos;
+    const bool higher = row.find("MB/s") != std::string::npos || row.find("tunnels/s") != std::string::npos ||
+                        row.find("datagrams/s") != std::string::npos;
     double best = -1;
     for (const char* p : {"ss-libev", "v2ray", "trojan"}) {
       const double m = median_of(p);
@@ -494,7 +596,7 @@ int Report(const char* path) {
     }
     const double ours = median_of("reflex");
     auto ratio = [&](double other) {
-      if (row.find("failed") == std::string::npos && ours > 0 && other > 0) {
+      if (row.find("failed") == std::string::npos && row.find("lost") == std::string::npos && ours > 0 && other > 0) {
         std::printf(" %.2fx |", higher ? ours / other : other / ours);
       } else {
         std::printf(" - |");
@@ -521,7 +623,7 @@ int main(int argc, char** argv) {
   }
   Options o;
   if (!Parse(argc, argv, &o)) {
-    std::fprintf(stderr, "usage: proxy_load serve|bulk|rate|idle|aead [options] (see the source's header)\n");
+    std::fprintf(stderr, "usage: proxy_load serve|bulk|rate|idle|udp|aead [options] (see the source's header)\n");
     return 2;
   }
   if (o.mode == "serve") {
@@ -530,6 +632,9 @@ int main(int argc, char** argv) {
     acceptor.listen(4096);
     std::fprintf(stderr, "target listening on %s:%u\n", o.listen.host.c_str(), acceptor.local_endpoint().port());
     asio::co_spawn(io, Serve(acceptor), asio::detached);
+    asio::ip::udp::socket echo(io, asio::ip::udp::endpoint(acceptor.local_endpoint().address(), acceptor.local_endpoint().port()));
+    echo.set_option(asio::socket_base::receive_buffer_size(4 << 20));
+    asio::co_spawn(io, EchoDatagrams(echo), asio::detached);
     io.run();
     return 0;
   }
@@ -537,5 +642,6 @@ int main(int argc, char** argv) {
   if (o.mode == "rate") return Rate(o);
   if (o.mode == "idle") return Idle(o);
   if (o.mode == "aead") return Aead(o);
+  if (o.mode == "udp") return Udp(o);
   return 2;
 }

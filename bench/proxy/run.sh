@@ -8,7 +8,7 @@
 # rate one redis-server takes here (redis-benchmark) are measured.
 #   tools/bootstrap.sh --bench     # the peers, once
 #   bench/proxy/run.sh [--rounds N] [--out FILE] [--peers "direct reflex ss-libev v2ray trojan"]
-#                      [--baseline-reflex BIN]
+#                      [--baseline-reflex BIN] [--workloads "tcp udp idle"]
 # --baseline-reflex runs another build of reflex (e.g. the commit before a
 # change) as one more peer, "reflex-baseline", so that a change is judged
 # against its own baseline in the same run.
@@ -17,7 +17,12 @@
 #   CPU time client and server spent per GiB, from /proc utime + stime);
 #   new tunnels (connect, fetch 1 KiB, close) for 5 s at concurrency 1 and
 #   64 (and the CPU time per tunnel);
-#   2,000 and 9,500 idle tunnels, answered (1 byte fetched) and unanswered
+#   (udp) 1,200-byte datagrams to a UDP echo for 5 s, at most 64
+#   unanswered, through a SOCKS5 UDP ASSOCIATE (direct, reflex, and
+#   shadowsocks-libev's UDP relay, ss-local -u / ss-server -u; v2ray and
+#   trojan are configured without UDP here): datagrams per second, MB/s
+#   each way, loss, CPU per 1,000 datagrams;
+#   (idle) 2,000 and 9,500 idle tunnels, answered (1 byte fetched) and unanswered
 #   (1 byte sent, never answered), each with fresh processes: resident
 #   memory of client and server per tunnel, then their resident memory 5 s
 #   after every tunnel closed beside the one before (10,000 tunnels do not
@@ -34,13 +39,15 @@ rounds=3
 out=bench/proxy/results.md
 peers="direct reflex reflex-store ss-libev v2ray trojan"
 baseline=""
+workloads="tcp udp idle"
 while [ $# -gt 0 ]; do
   case "$1" in
+    --workloads) workloads="$2"; shift 2 ;;
     --rounds) rounds="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
     --peers) peers="$2"; shift 2 ;;
     --baseline-reflex) baseline="$(realpath "$2")"; shift 2 ;;
-    *) echo "usage: $0 [--rounds N] [--out FILE] [--peers LIST] [--baseline-reflex BIN]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--rounds N] [--out FILE] [--peers LIST] [--baseline-reflex BIN] [--workloads LIST]" >&2; exit 2 ;;
   esac
 done
 [ -n "$baseline" ] && peers="$peers reflex-baseline"
@@ -98,9 +105,9 @@ start_peer() {
       "$bin" client --server 127.0.0.1:$s --user $user --socks 127.0.0.1:$socks --log-level error 2>/dev/null &
       client_pid=$! ;;
     ss-libev)
-      ss-server -s 127.0.0.1 -p $s -k bench-password -m chacha20-ietf-poly1305 >/dev/null 2>&1 &
+      ss-server -u -s 127.0.0.1 -p $s -k bench-password -m chacha20-ietf-poly1305 >/dev/null 2>&1 &
       server_pid=$!
-      ss-local -s 127.0.0.1 -p $s -b 127.0.0.1 -l $socks -k bench-password -m chacha20-ietf-poly1305 \
+      ss-local -u -s 127.0.0.1 -p $s -b 127.0.0.1 -l $socks -k bench-password -m chacha20-ietf-poly1305 \
         >/dev/null 2>&1 &
       client_pid=$! ;;
     trojan)
@@ -160,12 +167,20 @@ for round in $(seq "$rounds"); do
   for peer in $peers; do
     start_peer "$peer"
     via=(); [ -n "$socks" ] && via=(--socks 127.0.0.1:$socks --pids $client_pid,$server_pid)
-    record $peer "1 connection, 1 GiB" "$("$load" bulk --target $target "${via[@]}" --connections 1 --bytes 1073741824 || true)"
-    record $peer "64 connections x 64 MiB" "$("$load" bulk --target $target "${via[@]}" --connections 64 --bytes 67108864 || true)"
-    record $peer "new tunnels, 1 at a time" "$("$load" rate --target $target "${via[@]}" --concurrency 1 --seconds 5 --bytes 1024 || true)"
-    record $peer "new tunnels, 64 at a time" "$("$load" rate --target $target "${via[@]}" --concurrency 64 --seconds 5 --bytes 1024 || true)"
+    if [[ " $workloads " == *" tcp "* ]]; then
+      record $peer "1 connection, 1 GiB" "$("$load" bulk --target $target "${via[@]}" --connections 1 --bytes 1073741824 || true)"
+      record $peer "64 connections x 64 MiB" "$("$load" bulk --target $target "${via[@]}" --connections 64 --bytes 67108864 || true)"
+      record $peer "new tunnels, 1 at a time" "$("$load" rate --target $target "${via[@]}" --concurrency 1 --seconds 5 --bytes 1024 || true)"
+      record $peer "new tunnels, 64 at a time" "$("$load" rate --target $target "${via[@]}" --concurrency 64 --seconds 5 --bytes 1024 || true)"
+    fi
+    if [[ " $workloads " == *" udp "* ]]; then
+      case "$peer" in direct|reflex|reflex-baseline|ss-libev)
+        record $peer "UDP, 1,200-byte datagrams" "$("$load" udp --target $target "${via[@]}" --bytes 1200 --seconds 5 || true)" ;;
+      esac
+    fi
     stop_peer
     [ "$peer" = direct ] && continue
+    [[ " $workloads " == *" idle "* ]] || continue
     for count in 2000 9500; do  # fresh processes: their memory grows only by the tunnels
       for answered in 1 0; do
         start_peer "$peer"
