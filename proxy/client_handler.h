@@ -123,6 +123,11 @@ class ClientConnection {
     app_.Close();
     if (server_) server_->Close();
     if (local_udp_) local_udp_->Close();
+    if (forwarding_) {  // (Relay and RelayDatagrams count their own)
+      Wipe(forward_.head);
+      env_.stats->bytes_up.fetch_add(rec_.up, std::memory_order_relaxed);
+      env_.stats->bytes_down.fetch_add(rec_.down, std::memory_order_relaxed);
+    }
     env_.stats->ConnectionClosed(rec_.reason);
     rec_.LogLine(protocol_ == LocalProtocol::kSocks5 ? "socks" : "http");
   }
@@ -274,35 +279,54 @@ class ClientConnection {
 
   // An absolute-form request (the head is whole in local_): checked
   // against the local users, then its target's tunnel (RFC 9112 3.2.2).
+  // (Proxy-Authorization is checked on every request: each names its own
+  // target.)
   awaitable<ClientPhase> TakeForwardRequest() {
+    Wipe(forward_.head);
     const HttpForwardStatus st = ParseForwardRequest(local_.unread(), &head_, &forward_);
+    int refusal = 0;
+    CloseReason reason = CloseReason::kLocalRequestRefused;
     if (st != HttpForwardStatus::kOk) {
-      const std::string_view reply = HttpForwardError(st == HttpForwardStatus::kTooLarge ? 431 : 400);
-      (void)co_await app_.WriteAll(asio::buffer(reply.data(), reply.size()));
-      co_return End(CloseReason::kLocalRequestRefused, "http request");
-    }
-    if (LocalUsersRequired() && !env_.local_users->AcceptsBasic(forward_.authorization)) {
-      const std::string_view reply = HttpForwardError(407);
-      (void)co_await app_.WriteAll(asio::buffer(reply.data(), reply.size()));
-      co_return End(CloseReason::kLocalAuthFailed, "http");
+      refusal = st == HttpForwardStatus::kTooLarge ? 431 : 400;
+    } else if (LocalUsersRequired() && !env_.local_users->AcceptsBasic(forward_.authorization)) {
+      refusal = 407;
+      reason = CloseReason::kLocalAuthFailed;
+    } else if (!RequestHeaderFor(forward_.target, &request_)) {
+      refusal = 400;
     }
     forward_.authorization = {};
+    if (refusal != 0) {
+      const std::string_view reply = HttpForwardError(refusal);
+      (void)co_await app_.WriteAll(asio::buffer(reply.data(), reply.size()));
+      if (server_) co_await EndTunnel();
+      co_return End(reason, refusal == 407 ? "http" : "http request");
+    }
     ConsumeLocal(head_);  // forward_.head is what goes on (without the credentials)
     head_ = 0;
-    if (!RequestHeaderFor(forward_.target, &request_)) {
-      const std::string_view reply = HttpForwardError(400);
-      (void)co_await app_.WriteAll(asio::buffer(reply.data(), reply.size()));
-      co_return End(CloseReason::kLocalRequestRefused, "http request");
-    }
     request_.command = kCommandConnect;
     forwarding_ = true;
-    // The tunnel to this target is already open: the request goes on it.
-    if (server_ && tunnel_target_.host == forward_.target.host && tunnel_target_.port == forward_.target.port) {
+    retried_ = false;
+    // The tunnel to this target is still open: the request goes on it.
+    if (server_ && tunnel_target_.host == forward_.target.host && tunnel_target_.port == forward_.target.port &&
+        TunnelStillOpen()) {
       co_return ClientPhase::kForwardRequest;
     }
     if (server_) co_await EndTunnel();
     tunnel_target_ = forward_.target;
     co_return ClientPhase::kDialServer;
+  }
+
+  // Whether a kept-alive tunnel can take another request: nothing came on
+  // it since the last response (a target that closed an idle connection
+  // sends its CLOSE; bytes past a response are a confused target's).
+  bool TunnelStillOpen() {
+    if (!from_server_.buffer) return false;
+    from_server_.Compact();
+    const IoResult r = server_->TryRead(from_server_.buffer.span().subspan(from_server_.have));
+    if (r.ec) return false;
+    from_server_.have += r.n;
+    from_server_.dirty = std::max(from_server_.dirty, from_server_.have);
+    return from_server_.unread().empty();
   }
 
   // The dial and the handshake after it get their own time, whatever is
@@ -407,14 +431,16 @@ class ClientConnection {
   // (the next request, pipelined).
   awaitable<ClientPhase> ForwardRequestPhase() {
     watchdog_.SetDeadline(Watchdog::Clock::time_point::max());
-    if (forward_.expect_continue) {
+    if (forward_.expect_continue && !forward_.http10 && !retried_) {
       const std::string_view go_on = HttpContinueResponse();
       if (const std::error_code ec = co_await app_.WriteAll(asio::buffer(go_on.data(), go_on.size())); ec) {
         co_return End(CloseReason::kWriteFailed, ec.message());
       }
     }
+    // The head is kept (wiped later: its fields may be credentials) until
+    // the response's head came: a request lost to a tunnel closing under it
+    // is sent once more on a new one.
     const bool sent = co_await SendToServer({reinterpret_cast<const uint8_t*>(forward_.head.data()), forward_.head.size()});
-    Wipe(forward_.head);  // its fields may be credentials (cookies)
     if (!sent) co_return AbortForward(CloseReason::kServerFailed, "write");
     BodyFramer body(forward_.body, forward_.length);
     while (!body.done()) {
@@ -442,20 +468,39 @@ class ClientConnection {
     if (!response_.buffer) response_.buffer = env_.pool->Get(kLargeBufferBytes);
     if (!response_.buffer) co_return AbortForward(CloseReason::kOutOfMemory);
     response_.at = response_.have = 0;
+    size_t searched = 0;  // of the unread bytes, those holding no end of head
+    bool any = false;     // a byte of the response came
     while (true) {
       size_t used = 0;
-      const HttpForwardStatus st = ParseForwardResponse(response_.unread(), forward_.head_method, &used, &r);
+      const HttpForwardStatus st = ParseForwardResponse(response_.unread(), forward_.head_method, &used, &r, searched);
       if (st == HttpForwardStatus::kOk) {
-        const std::error_code ec = co_await app_.WriteAll(asio::buffer(r.head.data(), r.head.size()));
+        // 1xx only to an HTTP/1.1 client (RFC 9110 15.2); the final
+        // response always.
+        std::error_code ec;
+        if (r.status >= 200 || !forward_.http10) ec = co_await app_.WriteAll(asio::buffer(r.head.data(), r.head.size()));
+        rec_.down += r.head.size();
         Wipe(r.head);
         if (ec) co_return AbortForward(CloseReason::kWriteFailed, ec.message());
         response_.at += used;
-        if (r.status >= 200 || r.status == 101) break;
+        response_.Compact();
+        searched = 0;
+        if (r.status >= 200) break;
         continue;  // 1xx: the final response follows
       }
       if (st != HttpForwardStatus::kNeedMore) co_return co_await FailForward(502, "response head");
+      searched = response_.unread().size();
       const std::optional<SessionEvent> e = co_await NextServerEvent("server closed before the response");
-      if (!e || e->kind != SessionEventKind::kData) co_return co_await FailForward(502, "no response");
+      if (!e || e->kind != SessionEventKind::kData) {
+        // The tunnel went (the target had closed it) before any answer: a
+        // request without a body is sent once more, on a new tunnel.
+        if (!any && !retried_ && forward_.body == BodyKind::kNone && !watchdog_.expired()) {
+          retried_ = true;
+          co_await EndTunnel();
+          co_return ClientPhase::kDialServer;
+        }
+        co_return co_await FailForward(watchdog_.expired() ? 504 : 502, "no response");
+      }
+      any = true;
       // A head within kMaxResponseHeadBytes completes before the buffer
       // fills: it takes at most that and one frame more.
       if (response_.have + e->data.size() > response_.buffer.size()) co_return co_await FailForward(502, "response head");
@@ -463,16 +508,7 @@ class ClientConnection {
       response_.have += e->data.size();
       response_.dirty = std::max(response_.dirty, response_.have);
     }
-    // Switching protocols: bytes both ways from here, as a CONNECT tunnel.
-    if (r.status == 101) {
-      const std::span<const uint8_t> after = response_.unread();
-      if (!after.empty()) {
-        const std::error_code ec = co_await app_.WriteAll(asio::buffer(after.data(), after.size()));
-        if (ec) co_return AbortForward(CloseReason::kWriteFailed, ec.message());
-      }
-      head_ = 0;
-      co_return ClientPhase::kSendEarlyData;
-    }
+    Wipe(forward_.head);
     BodyFramer body(r.body, r.length);
     std::span<const uint8_t> pending = response_.unread();
     bool reusable = !r.close && !forward_.close;
@@ -487,7 +523,7 @@ class ClientConnection {
       if (used < pending.size()) reusable = false;  // bytes past the response: the target is confused
       if (body.done()) break;
       const std::optional<SessionEvent> e = co_await NextServerEvent("server closed during the response");
-      if (!e) co_return AbortForward(CloseReason::kTunnelCut);
+      if (!e) co_return AbortForward(watchdog_.expired() ? CloseReason::kTimeout : CloseReason::kTunnelCut);
       if (e->kind == SessionEventKind::kPeerClosed && r.body == BodyKind::kUntilClose) {
         app_.ShutdownSend();  // the body's end, as the target marked it
         co_return End(CloseReason::kDone);
@@ -560,12 +596,13 @@ class ClientConnection {
     if (server_) server_->Abort();
     return End(reason, detail);
   }
-  // No usable response: the proxy's own error, when nothing of a response
-  // reached the application yet.
+  // No usable response: the proxy's own error (504 when it timed out),
+  // when nothing of a response reached the application yet.
   awaitable<ClientPhase> FailForward(int status, std::string_view detail) {
     const std::string_view reply = HttpForwardError(status);
     (void)co_await app_.WriteAll(asio::buffer(reply.data(), reply.size()));
     if (server_) server_->Abort();
+    if (watchdog_.expired()) co_return End(CloseReason::kTimeout, watchdog_.reason());
     co_return End(CloseReason::kServerFailed, detail);
   }
 
@@ -764,6 +801,7 @@ class ClientConnection {
   // Plain http:// requests (absolute form): the current one, its tunnel's
   // target, the response read so far.
   bool forwarding_ = false;
+  bool retried_ = false;  // the current request was sent again on a new tunnel
   ForwardRequest forward_;
   HostPort tunnel_target_;
   InputBuffer response_;  // pooled: a response's head is the target's plaintext

@@ -42,6 +42,28 @@ struct Field {
   std::string_view name, value;
 };
 
+// RFC 9110 section 5.6.2's token characters.
+bool IsToken(std::string_view s) {
+  if (s.empty()) return false;
+  for (const char c : s) {
+    const bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                    std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// No control character but HTAB: a lone CR or LF, or a NUL, in what is
+// passed on would let the peer after this one see other lines than this
+// proxy saw.
+bool NoControls(std::string_view s) {
+  for (const char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if ((u < 0x20 && c != '\t') || u == 0x7f) return false;
+  }
+  return true;
+}
+
 // The head's lines after the first: fields, each "name: value". False for
 // a malformed line (no colon, space before it, an obsolete folded line).
 bool SplitFields(std::string_view fields, std::vector<Field>* out) {
@@ -52,8 +74,9 @@ bool SplitFields(std::string_view fields, std::vector<Field>* out) {
     const size_t colon = line.find(':');
     if (colon == 0 || colon == std::string_view::npos) return false;
     const std::string_view name = line.substr(0, colon);
-    if (name.find_first_of(" \t") != std::string_view::npos) return false;
-    out->push_back({name, Trim(line.substr(colon + 1))});
+    const std::string_view value = Trim(line.substr(colon + 1));
+    if (!IsToken(name) || !NoControls(value)) return false;
+    out->push_back({name, value});
     if (eol == std::string_view::npos) break;
     fields.remove_prefix(eol + 2);
   }
@@ -121,9 +144,10 @@ bool Framing(const std::vector<Field>& fields, bool request, BodyKind* kind, uin
 }
 
 // The head: through its empty line, within `limit`.
-HttpForwardStatus FindHead(std::span<const uint8_t> in, size_t limit, std::string_view* head, size_t* consumed) {
+HttpForwardStatus FindHead(std::span<const uint8_t> in, size_t limit, size_t search_from, std::string_view* head,
+                           size_t* consumed) {
   const std::string_view text(reinterpret_cast<const char*>(in.data()), in.size());
-  const size_t end = text.find("\r\n\r\n");
+  const size_t end = text.find("\r\n\r\n", search_from > 3 ? search_from - 3 : 0);
   if (end == std::string_view::npos) {
     return in.size() >= limit ? HttpForwardStatus::kTooLarge : HttpForwardStatus::kNeedMore;
   }
@@ -156,7 +180,7 @@ bool SplitHttpUri(std::string_view uri, std::string_view* authority, std::string
 HttpForwardStatus ParseForwardRequest(std::span<const uint8_t> in, size_t* consumed, ForwardRequest* out) {
   std::string_view head;
   size_t used = 0;
-  if (const HttpForwardStatus st = FindHead(in, kMaxHeadBytes, &head, &used); st != HttpForwardStatus::kOk) return st;
+  if (const HttpForwardStatus st = FindHead(in, kMaxHeadBytes, 0, &head, &used); st != HttpForwardStatus::kOk) return st;
   const size_t eol = head.find("\r\n");
   const std::string_view line = head.substr(0, eol);
   const size_t sp1 = line.find(' ');
@@ -166,13 +190,17 @@ HttpForwardStatus ParseForwardRequest(std::span<const uint8_t> in, size_t* consu
   const std::string_view uri = line.substr(sp1 + 1, sp2 - sp1 - 1);
   const std::string_view version = line.substr(sp2 + 1);
   if (version != "HTTP/1.1" && version != "HTTP/1.0") return HttpForwardStatus::kBadRequest;
+  if (!IsToken(method) || uri.find(' ') != std::string_view::npos || !NoControls(uri)) {
+    return HttpForwardStatus::kBadRequest;
+  }
   if (uri.find("://") != std::string_view::npos && !EqualsIgnoringCase(uri.substr(0, 7), "http://")) {
     return HttpForwardStatus::kNotHttp;
   }
   std::string_view authority, origin;
   if (!SplitHttpUri(uri, &authority, &origin)) return HttpForwardStatus::kBadRequest;
   if (const size_t hash = origin.find('#'); hash != std::string_view::npos) origin = origin.substr(0, hash);
-  if (origin.empty() || origin.front() == '?') return HttpForwardStatus::kBadRequest;
+  // "http://host?q" is "/?q" at the origin (RFC 9112 3.2.1: an empty path is "/").
+  const bool slash_first = origin.empty() || origin.front() == '?';
   if (authority.empty() || authority.find('@') != std::string_view::npos) return HttpForwardStatus::kBadRequest;
   HostPort target;
   const bool has_port = authority.front() == '[' ? authority.back() != ']' : authority.find(':') != std::string_view::npos;
@@ -183,12 +211,17 @@ HttpForwardStatus ParseForwardRequest(std::span<const uint8_t> in, size_t* consu
   if (!SplitFields(head.substr(eol + 2), &fields)) return HttpForwardStatus::kBadRequest;
   ForwardRequest r;
   if (!Framing(fields, /*request=*/true, &r.body, &r.length)) return HttpForwardStatus::kBadRequest;
+  // RFC 9112 6.1: a Transfer-Encoding in an HTTP/1.0 message is faulty.
+  if (version == "HTTP/1.0" && r.body == BodyKind::kChunked) return HttpForwardStatus::kBadRequest;
+  r.head.reserve(head.size() + authority.size() + 32);  // one allocation: no stale copies to wipe
   r.target = target;
   r.head_method = method == "HEAD";
+  r.http10 = version == "HTTP/1.0";
   r.close = version == "HTTP/1.0" || AnyHas(fields, "connection", "close") || AnyHas(fields, "proxy-connection", "close");
   // RFC 9112 section 3.2.2: the Host field is the target's, whatever came.
   r.head.append(method);
   r.head.append(" ");
+  if (slash_first) r.head.append("/");
   r.head.append(origin);
   r.head.append(" ");
   r.head.append(version);
@@ -211,16 +244,17 @@ HttpForwardStatus ParseForwardRequest(std::span<const uint8_t> in, size_t* consu
 }
 
 HttpForwardStatus ParseForwardResponse(std::span<const uint8_t> in, bool head_method, size_t* consumed,
-                                       ForwardResponse* out) {
+                                       ForwardResponse* out, size_t searched) {
   std::string_view head;
   size_t used = 0;
-  if (const HttpForwardStatus st = FindHead(in, kMaxResponseHeadBytes, &head, &used); st != HttpForwardStatus::kOk) {
+  if (const HttpForwardStatus st = FindHead(in, kMaxResponseHeadBytes, searched, &head, &used);
+      st != HttpForwardStatus::kOk) {
     return st;
   }
   const size_t eol = head.find("\r\n");
   const std::string_view line = head.substr(0, eol);
   if (line.size() < 12 || (line.substr(0, 9) != "HTTP/1.1 " && line.substr(0, 9) != "HTTP/1.0 ") ||
-      (line.size() > 12 && line[12] != ' ')) {
+      (line.size() > 12 && line[12] != ' ') || !NoControls(line)) {
     return HttpForwardStatus::kBadRequest;
   }
   ForwardResponse r;
@@ -231,20 +265,13 @@ HttpForwardStatus ParseForwardResponse(std::span<const uint8_t> in, bool head_me
   std::vector<Field> fields;
   if (!SplitFields(head.substr(eol + 2), &fields)) return HttpForwardStatus::kBadRequest;
   const bool http10 = line.substr(0, 9) == "HTTP/1.0 ";
-  if (r.status == 101) {
-    // Switching protocols: from here on a byte stream both ways, passed on
-    // as it came (its Upgrade and Connection fields with it).
-    r.head.assign(head);
-    r.head.append("\r\n");
-    r.body = BodyKind::kUntilClose;
-    r.close = true;
-    *consumed = used;
-    *out = std::move(r);
-    return HttpForwardStatus::kOk;
-  }
+  // Switching protocols answers an Upgrade, which this proxy never
+  // forwards: from a target it is a confused or hostile one.
+  if (r.status == 101) return HttpForwardStatus::kBadRequest;
   if (!Framing(fields, /*request=*/false, &r.body, &r.length)) return HttpForwardStatus::kBadRequest;
   if (head_method || r.status < 200 || r.status == 204 || r.status == 304) r.body = BodyKind::kNone;
   r.close = http10 || AnyHas(fields, "connection", "close") || r.body == BodyKind::kUntilClose;
+  r.head.reserve(head.size() + 32);
   r.head.append(line);
   r.head.append("\r\n");
   for (const Field& f : fields) {
@@ -315,8 +342,11 @@ bool BodyFramer::ConsumeChunked(std::span<const uint8_t> in, size_t* used) {
         break;
       }
       case Chunk::kSizeExtension:
-        if (c == '\r') chunk_ = Chunk::kSizeLf;
-        if (++line_ > kMaxLine) return false;
+        if (c == '\r') {
+          chunk_ = Chunk::kSizeLf;
+        } else if ((c < 0x20 && c != '\t') || c == 0x7f || ++line_ > kMaxLine) {
+          return false;  // a lone LF would end the line for the next parser, not for this one
+        }
         ++i;
         break;
       case Chunk::kSizeLf:
@@ -346,7 +376,7 @@ bool BodyFramer::ConsumeChunked(std::span<const uint8_t> in, size_t* used) {
       case Chunk::kTrailer:
         if (c == '\r') {
           chunk_ = Chunk::kTrailerLf;
-        } else if (++line_ > kMaxLine) {
+        } else if ((c < 0x20 && c != '\t') || c == 0x7f || ++line_ > kMaxLine) {
           return false;
         }
         ++i;

@@ -32,7 +32,7 @@ enum class HttpForwardStatus : uint8_t {
   kOk,
   kNeedMore,
   kTooLarge,    // no end of head within the limit (431; 502 for a response)
-  kBadRequest,  // malformed, or framing a proxy must not guess (400; 502)
+  kBadRequest,  // malformed (control characters included), or framing a proxy must not guess (400; 502)
   kNotHttp,     // absolute form of another scheme (400)
 };
 
@@ -42,6 +42,7 @@ struct ForwardRequest {
   BodyKind body = BodyKind::kNone;
   uint64_t length = 0;     // kLength
   bool head_method = false;  // HEAD: the response has no body
+  bool http10 = false;       // an HTTP/1.0 request: no 1xx responses to it
   bool close = false;      // the application asked for the connection to end after
   bool expect_continue = false;  // "Expect: 100-continue" (answered here, not forwarded)
   std::string_view authorization;  // Proxy-Authorization's value (into the input)
@@ -60,8 +61,11 @@ struct ForwardResponse {
 };
 
 // A response head; `head_method` for the answer to a HEAD request.
+// `searched`: how much of `in` an earlier call already found no end of
+// head in (a head arriving a byte at a time costs linear time, not
+// quadratic). A 101 is refused: this proxy never forwards an Upgrade.
 HttpForwardStatus ParseForwardResponse(std::span<const uint8_t> in, bool head_method, size_t* consumed,
-                                       ForwardResponse* out);
+                                       ForwardResponse* out, size_t searched = 0);
 
 // Where a body ends, fed the bytes after its head as they come.
 class BodyFramer {

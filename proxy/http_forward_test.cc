@@ -87,6 +87,36 @@ TEST(HttpForward, AmbiguousFramingAndOtherSchemesAreRefused) {
   EXPECT_EQ(Request("POST http://t.test/ HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n").body, BodyKind::kChunked);
 }
 
+// A lone LF or CR, a NUL: what the next parser would read as another line
+// than this proxy did is refused, never passed on.
+TEST(HttpForward, ControlCharactersAnywhereInAHeadAreRefused) {
+  Request("GET http://t.test/ HTTP/1.1\r\nX: a\nInjected: 1\r\n\r\n", HttpForwardStatus::kBadRequest);
+  Request("GET http://t.test/ HTTP/1.1\r\nX: a\rb\r\n\r\n", HttpForwardStatus::kBadRequest);
+  Request(std::string("GET http://t.test/ HTTP/1.1\r\nX: a") + '\0' + "b\r\n\r\n", HttpForwardStatus::kBadRequest);
+  Request("GET http://t.test/a\nb HTTP/1.1\r\n\r\n", HttpForwardStatus::kBadRequest);
+  Request("GET http://t.test/a b HTTP/1.1\r\n\r\n", HttpForwardStatus::kBadRequest);
+  Request("G(T http://t.test/ HTTP/1.1\r\n\r\n", HttpForwardStatus::kBadRequest);
+  Request("POST http://t.test/ HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", HttpForwardStatus::kBadRequest);
+  ForwardResponse r;
+  size_t used = 0;
+  EXPECT_EQ(ParseForwardResponse(S("HTTP/1.1 200 OK\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n"), false,
+                                 &used, &r),
+            HttpForwardStatus::kBadRequest);
+  EXPECT_EQ(ParseForwardResponse(S("HTTP/1.1 200 O\x01K\r\n\r\n"), false, &used, &r), HttpForwardStatus::kBadRequest);
+}
+
+TEST(HttpForward, AQueryOrFragmentRightAfterTheHostIsTheRootsAtTheOrigin) {
+  EXPECT_EQ(Request("GET http://t.test?x=1 HTTP/1.1\r\n\r\n").head, "GET /?x=1 HTTP/1.1\r\nHost: t.test\r\n\r\n");
+  EXPECT_EQ(Request("GET http://t.test#f HTTP/1.1\r\n\r\n").head, "GET / HTTP/1.1\r\nHost: t.test\r\n\r\n");
+}
+
+TEST(HttpForward, SwitchingProtocolsIsRefusedSinceNoUpgradeIsForwarded) {
+  ForwardResponse r;
+  size_t used = 0;
+  EXPECT_EQ(ParseForwardResponse(S("HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n\r\n"), false, &used, &r),
+            HttpForwardStatus::kBadRequest);
+}
+
 TEST(HttpForward, ResponsesLoseHopByHopFieldsAndSayWhenTheConnectionEnds) {
   ForwardResponse r;
   size_t used = 0;
@@ -140,6 +170,10 @@ TEST(HttpForward, AChunkedBodyEndsAfterItsLastChunkAndTrailersWhateverThePieces)
     EXPECT_TRUE(ok);
   }
   bool ok = true;
+  (void)BodyEnd(BodyKind::kChunked, 0, "5;a\nb\r\nhello\r\n0\r\n\r\n", 24, &ok);
+  EXPECT_FALSE(ok) << "a lone LF in an extension";
+  (void)BodyEnd(BodyKind::kChunked, 0, "0\r\nX: 1\n\r\n", 12, &ok);
+  EXPECT_FALSE(ok) << "a lone LF in a trailer";
   (void)BodyEnd(BodyKind::kChunked, 0, "zz\r\n", 4, &ok);
   EXPECT_FALSE(ok) << "not a size";
   (void)BodyEnd(BodyKind::kChunked, 0, "1\r\nab\r\n", 7, &ok);

@@ -114,6 +114,18 @@ TEST_F(HttpProxy, AnotherTargetOnTheSameConnectionGetsATunnelOfItsOwn) {
   ExpectIdle();
 }
 
+TEST_F(HttpProxy, ATargetThatClosedAKeptAliveTunnelGetsTheNextRequestOnANewOne) {
+  KeepAliveHttpServer origin;
+  const CurlRun r = CurlViaProxy(client_->http_port(),
+                                 {Url(origin, "/then-close/100"), Url(origin, "/bytes/200"), Url(origin, "/bytes/300")},
+                                 "stale");
+  ASSERT_EQ(r.status, 0) << r.error;
+  EXPECT_EQ(r.out, "200 200 200 ");
+  EXPECT_EQ(Body("stale", 1).size(), 200u);
+  EXPECT_EQ(origin.connections(), 2) << "the second request on a new connection, the third reusing it";
+  ExpectIdle();
+}
+
 TEST_F(HttpProxy, ChunkedBodiesGoBothWays) {
   KeepAliveHttpServer origin;
   CurlRun r = CurlViaProxy(client_->http_port(), {Url(origin, "/chunked/50000")}, "chunked");

@@ -37,7 +37,7 @@ class UdpAssociation : public ::testing::Test {
     (void)profile;
     if (!c.Handshake() || !c.Request(UdpRequest()) || !c.Receive() || !c.connected()) return false;
     if (h.dialer().datagram_sockets().size() != 1) return false;
-    udp = h.dialer().datagram_sockets()[0];
+    udp = h.dialer().datagram_sockets()[0].get();
     return true;
   }
   void SendDatagram(HonestClient& c, std::string_view host, uint16_t port, std::span<const uint8_t> data) {
@@ -60,7 +60,7 @@ class UdpAssociation : public ::testing::Test {
     ExpectAllReturned(h);
   }
 
-  std::shared_ptr<MemoryDatagrams> udp;
+  MemoryDatagrams* udp = nullptr;  // the dialer owns it (with the io_context its timer needs)
 };
 
 TEST_F(UdpAssociation, DatagramsReachTheirDestinationsAndRepliesComeBackWithTheirSource) {
@@ -141,7 +141,7 @@ TEST_F(UdpAssociation, DataAfterTheRequestHeaderIsTheFirstDatagram) {
   ASSERT_TRUE(c.Request(UdpRequest(), DatagramPayload("192.0.2.9", 123, Pattern(48, 3))));
   ASSERT_TRUE(c.Receive());
   EXPECT_TRUE(c.connected());
-  udp = h.dialer().datagram_sockets().at(0);
+  udp = h.dialer().datagram_sockets().at(0).get();
   ASSERT_EQ(udp->sent.size(), 1u);
   EXPECT_EQ(udp->sent[0].peer, Ep("192.0.2.9", 123));
   EXPECT_EQ(udp->sent[0].bytes, Pattern(48, 3));

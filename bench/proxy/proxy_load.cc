@@ -41,6 +41,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <deque>
 #include <map>
 #include <set>
 #include <sstream>
@@ -411,9 +412,10 @@ int Udp(const Options& o) {
   socklen_t local_length = 0;
   if (!probe::ToSockaddr({"127.0.0.1", 0}, &local, &local_length)) return 1;
   const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return 1;
   const int room = 4 << 20;
   setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &room, sizeof room);
-  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&local), local_length) != 0) return 1;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&local), local_length) != 0) return 1;  // (the process ends here)
   sockaddr_storage bound;
   socklen_t bound_length = sizeof bound;
   getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &bound_length);
@@ -436,33 +438,63 @@ int Udp(const Options& o) {
   sockaddr_storage address;
   socklen_t length = 0;
   if (!probe::ToSockaddr(to, &address, &length)) return 1;
+  if (o.bytes < 8) return 1;  // room for the sequence number
+  // Each datagram carries its sequence number (8 bytes, after the SOCKS5
+  // header): an answer is matched to what it answers, and each one still
+  // missing 200 ms after it was sent counts as lost on its own.
   std::vector<uint8_t> in(65536);
-  uint64_t sent = 0, answered = 0;
-  size_t outstanding = 0;
+  std::vector<bool> done;  // by sequence number: answered or counted lost
+  std::deque<std::pair<uint64_t, Clock::time_point>> in_flight;  // in the order sent
+  uint64_t sent = 0, answered = 0, lost = 0;
+  auto receive_all = [&] {
+    while (true) {
+      const ssize_t n = recv(fd, in.data(), in.size(), MSG_DONTWAIT);
+      if (n < 0) break;
+      size_t at = 0;  // the answer's own SOCKS5 header: 10 bytes for IPv4, 22 for IPv6
+      if (o.via_socks) at = n > 3 && in[3] == 4 ? 22 : 10;
+      if (static_cast<size_t>(n) < at + 8) continue;
+      uint64_t seq = 0;
+      for (int k = 0; k < 8; ++k) seq = seq << 8 | in[at + static_cast<size_t>(k)];
+      if (seq < done.size() && !done[seq]) {
+        done[seq] = true;
+        ++answered;
+      }
+    }
+  };
+  auto expire = [&](Clock::time_point now) {
+    while (!in_flight.empty() && (done[in_flight.front().first] || now - in_flight.front().second > std::chrono::milliseconds(kLostAfterMs))) {
+      if (!done[in_flight.front().first]) {
+        done[in_flight.front().first] = true;
+        ++lost;
+      }
+      in_flight.pop_front();
+    }
+  };
   const std::vector<double> cpu_before = CpuOf(o.pids);
   const auto start = Clock::now();
   const auto end = start + std::chrono::duration<double>(o.seconds);
   while (Clock::now() < end) {
-    while (outstanding < kWindow) {
+    while (sent - answered - lost < kWindow) {
+      for (int k = 0; k < 8; ++k) datagram[header + static_cast<size_t>(k)] = static_cast<uint8_t>(sent >> (56 - 8 * k));
       if (sendto(fd, datagram.data(), datagram.size(), 0, reinterpret_cast<sockaddr*>(&address), length) < 0) break;
+      done.push_back(false);
+      in_flight.emplace_back(sent, Clock::now());
       ++sent;
-      ++outstanding;
     }
     pollfd p{fd, POLLIN, 0};
-    if (poll(&p, 1, kLostAfterMs) != 1) {
-      outstanding = 0;  // the window is lost
-      continue;
-    }
-    while (true) {
-      const ssize_t n = recv(fd, in.data(), in.size(), MSG_DONTWAIT);
-      if (n < 0) break;
-      if (static_cast<size_t>(n) == header + o.bytes) {
-        ++answered;
-        if (outstanding > 0) --outstanding;
-      }
-    }
+    (void)poll(&p, 1, 50);
+    receive_all();
+    expire(Clock::now());
   }
   const double secs = std::chrono::duration<double>(Clock::now() - start).count();
+  // The last window's answers are still on their way: waited for, not
+  // counted lost.
+  for (const auto drain_end = Clock::now() + std::chrono::milliseconds(kLostAfterMs); Clock::now() < drain_end;) {
+    pollfd p{fd, POLLIN, 0};
+    (void)poll(&p, 1, 20);
+    receive_all();
+  }
+  lost = sent - answered;
   const std::string cpu = CpuField("cpu_us_per_1k_datagrams", o.pids, cpu_before, static_cast<double>(answered) / 1000, 1);
   std::printf("{\"mode\":\"udp\",\"bytes\":%llu,\"sent\":%llu,\"answered\":%llu,\"per_s\":%.0f,\"mb_per_s\":%.1f,"
               "\"lost_percent\":%.3f%s}\n",

@@ -87,6 +87,14 @@ awaitable<void> KeepAliveHttpServer::Serve(asio::ip::tcp::socket socket) {
       const Bytes bytes = Content(0, n);
       answer = "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(n) + "\r\nKeep-Alive: timeout=5\r\n" +
                connection + "\r\n" + std::string(bytes.begin(), bytes.end());
+    } else if (path.rfind("/then-close/", 0) == 0) {  // an origin that closes an idle connection
+      const size_t n = std::strtoull(path.c_str() + 12, nullptr, 10);
+      const Bytes bytes = Content(0, n);
+      answer = "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(n) + "\r\n\r\n" + std::string(bytes.begin(), bytes.end());
+      auto [ec, w] = co_await asio::async_write(socket, asio::buffer(answer), kUseTuple);
+      (void)ec;
+      (void)w;
+      co_return;
     } else if (path.rfind("/chunked/", 0) == 0) {
       const size_t n = std::strtoull(path.c_str() + 9, nullptr, 10);
       const Bytes bytes = Content(0, n);

@@ -3,6 +3,8 @@
 // request head it received (to see what a proxy forwarded).
 //   GET /bytes/N    N bytes of Content(0, N), with Content-Length
 //   GET /chunked/N  the same bytes in the chunked coding
+//   GET /then-close/N  N bytes, then the connection closed (as an origin's
+//                   idle timeout would), though nobody asked
 //   POST /upload    "LENGTH SHA256\n" of the body (Content-Length or chunked)
 // A request with "Connection: close" ends its connection after the answer.
 #ifndef REFLEX_PROXY_E2E_KEEPALIVE_HTTP_SERVER_H_

@@ -1,6 +1,7 @@
 #include "proxy/probe/blocking_udp.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -85,18 +86,19 @@ void UdpEcho::Serve() {
   Bytes buffer(65536);
   while (true) {
     pollfd p[2] = {{fd_, POLLIN, 0}, {stop_[0], POLLIN, 0}};
-    if (poll(p, 2, -1) < 0 || (p[1].revents & POLLIN) != 0) return;
+    const int ready = poll(p, 2, -1);
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready < 0 || (p[1].revents & POLLIN) != 0) return;
     sockaddr_storage from{};
     socklen_t len = sizeof from;
     const ssize_t n = recvfrom(fd_, buffer.data(), buffer.size(), MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from), &len);
     if (n < 0) continue;
+    received_.fetch_add(1);  // before the answer: whoever got the answer sees this count
     if (std::string_view(reinterpret_cast<const char*>(buffer.data()), static_cast<size_t>(n)) == kOversizeTrigger) {
       const Bytes too_large(kMaxIpv4DatagramBytes + 1, 0x5a);
       (void)sendto(fd_, too_large.data(), too_large.size(), 0, reinterpret_cast<sockaddr*>(&from), len);
     }
-    if (sendto(fd_, buffer.data(), static_cast<size_t>(n), 0, reinterpret_cast<sockaddr*>(&from), len) == n) {
-      echoed_.fetch_add(1);
-    }
+    (void)sendto(fd_, buffer.data(), static_cast<size_t>(n), 0, reinterpret_cast<sockaddr*>(&from), len);
   }
 }
 

@@ -56,14 +56,15 @@ class UdpEcho {
   UdpEcho& operator=(const UdpEcho&) = delete;
   bool ok() const { return fd_ >= 0; }
   uint16_t port() const { return port_; }
-  uint64_t echoed() const { return echoed_.load(); }
+  // Datagrams received (each answered).
+  uint64_t received() const { return received_.load(); }
 
  private:
   void Serve();
   int fd_ = -1;
   int stop_[2] = {-1, -1};
   uint16_t port_ = 0;
-  std::atomic<uint64_t> echoed_{0};
+  std::atomic<uint64_t> received_{0};
   std::thread thread_;
 };
 

@@ -112,6 +112,7 @@ std::vector<Scenario> ServerUdpScenarios(const ServerProbeOptions& options) {
     return ServerSide::CloseAnswered(*c);
   }});
   s.push_back({"udp-oversized-datagram", [side] {
+    if (!side->echo.ok()) return Verdict::Fail("cannot open a UDP echo on " + side->o.echo_listen.host);
     // The echo answers with 16378 bytes (too large for a frame after an
     // IPv4 source), then with the trigger: only the trigger may come back.
     std::unique_ptr<ClientPeer> c;
@@ -124,7 +125,7 @@ std::vector<Scenario> ServerUdpScenarios(const ServerProbeOptions& options) {
   s.push_back({"udp-datagram-after-close", [side] {
     std::unique_ptr<ClientPeer> c;
     if (Verdict v = side->Open(&c); v.failed()) return v;
-    const uint64_t echoed = side->echo.echoed();
+    const uint64_t echoed = side->echo.received();
     // CLOSE sealed as a plain frame, so a DATA frame can follow it at the
     // next counter, as a broken client's would.
     Bytes both = c->Seal(FrameType::kClose, {});
@@ -136,7 +137,14 @@ std::vector<Scenario> ServerUdpScenarios(const ServerProbeOptions& options) {
     bool ended = false;
     (void)c->socket().ReadAll(5000ms, &ended);
     if (!ended) return Verdict::Fail("the connection did not end after the CLOSE");
-    if (side->echo.echoed() != echoed) return Verdict::Fail("the datagram after CLOSE reached its destination");
+    // A marker sent to the echo now is queued behind anything the server
+    // sent it before its connection ended: once the marker is back, the
+    // echo's count says whether the datagram after CLOSE got there.
+    BlockingUdpSocket marker({side->o.echo_listen.host, 0});
+    if (!marker.SendTo(B("marker"), side->Echo()) || !marker.Receive(5000ms)) {
+      return Verdict::Fail("the probe's own echo did not answer a marker");
+    }
+    if (side->echo.received() != echoed + 1) return Verdict::Fail("the datagram after CLOSE reached its destination");
     return Verdict::Pass();
   }});
   return s;
@@ -172,7 +180,7 @@ std::vector<Scenario> ClientUdpScenarios(const ClientProbeOptions& options, Bloc
     const Bytes query = B("a query"), answer = B("an answer"), good = B("after the dropped ones");
     Verdict app_verdict = Verdict::Pass();
     std::unique_ptr<ServerPeer> server;
-    std::atomic<int> stage{0};  // 1: association open; 2: the app sent its drops and `good`
+    std::atomic<bool> server_done{false};  // the server side read what it expects
     std::thread application([&] {
       Socks5UdpAssociation a(o.socks);
       if (a.code() != 0) {
@@ -186,11 +194,13 @@ std::vector<Scenario> ClientUdpScenarios(const ClientProbeOptions& options, Bloc
         return;
       }
       (void)a.Send(destination, B("a fragment"), 1);
-      BlockingUdpSocket elsewhere({"127.0.0.1", 0});  // another source port
-      (void)elsewhere.SendTo(Socks5UdpDatagram(destination, B("from elsewhere")), a.relay());
+      BlockingUdpSocket elsewhere({o.socks.host, 0});  // another source port
+      if (!elsewhere.SendTo(Socks5UdpDatagram(destination, B("from elsewhere")), a.relay())) {
+        app_verdict = Verdict::Fail("the probe could not send from a second port");
+      }
       (void)a.Send(destination, good);
       bool ended = false;
-      while (stage.load() < 2 && !ended) (void)a.control().ReadSome(1, 50ms, &ended);  // until the server side is done
+      while (!server_done.load() && !ended) (void)a.control().ReadSome(1, 50ms, &ended);  // until the server side is done
       a.control().Close();  // the control connection's end ends the association
     });
     Verdict v = AcceptAssociation(o, *l, &server);
@@ -212,13 +222,13 @@ std::vector<Scenario> ClientUdpScenarios(const ClientProbeOptions& options, Bloc
         v = Verdict::Fail("a fragment or a datagram from another source reached the server");
       }
     }
-    stage = 2;
+    server_done = true;
     if (!v.failed()) {
       const Received r = server->Read(0, true, 5000ms);
       if (!r.peer_closed) v = Verdict::Fail("no CLOSE after the control connection closed");
       (void)server->socket().Send(server->SealClose());
     }
-    stage = 2;
+    server_done = true;
     application.join();
     return v.failed() ? v : app_verdict;
   }});
