@@ -151,6 +151,17 @@ class ClientHandler : public ::testing::Test {
     EXPECT_EQ(pool_->Stats().total_outstanding(), 0u);
     EXPECT_EQ(states_->Stats().total_outstanding(), 0u);
   }
+  // An HTTP request to the proxy port; the played server takes the
+  // client's handshake and request.
+  MemoryPeer& RequestThroughHttpPort(PlayedServer& server, std::string_view request) {
+    MemoryPeer& app = Start(LocalProtocol::kHttpConnect);
+    app.Send(B(request));
+    Poll();
+    EXPECT_TRUE(server.Receive(server_peer()));
+    Poll();
+    EXPECT_TRUE(server.Receive(server_peer()));
+    return app;
+  }
   // SOCKS5 greeting and a CONNECT to 10.1.2.3:80 (then `extra`).
   void SocksConnect(MemoryPeer& app, const Bytes& extra = {}) {
     app.Send(Bytes{5, 1, 0});
@@ -276,13 +287,9 @@ TEST_F(ClientHandler, AnHttpConnectIsAnswered200AfterTheConnectResult) {
 }
 
 TEST_F(ClientHandler, AnAbsoluteFormRequestGoesInOriginFormThroughATunnelToItsTarget) {
-  MemoryPeer& app = Start(LocalProtocol::kHttpConnect);
-  app.Send(B("GET http://example.test/a?b HTTP/1.1\r\nProxy-Connection: keep-alive\r\n\r\n"));
-  Poll();
   PlayedServer server(*context_, clock_, server_random_);
-  ASSERT_TRUE(server.Receive(server_peer()));
-  Poll();
-  ASSERT_TRUE(server.Receive(server_peer()));
+  MemoryPeer& app =
+      RequestThroughHttpPort(server, "GET http://example.test/a?b HTTP/1.1\r\nProxy-Connection: keep-alive\r\n\r\n");
   ASSERT_TRUE(server.request().has_value());
   EXPECT_EQ(FormatHostPort(TargetOf(*server.request())), "example.test:80");
   EXPECT_TRUE(server.data().empty()) << "the request waits for the connect result";
@@ -304,13 +311,8 @@ TEST_F(ClientHandler, AnAbsoluteFormRequestGoesInOriginFormThroughATunnelToItsTa
 }
 
 TEST_F(ClientHandler, AResponseCutShortResetsTheApplicationsConnection) {
-  MemoryPeer& app = Start(LocalProtocol::kHttpConnect);
-  app.Send(B("GET http://example.test/ HTTP/1.1\r\n\r\n"));
-  Poll();
   PlayedServer server(*context_, clock_, server_random_);
-  ASSERT_TRUE(server.Receive(server_peer()));
-  Poll();
-  ASSERT_TRUE(server.Receive(server_peer()));
+  MemoryPeer& app = RequestThroughHttpPort(server, "GET http://example.test/ HTTP/1.1\r\n\r\n");
   server_peer().Send(server.ConnectResult(kConnectOk));
   server_peer().Send(server.Seal(B("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhalf")));
   server_peer().Send(server.SealClose());

@@ -217,25 +217,59 @@ StreamResult DecodeStream(const Bytes& key, uint64_t first_counter,
   return result;
 }
 
+namespace {
+
+// Sections 6 and 15.2's address: the type, then 4 bytes, 16 bytes, or a
+// domain's length byte and the domain. False for a length the type
+// does not have.
+bool AppendAddress(Bytes& out, AddressType type, uint8_t length, const uint8_t* bytes) {
+  out.push_back(static_cast<uint8_t>(type));
+  switch (type) {
+    case AddressType::kIpv4:
+      if (length != 4) return false;
+      break;
+    case AddressType::kIpv6:
+      if (length != 16) return false;
+      break;
+    case AddressType::kDomain:
+      if (length == 0) return false;
+      out.push_back(length);
+      break;
+    default:
+      return false;
+  }
+  Append(out, bytes, length);
+  return true;
+}
+
+// The same read back: the type at in[type_at]; where the address bytes
+// start and how many there are.
+Error ReadAddressExtent(const Bytes& in, size_t type_at, size_t* at, size_t* length) {
+  *at = type_at + 1;
+  switch (in[type_at]) {
+    case 1:
+      *length = 4;
+      return Error::kOk;
+    case 4:
+      *length = 16;
+      return Error::kOk;
+    case 3:
+      if (in.size() < type_at + 2) return Error::kTooShort;
+      *length = in[type_at + 1];
+      if (*length == 0) return Error::kBadDomainLength;
+      *at = type_at + 2;
+      return Error::kOk;
+    default:
+      return Error::kBadAddressType;
+  }
+}
+
+}  // namespace
+
 Bytes EncodeRequestHeader(const RequestHeader& h) {
   Bytes out = {h.command};
   AppendBigEndian(out, h.port, 2);
-  out.push_back(static_cast<uint8_t>(h.address_type));
-  switch (h.address_type) {
-    case AddressType::kIpv4:
-      if (h.address_length != 4) return {};
-      break;
-    case AddressType::kIpv6:
-      if (h.address_length != 16) return {};
-      break;
-    case AddressType::kDomain:
-      if (h.address_length == 0) return {};
-      out.push_back(h.address_length);
-      break;
-    default:
-      return {};
-  }
-  Append(out, h.address.data(), h.address_length);
+  if (!AppendAddress(out, h.address_type, h.address_length, h.address.data())) return {};
   return out;
 }
 
@@ -245,24 +279,8 @@ Error DecodeRequestHeader(const Bytes& in, RequestHeader* out,
   RequestHeader h;
   h.command = in[0];
   h.port = static_cast<uint16_t>(ReadBigEndian(in, 1, 2));
-  size_t at = 4;
-  size_t length = 0;
-  switch (in[3]) {
-    case 1:
-      length = 4;
-      break;
-    case 4:
-      length = 16;
-      break;
-    case 3:
-      if (in.size() < 5) return Error::kTooShort;
-      length = in[4];
-      if (length == 0) return Error::kBadDomainLength;
-      at = 5;
-      break;
-    default:
-      return Error::kBadAddressType;
-  }
+  size_t at = 0, length = 0;
+  if (const Error e = ReadAddressExtent(in, 3, &at, &length); e != Error::kOk) return e;
   if (in.size() < at + length) return Error::kTooShort;
   h.address_type = static_cast<AddressType>(in[3]);
   h.address_length = static_cast<uint8_t>(length);
@@ -275,22 +293,8 @@ Error DecodeRequestHeader(const Bytes& in, RequestHeader* out,
 // Section 15.2: ATYP, the address (a domain with its length byte first),
 // the port, the datagram.
 Bytes EncodeDatagram(const DatagramAddress& a, const Bytes& data) {
-  Bytes out = {static_cast<uint8_t>(a.type)};
-  switch (a.type) {
-    case AddressType::kIpv4:
-      if (a.length != 4) return {};
-      break;
-    case AddressType::kIpv6:
-      if (a.length != 16) return {};
-      break;
-    case AddressType::kDomain:
-      if (a.length == 0) return {};
-      out.push_back(a.length);
-      break;
-    default:
-      return {};
-  }
-  Append(out, a.bytes.data(), a.length);
+  Bytes out;
+  if (!AppendAddress(out, a.type, a.length, a.bytes.data())) return {};
   AppendBigEndian(out, a.port, 2);
   Append(out, data.data(), data.size());
   if (out.size() > 16384) return {};
@@ -300,24 +304,8 @@ Bytes EncodeDatagram(const DatagramAddress& a, const Bytes& data) {
 Error DecodeDatagram(const Bytes& in, DatagramAddress* address, Bytes* data) {
   if (in.size() > 16384) return Error::kFrameTooLarge;
   if (in.empty()) return Error::kTooShort;
-  size_t at = 1;
-  size_t length = 0;
-  switch (in[0]) {
-    case 1:
-      length = 4;
-      break;
-    case 4:
-      length = 16;
-      break;
-    case 3:
-      if (in.size() < 2) return Error::kTooShort;
-      length = in[1];
-      if (length == 0) return Error::kBadDomainLength;
-      at = 2;
-      break;
-    default:
-      return Error::kBadAddressType;
-  }
+  size_t at = 0, length = 0;
+  if (const Error e = ReadAddressExtent(in, 0, &at, &length); e != Error::kOk) return e;
   if (in.size() < at + length + 2) return Error::kTooShort;
   DatagramAddress a;
   a.type = static_cast<AddressType>(in[0]);
