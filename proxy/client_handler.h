@@ -257,9 +257,7 @@ class ClientConnection {
         }
       }
       if (st != HttpConnectStatus::kOk || !RequestHeaderFor(target, &request_)) {
-        const int status = st == HttpConnectStatus::kTooLarge    ? 431
-                           : st == HttpConnectStatus::kNotConnect ? 405
-                                                                  : 400;
+        const int status = st == HttpConnectStatus::kTooLarge ? 431 : 400;
         const std::string_view reply = HttpConnectResponse(status);
         (void)co_await app_.WriteAll(asio::buffer(reply.data(), reply.size()));
         co_return End(CloseReason::kLocalRequestRefused, "http request");

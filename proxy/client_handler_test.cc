@@ -479,6 +479,27 @@ TEST_F(ClientPhasesWithLocalUsers, HttpConnectNeedsTheRightBasicCredentialsElse4
   }
 }
 
+TEST_F(ClientPhasesWithLocalUsers, AnAbsoluteFormRequestNeedsTheRightBasicCredentialsElse407) {
+  Open(LocalProtocol::kHttpConnect);
+  app_->Send(B("GET http://example.test/ HTTP/1.1\r\nProxy-Authorization: Basic YWxpY2U6czNjcmV0\r\n\r\n"));
+  EXPECT_EQ(Run(ClientPhase::kReadHttpConnectRequest), ClientPhase::kDialServer);
+  app_->CloseSend();
+  Poll();
+
+  for (const char* head : {"GET http://example.test/ HTTP/1.1\r\n\r\n",
+                           "GET http://example.test/ HTTP/1.1\r\nProxy-Authorization: Basic YWxpY2U6czNjcmVU\r\n\r\n"}) {
+    SCOPED_TRACE(head);
+    Open(LocalProtocol::kHttpConnect);
+    app_->Send(B(head));
+    EXPECT_EQ(Run(ClientPhase::kReadHttpConnectRequest), ClientPhase::kEnd);
+    const Bytes reply = app_->Take();
+    EXPECT_EQ(std::string(reply.begin(), reply.begin() + 12), "HTTP/1.1 407");
+    EXPECT_EQ(record().reason, CloseReason::kLocalAuthFailed);
+    app_->CloseSend();
+    Poll();
+  }
+}
+
 TEST_F(ClientPhases, DialServerSendsTheHelloOrHandsAnUnreachableServerToReplyLocal) {
   Open(LocalProtocol::kSocks5);
   app_->Send(Bytes{5, 1, 0, 5, 1, 0, 1, 10, 1, 2, 3, 0, 80});

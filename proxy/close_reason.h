@@ -23,7 +23,7 @@ enum class CloseReason : uint8_t {
   // Server.
   kClosedBeforeRequest,   // the client sent CLOSE instead of a request
   kEndedInHandshake,      // the client ended between its hello and request
-  kCommandNotSupported,   // a request command other than CONNECT (detail)
+  kCommandNotSupported,   // a request command other than CONNECT and UDP (detail)
   kTargetUnreachable,     // detail: the connect error
   kTargetNotAllowed,      // the egress policy refuses every address of the target
   kTargetWriteFailed,     // the request's first data could not be written

@@ -65,7 +65,6 @@ std::string_view HttpConnectResponse(int status) {
   switch (status) {
     case 200: return "HTTP/1.1 200 Connection established\r\n\r\n";
     case 400: return "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
-    case 405: return "HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
     case 407:
       return "HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic "
              "realm=\"reflex\"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";

@@ -18,7 +18,7 @@ enum class HttpConnectStatus : uint8_t {
   kOk,
   kNeedMore,
   kTooLarge,      // no end of head within kMaxHeadBytes (431)
-  kNotConnect,    // another method (405)
+  kNotConnect,    // another method (the HTTP proxy forwards it: http_forward.h)
   kBadRequest,    // malformed request line or target (400)
 };
 
@@ -28,7 +28,7 @@ enum class HttpConnectStatus : uint8_t {
 HttpConnectStatus ParseHttpConnect(std::span<const uint8_t> in, size_t* consumed,
                                    HostPort* target, std::string_view* authorization);
 
-// The response head for a status (200, 400, 405, 407, 431, 502, 504).
+// The response head for a status (200, 400, 407, 431, 502, 504).
 std::string_view HttpConnectResponse(int status);
 
 }  // namespace reflex::proxy

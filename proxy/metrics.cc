@@ -98,6 +98,19 @@ void ConnectionFamilies(const Stats& s, Exposition& e) {
   e.Family("reflex_bytes_total", "counter", "Plaintext bytes relayed, counted when a tunnel ends.");
   e.Sample("reflex_bytes_total", Label("direction", "up"), Load(s.bytes_up));
   e.Sample("reflex_bytes_total", Label("direction", "down"), Load(s.bytes_down));
+  e.Single("reflex_udp_associations_total", "counter", "UDP associations opened (SPEC.md 15).",
+           Load(s.udp.associations));
+  e.Single("reflex_udp_associations_open", "gauge", "UDP associations open now.", Load(s.udp.open));
+  e.Family("reflex_udp_datagrams_total", "counter",
+           "Datagrams relayed, counted when an association ends: up towards destinations, down towards "
+           "the application.");
+  e.Sample("reflex_udp_datagrams_total", Label("direction", "up"), Load(s.udp.datagrams_up));
+  e.Sample("reflex_udp_datagrams_total", Label("direction", "down"), Load(s.udp.datagrams_down));
+  e.Family("reflex_udp_dropped_total", "counter",
+           "Datagrams dropped, by whom: this process (too large, refused, unsendable) or the system (a full "
+           "receive buffer).");
+  e.Sample("reflex_udp_dropped_total", Label("by", "process"), Load(s.udp.dropped));
+  e.Sample("reflex_udp_dropped_total", Label("by", "system"), Load(s.udp.system_drops));
   e.Family("reflex_connections_closed_total", "counter", "Connections ended, by close reason.");
   for (size_t r = 0; r < kCloseReasonCount; ++r) {
     e.Sample("reflex_connections_closed_total",

@@ -86,7 +86,8 @@ TEST(Probe, OurClientPassesEveryScenarioInBothProfiles) {
                                 std::string("client-probe-") + profile);
     EXPECT_EQ(r.status, 0) << r.out;
     EXPECT_NE(r.out.find(" passed, 0 failed"), std::string::npos) << r.out;
-    for (const char* udp : {"udp-associate", "udp-refused"}) {
+    for (const char* udp : {"udp-associate", "udp-several-destinations", "udp-oversized-datagram",
+                            "udp-datagram-after-close", "udp-refused"}) {
       EXPECT_NE(r.out.find(std::string("PASS ") + udp + "\n"), std::string::npos) << udp << "\n" << r.out;
     }
   }

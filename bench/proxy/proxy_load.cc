@@ -22,9 +22,10 @@
 //   proxy_load udp --target HOST:PORT [--socks HOST:PORT] --bytes N --seconds S [--pids P1,P2]
 //       datagrams of N bytes to the target's UDP echo (on the target's
 //       port), through a SOCKS5 UDP ASSOCIATE or directly, at most 64
-//       unanswered at a time (an answer missing for 200 ms counts its
-//       window lost): datagrams per second and MB/s each way, the share
-//       lost, the CPU time of P1, P2 per 1,000 datagrams;
+//       unanswered at a time (each carries a sequence number; one still
+//       unanswered 200 ms after it was sent is lost, and the last window's
+//       answers are waited for): datagrams per second and MB/s each way,
+//       the share lost, the CPU time of P1, P2 per 1,000 datagrams;
 //   proxy_load aead --bytes N
 //       raw libsodium, for scale: ChaCha20-Poly1305 seal and
 //       open of N bytes in 16 KiB messages (the bytes a tunnel carries);

@@ -1,6 +1,7 @@
 #include "proxy/probe/udp_scenarios.h"
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -171,66 +172,175 @@ Verdict AcceptAssociation(const ClientProbeOptions& o, BlockingListener& listene
 
 }  // namespace
 
+namespace {
+
+// One association through the client under test: `application` plays the
+// application (on the association the client opened), `server` the probe's
+// server after its connect result; the server side sets `done` once it
+// has what it waits for (the application's waits end then).
+using AppSide = std::function<Verdict(Socks5UdpAssociation&, const std::atomic<bool>& done)>;
+using ProbeServerSide = std::function<Verdict(ServerPeer&, std::atomic<bool>& done)>;
+
+Verdict ThroughClient(const ClientProbeOptions& o, BlockingListener& l, const AppSide& application,
+                      const ProbeServerSide& server_side) {
+  Verdict app_verdict = Verdict::Pass();
+  std::atomic<bool> done{false};
+  std::thread app([&] {
+    Socks5UdpAssociation a(o.socks);
+    if (a.code() != 0) {
+      app_verdict = Verdict::Fail("SOCKS5 reply " + std::to_string(a.code()) + " for an association the server opened");
+      return;
+    }
+    app_verdict = application(a, done);
+  });
+  std::unique_ptr<ServerPeer> server;
+  Verdict v = AcceptAssociation(o, l, &server);
+  if (!v.failed() && !server->socket().Send(server->SealConnectResult(kConnectOk))) {
+    v = Verdict::Fail("the client closed");
+  }
+  if (!v.failed()) v = server_side(*server, done);
+  done = true;
+  app.join();
+  return v.failed() ? v : app_verdict;
+}
+
+// The application's wait for the server side (bounded by its reads).
+void AwaitServerSide(Socks5UdpAssociation& a, const std::atomic<bool>& done) {
+  bool ended = false;
+  while (!done.load() && !ended) (void)a.control().ReadSome(1, 50ms, &ended);
+}
+
+// The next `n` datagrams at the probe's server, each one DATA payload.
+Verdict ExpectPayloads(ServerPeer& server, const std::vector<Bytes>& expected, const std::string& what) {
+  const Received r = server.ReadFrames(expected.size());
+  if (r.payloads.size() < expected.size()) {
+    return Verdict::Fail(std::to_string(r.payloads.size()) + " of " + std::to_string(expected.size()) + " " + what + " arrived");
+  }
+  for (size_t k = 0; k < expected.size(); ++k) {
+    if (r.payloads[k] != expected[k]) return Verdict::Fail(what + ": datagram " + std::to_string(k) + " is not one exact DATA payload");
+  }
+  return Verdict::Pass();
+}
+
+// The association's end from the application (told to end it by `done`):
+// CLOSE, answered.
+Verdict CloseExpected(ServerPeer& server, std::atomic<bool>& done) {
+  done = true;
+  const Received r = server.Read(0, true, 5000ms);
+  if (!r.payloads.empty()) return Verdict::Fail("a datagram the client should have dropped reached the server");
+  if (!r.peer_closed) return Verdict::Fail("no CLOSE after the control connection closed");
+  (void)server.socket().Send(server.SealClose());
+  return Verdict::Pass();
+}
+
+}  // namespace
+
 std::vector<Scenario> ClientUdpScenarios(const ClientProbeOptions& options, BlockingListener& listener) {
   const ClientProbeOptions o = options;
   BlockingListener* l = &listener;
+  const HostPort dns{"192.0.2.7", 53};
   std::vector<Scenario> s;
-  s.push_back({"udp-associate", [o, l] {
-    const HostPort destination{"192.0.2.7", 53};
+  s.push_back({"udp-associate", [o, l, dns] {
+    // Both ways; a fragment and a datagram from another port are dropped.
     const Bytes query = B("a query"), answer = B("an answer"), good = B("after the dropped ones");
-    Verdict app_verdict = Verdict::Pass();
-    std::unique_ptr<ServerPeer> server;
-    std::atomic<bool> server_done{false};  // the server side read what it expects
-    std::thread application([&] {
-      Socks5UdpAssociation a(o.socks);
-      if (a.code() != 0) {
-        app_verdict = Verdict::Fail("SOCKS5 reply " + std::to_string(a.code()) + " for an association the server opened");
-        return;
-      }
-      if (!a.Send(destination, query)) return;
-      const std::optional<Datagram> back = a.Receive(5000ms);
-      if (!back || back->bytes != answer || back->peer.host != destination.host || back->peer.port != destination.port) {
-        app_verdict = Verdict::Fail("the server's datagram did not reach the application as sent");
-        return;
-      }
-      (void)a.Send(destination, B("a fragment"), 1);
-      BlockingUdpSocket elsewhere({o.socks.host, 0});  // another source port
-      if (!elsewhere.SendTo(Socks5UdpDatagram(destination, B("from elsewhere")), a.relay())) {
-        app_verdict = Verdict::Fail("the probe could not send from a second port");
-      }
-      (void)a.Send(destination, good);
-      bool ended = false;
-      while (!server_done.load() && !ended) (void)a.control().ReadSome(1, 50ms, &ended);  // until the server side is done
-      a.control().Close();  // the control connection's end ends the association
-    });
-    Verdict v = AcceptAssociation(o, *l, &server);
-    if (!v.failed()) {
-      if (!server->socket().Send(server->SealConnectResult(kConnectOk))) v = Verdict::Fail("the client closed");
-    }
-    if (!v.failed()) {
-      const Received r = server->ReadFrames(1);
-      if (r.payloads.empty() || r.payloads[0] != DatagramPayload(destination, query)) {
-        v = Verdict::Fail("the application's datagram did not arrive as one exact DATA payload");
-      }
-    }
-    if (!v.failed()) (void)server->socket().Send(server->Seal(FrameType::kData, DatagramPayload(destination, answer)));
-    if (!v.failed()) {
-      const Received r = server->ReadFrames(1);
-      if (r.payloads.empty()) {
-        v = Verdict::Fail("nothing after the application's fragment and stray datagram");
-      } else if (r.payloads[0] != DatagramPayload(destination, good)) {
-        v = Verdict::Fail("a fragment or a datagram from another source reached the server");
-      }
-    }
-    server_done = true;
-    if (!v.failed()) {
-      const Received r = server->Read(0, true, 5000ms);
-      if (!r.peer_closed) v = Verdict::Fail("no CLOSE after the control connection closed");
-      (void)server->socket().Send(server->SealClose());
-    }
-    server_done = true;
-    application.join();
-    return v.failed() ? v : app_verdict;
+    return ThroughClient(
+        o, *l,
+        [&](Socks5UdpAssociation& a, const std::atomic<bool>& done) {
+          if (!a.Send(dns, query)) return Verdict::Fail("the relay refused a datagram");
+          const std::optional<Datagram> back = a.Receive(5000ms);
+          if (!back || back->bytes != answer || back->peer.host != dns.host || back->peer.port != dns.port) {
+            return Verdict::Fail("the server's datagram did not reach the application as sent");
+          }
+          (void)a.Send(dns, B("a fragment"), 1);
+          BlockingUdpSocket elsewhere({o.socks.host, 0});  // another source port
+          if (!elsewhere.SendTo(Socks5UdpDatagram(dns, B("from elsewhere")), a.relay())) {
+            return Verdict::Fail("the probe could not send from a second port");
+          }
+          (void)a.Send(dns, good);
+          AwaitServerSide(a, done);
+          a.control().Close();  // the control connection's end ends the association
+          return Verdict::Pass();
+        },
+        [&](ServerPeer& server, std::atomic<bool>& done) {
+          if (Verdict v = ExpectPayloads(server, {DatagramPayload(dns, query)}, "the application's datagram"); v.failed()) return v;
+          (void)server.socket().Send(server.Seal(FrameType::kData, DatagramPayload(dns, answer)));
+          if (Verdict v = ExpectPayloads(server, {DatagramPayload(dns, good)}, "after a fragment and a stray datagram");
+              v.failed()) {
+            return v;
+          }
+          return CloseExpected(server, done);
+        });
+  }});
+  s.push_back({"udp-several-destinations", [o, l, dns] {
+    const std::vector<HostPort> to = {dns, {"2001:db8::7", 443}, {"example.test", 123}};
+    return ThroughClient(
+        o, *l,
+        [&](Socks5UdpAssociation& a, const std::atomic<bool>& done) {
+          for (const HostPort& d : to) (void)a.Send(d, B("to " + FormatHostPort(d)));
+          for (size_t k = 0; k < 2; ++k) {  // answers from the two IP destinations
+            const std::optional<Datagram> back = a.Receive(5000ms);
+            if (!back || back->bytes != B("from " + FormatHostPort(to[k])) || back->peer.port != to[k].port) {
+              return Verdict::Fail("the answer from " + FormatHostPort(to[k]) + " did not reach the application with its source");
+            }
+          }
+          AwaitServerSide(a, done);
+          a.control().Close();
+          return Verdict::Pass();
+        },
+        [&](ServerPeer& server, std::atomic<bool>& done) {
+          std::vector<Bytes> expected;
+          for (const HostPort& d : to) expected.push_back(DatagramPayload(d, B("to " + FormatHostPort(d))));
+          if (Verdict v = ExpectPayloads(server, expected, "datagrams to three destinations"); v.failed()) return v;
+          for (size_t k = 0; k < 2; ++k) {
+            (void)server.socket().Send(server.Seal(FrameType::kData, DatagramPayload(to[k], B("from " + FormatHostPort(to[k])))));
+          }
+          return CloseExpected(server, done);
+        });
+  }});
+  s.push_back({"udp-oversized-datagram", [o, l, dns] {
+    // 16378 bytes after an IPv4 address: one more than a frame holds.
+    return ThroughClient(
+        o, *l,
+        [&](Socks5UdpAssociation& a, const std::atomic<bool>& done) {
+          (void)a.Send(dns, Bytes(kMaxIpv4DatagramBytes + 1, 0x5a));
+          (void)a.Send(dns, B("small"));
+          AwaitServerSide(a, done);
+          a.control().Close();
+          return Verdict::Pass();
+        },
+        [&](ServerPeer& server, std::atomic<bool>& done) {
+          if (Verdict v = ExpectPayloads(server, {DatagramPayload(dns, B("small"))}, "after one too large for a frame");
+              v.failed()) {
+            return v;
+          }
+          return CloseExpected(server, done);
+        });
+  }});
+  s.push_back({"udp-datagram-after-close", [o, l, dns] {
+    // The server ends the association: the client answers CLOSE, sends
+    // nothing after it, and closes the application's control connection.
+    return ThroughClient(
+        o, *l,
+        [&](Socks5UdpAssociation& a, const std::atomic<bool>& done) {
+          bool ended = false;
+          while (!done.load() && !ended) {
+            (void)a.Send(dns, B("after the server's CLOSE"));
+            (void)a.control().ReadSome(1, 50ms, &ended);
+          }
+          if (!ended) return Verdict::Fail("the control connection stayed open after the server's CLOSE");
+          return Verdict::Pass();
+        },
+        [&](ServerPeer& server, std::atomic<bool>& done) {
+          (void)server.socket().Send(server.SealClose());
+          const Received r = server.Read(0, true, 5000ms);
+          if (!r.peer_closed) return Verdict::Fail("the client did not answer the server's CLOSE");
+          bool ended = false;
+          const Bytes rest = server.socket().ReadAll(5000ms, &ended);
+          if (!rest.empty()) return Verdict::Fail("the client sent bytes after its CLOSE");
+          done = true;
+          if (!ended) return Verdict::Fail("the client did not close the tunnel after both CLOSEs");
+          return Verdict::Pass();
+        });
   }});
   s.push_back({"udp-refused", [o, l] {
     int code = -1;

@@ -18,9 +18,12 @@ namespace reflex::proxy::probe {
 std::vector<Scenario> ServerUdpScenarios(const ServerProbeOptions& options);
 
 // udp-associate (datagrams both ways, exact payloads, fragments and other
-// sources dropped, the control connection's end as CLOSE) and
-// udp-refused (the server's code in the SOCKS5 reply). `listener` is where
-// the client under test connects.
+// sources dropped, the control connection's end as CLOSE),
+// udp-several-destinations, udp-oversized-datagram (dropped, never
+// split), udp-datagram-after-close (the server's CLOSE answered, nothing
+// after it, the control connection closed) and udp-refused (the server's
+// code in the SOCKS5 reply). `listener` is where the client under test
+// connects.
 std::vector<Scenario> ClientUdpScenarios(const ClientProbeOptions& options, BlockingListener& listener);
 
 }  // namespace reflex::proxy::probe
