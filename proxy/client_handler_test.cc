@@ -425,6 +425,18 @@ class ClientPhasesWithLocalUsers : public ClientPhases {
     EXPECT_TRUE(users_.Add(alice));
     env_.local_users = &users_;
   }
+  // The HTTP port answers `head` 407 and ends the connection.
+  void ExpectHttp407(const char* head) {
+    SCOPED_TRACE(head);
+    Open(LocalProtocol::kHttpConnect);
+    app_->Send(B(head));
+    EXPECT_EQ(Run(ClientPhase::kReadHttpConnectRequest), ClientPhase::kEnd);
+    const Bytes reply = app_->Take();
+    EXPECT_EQ(std::string(reply.begin(), reply.begin() + 12), "HTTP/1.1 407");
+    EXPECT_EQ(record().reason, CloseReason::kLocalAuthFailed);
+    app_->CloseSend();
+    Poll();
+  }
   LocalUsers users_;
 };
 
@@ -467,15 +479,7 @@ TEST_F(ClientPhasesWithLocalUsers, HttpConnectNeedsTheRightBasicCredentialsElse4
   for (const char* head : {"CONNECT example.test:443 HTTP/1.1\r\n\r\n",
                            "CONNECT example.test:443 HTTP/1.1\r\nProxy-Authorization: Basic YWxpY2U6czNjcmVU\r\n\r\n",
                            "CONNECT example.test:443 HTTP/1.1\r\nProxy-Authorization: Bearer YWxpY2U6czNjcmV0\r\n\r\n"}) {
-    SCOPED_TRACE(head);
-    Open(LocalProtocol::kHttpConnect);
-    app_->Send(B(head));
-    EXPECT_EQ(Run(ClientPhase::kReadHttpConnectRequest), ClientPhase::kEnd);
-    const Bytes reply = app_->Take();
-    EXPECT_EQ(std::string(reply.begin(), reply.begin() + 12), "HTTP/1.1 407");
-    EXPECT_EQ(record().reason, CloseReason::kLocalAuthFailed);
-    app_->CloseSend();
-    Poll();
+    ExpectHttp407(head);
   }
 }
 
@@ -488,15 +492,7 @@ TEST_F(ClientPhasesWithLocalUsers, AnAbsoluteFormRequestNeedsTheRightBasicCreden
 
   for (const char* head : {"GET http://example.test/ HTTP/1.1\r\n\r\n",
                            "GET http://example.test/ HTTP/1.1\r\nProxy-Authorization: Basic YWxpY2U6czNjcmVU\r\n\r\n"}) {
-    SCOPED_TRACE(head);
-    Open(LocalProtocol::kHttpConnect);
-    app_->Send(B(head));
-    EXPECT_EQ(Run(ClientPhase::kReadHttpConnectRequest), ClientPhase::kEnd);
-    const Bytes reply = app_->Take();
-    EXPECT_EQ(std::string(reply.begin(), reply.begin() + 12), "HTTP/1.1 407");
-    EXPECT_EQ(record().reason, CloseReason::kLocalAuthFailed);
-    app_->CloseSend();
-    Poll();
+    ExpectHttp407(head);
   }
 }
 
